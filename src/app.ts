@@ -1,0 +1,98 @@
+import type { Logger } from 'pino';
+import type { Config } from './config/load.js';
+import { redactedConfig } from './config/redact.js';
+import { DeviceScraper } from './devices/scraper.js';
+import { makeSelector } from './devices/targets.js';
+import { SnapshotStore } from './exposition/snapshot.js';
+import { Refresher } from './refresh/refresher.js';
+import { RefreshStatus } from './refresh/status.js';
+import { startServer, type RunningServer } from './server/server.js';
+import { HttpTailscaleApi } from './tailscale/api.js';
+import { OAuthTokenSource, StaticToken, type TokenSource } from './tailscale/auth.js';
+import { RequestStats } from './tailscale/request-stats.js';
+import { startTailnet, type SimTailnet } from './sim/tailnet.js';
+
+export interface App {
+  readonly url: string;
+  readonly config: Config;
+  readonly refresher: Refresher;
+  readonly simulator: SimTailnet | undefined;
+  stop(): Promise<void>;
+}
+
+/** Composition root: builds every stage from the config and wires them; no logic of its own. */
+export async function startApp(baseConfig: Config, log: Logger, version: string): Promise<App> {
+  let config = baseConfig;
+  let simulator: SimTailnet | undefined;
+  if (config.simulator !== undefined) {
+    simulator = await startTailnet({ scenario: 'scenario' in config.simulator ? config.simulator.scenario : { names: [...config.simulator.names] } });
+    // The simulated devices live on 127.0.0.N, one port for all, exactly as a tailnet's devices on :5252.
+    config = {
+      ...config,
+      apiUrl: simulator.apiUrl,
+      tailnet: simulator.tailnet,
+      auth: { kind: 'oauth', clientId: simulator.clientId, clientSecret: simulator.clientSecret },
+      scrapeAllowedCidrs: ['127.0.0.0/8'],
+      clientMetrics: { ...config.clientMetrics, port: simulator.clientMetricsPort },
+    };
+    log.info({ api_url: simulator.apiUrl, devices: simulator.devices.length }, 'running on the built-in simulated tailnet');
+  }
+  const auth = config.auth;
+  if (auth === undefined) throw new Error('no API credentials');
+
+  const apiStats = new RequestStats();
+  const tokens: TokenSource & { close?: () => Promise<void> } =
+    auth.kind === 'api-key'
+      ? new StaticToken(auth.apiKey)
+      : new OAuthTokenSource({ baseUrl: config.apiUrl, clientId: auth.clientId, clientSecret: auth.clientSecret, timeoutMs: config.apiTimeoutMs, stats: apiStats });
+  const api = new HttpTailscaleApi({ baseUrl: config.apiUrl, tailnet: config.tailnet, timeoutMs: config.apiTimeoutMs, tokens, stats: apiStats, log: log.child({ stage: 'api' }) });
+  const scraper = new DeviceScraper({
+    timeoutMs: config.clientMetrics.timeoutMs,
+    maxBytes: config.clientMetrics.maxBytes,
+    maxSeries: config.clientMetrics.maxSeries,
+    concurrency: config.maxConcurrentScrapes,
+  });
+  const select = makeSelector({
+    scrapeTag: config.scrapeTag,
+    requireExporterTag: config.requireExporterTag,
+    targetDevices: config.targetDevices,
+    excludeDevices: config.excludeDevices,
+    deviceTags: config.deviceTags,
+    allowedCidrs: config.scrapeAllowedCidrs,
+    port: config.clientMetrics.port,
+  });
+  const store = new SnapshotStore();
+  const status = new RefreshStatus(Date.now());
+  const refresher = new Refresher({ api, apiStats, select, scraper, store, status, log: log.child({ stage: 'refresh' }), intervalMs: config.scrapeIntervalMs, version });
+
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      host: config.listenHost,
+      port: config.port,
+      store,
+      status,
+      version,
+      intervalMs: config.scrapeIntervalMs,
+      debugConfig: config.debugEndpoint ? redactedConfig(config) : undefined,
+      log: log.child({ stage: 'http' }),
+    });
+  } catch (err) {
+    await Promise.allSettled([api.close(), scraper.close(), tokens.close?.(), simulator?.close()]);
+    throw err;
+  }
+  refresher.start();
+  log.info({ url: server.url, config: redactedConfig(config) }, 'tsmetrics listening');
+
+  return {
+    url: server.url,
+    config,
+    refresher,
+    simulator,
+    async stop() {
+      await refresher.stop();
+      await server.close();
+      await Promise.allSettled([api.close(), scraper.close(), tokens.close?.(), simulator?.close()]);
+    },
+  };
+}

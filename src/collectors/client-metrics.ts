@@ -1,0 +1,45 @@
+import type { Labels, MetricFamily, Sample } from '../exposition/family.js';
+import type { Collector, DeviceScrapeState } from './collector.js';
+
+// Re-exports each scraped device's tailscaled_* families with device_id and device_name added. Types are
+// kept (counters stay counters); families from many devices merge in the renderer under one HELP/TYPE.
+
+const RESERVED = ['device_id', 'device_name'] as const;
+
+/** Prometheus' own convention for a target label that collides with ours: prefix `exported_`. */
+function relabel(labels: Labels, deviceId: string, deviceName: string): Labels {
+  const out: Record<string, string> = { device_id: deviceId, device_name: deviceName };
+  for (const key in labels) {
+    let name = key;
+    while (name in out) name = `exported_${name}`;
+    out[name] = labels[key]!;
+  }
+  return out;
+}
+
+export function relabelFamilies(families: readonly MetricFamily[], deviceId: string, deviceName: string): MetricFamily[] {
+  const out: MetricFamily[] = [];
+  for (const f of families) {
+    if (!f.name.startsWith('tailscaled_')) continue;
+    const samples: Sample[] = f.samples.map((s) => ({ name: s.name, value: s.value, labels: relabel(s.labels, deviceId, deviceName) }));
+    out.push({ name: f.name, help: f.help, type: f.type, samples });
+  }
+  return out;
+}
+
+export const clientMetricsCollector: Collector = {
+  name: 'client_metrics',
+  collect({ scrapes }) {
+    // Deterministic order whatever order scrapes finished in.
+    const states = [...scrapes.values()].sort(byDevice);
+    return states.flatMap((s) => (s.families === undefined ? [] : relabelFamilies(s.families, s.last.target.deviceId, s.last.target.deviceName)));
+  },
+};
+
+function byDevice(a: DeviceScrapeState, b: DeviceScrapeState): number {
+  const x = a.last.target;
+  const y = b.last.target;
+  return x.deviceName < y.deviceName ? -1 : x.deviceName > y.deviceName ? 1 : x.deviceId < y.deviceId ? -1 : x.deviceId > y.deviceId ? 1 : 0;
+}
+
+export { RESERVED as RESERVED_DEVICE_LABELS };

@@ -1,0 +1,56 @@
+import type { MetricFamily } from '../exposition/family.js';
+import type { Device } from '../tailscale/device.js';
+import type { Selection } from '../devices/targets.js';
+import type { ScrapeResult } from '../devices/scraper.js';
+import type { RequestStats } from '../tailscale/request-stats.js';
+
+/** What one device contributes from its client metrics to a snapshot. */
+export interface DeviceScrapeState {
+  /** The result of this cycle's scrape. */
+  readonly last: ScrapeResult;
+  /** The families re-exported: this cycle's on success, the last good ones (if still fresh) on failure. */
+  readonly families: readonly MetricFamily[] | undefined;
+  /** Unix seconds of the last successful scrape. */
+  readonly lastSuccessSeconds: number | undefined;
+}
+
+export interface ErrorCounts {
+  /** `${device_id}\u0000${reason}` -> count, kept for devices still present. */
+  readonly deviceScrapeErrors: ReadonlyMap<string, number>;
+  readonly apiRefreshFailures: number;
+  readonly cycleOverruns: number;
+  readonly addressRefusals: number;
+  readonly invalidApiDevices: number;
+  readonly renderDropped: number;
+  readonly typeConflicts: number;
+}
+
+/** The immutable record of one refresh cycle: the collectors' only input. */
+export interface RefreshData {
+  readonly nowSeconds: number;
+  readonly version: string;
+  /** The last good device list; undefined until the first successful API call. */
+  readonly devices: readonly Device[] | undefined;
+  readonly api: {
+    readonly up: boolean;
+    readonly lastSuccessSeconds: number | undefined;
+    readonly stats: RequestStats;
+  };
+  readonly selections: readonly Selection[];
+  readonly scrapes: ReadonlyMap<string, DeviceScrapeState>;
+  readonly cycle: { readonly durationSeconds: number; readonly scrapeDurationSeconds: number; readonly startedSeconds: number };
+  readonly errors: ErrorCounts;
+  readonly process: { readonly startSeconds: number; readonly rssBytes: number; readonly heapBytes: number };
+}
+
+/** Pure and synchronous: no I/O, no clock reads. */
+export interface Collector {
+  readonly name: string;
+  collect(data: RefreshData): MetricFamily[];
+}
+
+/** Device labels every per-device family starts with. */
+export const deviceLabels = (d: Pick<Device, 'id' | 'name'>): { device_id: string; device_name: string } => ({
+  device_id: d.id,
+  device_name: d.name,
+});

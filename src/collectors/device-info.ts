@@ -1,0 +1,49 @@
+import { boolValue, gauge, type Labels } from '../exposition/family.js';
+import type { Device } from '../tailscale/device.js';
+import { deviceLabels, type Collector } from './collector.js';
+
+// Inventory and state flags of each device, from the device list (GET /tailnet/{t}/devices?fields=all).
+
+const flag = (devices: readonly Device[], pick: (d: Device) => boolean): Array<readonly [Labels, number]> =>
+  devices.map((d) => [deviceLabels(d), boolValue(pick(d))] as const);
+
+export const deviceInfoCollector: Collector = {
+  name: 'device_info',
+  collect({ devices }) {
+    if (devices === undefined) return [];
+    return [
+      gauge('tailscale_device_count', 'Number of devices in the tailnet (API device list).', [[{}, devices.length]]),
+      gauge(
+        'tailscale_device_info',
+        'Device metadata, value 1. online from connectedToControl, os from os, version from clientVersion.',
+        devices.map((d) => [{ ...deviceLabels(d), online: String(d.online), os: d.os, version: d.clientVersion }, 1] as const),
+      ),
+      gauge('tailscale_device_online', '1 if the device is connected to the control plane (connectedToControl).', flag(devices, (d) => d.online)),
+      gauge('tailscale_device_authorized', '1 if the device is authorized (authorized).', flag(devices, (d) => d.authorized)),
+      gauge(
+        'tailscale_device_user',
+        'Login name of the user who registered the device (user), value 1.',
+        devices.map((d) => [{ ...deviceLabels(d), user_email: d.user }, 1] as const),
+      ),
+      gauge('tailscale_device_update_available', '1 if a client update is available (updateAvailable).', flag(devices, (d) => d.updateAvailable)),
+      gauge('tailscale_device_external', '1 if the device is shared into the tailnet from another one (isExternal).', flag(devices, (d) => d.isExternal)),
+      gauge(
+        'tailscale_device_blocks_incoming_connections',
+        '1 if the device blocks incoming connections, "shields up" (blocksIncomingConnections).',
+        flag(devices, (d) => d.blocksIncomingConnections),
+      ),
+      gauge('tailscale_device_ephemeral', '1 if the device is an ephemeral node (isEphemeral).', flag(devices, (d) => d.isEphemeral)),
+      gauge(
+        'tailscale_device_multiple_connections',
+        '1 if several live connections share this node key, i.e. copied state (multipleConnections).',
+        flag(devices, (d) => d.multipleConnections),
+      ),
+      gauge(
+        'tailscale_device_tailnet_lock_error',
+        '1 if the device has a Tailnet Lock signature problem (tailnetLockError non-empty).',
+        flag(devices, (d) => d.tailnetLockError !== ''),
+      ),
+      gauge('tailscale_device_key_expiry_disabled', '1 if the node key never expires (keyExpiryDisabled).', flag(devices, (d) => d.keyExpiryDisabled)),
+    ];
+  },
+};

@@ -1,0 +1,35 @@
+import { gauge, type Labels } from '../exposition/family.js';
+import { deviceLabels, type Collector } from './collector.js';
+
+// Timestamps in Unix seconds. A time the API does not have is an absent series, never 0: an alert on
+// `tailscale_device_machine_key_expiry - time() < 14*86400` must not fire for keys that never expire.
+
+export const deviceTimesCollector: Collector = {
+  name: 'device_times',
+  collect({ devices, nowSeconds }) {
+    if (devices === undefined) return [];
+    const lastSeen: Array<readonly [Labels, number]> = [];
+    const expiry: Array<readonly [Labels, number]> = [];
+    const created: Array<readonly [Labels, number]> = [];
+    for (const d of devices) {
+      // The API omits lastSeen while a device is connected: it is seen now, at this refresh.
+      const seen = d.online ? nowSeconds : d.lastSeenSeconds;
+      if (seen !== undefined) lastSeen.push([deviceLabels(d), seen]);
+      if (d.expiresSeconds !== undefined) expiry.push([deviceLabels(d), d.expiresSeconds]);
+      if (d.createdSeconds !== undefined) created.push([deviceLabels(d), d.createdSeconds]);
+    }
+    return [
+      gauge(
+        'tailscale_device_last_seen_timestamp',
+        'Unix time the device was last connected to control (lastSeen); the refresh time while connected (connectedToControl).',
+        lastSeen,
+      ),
+      gauge(
+        'tailscale_device_machine_key_expiry',
+        'Unix time the node key expires (expires). Absent when key expiry is disabled.',
+        expiry,
+      ),
+      gauge('tailscale_device_created_timestamp', 'Unix time the device was added to the tailnet (created). Absent for external devices.', created),
+    ];
+  },
+};

@@ -1,0 +1,171 @@
+import { ConfigError } from '../errors.js';
+import { SECRET_VARIABLES, VARIABLES, type VariableSpec } from './schema.js';
+
+export type ApiAuth =
+  | { readonly kind: 'oauth'; readonly clientId: string; readonly clientSecret: string }
+  | { readonly kind: 'api-key'; readonly apiKey: string };
+
+export interface Config {
+  /** Undefined only in simulator mode, where the simulator supplies credentials at start. */
+  readonly auth: ApiAuth | undefined;
+  readonly tailnet: string;
+  readonly apiUrl: string;
+  readonly apiTimeoutMs: number;
+  readonly listenHost: string;
+  readonly port: number;
+  readonly env: string;
+  readonly debugEndpoint: boolean;
+  readonly tsnet: {
+    readonly enabled: boolean;
+    readonly hostname: string;
+    readonly stateDir: string;
+    readonly tags: readonly string[];
+    readonly authKey: string | undefined;
+  };
+  readonly scrapeTag: string;
+  readonly requireExporterTag: boolean;
+  readonly targetDevices: readonly string[];
+  readonly excludeDevices: readonly string[];
+  readonly deviceTags: readonly string[];
+  readonly scrapeAllowedCidrs: readonly string[];
+  readonly clientMetrics: {
+    readonly port: number;
+    readonly timeoutMs: number;
+    readonly maxBytes: number;
+    readonly maxSeries: number;
+  };
+  readonly maxConcurrentScrapes: number;
+  readonly scrapeIntervalMs: number;
+  readonly log: { readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly format: 'text' | 'json' };
+  /** Simulated tailnet instead of the real API: `demo` scenario, or the TEST_DEVICES names. */
+  readonly simulator: { readonly scenario: 'demo' } | { readonly names: readonly string[] } | undefined;
+}
+
+export interface LoadOptions {
+  /** `--demo`: run on the built-in simulated tailnet. */
+  readonly demo?: boolean;
+  readonly readFile?: (path: string) => string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const SECRETS = new Set(SECRET_VARIABLES);
+
+/** Reads `<NAME>` or `<NAME>_FILE` (Docker and Kubernetes secrets); both set is an error. */
+function rawValue(env: Env, spec: VariableSpec, readFile: (p: string) => string): string | undefined {
+  const direct = env[spec.name];
+  const filePath = SECRETS.has(spec.name) ? env[`${spec.name}_FILE`] : undefined;
+  if (filePath !== undefined && filePath !== '') {
+    if (direct !== undefined && direct !== '') {
+      throw new ConfigError(`${spec.name} and ${spec.name}_FILE are both set: set only one`);
+    }
+    let text: string;
+    try {
+      text = readFile(filePath);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new ConfigError(`${spec.name}_FILE=${JSON.stringify(filePath)}: cannot read the file (${code}); expected a readable file holding ${spec.accepted}`);
+    }
+    return text.trim();
+  }
+  return direct === '' ? undefined : direct;
+}
+
+function shown(spec: VariableSpec, value: string): string {
+  return spec.secret === true ? '<redacted>' : JSON.stringify(value);
+}
+
+/** Parses every variable; the first bad one throws a one-line ConfigError. */
+export function loadConfig(env: Env, options: LoadOptions = {}): Config {
+  const readFile = options.readFile ?? ((p: string) => {
+    throw Object.assign(new Error('no file reader'), { code: 'ENOENT', path: p });
+  });
+  const v: Record<string, unknown> = {};
+  for (const spec of VARIABLES) {
+    const raw = rawValue(env, spec, readFile) ?? spec.default;
+    if (raw === undefined) continue;
+    const parsed = spec.schema.safeParse(raw);
+    if (!parsed.success) {
+      throw new ConfigError(`${spec.name}=${shown(spec, raw)} is invalid: expected ${spec.accepted}`);
+    }
+    v[spec.name] = parsed.data;
+  }
+  const get = <T>(name: string): T => v[name] as T;
+
+  const apiKey = get<string | undefined>('TAILSCALE_API_KEY') ?? get<string | undefined>('OAUTH_TOKEN');
+  const clientId = get<string | undefined>('OAUTH_CLIENT_ID');
+  const clientSecret = get<string | undefined>('OAUTH_CLIENT_SECRET');
+  const testDevices = get<string[] | undefined>('TEST_DEVICES');
+  const simulator = options.demo === true ? { scenario: 'demo' as const } : testDevices ? { names: testDevices } : undefined;
+
+  let auth: ApiAuth | undefined;
+  if (get('TAILSCALE_API_KEY') !== undefined && get('OAUTH_TOKEN') !== undefined) {
+    throw new ConfigError('TAILSCALE_API_KEY and OAUTH_TOKEN are both set: they are the same setting, set only one');
+  }
+  if (apiKey !== undefined && (clientId !== undefined || clientSecret !== undefined)) {
+    throw new ConfigError('TAILSCALE_API_KEY and OAUTH_CLIENT_ID/OAUTH_CLIENT_SECRET are both set: choose one way to authenticate');
+  }
+  if (apiKey !== undefined) auth = { kind: 'api-key', apiKey };
+  else if (clientId !== undefined && clientSecret !== undefined) auth = { kind: 'oauth', clientId, clientSecret };
+  else if (clientId !== undefined || clientSecret !== undefined) {
+    const missing = clientId === undefined ? 'OAUTH_CLIENT_ID' : 'OAUTH_CLIENT_SECRET';
+    throw new ConfigError(`${missing} is not set: OAuth needs both OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (or use TAILSCALE_API_KEY)`);
+  } else if (simulator === undefined) {
+    throw new ConfigError(
+      'no Tailscale credentials: set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (or TAILSCALE_API_KEY), ' +
+        'or try the built-in simulated tailnet with `npm run demo` (or TEST_DEVICES=gateway-1,gateway-2)',
+    );
+  }
+
+  const useTsnet = get<boolean>('USE_TSNET');
+  if (useTsnet) {
+    throw new ConfigError('USE_TSNET=true is not supported by this version of tsmetrics yet: set USE_TSNET=false and reach devices through the host\'s tailscaled');
+  }
+
+  const envName = get<string>('ENV');
+  const bindHost = get<string | undefined>('BIND_HOST');
+  const listenHost = bindHost ?? (envName === 'production' || envName === 'prod' ? '0.0.0.0' : '127.0.0.1');
+
+  const config: Config = {
+    auth: simulator === undefined ? auth : undefined,
+    tailnet: get('TAILNET_NAME'),
+    apiUrl: get('TAILSCALE_API_URL'),
+    apiTimeoutMs: get('API_TIMEOUT'),
+    listenHost,
+    port: get('PORT'),
+    env: envName,
+    debugEndpoint: get('DEBUG_ENDPOINT'),
+    tsnet: {
+      enabled: useTsnet,
+      hostname: get('TSNET_HOSTNAME'),
+      stateDir: get('TSNET_STATE_DIR'),
+      tags: get<string[] | undefined>('TSNET_TAGS') ?? [],
+      authKey: get('TS_AUTHKEY'),
+    },
+    scrapeTag: get('SCRAPE_TAG'),
+    requireExporterTag: get('REQUIRE_EXPORTER_TAG'),
+    targetDevices: get<string[] | undefined>('TARGET_DEVICES') ?? [],
+    excludeDevices: get<string[] | undefined>('EXCLUDE_DEVICES') ?? [],
+    deviceTags: get<string[] | undefined>('DEVICE_TAGS') ?? [],
+    scrapeAllowedCidrs: get('SCRAPE_ALLOWED_CIDRS'),
+    clientMetrics: {
+      port: get('CLIENT_METRICS_PORT'),
+      timeoutMs: get('CLIENT_METRICS_TIMEOUT'),
+      maxBytes: get('CLIENT_METRICS_MAX_BYTES'),
+      maxSeries: get('CLIENT_METRICS_MAX_SERIES'),
+    },
+    maxConcurrentScrapes: get('MAX_CONCURRENT_SCRAPES'),
+    scrapeIntervalMs: get('SCRAPE_INTERVAL'),
+    log: { level: get('LOG_LEVEL'), format: get('LOG_FORMAT') },
+    simulator,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

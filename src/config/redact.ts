@@ -1,0 +1,35 @@
+import { formatGoDuration } from './duration.js';
+import type { Config } from './load.js';
+
+/** A display copy of the config for /debug and the start-up log: secrets are replaced by "<redacted>". */
+export function redactedConfig(config: Config): Record<string, unknown> {
+  return {
+    auth: config.auth === undefined ? 'simulator' : config.auth.kind === 'oauth'
+      ? { kind: 'oauth', client_id: config.auth.clientId, client_secret: '<redacted>' }
+      : { kind: 'api-key', api_key: '<redacted>' },
+    tailnet: config.tailnet,
+    api_url: config.apiUrl,
+    api_timeout: formatGoDuration(config.apiTimeoutMs),
+    listen: `${config.listenHost}:${config.port}`,
+    env: config.env,
+    use_tsnet: config.tsnet.enabled,
+    tsnet_hostname: config.tsnet.hostname,
+    tsnet_tags: config.tsnet.tags,
+    ts_authkey: config.tsnet.authKey === undefined ? undefined : '<redacted>',
+    scrape_tag: config.scrapeTag,
+    require_exporter_tag: config.requireExporterTag,
+    target_devices: config.targetDevices,
+    exclude_devices: config.excludeDevices,
+    device_tags: config.deviceTags,
+    scrape_allowed_cidrs: config.scrapeAllowedCidrs,
+    client_metrics_port: config.clientMetrics.port,
+    client_metrics_timeout: formatGoDuration(config.clientMetrics.timeoutMs),
+    client_metrics_max_bytes: config.clientMetrics.maxBytes,
+    client_metrics_max_series: config.clientMetrics.maxSeries,
+    max_concurrent_scrapes: config.maxConcurrentScrapes,
+    scrape_interval: formatGoDuration(config.scrapeIntervalMs),
+    log_level: config.log.level,
+    log_format: config.log.format,
+    simulator: config.simulator,
+  };
+}

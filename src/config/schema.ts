@@ -1,0 +1,122 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { parseGoDuration } from './duration.js';
+
+// Every environment variable tsmetrics reads, in one table: name, default, what is accepted, and the zod
+// schema that turns the text into a value. The README's configuration table is checked against this list
+// (test/unit/docs.test.ts), so this is the single source of truth for defaults and accepted values.
+
+export interface VariableSpec {
+  readonly name: string;
+  /** Default as the user would write it; undefined = unset by default. */
+  readonly default: string | undefined;
+  readonly description: string;
+  /** Human words for the accepted values, used in error messages. */
+  readonly accepted: string;
+  /** Secrets are never printed, and can be read from `<NAME>_FILE`. */
+  readonly secret?: boolean;
+  readonly schema: z.ZodType;
+}
+
+const BOOL_TRUE = new Set(['1', 't', 'true', 'yes', 'on']);
+const BOOL_FALSE = new Set(['0', 'f', 'false', 'no', 'off']);
+
+const bool = z.string().transform((s, ctx) => {
+  const v = s.trim().toLowerCase();
+  if (BOOL_TRUE.has(v)) return true;
+  if (BOOL_FALSE.has(v)) return false;
+  ctx.addIssue({ code: 'custom', message: 'not a boolean' });
+  return z.NEVER;
+});
+
+const duration = (minMs: number, maxMs: number) =>
+  z.string().transform((s, ctx) => {
+    const ms = parseGoDuration(s);
+    if (ms === undefined || ms < minMs || ms > maxMs) {
+      ctx.addIssue({ code: 'custom', message: 'bad duration' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\s*\d+\s*$/)
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+/** Comma-separated list; blanks dropped. */
+const list = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== ''),
+);
+
+const nameGlobs = list.pipe(z.array(z.string().regex(/^[A-Za-z0-9*._\-]+$/)));
+
+const tagList = list.transform((tags) => tags.map((t) => (t.startsWith('tag:') ? t : `tag:${t}`))).pipe(
+  z.array(z.string().regex(/^tag:[A-Za-z0-9][A-Za-z0-9_\-]*$/)),
+);
+
+function isCidr(text: string): boolean {
+  const [ip, bits, extra] = text.split('/');
+  if (ip === undefined || bits === undefined || extra !== undefined || !/^\d{1,3}$/.test(bits)) return false;
+  const family = isIP(ip);
+  return family !== 0 && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+const cidrList = list.pipe(z.array(z.string().refine(isCidr)).min(1));
+
+const nonEmpty = z.string().trim().min(1);
+
+const httpUrl = z
+  .string()
+  .trim()
+  .pipe(z.url({ protocol: /^https?$/ }))
+  .transform((u) => u.replace(/\/+$/, ''));
+
+const hostname = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/);
+
+export const VARIABLES: readonly VariableSpec[] = [
+  // Tailscale API access
+  { name: 'OAUTH_CLIENT_ID', default: undefined, description: 'Tailscale OAuth client ID (trust credential)', accepted: 'the client ID from the admin console', schema: nonEmpty },
+  { name: 'OAUTH_CLIENT_SECRET', default: undefined, description: 'Tailscale OAuth client secret', accepted: 'a tskey-client-... secret', secret: true, schema: nonEmpty },
+  { name: 'TAILSCALE_API_KEY', default: undefined, description: 'Tailscale API access token, instead of OAuth', accepted: 'a tskey-api-... token', secret: true, schema: nonEmpty },
+  { name: 'OAUTH_TOKEN', default: undefined, description: 'Alias of TAILSCALE_API_KEY (the Go original\'s name)', accepted: 'a tskey-api-... token', secret: true, schema: nonEmpty },
+  { name: 'TAILNET_NAME', default: '-', description: 'Tailnet ID or name; `-` is the credential\'s own tailnet', accepted: '`-`, a tailnet ID (T1234CNTRL) or organization name', schema: z.string().trim().regex(/^[^\s/?#]+$/) },
+  { name: 'TAILSCALE_API_URL', default: 'https://api.tailscale.com', description: 'Base URL of the Tailscale API', accepted: 'an http(s) URL', schema: httpUrl },
+  { name: 'API_TIMEOUT', default: '30s', description: 'Timeout of one Tailscale API call', accepted: 'a duration between 1s and 5m, e.g. 30s', schema: duration(1000, 300_000) },
+  // HTTP server
+  { name: 'PORT', default: '9100', description: 'HTTP port of the exporter', accepted: 'a port number 1-65535', schema: int(1, 65535) },
+  { name: 'ENV', default: 'development', description: '`production`/`prod` listens on 0.0.0.0, anything else on 127.0.0.1', accepted: 'production, prod, development or any word', schema: z.string().trim().toLowerCase() },
+  { name: 'BIND_HOST', default: undefined, description: 'Listen address; overrides ENV', accepted: 'an IPv4 or IPv6 address', schema: z.string().trim().refine((s) => isIP(s) !== 0) },
+  { name: 'DEBUG_ENDPOINT', default: 'true', description: 'Serve /debug (redacted config and refresh history)', accepted: 'true or false', schema: bool },
+  // tsnet
+  { name: 'USE_TSNET', default: 'false', description: 'Join the tailnet as a node of its own (tsnet mode)', accepted: 'true or false', schema: bool },
+  { name: 'TSNET_HOSTNAME', default: 'tsmetrics', description: 'Host name of the exporter\'s node in tsnet mode', accepted: 'a DNS label (letters, digits, -)', schema: hostname },
+  { name: 'TSNET_STATE_DIR', default: '/tmp/tsnet-tsmetrics', description: 'State directory of the tsnet node', accepted: 'a directory path', schema: nonEmpty },
+  { name: 'TSNET_TAGS', default: undefined, description: 'Tags the tsnet node must carry (checked, not assigned: the auth key assigns tags)', accepted: 'comma-separated tags, e.g. exporter,prometheus', schema: tagList },
+  { name: 'TS_AUTHKEY', default: undefined, description: 'Auth key that registers the tsnet node', accepted: 'a tskey-auth-... key', secret: true, schema: nonEmpty },
+  // Which devices are scraped
+  { name: 'SCRAPE_TAG', default: 'exporter', description: 'Tag that marks devices whose client metrics are scraped', accepted: 'a tag name, with or without tag:', schema: z.string().trim().min(1).transform((t) => (t.startsWith('tag:') ? t : `tag:${t}`)).pipe(z.string().regex(/^tag:[A-Za-z0-9][A-Za-z0-9_\-]*$/)) },
+  { name: 'REQUIRE_EXPORTER_TAG', default: 'false', description: 'Scrape only devices carrying SCRAPE_TAG; when false, untagged devices named in TARGET_DEVICES are scraped too', accepted: 'true or false', schema: bool },
+  { name: 'TARGET_DEVICES', default: undefined, description: 'Only these devices (names, `*` globs) are scraped', accepted: 'comma-separated names or globs, e.g. gateway-*,db-1', schema: nameGlobs },
+  { name: 'EXCLUDE_DEVICES', default: undefined, description: 'Devices (names, `*` globs) never scraped', accepted: 'comma-separated names or globs', schema: nameGlobs },
+  { name: 'DEVICE_TAGS', default: undefined, description: 'Only devices carrying one of these tags are scraped', accepted: 'comma-separated tags, e.g. prod,tag:critical', schema: tagList },
+  { name: 'SCRAPE_ALLOWED_CIDRS', default: '100.64.0.0/10,fd7a:115c:a1e0::/48', description: 'Device addresses outside these ranges are never dialled', accepted: 'comma-separated CIDRs', schema: cidrList },
+  { name: 'TEST_DEVICES', default: undefined, description: 'Start on the built-in simulated tailnet with these devices (no credentials needed)', accepted: 'comma-separated host names', schema: list.pipe(z.array(hostname).min(1)) },
+  // Device client metrics
+  { name: 'CLIENT_METRICS_PORT', default: '5252', description: 'Port of the devices\' client metrics (web client)', accepted: 'a port number 1-65535', schema: int(1, 65535) },
+  { name: 'CLIENT_METRICS_TIMEOUT', default: '10s', description: 'Timeout of one device scrape (connect and body)', accepted: 'a duration between 100ms and 5m, e.g. 10s', schema: duration(100, 300_000) },
+  { name: 'CLIENT_METRICS_MAX_BYTES', default: '10485760', description: 'Largest device response accepted, in bytes', accepted: 'an integer from 1024 to 1073741824', schema: int(1024, 1 << 30) },
+  { name: 'CLIENT_METRICS_MAX_SERIES', default: '10000', description: 'Most series accepted from one device', accepted: 'an integer from 1 to 1000000', schema: int(1, 1_000_000) },
+  { name: 'MAX_CONCURRENT_SCRAPES', default: '10', description: 'Device scrapes in flight at once', accepted: 'an integer from 1 to 1000', schema: int(1, 1000) },
+  { name: 'SCRAPE_INTERVAL', default: '30s', description: 'Interval of the refresh cycle (API and device scrapes)', accepted: 'a duration between 1s and 1h, e.g. 30s', schema: duration(1000, 3_600_000) },
+  // Logging
+  { name: 'LOG_LEVEL', default: 'info', description: 'Log level', accepted: 'debug, info, warn or error', schema: z.string().trim().toLowerCase().pipe(z.enum(['debug', 'info', 'warn', 'error'])) },
+  { name: 'LOG_FORMAT', default: 'text', description: 'Log format', accepted: 'text or json', schema: z.string().trim().toLowerCase().pipe(z.enum(['text', 'json'])) },
+];
+
+export const SECRET_VARIABLES: readonly string[] = VARIABLES.filter((v) => v.secret === true).map((v) => v.name);

@@ -1,0 +1,144 @@
+import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import type { MetricFamily } from '../exposition/family.js';
+import { parseExposition } from './parse.js';
+import type { ScrapeTarget } from './targets.js';
+
+/** Bounded failure reasons: these are label values of tsmetrics_device_scrape_errors_total. */
+export type ScrapeFailure = 'timeout' | 'connect' | 'http_status' | 'too_large' | 'parse' | 'too_many_series';
+
+export type ScrapeResult =
+  | { readonly ok: true; readonly target: ScrapeTarget; readonly families: readonly MetricFamily[]; readonly bytes: number; readonly durationSeconds: number; readonly series: number }
+  | { readonly ok: false; readonly target: ScrapeTarget; readonly reason: ScrapeFailure; readonly message: string; readonly status?: number; readonly durationSeconds: number };
+
+export interface ScraperOptions {
+  readonly timeoutMs: number;
+  readonly maxBytes: number;
+  readonly maxSeries: number;
+  readonly concurrency: number;
+  /** How connections are made: direct by default; tsnet mode hands in a proxying dispatcher. */
+  readonly dispatcher?: Dispatcher;
+}
+
+const ACCEPT = 'text/plain;version=0.0.4;q=1,application/openmetrics-text;version=1.0.0;q=0.5,*/*;q=0.1';
+
+/** Scrapes device client-metrics endpoints. Never throws: every target gets a ScrapeResult. */
+export class DeviceScraper {
+  readonly #o: ScraperOptions;
+  readonly #dispatcher: Dispatcher;
+  readonly #ownsDispatcher: boolean;
+
+  constructor(options: ScraperOptions) {
+    this.#o = options;
+    this.#ownsDispatcher = options.dispatcher === undefined;
+    this.#dispatcher =
+      options.dispatcher ??
+      new Agent({
+        connect: { timeout: options.timeoutMs },
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
+        maxResponseSize: options.maxBytes,
+        // One keep-alive connection per device is enough: each is scraped once per cycle.
+        connections: 1,
+        keepAliveTimeout: 120_000,
+        keepAliveMaxTimeout: 600_000,
+      });
+  }
+
+  /**
+   * Scrapes every target with at most `concurrency` requests in flight. A plain worker pool over an
+   * index: no queue objects per target, and a slow device holds one worker, never the others.
+   */
+  async scrapeAll(targets: readonly ScrapeTarget[], signal?: AbortSignal): Promise<ScrapeResult[]> {
+    const results: ScrapeResult[] = new Array(targets.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < targets.length && signal?.aborted !== true) {
+        const i = next++;
+        results[i] = await this.scrape(targets[i]!, signal);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#o.concurrency, targets.length) }, worker));
+    // Targets never started because of an abort still get a result.
+    for (let i = 0; i < targets.length; i++) {
+      results[i] ??= { ok: false, target: targets[i]!, reason: 'timeout', message: 'aborted before the scrape started', durationSeconds: 0 };
+    }
+    return results;
+  }
+
+  async scrape(target: ScrapeTarget, signal?: AbortSignal): Promise<ScrapeResult> {
+    const started = performance.now();
+    const seconds = (): number => (performance.now() - started) / 1000;
+    const fail = (reason: ScrapeFailure, message: string, status?: number): ScrapeResult =>
+      status === undefined
+        ? { ok: false, target, reason, message, durationSeconds: seconds() }
+        : { ok: false, target, reason, message, status, durationSeconds: seconds() };
+    // One deadline for connect, headers and body together.
+    const deadline = AbortSignal.timeout(this.#o.timeoutMs);
+    let text: string;
+    try {
+      const res = await request(target.url, {
+        method: 'GET',
+        dispatcher: this.#dispatcher,
+        headers: { accept: ACCEPT, 'user-agent': 'tsmetrics' },
+        signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+      });
+      if (res.statusCode !== 200) {
+        await res.body.dump().catch(() => undefined);
+        const location = res.statusCode >= 300 && res.statusCode < 400 ? ` (redirect to ${String(res.headers.location ?? '?').slice(0, 100)})` : '';
+        return fail('http_status', `HTTP ${res.statusCode}${location}`, res.statusCode);
+      }
+      const declared = Number(res.headers['content-length']);
+      if (Number.isFinite(declared) && declared > this.#o.maxBytes) {
+        res.body.destroy();
+        return fail('too_large', `Content-Length ${declared} exceeds ${this.#o.maxBytes} bytes`);
+      }
+      text = await readCapped(res.body, this.#o.maxBytes);
+    } catch (err) {
+      return fail(...classify(err, this.#o));
+    }
+    const parsed = parseExposition(text, { maxSeries: this.#o.maxSeries });
+    if (!parsed.ok) {
+      return fail(parsed.error.reason, `line ${parsed.error.line}: ${parsed.error.message}`);
+    }
+    const series = parsed.families.reduce((n, f) => n + f.samples.length, 0);
+    return { ok: true, target, families: parsed.families, bytes: Buffer.byteLength(text), durationSeconds: seconds(), series };
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsDispatcher) await this.#dispatcher.destroy();
+  }
+}
+
+class TooLargeError extends Error {}
+
+/** Reads a body as UTF-8, aborting as soon as it passes `max` bytes (chunked bodies have no length). */
+async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > max) {
+      body.destroy();
+      throw new TooLargeError(`body exceeds ${max} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+function classify(err: unknown, o: ScraperOptions): [ScrapeFailure, string] {
+  if (err instanceof TooLargeError || err instanceof undiciErrors.ResponseExceededMaxSizeError) {
+    return ['too_large', `body exceeds ${o.maxBytes} bytes`];
+  }
+  if (
+    err instanceof undiciErrors.HeadersTimeoutError ||
+    err instanceof undiciErrors.BodyTimeoutError ||
+    err instanceof undiciErrors.ConnectTimeoutError ||
+    (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
+  ) {
+    return ['timeout', `no complete answer within ${o.timeoutMs} ms`];
+  }
+  const code = (err as { code?: unknown })?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  return ['connect', typeof code === 'string' ? `${code}: ${message}` : message];
+}

@@ -1,0 +1,82 @@
+import { BlockList, isIP } from 'node:net';
+import { shortName, type Device } from '../tailscale/device.js';
+
+// Which devices are scraped, and at which address. This is the only producer of ScrapeTarget, so it is
+// also the SSRF gate: an address outside the allowed ranges never reaches the scraper.
+
+export interface SelectionRules {
+  readonly scrapeTag: string;
+  readonly requireExporterTag: boolean;
+  readonly targetDevices: readonly string[];
+  readonly excludeDevices: readonly string[];
+  readonly deviceTags: readonly string[];
+  readonly allowedCidrs: readonly string[];
+  readonly port: number;
+}
+
+export interface ScrapeTarget {
+  readonly deviceId: string;
+  readonly deviceName: string;
+  readonly address: string;
+  readonly url: string;
+}
+
+/** Why a device is or is not scraped (bounded: these are label values). */
+export type SelectionState = 'eligible' | 'offline' | 'untagged' | 'excluded' | 'address_refused';
+
+export interface Selection {
+  readonly device: Device;
+  readonly state: SelectionState;
+  readonly target?: ScrapeTarget;
+}
+
+/** `*` matches any run of characters; everything else literally; case-insensitive. */
+export function globToRegExp(glob: string): RegExp {
+  const body = glob
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+  return new RegExp(`^${body}$`, 'i');
+}
+
+export function buildBlockList(cidrs: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [ip, bits] = cidr.split('/') as [string, string];
+    list.addSubnet(ip, Number(bits), isIP(ip) === 6 ? 'ipv6' : 'ipv4');
+  }
+  return list;
+}
+
+/** The device's first Tailscale IPv4 address, else its first IPv6 address. */
+export function scrapeAddress(device: Device): string | undefined {
+  return device.addresses.find((a) => isIP(a) === 4) ?? device.addresses.find((a) => isIP(a) === 6);
+}
+
+export function makeSelector(rules: SelectionRules): (devices: readonly Device[]) => Selection[] {
+  const targets = rules.targetDevices.map(globToRegExp);
+  const excludes = rules.excludeDevices.map(globToRegExp);
+  const allowed = buildBlockList(rules.allowedCidrs);
+  const matches = (patterns: RegExp[], d: Device): boolean =>
+    patterns.some((p) => p.test(shortName(d)) || p.test(d.name) || (d.hostname !== '' && p.test(d.hostname)));
+
+  const decide = (d: Device): Selection => {
+    if (matches(excludes, d)) return { device: d, state: 'excluded' };
+    const tagged = d.tags.includes(rules.scrapeTag);
+    const named = targets.length > 0 && matches(targets, d);
+    if (targets.length > 0 && !named) return { device: d, state: 'excluded' };
+    if (rules.deviceTags.length > 0 && !rules.deviceTags.some((t) => d.tags.includes(t))) return { device: d, state: 'excluded' };
+    if (!tagged && (rules.requireExporterTag || !named)) return { device: d, state: 'untagged' };
+    if (!d.online) return { device: d, state: 'offline' };
+    const address = scrapeAddress(d);
+    const family = address === undefined ? 0 : isIP(address);
+    if (address === undefined || !allowed.check(address, family === 6 ? 'ipv6' : 'ipv4')) {
+      return { device: d, state: 'address_refused' };
+    }
+    // Scrape by IP: the web client answers any other Host with a 301 to its IP.
+    const host = family === 6 ? `[${address}]` : address;
+    const target = { deviceId: d.id, deviceName: d.name, address, url: `http://${host}:${rules.port}/metrics` };
+    return { device: d, state: 'eligible', target };
+  };
+  return (devices) => devices.map(decide);
+}

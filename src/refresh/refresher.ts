@@ -1,0 +1,228 @@
+import type { Logger } from 'pino';
+import type { Collector, DeviceScrapeState, RefreshData } from '../collectors/collector.js';
+import { runCollectors } from '../collectors/index.js';
+import type { DeviceScraper, ScrapeResult } from '../devices/scraper.js';
+import type { Selection, SelectionState } from '../devices/targets.js';
+import { buildSnapshot, type SnapshotStore } from '../exposition/snapshot.js';
+import type { DeviceList, TailscaleApi } from '../tailscale/api.js';
+import type { Device } from '../tailscale/device.js';
+import type { RequestStats } from '../tailscale/request-stats.js';
+import type { RefreshStatus } from './status.js';
+
+export interface RefresherOptions {
+  readonly api: TailscaleApi;
+  readonly apiStats: RequestStats;
+  readonly select: (devices: readonly Device[]) => Selection[];
+  readonly scraper: DeviceScraper;
+  readonly store: SnapshotStore;
+  readonly status: RefreshStatus;
+  readonly log: Logger;
+  readonly intervalMs: number;
+  readonly version: string;
+  readonly collectors?: readonly Collector[];
+  readonly now?: () => number;
+}
+
+/** A device's last good client metrics are re-served while a scrape fails, for this many intervals. */
+export const RETAIN_INTERVALS = 3;
+
+/**
+ * Sequences one cycle: API -> selection -> scrapes -> collectors -> render -> snapshot swap. Cycles never
+ * overlap. A failure anywhere keeps the last good data: an API outage is never an empty tailnet.
+ */
+export class Refresher {
+  readonly #o: RefresherOptions;
+  readonly #now: () => number;
+  #devices: readonly Device[] | undefined;
+  #apiUp = false;
+  #lastApiSuccessSeconds: number | undefined;
+  #scrapes = new Map<string, DeviceScrapeState>();
+  #deviceErrors = new Map<string, number>();
+  #apiRefreshFailures = 0;
+  #invalidApiDevices = 0;
+  #cycleOverruns = 0;
+  #addressRefusals = 0;
+  #renderDropped = 0;
+  #typeConflicts = 0;
+  #lastStates = new Map<string, SelectionState>();
+  #failingSince = new Map<string, number>();
+  #running: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #abort = new AbortController();
+  #stopped = false;
+
+  constructor(options: RefresherOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Runs a cycle now, then one every interval (measured start to start), until stop(). */
+  start(): void {
+    const loop = async (): Promise<void> => {
+      const started = this.#now();
+      await this.runOnce();
+      if (this.#stopped) return;
+      const elapsed = this.#now() - started;
+      if (elapsed > this.#o.intervalMs) {
+        this.#cycleOverruns++;
+        this.#o.log.warn({ duration_ms: elapsed, interval_ms: this.#o.intervalMs }, 'refresh cycle took longer than SCRAPE_INTERVAL; the next one starts now');
+      }
+      this.#timer = setTimeout(() => void loop(), Math.max(0, this.#o.intervalMs - elapsed));
+    };
+    void loop();
+  }
+
+  /** Stops the loop and aborts a cycle in flight; resolves when it has ended. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#abort.abort(new Error('shutting down'));
+    await this.#running;
+  }
+
+  /** One cycle. Single-flight: a call while a cycle runs joins it. Never rejects. */
+  runOnce(): Promise<void> {
+    this.#running ??= this.#cycle()
+      .catch((err: unknown) => this.#o.log.error({ err }, 'refresh cycle failed unexpectedly'))
+      .finally(() => {
+        this.#running = undefined;
+      });
+    return this.#running;
+  }
+
+  async #cycle(): Promise<void> {
+    const signal = this.#abort.signal;
+    const startedMs = this.#now();
+    const t0 = performance.now();
+    let apiError: string | undefined;
+
+    let list: DeviceList | undefined;
+    try {
+      list = await this.#o.api.listDevices(signal);
+    } catch (err) {
+      if (signal.aborted) return;
+      apiError = err instanceof Error ? err.message : String(err);
+    }
+    if (list !== undefined) {
+      if (!this.#apiUp && this.#lastApiSuccessSeconds !== undefined) this.#o.log.info('Tailscale API reachable again');
+      this.#devices = list.devices;
+      this.#invalidApiDevices += list.invalidDevices;
+      this.#apiUp = true;
+      this.#lastApiSuccessSeconds = Math.floor(startedMs / 1000);
+    } else {
+      this.#apiRefreshFailures++;
+      const level = this.#apiUp || this.#apiRefreshFailures === 1 ? 'error' : 'warn';
+      this.#o.log[level]({ err: apiError, serving_devices_from: this.#lastApiSuccessSeconds ?? null }, 'device list refresh failed; serving the last good data');
+      this.#apiUp = false;
+    }
+
+    const selections = this.#o.select(this.#devices ?? []);
+    this.#noteSelectionChanges(selections);
+    const targets = selections.flatMap((s) => (s.target === undefined ? [] : [s.target]));
+    const s0 = performance.now();
+    const results = await this.#o.scraper.scrapeAll(targets, signal);
+    if (signal.aborted) return;
+    const scrapeSeconds = (performance.now() - s0) / 1000;
+    this.#applyScrapes(results, Math.floor(this.#now() / 1000));
+
+    const mem = process.memoryUsage();
+    const data: RefreshData = {
+      nowSeconds: Math.floor(this.#now() / 1000),
+      version: this.#o.version,
+      devices: this.#devices,
+      api: { up: this.#apiUp, lastSuccessSeconds: this.#lastApiSuccessSeconds, stats: this.#o.apiStats },
+      selections,
+      scrapes: new Map(this.#scrapes),
+      cycle: { durationSeconds: (performance.now() - t0) / 1000, scrapeDurationSeconds: scrapeSeconds, startedSeconds: Math.floor(startedMs / 1000) },
+      errors: {
+        deviceScrapeErrors: new Map(this.#deviceErrors),
+        apiRefreshFailures: this.#apiRefreshFailures,
+        cycleOverruns: this.#cycleOverruns,
+        addressRefusals: this.#addressRefusals,
+        invalidApiDevices: this.#invalidApiDevices,
+        renderDropped: this.#renderDropped,
+        typeConflicts: this.#typeConflicts,
+      },
+      process: { startSeconds: Math.floor(this.#o.status.startedAtMs / 1000), rssBytes: mem.rss, heapBytes: mem.heapUsed },
+    };
+    const families = runCollectors(data, this.#o.collectors, (name, err) => this.#o.log.error({ err, collector: name }, 'collector failed'));
+    const snapshot = await buildSnapshot(families, this.#now());
+    this.#renderDropped += snapshot.stats.invalid + snapshot.stats.duplicates;
+    this.#typeConflicts += snapshot.stats.typeConflicts;
+    this.#o.store.swap(snapshot);
+
+    const scraped = results.filter((r) => r.ok).length;
+    this.#o.status.failingDevices = results
+      .filter((r): r is Extract<ScrapeResult, { ok: false }> => !r.ok)
+      .map((r) => ({
+        deviceId: r.target.deviceId,
+        deviceName: r.target.deviceName,
+        reason: r.reason,
+        message: r.message,
+        since: new Date(this.#failingSince.get(r.target.deviceId) ?? startedMs).toISOString(),
+      }));
+    this.#o.status.record(
+      {
+        startedAt: new Date(startedMs).toISOString(),
+        durationSeconds: (performance.now() - t0) / 1000,
+        apiOk: list !== undefined,
+        ...(apiError === undefined ? {} : { apiError }),
+        devicesDiscovered: this.#devices?.length ?? 0,
+        devicesEligible: targets.length,
+        devicesScraped: scraped,
+        scrapeFailures: results.length - scraped,
+      },
+      this.#now(),
+    );
+  }
+
+  #applyScrapes(results: readonly ScrapeResult[], nowSeconds: number): void {
+    const next = new Map<string, DeviceScrapeState>();
+    const retainSeconds = (RETAIN_INTERVALS * this.#o.intervalMs) / 1000;
+    for (const r of results) {
+      const id = r.target.deviceId;
+      const previous = this.#scrapes.get(id);
+      if (r.ok) {
+        if (this.#failingSince.has(id)) {
+          this.#o.log.info({ device_id: id, device_name: r.target.deviceName }, 'device scrape recovered');
+          this.#failingSince.delete(id);
+        }
+        next.set(id, { last: r, families: r.families, lastSuccessSeconds: nowSeconds });
+        continue;
+      }
+      const key = `${id}\u0000${r.reason}`;
+      this.#deviceErrors.set(key, (this.#deviceErrors.get(key) ?? 0) + 1);
+      if (!this.#failingSince.has(id)) {
+        // Logged when the state changes, not on every cycle.
+        this.#failingSince.set(id, nowSeconds * 1000);
+        this.#o.log.warn({ device_id: id, device_name: r.target.deviceName, reason: r.reason, detail: r.message }, 'device scrape failed');
+      }
+      const last = previous?.lastSuccessSeconds;
+      const fresh = last !== undefined && nowSeconds - last <= retainSeconds;
+      next.set(id, { last: r, families: fresh ? previous?.families : undefined, lastSuccessSeconds: last });
+    }
+    // Devices no longer scraped lose their series and their error counters.
+    for (const key of this.#deviceErrors.keys()) {
+      if (!next.has(key.split('\u0000')[0]!)) this.#deviceErrors.delete(key);
+    }
+    for (const id of this.#failingSince.keys()) if (!next.has(id)) this.#failingSince.delete(id);
+    this.#scrapes = next;
+  }
+
+  #noteSelectionChanges(selections: readonly Selection[]): void {
+    const states = new Map<string, SelectionState>();
+    for (const s of selections) {
+      states.set(s.device.id, s.state);
+      if (s.state === 'address_refused') {
+        this.#addressRefusals++;
+        if (this.#lastStates.get(s.device.id) !== 'address_refused') {
+          this.#o.log.warn(
+            { device_id: s.device.id, device_name: s.device.name, addresses: s.device.addresses },
+            'device address is outside SCRAPE_ALLOWED_CIDRS; not scraping it',
+          );
+        }
+      }
+    }
+    this.#lastStates = states;
+  }
+}

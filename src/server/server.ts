@@ -1,0 +1,170 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { SnapshotStore } from '../exposition/snapshot.js';
+import type { RefreshStatus } from '../refresh/status.js';
+import { formatGoDuration } from '../config/duration.js';
+
+export interface ServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly store: SnapshotStore;
+  readonly status: RefreshStatus;
+  readonly version: string;
+  readonly intervalMs: number;
+  /** Redacted config for /debug; undefined turns /debug off. */
+  readonly debugConfig: Record<string, unknown> | undefined;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+/** /health turns unhealthy when no device list succeeded within this many intervals. */
+export const STALE_INTERVALS = 3;
+
+const CONTENT_TYPE_METRICS = 'text/plain; version=0.0.4; charset=utf-8';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface RunningServer {
+  readonly server: Server;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export function startServer(o: ServerOptions): Promise<RunningServer> {
+  const now = o.now ?? Date.now;
+
+  const health = (): { status: 'healthy' | 'starting' | 'unhealthy'; code: number } => {
+    const staleAfter = STALE_INTERVALS * o.intervalMs;
+    const last = o.status.lastApiSuccessAtMs;
+    if (last !== undefined && now() - last <= staleAfter) return { status: 'healthy', code: 200 };
+    if (last === undefined && now() - o.status.startedAtMs <= staleAfter) return { status: 'starting', code: 200 };
+    return { status: 'unhealthy', code: 503 };
+  };
+
+  const routes: Record<string, Handler> = {
+    '/metrics': (req, res) => {
+      const snapshot = o.store.current();
+      if (snapshot === undefined) return send(res, 503, 'text/plain; charset=utf-8', 'no data yet: the first refresh has not finished\n');
+      const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+      const body = gzip ? snapshot.gzipBody : snapshot.body;
+      res.writeHead(200, {
+        'content-type': CONTENT_TYPE_METRICS,
+        'content-length': body.length,
+        vary: 'Accept-Encoding',
+        ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    },
+    '/health': (_req, res) => {
+      const h = health();
+      const last = o.status.lastCycleAtMs;
+      sendJson(res, h.code, {
+        status: h.status,
+        timestamp: new Date(now()).toISOString(),
+        version: o.version,
+        uptime: formatGoDuration(Math.floor((now() - o.status.startedAtMs) / 1000) * 1000),
+        devices_discovered: o.status.devicesDiscovered,
+        devices_scraped: o.status.devicesScraped,
+        last_scrape: last === undefined ? null : new Date(last).toISOString(),
+        last_successful_refresh: o.status.lastApiSuccessAtMs === undefined ? null : new Date(o.status.lastApiSuccessAtMs).toISOString(),
+      });
+    },
+    '/livez': (_req, res) => send(res, 200, 'text/plain; charset=utf-8', 'ok\n'),
+    '/readyz': (_req, res) => {
+      const ready = o.store.current() !== undefined && health().status === 'healthy';
+      send(res, ready ? 200 : 503, 'text/plain; charset=utf-8', ready ? 'ready\n' : 'not ready: no fresh data\n');
+    },
+    '/': (_req, res) => send(res, 200, 'text/html; charset=utf-8', landingPage(o.version, o.debugConfig !== undefined)),
+  };
+  if (o.debugConfig !== undefined) {
+    const config = o.debugConfig;
+    routes['/debug'] = (_req, res) => {
+      const mem = process.memoryUsage();
+      sendJson(res, 200, {
+        version: o.version,
+        config,
+        runtime: { node_version: process.version, pid: process.pid, uptime_seconds: Math.floor(process.uptime()), memory: { rss_bytes: mem.rss, heap_used_bytes: mem.heapUsed } },
+        refresh: {
+          last_cycle: o.status.lastCycleAtMs === undefined ? null : new Date(o.status.lastCycleAtMs).toISOString(),
+          last_successful_refresh: o.status.lastApiSuccessAtMs === undefined ? null : new Date(o.status.lastApiSuccessAtMs).toISOString(),
+          devices_discovered: o.status.devicesDiscovered,
+          devices_scraped: o.status.devicesScraped,
+          failing_devices: o.status.failingDevices,
+          history: o.status.history(),
+        },
+      });
+    };
+  }
+
+  const server = createServer(
+    // Bounds against slow or oversized clients; /metrics answers from memory, so these are generous.
+    { maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 65_000 },
+    (req, res) => {
+      const path = (req.url ?? '/').split('?')[0]!;
+      const handler = Object.hasOwn(routes, path) ? routes[path] : undefined;
+      if (handler === undefined) return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('allow', 'GET, HEAD');
+        return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
+      }
+      try {
+        handler(req, res);
+      } catch (err) {
+        o.log.error({ err, path }, 'request handler failed');
+        if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+      }
+    },
+  );
+  server.maxConnections = 1024;
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      server.on('error', (err) => o.log.error({ err }, 'http server error'));
+      const addr = server.address() as AddressInfo;
+      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      resolve({
+        server,
+        url: `http://${host}:${addr.port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeIdleConnections();
+            // Open scrapes get a moment to finish, then go.
+            setTimeout(() => server.closeAllConnections(), 2000).unref();
+          }),
+      });
+    });
+  });
+}
+
+function send(res: ServerResponse, code: number, type: string, body: string): void {
+  res.writeHead(code, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+function sendJson(res: ServerResponse, code: number, value: unknown): void {
+  send(res, code, 'application/json; charset=utf-8', `${JSON.stringify(value, null, 2)}\n`);
+}
+
+function landingPage(version: string, debug: boolean): string {
+  const links = [
+    ['/metrics', 'Prometheus metrics'],
+    ['/health', 'health (JSON)'],
+    ['/livez', 'liveness probe'],
+    ['/readyz', 'readiness probe'],
+    ...(debug ? [['/debug', 'debug information (JSON, secrets redacted)']] : []),
+  ];
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>tsmetrics</title></head>
+<body>
+<h1>tsmetrics</h1>
+<p>Prometheus exporter for Tailscale networks, version ${version}.</p>
+<ul>
+${links.map(([href, text]) => `<li><a href="${href}">${href}</a>: ${text}</li>`).join('\n')}
+</ul>
+</body></html>
+`;
+}

@@ -1,0 +1,60 @@
+// Deterministic identifiers and addresses for simulated devices. Derived from a seed string so a
+// scenario produces the same ids on every run (stable golden files, stable dashboards in the demo).
+import { createHash } from 'node:crypto';
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** `length` lowercase hex characters derived from `seed`. */
+export function hexFrom(seed: string, length: number): string {
+  let out = '';
+  for (let block = 0; out.length < length; block++) {
+    out += createHash('sha256').update(`${seed}#${block}`).digest('hex');
+  }
+  return out.slice(0, length);
+}
+
+/** Legacy numeric device id as the API sends it: an 11-digit decimal string such as "92960230385". */
+export function numericId(seed: string): string {
+  const n = BigInt(`0x${hexFrom(`id:${seed}`, 16)}`);
+  return (10_000_000_000n + (n % 89_999_999_999n)).toString();
+}
+
+/** Stable node id such as "nK3dX9pQ2wCNTRL". */
+export function stableNodeId(seed: string): string {
+  const hex = hexFrom(`node:${seed}`, 20);
+  let body = '';
+  for (let i = 0; i < 20; i += 2) body += BASE62[parseInt(hex.slice(i, i + 2), 16) % 62];
+  return `n${body}CNTRL`;
+}
+
+/** A `prefix:` + 64 hex key, the shape of machine keys, node keys and tailnet-lock keys. */
+export function keyFrom(prefix: 'mkey' | 'nodekey' | 'tlpub', seed: string): string {
+  return `${prefix}:${hexFrom(`${prefix}:${seed}`, 64)}`;
+}
+
+/**
+ * A unique address in 100.64.0.0/10 for the n-th device. Multiplying by an odd constant modulo
+ * 2^22 is a bijection, so addresses never collide yet do not look sequential.
+ */
+export function tailnetIPv4(n: number): string {
+  const offset = (Math.imul(n + 1, 2654435761) >>> 0) % (1 << 22);
+  const value = (100 << 24) + (64 << 16) + offset;
+  return [24, 16, 8, 0].map((shift) => (value >>> shift) & 0xff).join('.');
+}
+
+/** The matching Tailscale ULA address in fd7a:115c:a1e0::/48. */
+export function tailnetIPv6(n: number): string {
+  const offset = (Math.imul(n + 1, 2654435761) >>> 0) % (1 << 22);
+  return `fd7a:115c:a1e0::${(offset >>> 16).toString(16)}:${(offset & 0xffff).toString(16)}`;
+}
+
+/**
+ * The n-th device loopback address: 127.0.0.2 … 127.0.0.254, 127.0.1.1, … (127.0.0.1 is left to the
+ * API; .0 and .255 are skipped so no address looks like a network or broadcast address).
+ */
+export function loopbackAddress(n: number): string {
+  const slot = n + 1;
+  const third = Math.floor(slot / 254);
+  if (!Number.isInteger(n) || n < 0 || third > 255) throw new RangeError(`no loopback address for device #${n}`);
+  return `127.0.${third}.${(slot % 254) + 1}`;
+}

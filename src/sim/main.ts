@@ -1,0 +1,71 @@
+// Standalone simulator: `node dist/src/sim/main.js [--scenario demo] [--api-port N] [--metrics-port N]`.
+// Prints one JSON line (no secrets) and runs until SIGTERM/SIGINT. Fixed credentials can be given
+// through TSMETRICS_SIM_CLIENT_ID, TSMETRICS_SIM_CLIENT_SECRET and TSMETRICS_SIM_API_KEY, so a
+// separately started exporter can authenticate without the secret ever being printed.
+import { parseArgs } from 'node:util';
+import type { Scenario } from './scenarios.js';
+import { startTailnet, type StartTailnetOptions } from './tailnet.js';
+
+const USAGE =
+  'usage: main.js [--scenario demo|edge-cases|count:N|names:a,b,c] [--api-port N] [--metrics-port N]';
+
+async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const options = parseOptions(argv, env);
+  const sim = await startTailnet(options);
+  process.stdout.write(
+    `${JSON.stringify({
+      apiUrl: sim.apiUrl,
+      tailnet: sim.tailnet,
+      clientId: sim.clientId,
+      clientMetricsPort: sim.clientMetricsPort,
+      devices: sim.devices.length,
+    })}\n`,
+  );
+  const stop = (): void => {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+    void sim.close();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+function parseOptions(argv: string[], env: NodeJS.ProcessEnv): StartTailnetOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      scenario: { type: 'string', default: 'demo' },
+      'api-port': { type: 'string' },
+      'metrics-port': { type: 'string' },
+    },
+  });
+  const options: StartTailnetOptions = {
+    scenario: parseScenario(values.scenario ?? 'demo'),
+    credentials: {
+      ...(env['TSMETRICS_SIM_CLIENT_ID'] ? { clientId: env['TSMETRICS_SIM_CLIENT_ID'] } : {}),
+      ...(env['TSMETRICS_SIM_CLIENT_SECRET'] ? { clientSecret: env['TSMETRICS_SIM_CLIENT_SECRET'] } : {}),
+      ...(env['TSMETRICS_SIM_API_KEY'] ? { apiKey: env['TSMETRICS_SIM_API_KEY'] } : {}),
+    },
+  };
+  if (values['api-port'] !== undefined) options.apiPort = parsePort(values['api-port']);
+  if (values['metrics-port'] !== undefined) options.clientMetricsPort = parsePort(values['metrics-port']);
+  return options;
+}
+
+function parseScenario(text: string): Scenario {
+  if (text === 'demo' || text === 'edge-cases') return text;
+  if (text.startsWith('count:')) return { count: Number(text.slice('count:'.length)) };
+  if (text.startsWith('names:')) return { names: text.slice('names:'.length).split(',').filter((n) => n !== '') };
+  throw new Error(`unknown scenario "${text}"`);
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port "${text}"`);
+  return port;
+}
+
+main(process.argv.slice(2), process.env).catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
+  process.exitCode = 2;
+});

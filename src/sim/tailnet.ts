@@ -1,0 +1,169 @@
+// A whole simulated tailnet: the fake API plus every device's client-metrics endpoint, on loopback.
+// It stands in for the outside world, so nothing here imports from src/ outside src/sim.
+import { randomBytes } from 'node:crypto';
+import { buildDevice, deviceMatches, type SimDevice, type SimDeviceSpec } from './device.js';
+import { startFakeApi, type ApiFault, type FakeApi } from './fake-api.js';
+import { DeviceFleet, type DeviceFault } from './fake-device.js';
+import { loopbackAddress, tailnetIPv6 } from './ids.js';
+import { scenarioDevices, type Scenario } from './scenarios.js';
+
+export type { ApiFault } from './fake-api.js';
+export type { DeviceFault } from './fake-device.js';
+export type { Scenario } from './scenarios.js';
+export type { SimDevice, SimDeviceSpec } from './device.js';
+
+export interface StartTailnetOptions {
+  scenario?: Scenario;
+  /** Port every device endpoint uses; default: a free ephemeral port. */
+  clientMetricsPort?: number;
+  /** Default 0 (ephemeral). */
+  apiPort?: number;
+  /** Every device endpoint answers after this delay (for benchmarks). Default 0. */
+  deviceDelayMs?: number;
+  /** Clock in ms; default Date.now. Drives token expiry and counter growth. */
+  now?: () => number;
+  /** Fixed credentials (for the standalone sim); random ones by default. */
+  credentials?: { clientId?: string; clientSecret?: string; apiKey?: string };
+}
+
+export interface SimStats {
+  tokenRequests: number;
+  deviceListRequests: number;
+  routeRequests: number;
+  /** `/metrics` requests per device nodeId (redirects excluded). */
+  scrapes: Map<string, number>;
+  /** Injected faults by `api:<kind>` or `device:<kind>`. */
+  faultsInjected: Map<string, number>;
+}
+
+export interface SimTailnet {
+  /** e.g. http://127.0.0.1:40123, no trailing slash; the API lives under /api/v2. */
+  readonly apiUrl: string;
+  /** The API accepts this name and "-". */
+  readonly tailnet: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** A valid API access token, usable as Basic username or Bearer. */
+  readonly apiKey: string;
+  readonly clientMetricsPort: number;
+  /** Live objects: mutate a field and the API reflects it. */
+  readonly devices: SimDevice[];
+  setApiFault(fault: ApiFault | null): void;
+  setDeviceFault(deviceNodeIdOrName: string, fault: DeviceFault | null): void;
+  addDevice(partial: Partial<SimDeviceSpec>): Promise<SimDevice>;
+  removeDevice(idOrName: string): Promise<void>;
+  readonly stats: SimStats;
+  close(): Promise<void>;
+}
+
+export const SIM_TAILNET_NAME = 'example.com';
+
+export async function startTailnet(options: StartTailnetOptions = {}): Promise<SimTailnet> {
+  const now = options.now ?? Date.now;
+  const startedAt = now();
+  const stats: SimStats = { tokenRequests: 0, deviceListRequests: 0, routeRequests: 0, scrapes: new Map(), faultsInjected: new Map() };
+  const factory = new DeviceFactory(startedAt);
+  const devices = scenarioDevices(options.scenario ?? 'demo', startedAt).map((p) => factory.make(p));
+  const fleet = await DeviceFleet.start(devices, {
+    port: options.clientMetricsPort,
+    delayMs: options.deviceDelayMs ?? 0,
+    now,
+    startedAt,
+    onScrape: (nodeId) => increment(stats.scrapes, nodeId),
+    onFault: (kind) => increment(stats.faultsInjected, `device:${kind}`),
+  });
+  const credentials = makeCredentials(options.credentials);
+  let api: FakeApi;
+  try {
+    api = await startFakeApi({
+      port: options.apiPort ?? 0,
+      tailnet: SIM_TAILNET_NAME,
+      ...credentials,
+      now,
+      devices: () => devices,
+      stats,
+      onFault: (kind) => increment(stats.faultsInjected, `api:${kind}`),
+    });
+  } catch (err) {
+    await fleet.close();
+    throw err;
+  }
+  return assemble({ api, fleet, devices, factory, stats, credentials, now });
+}
+
+interface Parts {
+  readonly api: FakeApi;
+  readonly fleet: DeviceFleet;
+  readonly devices: SimDevice[];
+  readonly factory: DeviceFactory;
+  readonly stats: SimStats;
+  readonly credentials: Required<NonNullable<StartTailnetOptions['credentials']>>;
+  readonly now: () => number;
+}
+
+function assemble({ api, fleet, devices, factory, stats, credentials, now }: Parts): SimTailnet {
+  const find = (key: string): SimDevice => {
+    const device = devices.find((d) => deviceMatches(d, key));
+    if (device === undefined) throw new Error(`no simulated device "${key}"`);
+    return device;
+  };
+  let closing: Promise<void> | null = null;
+  return {
+    apiUrl: api.url,
+    tailnet: SIM_TAILNET_NAME,
+    ...credentials,
+    clientMetricsPort: fleet.port,
+    devices,
+    stats,
+    setApiFault: (fault) => api.setFault(fault),
+    setDeviceFault: (key, fault) => fleet.setFault(find(key), fault),
+    async addDevice(partial) {
+      const device = factory.make(partial, now());
+      await fleet.add(device);
+      devices.push(device);
+      return device;
+    },
+    async removeDevice(key) {
+      const device = find(key);
+      devices.splice(devices.indexOf(device), 1);
+      await fleet.remove(device);
+    },
+    close() {
+      closing ??= Promise.all([api.close(), fleet.close()]).then(() => undefined);
+      return closing;
+    },
+  };
+}
+
+/** Numbers devices so ids and loopback addresses stay unique across scenario and later additions. */
+class DeviceFactory {
+  #index = 0;
+  #loopbacks = 0;
+  readonly #startedAt: number;
+
+  constructor(startedAt: number) {
+    this.#startedAt = startedAt;
+  }
+
+  make(partial: Partial<SimDeviceSpec>, nowMs: number = this.#startedAt): SimDevice {
+    const index = this.#index++;
+    const spec = buildDevice(partial, `sim-${index}`, index, nowMs);
+    if (!spec.servesMetrics) return { ...spec, loopbackAddress: null };
+    const address = loopbackAddress(this.#loopbacks++);
+    const ipv6 = spec.addresses.find((a) => a.includes(':')) ?? tailnetIPv6(index);
+    return { ...spec, addresses: [address, ipv6], loopbackAddress: address };
+  }
+}
+
+function makeCredentials(fixed: StartTailnetOptions['credentials'] = {}): Parts['credentials'] {
+  const clientId = fixed.clientId ?? `k${randomBytes(6).toString('hex')}CNTRL`;
+  return {
+    clientId,
+    clientSecret: fixed.clientSecret ?? `tskey-client-${clientId}-${randomBytes(16).toString('hex')}`,
+    apiKey: fixed.apiKey ?? `tskey-api-k${randomBytes(6).toString('hex')}CNTRL-${randomBytes(16).toString('hex')}`,
+  };
+}
+
+function increment(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}

@@ -1,0 +1,221 @@
+import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import type { Logger } from 'pino';
+import { ApiError, type ApiErrorReason } from '../errors.js';
+import type { Device } from './device.js';
+import { backoffMs, DEFAULT_RETRY, isRetryableStatus, parseRetryAfter, type RetryPolicy } from './retry.js';
+import type { RequestStats } from './request-stats.js';
+import { apiDeviceSchema, deviceListSchema, routesSchema, toDevice } from './schemas.js';
+import type { TokenSource } from './auth.js';
+
+/** The narrow port the refresher needs from the Tailscale API. */
+export interface TailscaleApi {
+  /** Every device of the tailnet with `fields=all`; throws ApiError when the list cannot be had. */
+  listDevices(signal?: AbortSignal): Promise<DeviceList>;
+  close(): Promise<void>;
+}
+
+export interface DeviceList {
+  readonly devices: readonly Device[];
+  /** Entries dropped because they lacked an id or a name. */
+  readonly invalidDevices: number;
+}
+
+export interface HttpTailscaleApiOptions {
+  readonly baseUrl: string;
+  readonly tailnet: string;
+  readonly timeoutMs: number;
+  readonly tokens: TokenSource;
+  readonly stats: RequestStats;
+  readonly log: Logger;
+  readonly retry?: RetryPolicy;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Largest response body read, in bytes (a 10,000-device list with fields=all is ~30 MB). */
+  readonly maxBodyBytes?: number;
+}
+
+const ROUTE_LOOKUP_CONCURRENCY = 4;
+
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Tailscale API v2 over undici (keep-alive pool, per-call timeouts, bounded bodies). */
+export class HttpTailscaleApi implements TailscaleApi {
+  readonly #o: HttpTailscaleApiOptions;
+  readonly #agent: Agent;
+  readonly #retry: RetryPolicy;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+
+  constructor(options: HttpTailscaleApiOptions) {
+    this.#o = options;
+    this.#retry = options.retry ?? DEFAULT_RETRY;
+    this.#sleep = options.sleep ?? abortableSleep;
+    this.#agent = new Agent({
+      connect: { timeout: options.timeoutMs },
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      maxResponseSize: options.maxBodyBytes ?? 256 * 1024 * 1024,
+      keepAliveTimeout: 30_000,
+    });
+  }
+
+  async listDevices(signal?: AbortSignal): Promise<DeviceList> {
+    const path = `/api/v2/tailnet/${encodeURIComponent(this.#o.tailnet)}/devices?fields=all`;
+    const body = await this.#getJson('devices', path, signal);
+    const list = deviceListSchema.safeParse(body);
+    if (!list.success) {
+      throw new ApiError('devices', 'invalid_response', 'response has no "devices" array');
+    }
+    const devices: Device[] = [];
+    let invalidDevices = 0;
+    for (const entry of list.data.devices) {
+      const parsed = apiDeviceSchema.safeParse(entry);
+      if (parsed.success) devices.push(toDevice(parsed.data));
+      else invalidDevices++;
+    }
+    if (invalidDevices > 0) {
+      this.#o.log.warn({ invalid_devices: invalidDevices }, 'device list entries without id or name were skipped');
+    }
+    return { devices: await this.#fillMissingRoutes(devices, signal), invalidDevices };
+  }
+
+  /** fields=all carries routes; older API versions or odd entries may not, so ask per device then. */
+  async #fillMissingRoutes(devices: Device[], signal?: AbortSignal): Promise<Device[]> {
+    const missing = devices.map((d, i) => [d, i] as const).filter(([d]) => d.advertisedRoutes === undefined && !d.isExternal);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < missing.length) {
+        const [device, index] = missing[next++]!;
+        try {
+          const id = device.nodeId !== '' ? device.nodeId : device.id;
+          const body = await this.#getJson('device_routes', `/api/v2/device/${encodeURIComponent(id)}/routes`, signal);
+          const routes = routesSchema.parse(body);
+          devices[index] = { ...device, advertisedRoutes: routes.advertisedRoutes ?? [], enabledRoutes: routes.enabledRoutes ?? [] };
+        } catch (err) {
+          if (signal?.aborted) throw err;
+          // Routes stay unknown for this device; the list itself is still good.
+          this.#o.log.warn({ device_id: device.id, err: describe(err) }, 'could not read device routes');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(ROUTE_LOOKUP_CONCURRENCY, missing.length) }, worker));
+    return devices;
+  }
+
+  async #getJson(endpoint: string, path: string, signal?: AbortSignal): Promise<unknown> {
+    let refreshedAfter401 = false;
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.#attempt(endpoint, path, signal);
+      if (outcome.ok) return outcome.json;
+      const { error } = outcome;
+      if (error.status === 401 && !refreshedAfter401) {
+        // An expired or revoked token: get a fresh one once (not counted as a retry), then fail loudly.
+        refreshedAfter401 = true;
+        this.#o.tokens.invalidate();
+        attempt--;
+        continue;
+      }
+      const retryable = error.reason === 'network' || error.reason === 'timeout' || (error.status !== undefined && isRetryableStatus(error.status));
+      if (!retryable || attempt >= this.#retry.attempts) throw error;
+      // A Retry-After longer than one call's timeout is not waited out inside this cycle.
+      if (outcome.retryAfterMs !== undefined && outcome.retryAfterMs > this.#o.timeoutMs) throw error;
+      await this.#sleep(outcome.retryAfterMs ?? backoffMs(this.#retry, attempt), signal);
+    }
+  }
+
+  /** One request. Never throws except when the caller aborts; every outcome is recorded in the stats. */
+  async #attempt(
+    endpoint: string,
+    path: string,
+    signal?: AbortSignal,
+  ): Promise<{ ok: true; json: unknown } | { ok: false; error: ApiError; retryAfterMs?: number }> {
+    const started = performance.now();
+    const fail = (reason: ApiErrorReason, message: string, status?: number, cause?: unknown, retryAfterMs?: number) => {
+      this.#record(endpoint, started, reason);
+      const error = new ApiError(endpoint, reason, message, status, cause === undefined ? undefined : { cause });
+      return retryAfterMs === undefined ? { ok: false as const, error } : { ok: false as const, error, retryAfterMs };
+    };
+    let res: Dispatcher.ResponseData;
+    try {
+      const token = await this.#o.tokens.token(signal);
+      res = await this.#send(path, token, signal);
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      if (err instanceof ApiError) return fail(err.reason, err.message, err.status, err); // from the token source
+      return fail(isTimeout(err) ? 'timeout' : 'network', describe(err), undefined, err);
+    }
+    if (res.statusCode !== 200) {
+      const message = await errorMessage(res);
+      const status = res.statusCode;
+      const reason: ApiErrorReason = status === 429 ? 'rate_limited' : status === 401 || status === 403 ? 'auth' : 'http_status';
+      const header = res.headers['retry-after'];
+      const retryAfterMs = parseRetryAfter(Array.isArray(header) ? header[0] : header, Date.now());
+      return fail(reason, `HTTP ${status}${message ? `: ${message}` : ''}`, status, undefined, retryAfterMs);
+    }
+    try {
+      const json: unknown = await res.body.json();
+      this.#record(endpoint, started);
+      return { ok: true, json };
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      return isTimeout(err) ? fail('timeout', 'response body timed out', 200, err) : fail('invalid_response', 'malformed JSON', 200, err);
+    }
+  }
+
+  #send(path: string, token: string, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
+    const timeout = AbortSignal.timeout(this.#o.timeoutMs);
+    return request(`${this.#o.baseUrl}${path}`, {
+      method: 'GET',
+      dispatcher: this.#agent,
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'user-agent': 'tsmetrics' },
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    });
+  }
+
+  #record(endpoint: string, started: number, reason?: string): void {
+    this.#o.stats.record(endpoint, (performance.now() - started) / 1000, reason);
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+}
+
+async function errorMessage(res: Dispatcher.ResponseData): Promise<string> {
+  try {
+    const text = (await res.body.text()).slice(0, 512);
+    const parsed = JSON.parse(text) as { message?: unknown };
+    return typeof parsed.message === 'string' ? parsed.message.slice(0, 200) : '';
+  } catch {
+    return '';
+  }
+}
+
+export function isTimeout(err: unknown): boolean {
+  return (
+    err instanceof undiciErrors.HeadersTimeoutError ||
+    err instanceof undiciErrors.BodyTimeoutError ||
+    err instanceof undiciErrors.ConnectTimeoutError ||
+    (err instanceof Error && (err.name === 'TimeoutError' || (err.name === 'AbortError' && String(err.message).includes('timeout'))))
+  );
+}
+
+/** An error as one line without credentials (undici errors never carry headers in their message). */
+export function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code}: ${err.message}` : err.message;
+  }
+  return String(err);
+}

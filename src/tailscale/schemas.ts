@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import type { ClientConnectivity, Device, DerpLatency } from './device.js';
+
+// zod schemas for the Tailscale API's JSON. Unknown fields are ignored; an optional field with a wrong type
+// is treated as absent (`.catch`) so one odd field never fails a device, and one bad device (no id, no
+// name) never fails the list: it is dropped and counted by the caller.
+
+const optBool = z.boolean().optional().catch(undefined);
+const optString = z.string().optional().catch(undefined);
+const stringArray = z.array(z.string()).optional().catch(undefined);
+
+const latencyEntry = z.object({ latencyMs: z.number(), preferred: optBool });
+
+const connectivitySchema = z
+  .object({
+    endpoints: stringArray,
+    derp: optString,
+    mappingVariesByDestIP: optBool,
+    latency: z.record(z.string(), latencyEntry.optional().catch(undefined)).optional().catch(undefined),
+    clientSupports: z.record(z.string(), z.boolean().nullable().optional().catch(undefined)).optional().catch(undefined),
+  })
+  .optional()
+  .catch(undefined);
+
+export const apiDeviceSchema = z.object({
+  id: z.string().min(1),
+  nodeId: z.string().optional().catch(undefined),
+  name: z.string().min(1),
+  hostname: optString,
+  user: optString,
+  addresses: stringArray,
+  os: optString,
+  clientVersion: optString,
+  tags: stringArray,
+  connectedToControl: optBool,
+  authorized: optBool,
+  updateAvailable: optBool,
+  isExternal: optBool,
+  isEphemeral: optBool,
+  blocksIncomingConnections: optBool,
+  multipleConnections: optBool,
+  keyExpiryDisabled: optBool,
+  tailnetLockError: optString,
+  created: optString,
+  lastSeen: optString,
+  expires: optString,
+  advertisedRoutes: stringArray,
+  enabledRoutes: stringArray,
+  clientConnectivity: connectivitySchema,
+  postureIdentity: z
+    .object({ serialNumbers: stringArray, disabled: optBool })
+    .optional()
+    .catch(undefined),
+  sshEnabled: optBool,
+});
+
+export type ApiDevice = z.infer<typeof apiDeviceSchema>;
+
+export const deviceListSchema = z.object({ devices: z.array(z.unknown()) });
+
+export const routesSchema = z.object({
+  advertisedRoutes: z.array(z.string()).nullable().optional(),
+  enabledRoutes: z.array(z.string()).nullable().optional(),
+});
+
+export const tokenSchema = z.object({
+  access_token: z.string().min(1),
+  token_type: z.string().optional(),
+  expires_in: z.number().positive().optional(),
+});
+
+/** RFC3339 -> Unix seconds; "", Go's zero time (year 1) and garbage -> undefined. */
+export function timestampSeconds(text: string | undefined): number | undefined {
+  if (text === undefined || text === '' || text.startsWith('0001-01-01')) return undefined;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) && ms > 0 ? Math.floor(ms / 1000) : undefined;
+}
+
+function connectivity(raw: ApiDevice['clientConnectivity']): ClientConnectivity | undefined {
+  if (raw === undefined) return undefined;
+  const latency: DerpLatency[] = [];
+  for (const [region, entry] of Object.entries(raw.latency ?? {})) {
+    if (entry !== undefined) latency.push({ region, latencyMs: entry.latencyMs, preferred: entry.preferred === true });
+  }
+  latency.sort((a, b) => (a.region < b.region ? -1 : a.region > b.region ? 1 : 0));
+  const clientSupports: Record<string, boolean> = {};
+  for (const [feature, supported] of Object.entries(raw.clientSupports ?? {})) {
+    // null means "not tracked" (hairPinning always is): absent, not false.
+    if (typeof supported === 'boolean') clientSupports[feature.toLowerCase()] = supported;
+  }
+  return { endpoints: raw.endpoints ?? [], latency, clientSupports, mappingVariesByDestIP: raw.mappingVariesByDestIP };
+}
+
+export function toDevice(raw: ApiDevice): Device {
+  const keyExpiryDisabled = raw.keyExpiryDisabled === true;
+  const online = raw.connectedToControl === true;
+  const posture = raw.postureIdentity;
+  return {
+    id: raw.id,
+    nodeId: raw.nodeId ?? '',
+    name: raw.name.replace(/\.$/, ''),
+    hostname: raw.hostname ?? '',
+    user: raw.user ?? '',
+    addresses: raw.addresses ?? [],
+    os: raw.os ?? '',
+    clientVersion: raw.clientVersion ?? '',
+    tags: raw.tags ?? [],
+    online,
+    authorized: raw.authorized === true,
+    updateAvailable: raw.updateAvailable === true,
+    isExternal: raw.isExternal === true,
+    isEphemeral: raw.isEphemeral === true,
+    blocksIncomingConnections: raw.blocksIncomingConnections === true,
+    multipleConnections: raw.multipleConnections === true,
+    keyExpiryDisabled,
+    tailnetLockError: raw.tailnetLockError ?? '',
+    createdSeconds: timestampSeconds(raw.created),
+    lastSeenSeconds: timestampSeconds(raw.lastSeen),
+    // Gate on keyExpiryDisabled first: the API may still carry a stale date for such devices.
+    expiresSeconds: keyExpiryDisabled ? undefined : timestampSeconds(raw.expires),
+    advertisedRoutes: raw.advertisedRoutes,
+    enabledRoutes: raw.enabledRoutes,
+    clientConnectivity: connectivity(raw.clientConnectivity),
+    postureSerialNumbers: posture === undefined || posture.disabled === true ? undefined : posture.serialNumbers ?? [],
+    sshEnabled: raw.sshEnabled,
+  };
+}
