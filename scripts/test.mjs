@@ -1,0 +1,55 @@
+// `npm test`: installs what the tests need, builds, and runs the whole suite. One command on a fresh
+// machine: npm packages (npm ci when node_modules is missing or stale) and Debian's `prometheus` package
+// (promtool and the server, used by the real-parts tests) via apt-get when missing.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+process.chdir(root);
+
+const run = (cmd, args, opts = {}) => {
+  console.log(`> ${cmd} ${args.join(' ')}`);
+  execFileSync(cmd, args, { stdio: 'inherit', ...opts });
+};
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+
+// 1. npm packages
+const lock = join(root, 'package-lock.json');
+const installed = join(root, 'node_modules/.package-lock.json');
+if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+// 2. promtool and prometheus from Debian
+if (!has('promtool') || !has('prometheus')) {
+  if (!has('apt-get')) {
+    console.error('promtool/prometheus are missing and apt-get is not available: install Prometheus 2.x so both are on PATH');
+    process.exit(1);
+  }
+  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
+  const apt = (args) => (sudo.length ? run('sudo', ['apt-get', ...args]) : run('apt-get', args));
+  apt(['update', '-q']);
+  apt(['install', '-y', '-q', '--no-install-recommends', 'prometheus']);
+  // The package starts a system Prometheus on :9090; the tests run their own on ephemeral ports.
+  spawnSync('sh', ['-c', 'systemctl stop prometheus 2>/dev/null || service prometheus stop 2>/dev/null || true'], { stdio: 'ignore' });
+}
+
+// 3. build
+run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']);
+
+// 4. every *.test.js under dist/test
+const tests = [];
+const walk = (dir) => {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) walk(p);
+    else if (e.name.endsWith('.test.js')) tests.push(p);
+  }
+};
+walk(join(root, 'dist/test'));
+tests.sort();
+const filter = process.argv.slice(2);
+const selected = filter.length ? tests.filter((t) => filter.some((f) => t.includes(f))) : tests;
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=4', '--test-timeout=120000', ...selected], { stdio: 'inherit' });
+process.exit(result.status ?? 1);

@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { clientMetricsCollector, relabelFamilies } from '../../src/collectors/client-metrics.js';
+import type { Collector } from '../../src/collectors/collector.js';
+import { deviceConnectivityCollector } from '../../src/collectors/device-connectivity.js';
+import { deviceInfoCollector } from '../../src/collectors/device-info.js';
+import { deviceRoutesCollector } from '../../src/collectors/device-routes.js';
+import { deviceTimesCollector } from '../../src/collectors/device-times.js';
+import { exporterCollector } from '../../src/collectors/exporter.js';
+import { runCollectors } from '../../src/collectors/index.js';
+import type { MetricFamily } from '../../src/exposition/family.js';
+import { device } from '../helpers/devices.js';
+import { refreshData } from '../helpers/refresh-data.js';
+
+/** name -> device_id(+extra labels) -> value, for compact assertions. */
+function values(families: MetricFamily[], name: string, extra: string[] = []): Record<string, number> {
+  const fam = families.find((f) => f.name === name);
+  assert.ok(fam, `family ${name} missing`);
+  const out: Record<string, number> = {};
+  for (const s of fam.samples) {
+    const key = [s.labels.device_id ?? '', ...extra.map((l) => s.labels[l] ?? '')].join('|');
+    out[key] = s.value;
+  }
+  return out;
+}
+
+const collect = (c: Collector, devices = DEVICES) => c.collect(refreshData(devices));
+
+const DEVICES = [
+  device({ id: '1', name: 'gw.tail.ts.net', online: true, authorized: true, updateAvailable: true, multipleConnections: true }),
+  device({ id: '2', name: 'laptop.tail.ts.net', online: false, lastSeenSeconds: 1_749_000_000, os: 'macOS', clientVersion: '1.62.0', keyExpiryDisabled: true, expiresSeconds: undefined, tailnetLockError: 'bad sig', blocksIncomingConnections: true }),
+  device({ id: '3', name: 'shared.other.ts.net', isExternal: true, createdSeconds: undefined, isEphemeral: true, authorized: false, user: 'bob@other.com' }),
+];
+
+test('device count and info: online from connectedToControl, os, version', () => {
+  const f = collect(deviceInfoCollector);
+  assert.deepEqual(values(f, 'tailscale_device_count'), { '': 3 });
+  const info = f.find((x) => x.name === 'tailscale_device_info')!;
+  assert.deepEqual(info.samples[1]!.labels, { device_id: '2', device_name: 'laptop.tail.ts.net', online: 'false', os: 'macOS', version: '1.62.0' });
+  assert.deepEqual(values(f, 'tailscale_device_online'), { 1: 1, 2: 0, 3: 1 });
+  assert.deepEqual(values(f, 'tailscale_device_authorized'), { 1: 1, 2: 1, 3: 0 });
+  assert.deepEqual(values(f, 'tailscale_device_user', ['user_email']), { '1|alice@example.com': 1, '2|alice@example.com': 1, '3|bob@other.com': 1 });
+  assert.deepEqual(values(f, 'tailscale_device_update_available'), { 1: 1, 2: 0, 3: 0 });
+  assert.deepEqual(values(f, 'tailscale_device_external'), { 1: 0, 2: 0, 3: 1 });
+  assert.deepEqual(values(f, 'tailscale_device_ephemeral'), { 1: 0, 2: 0, 3: 1 });
+  assert.deepEqual(values(f, 'tailscale_device_blocks_incoming_connections'), { 1: 0, 2: 1, 3: 0 });
+  assert.deepEqual(values(f, 'tailscale_device_multiple_connections'), { 1: 1, 2: 0, 3: 0 });
+  assert.deepEqual(values(f, 'tailscale_device_tailnet_lock_error'), { 1: 0, 2: 1, 3: 0 });
+  assert.deepEqual(values(f, 'tailscale_device_key_expiry_disabled'), { 1: 0, 2: 1, 3: 0 });
+});
+
+test('timestamps: connected devices are seen now, expiry-disabled keys and external created times are absent (never 0)', () => {
+  const f = collect(deviceTimesCollector);
+  assert.deepEqual(values(f, 'tailscale_device_last_seen_timestamp'), { 1: 1_750_000_000, 2: 1_749_000_000, 3: 1_750_000_000 });
+  assert.deepEqual(values(f, 'tailscale_device_machine_key_expiry'), { 1: 1_800_000_000, 3: 1_800_000_000 });
+  assert.deepEqual(values(f, 'tailscale_device_created_timestamp'), { 1: 1_700_000_000, 2: 1_700_000_000 });
+  for (const fam of f) for (const s of fam.samples) assert.ok(s.value > 0, `${fam.name} ${JSON.stringify(s.labels)}`);
+  // A never-seen offline device has no last-seen series.
+  const never = deviceTimesCollector.collect(refreshData([device({ id: '9', online: false, lastSeenSeconds: undefined })]));
+  assert.deepEqual(values(never, 'tailscale_device_last_seen_timestamp'), {});
+});
+
+test('routes, exit nodes and subnet routers', () => {
+  const f = collect(deviceRoutesCollector, [
+    device({ id: 'exit', advertisedRoutes: ['0.0.0.0/0', '::/0'], enabledRoutes: ['0.0.0.0/0', '::/0'] }),
+    device({ id: 'offer', advertisedRoutes: ['0.0.0.0/0', '::/0'], enabledRoutes: [] }),
+    device({ id: 'router', advertisedRoutes: ['10.0.0.0/24', '10.1.0.0/24'], enabledRoutes: ['10.0.0.0/24'] }),
+    device({ id: 'pending', advertisedRoutes: ['10.2.0.0/24'], enabledRoutes: [] }),
+    device({ id: 'unknown', advertisedRoutes: undefined, enabledRoutes: undefined }),
+  ]);
+  assert.deepEqual(values(f, 'tailscale_device_routes_advertised', ['route']), {
+    'exit|0.0.0.0/0': 1, 'exit|::/0': 1, 'offer|0.0.0.0/0': 1, 'offer|::/0': 1, 'router|10.0.0.0/24': 1, 'router|10.1.0.0/24': 1, 'pending|10.2.0.0/24': 1,
+  });
+  assert.deepEqual(values(f, 'tailscale_device_routes_enabled', ['route']), { 'exit|0.0.0.0/0': 1, 'exit|::/0': 1, 'router|10.0.0.0/24': 1 });
+  assert.deepEqual(values(f, 'tailscale_device_exit_node'), { exit: 1, offer: 0, router: 0, pending: 0 });
+  assert.deepEqual(values(f, 'tailscale_device_exit_node_option'), { exit: 1, offer: 1, router: 0, pending: 0 });
+  assert.deepEqual(values(f, 'tailscale_device_subnet_router'), { exit: 0, offer: 0, router: 1, pending: 0 });
+});
+
+test('connectivity: DERP latency by region, endpoints, client supports, posture serials', () => {
+  const f = collect(deviceConnectivityCollector, [
+    device({
+      id: '1',
+      clientConnectivity: {
+        endpoints: ['1.2.3.4:41641', '[2001:db8::1]:41641'],
+        latency: [{ region: 'Frankfurt', latencyMs: 12.5, preferred: true }, { region: 'New York City', latencyMs: 88, preferred: false }],
+        clientSupports: { ipv6: true, udp: true, upnp: false },
+        mappingVariesByDestIP: false,
+      },
+      postureSerialNumbers: ['SN1', 'SN2'],
+    }),
+    device({ id: '2' }),
+  ]);
+  assert.deepEqual(values(f, 'tailscale_device_latency_ms', ['derp_region', 'preferred']), { '1|Frankfurt|true': 12.5, '1|New York City|false': 88 });
+  assert.deepEqual(values(f, 'tailscale_device_endpoints_total'), { 1: 2 });
+  assert.deepEqual(values(f, 'tailscale_device_client_supports', ['feature']), { '1|ipv6': 1, '1|udp': 1, '1|upnp': 0 });
+  assert.deepEqual(values(f, 'tailscale_device_posture_serial_numbers_total'), { 1: 2 });
+});
+
+test('no device list yet: no device families at all (never an empty tailnet)', () => {
+  for (const c of [deviceInfoCollector, deviceTimesCollector, deviceRoutesCollector, deviceConnectivityCollector]) {
+    assert.deepEqual(c.collect(refreshData(undefined)), []);
+  }
+});
+
+test('relabelling adds device labels first and renames colliding ones exported_*', () => {
+  const out = relabelFamilies(
+    [
+      { name: 'tailscaled_inbound_bytes_total', type: 'counter', help: 'h', samples: [{ name: 'tailscaled_inbound_bytes_total', labels: { path: 'derp', device_id: 'spoof', exported_device_id: 'x' }, value: 5 }] },
+      { name: 'go_goroutines', type: 'gauge', help: 'not ours', samples: [{ name: 'go_goroutines', labels: {}, value: 1 }] },
+    ],
+    'id1',
+    'gw',
+  );
+  assert.equal(out.length, 1, 'only tailscaled_* families are re-exported');
+  assert.equal(out[0]!.type, 'counter');
+  assert.deepEqual(out[0]!.samples[0]!.labels, { device_id: 'id1', device_name: 'gw', path: 'derp', exported_device_id: 'spoof', exported_exported_device_id: 'x' });
+});
+
+test('client metrics of failed devices without retained data are absent', () => {
+  const target = { deviceId: 'd', deviceName: 'n', address: '100.64.0.1', url: 'http://100.64.0.1:5252/metrics' };
+  const scrapes = new Map([['d', { last: { ok: false as const, target, reason: 'timeout' as const, message: 'x', durationSeconds: 1 }, families: undefined, lastSuccessSeconds: undefined }]]);
+  assert.deepEqual(clientMetricsCollector.collect(refreshData([], { scrapes })), []);
+});
+
+test('exporter self-metrics: api_up, staleness, build info, per-device scrape state', () => {
+  const target = { deviceId: 'd1', deviceName: 'gw', address: '100.64.0.1', url: 'u' };
+  const f = exporterCollector.collect(
+    refreshData([], {
+      api: { up: false, lastSuccessSeconds: 1_749_999_000, stats: new (class { snapshot() { return [['devices', { requests: 3, errors: new Map([['http_status', 2]]), durationSum: 1.2, bucketCounts: [1, 0, 0, 0, 2, 0, 0, 0, 0] }]] as const; } })() as never },
+      scrapes: new Map([['d1', { last: { ok: false as const, target, reason: 'parse' as const, message: 'm', durationSeconds: 0.2 }, families: undefined, lastSuccessSeconds: 1_749_999_900 }]]),
+      errors: { deviceScrapeErrors: new Map([['d1\u0000parse', 4], ['gone\u0000timeout', 1]]), apiRefreshFailures: 2, cycleOverruns: 1, addressRefusals: 0, invalidApiDevices: 0, renderDropped: 0, typeConflicts: 0 },
+    }),
+  );
+  assert.deepEqual(values(f, 'tsmetrics_api_up'), { '': 0 });
+  assert.deepEqual(values(f, 'tsmetrics_last_successful_refresh_timestamp_seconds'), { '': 1_749_999_000 });
+  assert.deepEqual(values(f, 'tsmetrics_api_refresh_failures_total'), { '': 2 });
+  assert.deepEqual(values(f, 'tsmetrics_device_scrape_up'), { d1: 0 });
+  assert.deepEqual(values(f, 'tsmetrics_device_scrape_errors_total', ['reason']), { 'd1|parse': 4 });
+  const hist = f.find((x) => x.name === 'tsmetrics_api_request_duration_seconds')!;
+  const bucket = (le: string) => hist.samples.find((s) => s.labels.le === le)!.value;
+  assert.equal(bucket('0.05'), 1);
+  assert.equal(bucket('1'), 3);
+  assert.equal(bucket('+Inf'), 3);
+  const build = f.find((x) => x.name === 'tsmetrics_build_info')!;
+  assert.deepEqual(build.samples[0]!.labels, { version: '9.9.9', node_version: process.version });
+});
+
+test('a throwing collector loses only its own families and reports collector_success 0', () => {
+  const boom: Collector = { name: 'boom', collect: () => { throw new Error('x'); } };
+  const failed: string[] = [];
+  const f = runCollectors(refreshData(DEVICES), [deviceInfoCollector, boom], (n) => failed.push(n));
+  assert.deepEqual(failed, ['boom']);
+  assert.ok(f.some((x) => x.name === 'tailscale_device_count'));
+  const success = f.find((x) => x.name === 'tsmetrics_collector_success')!;
+  assert.deepEqual(success.samples.map((s) => [s.labels.collector, s.value]), [['device_info', 1], ['boom', 0]]);
+});

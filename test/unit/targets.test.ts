@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { globToRegExp, makeSelector, type SelectionRules } from '../../src/devices/targets.js';
+import { device } from '../helpers/devices.js';
+
+const RULES: SelectionRules = {
+  scrapeTag: 'tag:exporter',
+  requireExporterTag: false,
+  targetDevices: [],
+  excludeDevices: [],
+  deviceTags: [],
+  allowedCidrs: ['100.64.0.0/10', 'fd7a:115c:a1e0::/48'],
+  port: 5252,
+};
+
+const stateOf = (rules: Partial<SelectionRules>, d = device()) => makeSelector({ ...RULES, ...rules })([d])[0]!;
+
+test('online tagged devices are scraped by IPv4 on the client metrics port', () => {
+  const s = stateOf({});
+  assert.equal(s.state, 'eligible');
+  assert.deepEqual(s.target, { deviceId: '1001', deviceName: 'gateway-1.tail1234.ts.net', address: '100.101.102.103', url: 'http://100.101.102.103:5252/metrics' });
+});
+
+test('IPv6-only devices are scraped by bracketed IPv6', () => {
+  const s = stateOf({}, device({ addresses: ['fd7a:115c:a1e0::42'] }));
+  assert.equal(s.target?.url, 'http://[fd7a:115c:a1e0::42]:5252/metrics');
+});
+
+test('offline and untagged devices are not scraped', () => {
+  assert.equal(stateOf({}, device({ online: false })).state, 'offline');
+  assert.equal(stateOf({}, device({ tags: [] })).state, 'untagged');
+  assert.equal(stateOf({}, device({ tags: ['tag:other'] })).state, 'untagged');
+});
+
+test('TARGET_DEVICES: restricts tagged devices, adds untagged ones unless REQUIRE_EXPORTER_TAG', () => {
+  assert.equal(stateOf({ targetDevices: ['db-*'] }).state, 'excluded');
+  assert.equal(stateOf({ targetDevices: ['gateway-*'] }, device({ tags: [] })).state, 'eligible');
+  assert.equal(stateOf({ targetDevices: ['gateway-*'], requireExporterTag: true }, device({ tags: [] })).state, 'untagged');
+  assert.equal(stateOf({ targetDevices: ['gateway-*'], requireExporterTag: true }).state, 'eligible');
+  // Matches the full MagicDNS name too, case-insensitively.
+  assert.equal(stateOf({ targetDevices: ['GATEWAY-1.tail1234.ts.net'] }).state, 'eligible');
+});
+
+test('EXCLUDE_DEVICES and DEVICE_TAGS', () => {
+  assert.equal(stateOf({ excludeDevices: ['gate*'] }).state, 'excluded');
+  assert.equal(stateOf({ deviceTags: ['tag:prod'] }).state, 'excluded');
+  assert.equal(stateOf({ deviceTags: ['tag:prod'] }, device({ tags: ['tag:exporter', 'tag:prod'] })).state, 'eligible');
+});
+
+test('addresses outside the allowed ranges are refused before any socket opens (SSRF)', () => {
+  for (const addr of ['169.254.169.254', '10.0.0.1', '127.0.0.1', '192.168.1.1', '100.128.0.1', '::1', 'fe80::1']) {
+    const s = stateOf({}, device({ addresses: [addr] }));
+    assert.equal(s.state, 'address_refused', addr);
+    assert.equal(s.target, undefined);
+  }
+  assert.equal(stateOf({}, device({ addresses: [] })).state, 'address_refused');
+  assert.equal(stateOf({}, device({ addresses: ['not-an-ip', '100.64.0.1'] })).target?.address, '100.64.0.1');
+  assert.equal(stateOf({ allowedCidrs: ['127.0.0.0/8'] }, device({ addresses: ['127.0.0.5'] })).state, 'eligible');
+});
+
+test('globs escape regex characters', () => {
+  assert.ok(globToRegExp('a.b*').test('a.bcd'));
+  assert.ok(!globToRegExp('a.b*').test('axbcd'));
+  assert.ok(globToRegExp('*').test('anything'));
+});
