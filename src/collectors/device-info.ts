@@ -1,4 +1,4 @@
-import { boolValue, gauge, type Labels } from '../exposition/family.js';
+import { boolValue, family, gauge, type Labels } from '../exposition/family.js';
 import type { Device } from '../tailscale/device.js';
 import { deviceLabels, type Collector } from './collector.js';
 
@@ -12,7 +12,8 @@ export const deviceInfoCollector: Collector = {
   collect({ devices }) {
     if (devices === undefined) return [];
     return [
-      gauge('tailscale_device_count', 'Number of devices in the tailnet (API device list).', [[{}, devices.length]]),
+      // The Go original's name; untyped because promtool reserves a _count suffix for histograms and summaries.
+      family('tailscale_device_count', 'untyped', 'Number of devices in the tailnet (API device list).', [[{}, devices.length]]),
       gauge(
         'tailscale_device_info',
         'Device metadata, value 1. online from connectedToControl, os from os, version from clientVersion.',

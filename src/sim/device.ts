@@ -146,11 +146,12 @@ export function buildDevice(partial: Partial<SimDeviceSpec>, seed: string, index
   return device;
 }
 
-/** Client connectivity with the given home region marked preferred and two other regions. */
+/** Client connectivity measuring three DERP regions, the home region marked preferred. */
 export function connectivity(index: number, homeRegionId: number): ClientConnectivity {
   const latency: Record<string, DerpLatency> = {};
-  for (const [id, name] of DERP_REGIONS) {
-    if (id !== homeRegionId && id !== 1 && id !== 8) continue;
+  const others = [1, 4, 8].filter((id) => id !== homeRegionId).slice(0, 2);
+  for (const id of [homeRegionId, ...others]) {
+    const name = DERP_REGIONS.get(id) ?? `Region ${id}`;
     latency[name] = id === homeRegionId ? { latencyMs: 8.5 + (index % 7), preferred: true } : { latencyMs: 40 + id * 9.25 };
   }
   return {

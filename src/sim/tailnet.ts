@@ -118,6 +118,7 @@ function assemble({ api, fleet, devices, factory, stats, credentials, now }: Par
     setApiFault: (fault) => api.setFault(fault),
     setDeviceFault: (key, fault) => fleet.setFault(find(key), fault),
     async addDevice(partial) {
+      if (closing !== null) throw new Error('simulated tailnet is closed');
       const device = factory.make(partial, now());
       await fleet.add(device);
       devices.push(device);

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { seriesValues, startExporter } from '../helpers/exporter.js';
+
+/** Lint findings promtool reports on purpose: the Go original's metric name, kept as a migration contract. */
+const ACCEPTED_LINT = ['tailscale_device_latency_ms metric names should not contain abbreviated units'];
+
+export function promtoolCheck(text: string): string[] {
+  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  assert.notEqual(r.error?.message.includes('ENOENT'), true, 'promtool is not installed (npm test installs it)');
+  const findings = `${r.stdout}${r.stderr}`.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  // Exit 1 = parse error; 3 = lint findings only.
+  assert.ok(r.status === 0 || r.status === 3, `promtool failed (${r.status}): ${findings.join(' | ')}`);
+  return findings.filter((f) => !ACCEPTED_LINT.includes(f));
+}
+
+test('demo tailnet end to end: /metrics has API and device families, and promtool accepts it', async (t) => {
+  const ex = await startExporter(t, {}, { demo: true });
+  const res = await ex.get('/metrics');
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+  const text = await res.text();
+  const v = seriesValues(text);
+  const sim = ex.app.simulator!;
+  assert.equal(v.get('tailscale_device_count'), sim.devices.length);
+  for (const family of [
+    'tailscale_device_info', 'tailscale_device_online', 'tailscale_device_authorized', 'tailscale_device_last_seen_timestamp', 'tailscale_device_user',
+    'tailscale_device_machine_key_expiry', 'tailscale_device_update_available', 'tailscale_device_created_timestamp', 'tailscale_device_external',
+    'tailscale_device_blocks_incoming_connections', 'tailscale_device_ephemeral', 'tailscale_device_multiple_connections', 'tailscale_device_tailnet_lock_error',
+    'tailscale_device_routes_advertised', 'tailscale_device_routes_enabled', 'tailscale_device_exit_node', 'tailscale_device_subnet_router',
+    'tailscale_device_latency_ms', 'tailscale_device_endpoints_total', 'tailscale_device_client_supports', 'tailscale_device_posture_serial_numbers_total',
+    'tailscaled_inbound_bytes_total', 'tailscaled_outbound_bytes_total', 'tailscaled_inbound_packets_total', 'tailscaled_outbound_packets_total',
+    'tailscaled_health_messages', 'tailscaled_advertised_routes', 'tailscaled_approved_routes',
+    'tsmetrics_build_info', 'tsmetrics_api_up', 'tsmetrics_last_successful_refresh_timestamp_seconds', 'tsmetrics_device_scrape_up',
+  ]) {
+    assert.match(text, new RegExp(`^# TYPE ${family} `, 'm'), family);
+  }
+  assert.match(text, /^# TYPE tailscaled_inbound_bytes_total counter$/m, 're-exported counters stay counters');
+  assert.match(text, /^tailscaled_inbound_bytes_total\{device_id="[^"]+",device_name="[^"]+",path="derp"\} \d+$/m);
+  assert.equal(v.get('tsmetrics_api_up'), 1);
+  const scraped = [...v.entries()].filter(([k, val]) => k.startsWith('tsmetrics_device_scrape_up{') && val === 1);
+  assert.ok(scraped.length >= 5, `expected the demo's tagged devices to be scraped, got ${scraped.length}`);
+  assert.deepEqual(promtoolCheck(text), []);
+});
+
+test('gzip for clients that ask for it; HEAD; 404 and 405', async (t) => {
+  const ex = await startExporter(t);
+  const plain = await (await ex.get('/metrics')).text();
+  const res = await fetch(`${ex.url}/metrics`, { headers: { 'accept-encoding': 'gzip' } });
+  assert.equal(res.headers.get('content-encoding'), 'gzip');
+  // fetch decodes gzip transparently; the bytes must be the same document.
+  assert.equal(await res.text(), plain);
+  const raw = await import('node:http').then(
+    (http) =>
+      new Promise<Buffer>((resolve, reject) => {
+        http.get(`${ex.url}/metrics`, { headers: { 'accept-encoding': 'gzip' } }, (r) => {
+          const chunks: Buffer[] = [];
+          r.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks))).on('error', reject);
+        });
+      }),
+  );
+  assert.equal(gunzipSync(raw).toString('utf8'), plain);
+  assert.equal((await fetch(`${ex.url}/metrics`, { method: 'HEAD' })).status, 200);
+  assert.equal((await ex.get('/nope')).status, 404);
+  const post = await fetch(`${ex.url}/metrics`, { method: 'POST' });
+  assert.equal(post.status, 405);
+  assert.equal(post.headers.get('allow'), 'GET, HEAD');
+});
+
+test('/health, /livez, /readyz, /debug and the landing page', async (t) => {
+  const ex = await startExporter(t);
+  const health = await ex.get('/health');
+  assert.equal(health.status, 200);
+  const h = (await health.json()) as Record<string, unknown>;
+  assert.equal(h.status, 'healthy');
+  assert.equal(h.version, '0.0.0-test');
+  assert.equal(h.devices_discovered, 2);
+  assert.equal(h.devices_scraped, 2);
+  assert.equal(typeof h.uptime, 'string');
+  assert.ok(!Number.isNaN(Date.parse(String(h.last_scrape))));
+  assert.equal((await ex.get('/livez')).status, 200);
+  assert.equal((await ex.get('/readyz')).status, 200);
+  const debug = (await (await ex.get('/debug')).json()) as { config: Record<string, unknown>; runtime: { node_version: string }; refresh: { history: unknown[] } };
+  assert.equal(debug.runtime.node_version, process.version);
+  assert.equal(debug.refresh.history.length, 1);
+  const sim = ex.app.simulator!;
+  const debugText = JSON.stringify(debug);
+  assert.ok(!debugText.includes(sim.clientSecret), 'no OAuth secret in /debug');
+  const landing = await (await ex.get('/')).text();
+  for (const link of ['/metrics', '/health', '/debug']) assert.ok(landing.includes(`href="${link}"`), link);
+});
+
+test('DEBUG_ENDPOINT=false removes /debug', async (t) => {
+  const ex = await startExporter(t, { TEST_DEVICES: 'gateway-1', DEBUG_ENDPOINT: 'false' });
+  assert.equal((await ex.get('/debug')).status, 404);
+});
+
+test('while the API fails, /metrics keeps the last good data and says the API is down', async (t) => {
+  const ex = await startExporter(t);
+  const sim = ex.app.simulator!;
+  const before = seriesValues(await (await ex.get('/metrics')).text());
+  sim.setApiFault({ kind: 'status', status: 503 });
+  await ex.nextCycle();
+  const after = seriesValues(await (await ex.get('/metrics')).text());
+  assert.equal(after.get('tsmetrics_api_up'), 0);
+  assert.equal(after.get('tailscale_device_count'), 2, 'an API failure is never an empty tailnet');
+  assert.equal(after.get('tsmetrics_last_successful_refresh_timestamp_seconds'), before.get('tsmetrics_last_successful_refresh_timestamp_seconds'));
+  assert.ok([...after.keys()].some((k) => k.startsWith('tailscaled_inbound_bytes_total{')), 'devices are still scraped from the last good list');
+  assert.ok(ex.lines.some((l) => l.includes('device list refresh failed')));
+  sim.setApiFault(null);
+  await ex.nextCycle();
+  assert.equal(seriesValues(await (await ex.get('/metrics')).text()).get('tsmetrics_api_up'), 1);
+});
+
+test('devices that vanish lose their series on the next cycle', async (t) => {
+  const ex = await startExporter(t);
+  const sim = ex.app.simulator!;
+  assert.match(await (await ex.get('/metrics')).text(), /device_name="gateway-2/);
+  await sim.removeDevice('gateway-2');
+  await ex.nextCycle();
+  const text = await (await ex.get('/metrics')).text();
+  assert.ok(!text.includes('gateway-2'), 'no stale series');
+  assert.equal(seriesValues(text).get('tailscale_device_count'), 1);
+});
+
+test('secrets never reach logs, /debug, /health or /metrics', async (t) => {
+  const ex = await startExporter(t, { TEST_DEVICES: 'gateway-1' });
+  const sim = ex.app.simulator!;
+  sim.setApiFault({ kind: 'expire-tokens', times: 1 });
+  await ex.nextCycle();
+  sim.setApiFault({ kind: 'status', status: 500 });
+  await ex.nextCycle();
+  sim.setApiFault(null);
+  const bodies = await Promise.all(['/metrics', '/debug', '/health', '/'].map(async (p) => (await ex.get(p)).text()));
+  const haystack = [...ex.lines, ...bodies].join('\n');
+  assert.ok(ex.lines.length > 0);
+  for (const secret of [sim.clientSecret, sim.apiKey]) assert.ok(!haystack.includes(secret), 'a secret leaked');
+  assert.ok(!/tskey-api-[A-Za-z0-9]/.test(haystack), 'an access token leaked');
+});

@@ -1,0 +1,47 @@
+import type { TestContext } from 'node:test';
+import { startApp, type App } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config/load.js';
+import { memoryLogger } from './log.js';
+
+export interface TestExporter {
+  readonly app: App;
+  readonly url: string;
+  readonly lines: string[];
+  get(path: string, headers?: Record<string, string>): Promise<Response>;
+  /** Resolves once a refresh cycle has finished after this call. */
+  nextCycle(): Promise<void>;
+}
+
+/** Starts the exporter in-process on 127.0.0.1:<ephemeral> against the simulator; stopped in t.after. */
+export async function startExporter(
+  t: TestContext,
+  env: Record<string, string> = { TEST_DEVICES: 'gateway-1,gateway-2' },
+  options: { demo?: boolean; override?: Partial<Config> } = {},
+): Promise<TestExporter> {
+  const base = loadConfig({ SCRAPE_INTERVAL: '1h', LOG_LEVEL: 'debug', ...env }, { demo: options.demo === true });
+  const config: Config = { ...base, port: 0, listenHost: '127.0.0.1', ...options.override };
+  const { log, lines } = memoryLogger();
+  const app = await startApp(config, log, '0.0.0-test');
+  t.after(() => app.stop());
+  const exporter: TestExporter = {
+    app,
+    url: app.url,
+    lines,
+    get: (path, headers = {}) => fetch(`${app.url}${path}`, { headers, signal: AbortSignal.timeout(10_000) }),
+    nextCycle: () => app.refresher.runOnce(),
+  };
+  // The first cycle starts with the app; wait for it.
+  await exporter.nextCycle();
+  return exporter;
+}
+
+/** Parses exposition text into `series line -> value` (enough for assertions; the parser has its own tests). */
+export function seriesValues(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
