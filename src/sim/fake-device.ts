@@ -81,6 +81,10 @@ export class DeviceFleet {
     if (!device.servesMetrics || device.loopbackAddress === null) return;
     const server = this.#serverFor(device);
     await listen(server, device.loopbackAddress, this.#port);
+    if (this.#closing.signal.aborted) {
+      await closeServer(server);
+      throw new Error('device fleet closed while adding a device');
+    }
     this.#servers.set(device, server);
   }
 
@@ -121,7 +125,7 @@ export class DeviceFleet {
         this.#port = fixed ?? 0;
         this.#port = await this.#bindOne(first, servers);
         for (let i = 0; i < rest.length; i += BIND_BATCH) {
-          await Promise.all(rest.slice(i, i + BIND_BATCH).map((d) => this.#bindOne(d, servers)));
+          await settleAll(rest.slice(i, i + BIND_BATCH).map((d) => this.#bindOne(d, servers)));
         }
         for (const [device, server] of servers) this.#servers.set(device, server);
         return;
@@ -211,6 +215,12 @@ export class DeviceFleet {
   #families(device: SimDevice): ReturnType<typeof clientFamilies> {
     return clientFamilies(device, (this.#options.now() - this.#options.startedAt) / 1000);
   }
+}
+
+/** Like Promise.all, but waits for every bind to finish so a failure never leaves one listening unseen. */
+async function settleAll(binds: Array<Promise<unknown>>): Promise<void> {
+  const failed = (await Promise.allSettled(binds)).find((r) => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
 }
 
 /** A currently free port, for a tailnet that starts with no metrics-serving device. */

@@ -1,20 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { seriesValues, startExporter } from '../helpers/exporter.js';
-
-/** Lint findings promtool reports on purpose: the Go original's metric name, kept as a migration contract. */
-const ACCEPTED_LINT = ['tailscale_device_latency_ms metric names should not contain abbreviated units'];
-
-export function promtoolCheck(text: string): string[] {
-  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-  assert.notEqual(r.error?.message.includes('ENOENT'), true, 'promtool is not installed (npm test installs it)');
-  const findings = `${r.stdout}${r.stderr}`.split('\n').map((l) => l.trim()).filter((l) => l !== '');
-  // Exit 1 = parse error; 3 = lint findings only.
-  assert.ok(r.status === 0 || r.status === 3, `promtool failed (${r.status}): ${findings.join(' | ')}`);
-  return findings.filter((f) => !ACCEPTED_LINT.includes(f));
-}
+import { promtoolCheck } from '../helpers/promtool.js';
 
 test('demo tailnet end to end: /metrics has API and device families, and promtool accepts it', async (t) => {
   const ex = await startExporter(t, {}, { demo: true });

@@ -1,7 +1,7 @@
 // The fake devices' client-metrics endpoints over real loopback HTTP: format, Host redirect,
 // counter growth, and every device fault.
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
 import { test, type TestContext } from 'node:test';
 import { startTailnet, type SimDevice, type SimTailnet, type StartTailnetOptions } from '../../src/sim/tailnet.js';
 
@@ -279,6 +279,8 @@ test('addDevice and removeDevice start and stop a device endpoint and update the
   assert.equal(tn.devices.length, 3);
   await assert.rejects(scrape(tn, added as SimDevice & { loopbackAddress: string }), { code: 'ECONNREFUSED' });
   await assert.rejects(tn.removeDevice('late-1'), /no simulated device/);
+  await tn.close();
+  await assert.rejects(tn.addDevice({ hostname: 'too-late', servesMetrics: true }), /closed/);
 });
 
 test('clientMetricsPort: a fixed port is used for every device; a taken one fails start', async (t) => {
@@ -289,4 +291,17 @@ test('clientMetricsPort: a fixed port is used for every device; a taken one fail
   const { tn: second } = await sim(t, { scenario: { names: ['c', 'd'] }, clientMetricsPort: port });
   assert.equal(second.clientMetricsPort, port);
   for (const name of ['c', 'd']) assert.equal((await scrape(second, served(second, name))).status, 200);
+});
+
+test('clientMetricsPort: a bind failing part-way releases the addresses already bound', async (t) => {
+  const { tn: probe } = await sim(t, { scenario: { names: ['probe'] } });
+  const port = probe.clientMetricsPort;
+  await probe.close();
+  const squatter = createServer();
+  await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.3', resolve));
+  t.after(() => new Promise<void>((resolve) => squatter.close(() => resolve())));
+  await assert.rejects(startTailnet({ scenario: { names: ['a', 'b', 'c'] }, clientMetricsPort: port }), { code: 'EADDRINUSE' });
+  await new Promise<void>((resolve) => squatter.close(() => resolve()));
+  const { tn } = await sim(t, { scenario: { names: ['a', 'b', 'c'] }, clientMetricsPort: port });
+  assert.equal((await scrape(tn, served(tn, 'c'))).status, 200);
 });

@@ -64,6 +64,7 @@ test('demo: a realistic tailnet with every case the exporter has to handle', asy
     assert.match(x.nodeKey, /^nodekey:[0-9a-f]{64}$/);
     const preferred = Object.values(x.clientConnectivity?.latency ?? {}).filter((l) => l.preferred);
     assert.equal(preferred.length, 1, `${x.hostname} has one home DERP`);
+    assert.ok(Object.keys(x.clientConnectivity?.latency ?? {}).length >= 3, 'latency to several regions, by name');
   }
   assert.ok(d.some((x) => x.name === 'gateway-1.tail1234.ts.net'));
   assert.deepEqual(by('exit-node-1').enabledRoutes, ['0.0.0.0/0', '::/0']);
