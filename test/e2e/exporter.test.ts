@@ -127,3 +127,39 @@ test('secrets never reach logs, /debug, /health or /metrics', async (t) => {
   for (const secret of [sim.clientSecret, sim.apiKey]) assert.ok(!haystack.includes(secret), 'a secret leaked');
   assert.ok(!/tskey-api-[A-Za-z0-9]/.test(haystack), 'an access token leaked');
 });
+
+test('a failing device keeps its last good series, flagged by scrape_up 0 and an error counter', async (t) => {
+  const ex = await startExporter(t);
+  const sim = ex.app.simulator!;
+  sim.setDeviceFault('gateway-1', { kind: 'malformed' });
+  await ex.nextCycle();
+  const text = await (await ex.get('/metrics')).text();
+  const v = seriesValues(text);
+  const g1 = [...v.keys()].find((k) => k.startsWith('tsmetrics_device_scrape_up{') && k.includes('gateway-1'))!;
+  assert.equal(v.get(g1), 0);
+  assert.ok([...v.keys()].some((k) => k.startsWith('tailscaled_inbound_bytes_total{') && k.includes('gateway-1')), 'last good data is still served');
+  assert.ok([...v.entries()].some(([k, n]) => k.startsWith('tsmetrics_device_scrape_errors_total{') && k.includes('gateway-1') && k.includes('reason="parse"') && n === 1));
+  assert.ok([...v.entries()].some(([k, n]) => k.startsWith('tsmetrics_device_scrape_up{') && k.includes('gateway-2') && n === 1), 'the other device is unaffected');
+  const debug = (await (await ex.get('/debug')).json()) as { refresh: { failing_devices: Array<{ reason: string }> } };
+  assert.deepEqual(debug.refresh.failing_devices.map((d) => d.reason), ['parse']);
+});
+
+test('edge cases: hostile names and out-of-range addresses are handled, the output still passes promtool', async (t) => {
+  const { startTailnet } = await import('../../src/sim/tailnet.js');
+  const sim = await startTailnet({ scenario: 'edge-cases' });
+  t.after(() => sim.close());
+  const { startApp } = await import('../../src/app.js');
+  const { loadConfig } = await import('../../src/config/load.js');
+  const { memoryLogger } = await import('../helpers/log.js');
+  const base = loadConfig({ TAILSCALE_API_KEY: sim.apiKey, TAILSCALE_API_URL: sim.apiUrl, SCRAPE_INTERVAL: '1h', CLIENT_METRICS_PORT: String(sim.clientMetricsPort), SCRAPE_ALLOWED_CIDRS: '127.0.0.0/8' });
+  const { log, lines } = memoryLogger();
+  const app = await startApp({ ...base, port: 0, listenHost: '127.0.0.1' }, log, 'test');
+  t.after(() => app.stop());
+  await app.refresher.runOnce();
+  const text = await (await fetch(`${app.url}/metrics`)).text();
+  assert.deepEqual(promtoolCheck(text), []);
+  const v = seriesValues(text);
+  assert.ok((v.get('tsmetrics_scrape_address_refused_total') ?? 0) >= 1, 'the device outside the allowed ranges was refused');
+  assert.ok(lines.some((l) => l.includes('outside SCRAPE_ALLOWED_CIDRS')));
+  assert.equal(v.get('tailscale_device_count'), sim.devices.length);
+});
