@@ -334,6 +334,10 @@ interface FamilyState {
   /** Line on which the family first appeared. */
   readonly line: number;
   kind: Kind;
+  /** Sample-name suffixes the family owns, for its kind and the input format. */
+  owns: readonly string[];
+  /** owns includes '' (samples named exactly like the family). */
+  ownsBare: boolean;
   help: string;
   hasHelp: boolean;
   hasType: boolean;
@@ -344,8 +348,20 @@ interface FamilyState {
   readonly samples: Sample[];
 }
 
-function newFamily(name: string, line: number): FamilyState {
-  return { name, line, kind: 'untyped', help: '', hasHelp: false, hasType: false, seen: false, counterSuffix: undefined, samples: [] };
+function newFamily(name: string, line: number, owns: readonly string[]): FamilyState {
+  return {
+    name,
+    line,
+    kind: 'untyped',
+    owns,
+    ownsBare: true,
+    help: '',
+    hasHelp: false,
+    hasType: false,
+    seen: false,
+    counterSuffix: undefined,
+    samples: [],
+  };
 }
 
 function endsWithEofMarker(text: string): boolean {
@@ -483,6 +499,8 @@ class Parser {
     if (fam.hasType) this.fail(`second TYPE line for ${q(name)}`);
     if (fam.seen) this.fail(`TYPE line for ${q(name)} after its samples`);
     fam.kind = type.kind;
+    fam.owns = this.suffixes[type.kind];
+    fam.ownsBare = fam.owns.includes('');
     fam.hasType = true;
     this.current = fam;
   }
@@ -514,7 +532,7 @@ class Parser {
       if (this.order.length >= this.maxFamilies) {
         throw new ParseFailure('too_many_series', this.line, `more than ${this.maxFamilies} metric families`);
       }
-      fam = newFamily(name, this.line);
+      fam = newFamily(name, this.line, this.suffixes.untyped);
       this.byName.set(name, fam);
       this.order.push(fam);
     }
@@ -711,23 +729,30 @@ class Parser {
    */
   private resolveFamily(name: string): FamilyState {
     const cur = this.current;
-    if (cur !== undefined && name.startsWith(cur.name)) {
-      const suffix = name.length === cur.name.length ? '' : name.slice(cur.name.length);
-      if (this.suffixes[cur.kind].includes(suffix)) {
-        this.suffix = suffix;
-        return cur;
+    if (cur !== undefined) {
+      if (name === cur.name) {
+        if (cur.ownsBare) {
+          this.suffix = '';
+          return cur;
+        }
+      } else if (name.startsWith(cur.name)) {
+        const suffix = name.slice(cur.name.length);
+        if (cur.owns.includes(suffix)) {
+          this.suffix = suffix;
+          return cur;
+        }
       }
     }
     this.suffix = '';
     const exact = this.byName.get(name);
     if (exact !== undefined) {
-      if (!this.suffixes[exact.kind].includes('')) this.fail(`sample ${q(name)} does not fit ${exact.kind} family ${q(name)}`);
+      if (!exact.ownsBare) this.fail(`sample ${q(name)} does not fit ${exact.kind} family ${q(name)}`);
       return this.enter(exact);
     }
     for (const suffix of KNOWN_SUFFIXES) {
       if (name.length > suffix.length && name.endsWith(suffix)) {
         const base = this.byName.get(name.slice(0, name.length - suffix.length));
-        if (base !== undefined && this.suffixes[base.kind].includes(suffix)) {
+        if (base !== undefined && base.owns.includes(suffix)) {
           this.suffix = suffix;
           return this.enter(base);
         }
