@@ -401,7 +401,12 @@ class Parser {
   // Scratch space for the labels of the sample being parsed.
   private readonly labelNames: string[] = [];
   private readonly labelValues: string[] = [];
+  /** Where each label value is written (between its quotes, still escaped). */
+  private readonly rawValueStart: number[] = [];
+  private readonly rawValueEnd: number[] = [];
   private labelCount = 0;
+  /** The label set was written in canonical form: no blanks, names ascending, no trailing comma, not `{}`. */
+  private labelsCanonical = false;
 
   constructor(
     private readonly text: string,
@@ -559,7 +564,14 @@ class Parser {
       this.fail(c === -1 ? 'missing value' : 'invalid metric name');
     }
     this.labelCount = 0;
-    if (c === OPEN_BRACE) p = skipBlanks(text, this.parseLabels(p + 1, end, true), end);
+    let labelsEnd = nameEnd;
+    let canonical = true;
+    if (c === OPEN_BRACE) {
+      canonical = p === nameEnd;
+      labelsEnd = this.parseLabels(p + 1, end, true);
+      canonical &&= this.labelsCanonical;
+      p = skipBlanks(text, labelsEnd, end);
+    }
     if (p === end) this.fail('missing value');
 
     const valueStart = p;
@@ -595,7 +607,8 @@ class Parser {
     const suffix = this.suffix;
     fam.seen = true;
     this.checkSample(fam, suffix, labels, value);
-    const key = n === 0 ? name : seriesKey(name, this.labelNames, this.labelValues, n);
+    // A canonically written sample is its own series key, without building a string.
+    const key = n === 0 ? name : canonical ? text.slice(start, labelsEnd) : this.canonicalKey(name, n);
     if (this.seriesKeys.has(key)) this.fail(`duplicate series for ${q(name)}`);
     this.seriesKeys.add(key);
     // OpenMetrics creation timestamps have no counterpart in 0.0.4.
@@ -613,11 +626,17 @@ class Parser {
     const values = this.labelValues;
     let n = 0;
     let seen: Set<string> | undefined;
+    let canonical = true;
+    let q0 = p;
     for (;;) {
       p = skipBlanks(text, p, end);
+      if (p !== q0) canonical = false;
       if (p >= end) this.fail('unterminated label set');
       let c = text.charCodeAt(p);
-      if (c === CLOSE_BRACE) break;
+      if (c === CLOSE_BRACE) {
+        canonical = false; // `{}`, or a trailing comma
+        break;
+      }
       const nameStart = p;
       if (c >= 128 || (CHAR_CLASS[c]! & LABEL_START) === 0) this.fail('invalid label name');
       p++;
@@ -629,11 +648,15 @@ class Parser {
       }
       p = skipBlanks(text, p, end);
       if (p >= end || text.charCodeAt(p) !== EQUALS) this.fail(`expected "=" after label name ${q(name)}`);
-      p = skipBlanks(text, p + 1, end);
+      q0 = p + 1;
+      p = skipBlanks(text, q0, end);
       if (p >= end || text.charCodeAt(p) !== QUOTE) this.fail(`expected a quoted value for label ${q(name)}`);
+      if (p !== q0 || q0 !== nameEnd + 1) canonical = false; // blanks around "="
       const value = this.readQuoted(p + 1, end);
-      p = this.pos;
       if (store) {
+        this.rawValueStart[n] = p + 1;
+        this.rawValueEnd[n] = this.pos - 1;
+        if (n > 0 && names[n - 1]! >= name) canonical = false;
         if (n < 16) {
           for (let i = 0; i < n; i++) if (names[i] === name) this.fail(`duplicate label name ${q(name)}`);
         } else {
@@ -646,14 +669,19 @@ class Parser {
         values[n] = value;
         n++;
       }
-      p = skipBlanks(text, p, end);
+      q0 = this.pos;
+      p = skipBlanks(text, q0, end);
+      if (p !== q0) canonical = false;
       if (p >= end) this.fail('unterminated label set');
       c = text.charCodeAt(p);
       if (c === CLOSE_BRACE) break;
       if (c !== COMMA) this.fail(`expected "," or "}" after the value of label ${q(name)}`);
-      p++;
+      q0 = ++p;
     }
-    if (store) this.labelCount = n;
+    if (store) {
+      this.labelCount = n;
+      this.labelsCanonical = canonical;
+    }
     return p + 1;
   }
 
@@ -762,6 +790,20 @@ class Parser {
     return this.enter(this.family(name));
   }
 
+  /**
+   * Identity of the sample just parsed: the text a canonical writer would produce for its name and labels,
+   * `name{a="v",b="w"}` with names ascending and values as written (escaping is canonical: `"`, `\` and
+   * LF can only be written as `\"`, `\\` and `\n`, and nothing else may be escaped).
+   */
+  private canonicalKey(name: string, n: number): string {
+    const text = this.text;
+    const names = this.labelNames;
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (names[a]! < names[b]! ? -1 : 1));
+    const parts: string[] = [];
+    for (const i of order) parts.push(`${names[i]!}="${text.slice(this.rawValueStart[i]!, this.rawValueEnd[i]!)}"`);
+    return `${name}{${parts.join(',')}}`;
+  }
+
   /** Makes fam (not the current family) current; its samples must not have been interrupted. */
   private enter(fam: FamilyState): FamilyState {
     if (fam.seen) this.fail(`samples of ${q(fam.name)} are not contiguous (family started on line ${fam.line})`);
@@ -839,26 +881,4 @@ class Parser {
     }
     return out;
   }
-}
-
-/**
- * Identity of a series: sample name plus label pairs sorted by name, encoded unambiguously (label names
- * cannot contain "=", and each value is prefixed with its length).
- */
-function seriesKey(name: string, names: readonly string[], values: readonly string[], n: number): string {
-  let sorted = true;
-  for (let i = 1; i < n; i++) {
-    if (names[i - 1]! > names[i]!) {
-      sorted = false;
-      break;
-    }
-  }
-  let key = `${name}{`;
-  if (sorted) {
-    for (let i = 0; i < n; i++) key += `${names[i]!}=${values[i]!.length}:${values[i]!}`;
-  } else {
-    const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => (names[a]! < names[b]! ? -1 : 1));
-    for (const i of idx) key += `${names[i]!}=${values[i]!.length}:${values[i]!}`;
-  }
-  return key;
 }
