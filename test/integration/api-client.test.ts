@@ -157,3 +157,31 @@ test('retry timing helpers', () => {
   assert.equal(backoffMs(DEFAULT_RETRY, 1, () => 1), 625);
   assert.equal(backoffMs(DEFAULT_RETRY, 10, () => 0.5), DEFAULT_RETRY.maxDelayMs);
 });
+
+test('a device entry without routes gets them from the per-device routes endpoint', async (t) => {
+  const { createServer } = await import('node:http');
+  const calls: string[] = [];
+  const server = createServer((req, res) => {
+    calls.push(req.url ?? '');
+    res.setHeader('content-type', 'application/json');
+    if (req.url?.startsWith('/api/v2/tailnet/-/devices')) {
+      res.end(JSON.stringify({ devices: [{ id: '1', nodeId: 'nOne', name: 'a.ts.net', connectedToControl: true }, { id: '2', nodeId: 'nTwo', name: 'b.ts.net', advertisedRoutes: ['10.0.0.0/8'], enabledRoutes: [] }] }));
+    } else if (req.url === '/api/v2/device/nOne/routes') {
+      res.end(JSON.stringify({ advertisedRoutes: ['192.168.0.0/24'], enabledRoutes: ['192.168.0.0/24'] }));
+    } else {
+      res.statusCode = 404;
+      res.end('{"message":"not found"}');
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const port = (server.address() as { port: number }).port;
+  const api = new HttpTailscaleApi({ baseUrl: `http://127.0.0.1:${port}`, tailnet: '-', timeoutMs: 2000, tokens: new StaticToken('k'), stats: new RequestStats(), log: memoryLogger().log, sleep: noSleep });
+  t.after(() => api.close());
+  const { devices } = await api.listDevices();
+  assert.deepEqual(devices.map((d) => [d.id, d.advertisedRoutes, d.enabledRoutes]), [
+    ['1', ['192.168.0.0/24'], ['192.168.0.0/24']],
+    ['2', ['10.0.0.0/8'], []],
+  ]);
+  assert.deepEqual(calls.filter((c) => c.includes('/routes')), ['/api/v2/device/nOne/routes']);
+});
