@@ -6,7 +6,8 @@
 //  - never throws: any input returns a ParseResult (an unexpected exception becomes a 'parse' error);
 //  - is a hand-written character scanner, no regular expressions: no catastrophic backtracking, and every
 //    index search is amortized O(input) (see nextQuote/nextBackslash);
-//  - bounds the work and memory one device can cause: maxLineLength, maxSeries (and a family limit);
+//  - bounds the work and memory one device can cause: maxLineLength, maxSeries, and at most
+//    maxSeries + 1024 families (families declared by HELP/TYPE lines without samples cost memory too);
 //  - rejects rather than guesses: one malformed line fails the whole payload with a 1-based line number
 //    and a short message in which device-supplied text is quoted and truncated.
 //
@@ -16,9 +17,12 @@
 //    order irrelevant) are rejected; all label names starting with `__` are reserved; `# TYPE x` without
 //    a type is an error; the name must be followed by a blank or `{` (Go reads `x+1` as "x 1"); only
 //    unquoted (legacy) metric and label names are accepted, because render.ts writes nothing else;
-//    a histogram `_bucket` needs a float `le` label, a summary quantile sample a float `quantile` label;
+//    a histogram `_bucket` needs a float `le` label, a summary quantile sample a float `quantile` label
+//    (as in Go, histogram bucket counts and `_count` must not be negative);
 //  - more lenient: a missing final newline, CRLF line endings (any run of CRs before LF) and blanks after
-//    the value or timestamp are tolerated.
+//    the value or timestamp are tolerated;
+//  - OpenMetrics is parsed with the same scanner: its float timestamps and exemplars are accepted, but its
+//    exact-whitespace and metadata-order rules are not enforced.
 // Escapes are exactly Go's: label values know `\\`, `\"` and `\n`; HELP text knows `\\` and `\n` (and
 // `\"`, which Go and OpenMetrics accept there); any other backslash sequence is an error. Leading blanks
 // of HELP text are skipped, trailing ones kept (as in Go).
@@ -26,7 +30,10 @@
 import type { Labels, MetricFamily, MetricType, Sample } from '../exposition/family.js';
 
 export interface ParseOptions {
-  /** Most sample lines accepted; one more fails the payload with reason 'too_many_series'. Default 10000. */
+  /**
+   * Most sample lines accepted; one more fails the payload with reason 'too_many_series' (as does a
+   * payload naming more than maxSeries + 1024 families). Default 10000.
+   */
   maxSeries?: number;
   /** Longest line accepted, in UTF-16 code units, excluding the line feed. Default 64 KiB. */
   maxLineLength?: number;
@@ -65,6 +72,8 @@ const SPARE_FAMILIES = 1024;
  * unknown becomes untyped; gaugehistogram families are dropped (0.0.4 has no such type, and presenting
  * `_gcount`/`_gsum` as a histogram would claim counter semantics they do not have); exemplars are
  * validated and stripped; `# UNIT` is ignored; a missing `# EOF` is tolerated; anything after it is not.
+ * A counter written 0.0.4-style after an OpenMetrics TYPE line (samples named like the family) is kept as
+ * it is. Text format's `gauge_histogram` (an expfmt spelling) is dropped like gaugehistogram.
  */
 export function parseExposition(text: string, options?: ParseOptions): ParseResult {
   if (typeof text !== 'string') {
@@ -226,13 +235,20 @@ export function parseNumber(text: string, start: number, end: number): number | 
 /** `[+-]? (d+ (. d*)? | . d+) ([eE] [+-]? d+)?` as a finite number, else undefined. */
 function parseDecimal(text: string, start: number, end: number): number | undefined {
   let p = start;
+  let negative = false;
   if (p < end) {
     const c = text.charCodeAt(p);
-    if (c === PLUS || c === MINUS) p++;
+    if (c === PLUS || c === MINUS) {
+      negative = c === MINUS;
+      p++;
+    }
   }
   const intStart = p;
-  while (p < end && isDigit(text.charCodeAt(p))) p++;
+  let int = 0;
+  for (let c: number; p < end && isDigit((c = text.charCodeAt(p))); p++) int = int * 10 + (c - ZERO);
   let digits = p - intStart;
+  // Fast path for the common integer counter: up to 15 digits are exact in a double.
+  if (p === end && digits > 0 && digits <= 15) return negative ? -int : int;
   if (p < end && text.charCodeAt(p) === DOT) {
     p++;
     const fracStart = p;

@@ -28,5 +28,6 @@ export function formatValue(value: number): string {
   if (Number.isNaN(value)) return 'NaN';
   if (value === Infinity) return '+Inf';
   if (value === -Infinity) return '-Inf';
+  if (Object.is(value, -0)) return '-0';
   return String(value);
 }

@@ -61,10 +61,12 @@ export function render(families: readonly MetricFamily[]): Rendered {
   const out: string[] = [];
   let series = 0;
   let duplicates = 0;
+  // One set across all families: a histogram's `h_count` and a gauge family named `h_count` would
+  // otherwise both write the same series.
+  const seen = new Set<string>();
   for (const name of names) {
     const fam = merged.get(name)!;
     const lines: string[] = [];
-    const seen = new Set<string>();
     for (const samples of fam.parts) {
       for (const s of samples) {
         const line = sampleLine(fam.name, fam.type, s);
@@ -72,10 +74,7 @@ export function render(families: readonly MetricFamily[]): Rendered {
           invalid++;
           continue;
         }
-        // The series identity is the line up to the value; labels are written in the order given, so two
-        // samples with the same labels in another order are treated as different here and deduplicated
-        // by Prometheus' own parser error instead: collectors always build labels in one fixed order.
-        const key = line.slice(0, line.lastIndexOf(' '));
+        const key = seriesKey(s);
         if (seen.has(key)) {
           duplicates++;
           continue;
@@ -103,4 +102,13 @@ function sampleLine(familyName: string, type: MetricType, s: Sample): string | u
   return labelText === ''
     ? `${s.name} ${formatValue(s.value)}\n`
     : `${s.name}{${labelText}} ${formatValue(s.value)}\n`;
+}
+
+/** Series identity: sample name plus labels in name order (label order in the input does not matter). */
+function seriesKey(s: Sample): string {
+  const keys = Object.keys(s.labels);
+  if (keys.length > 1) keys.sort();
+  let key = s.name;
+  for (const k of keys) key += `\u0000${k}\u0001${s.labels[k]}`;
+  return key;
 }

@@ -232,6 +232,11 @@ const accepted: OkCase[] = [
     out: [simple('z', 'untyped', '', [{}, 1])],
   },
   {
+    name: 'escaped and raw look-alikes are different series',
+    in: lines(String.raw`x{a="\n"} 1`, String.raw`x{a="\\n"} 2`, String.raw`x{ a="\\n" , b="" } 3`, String.raw`x{b="",a="\n"} 4`),
+    out: [simple('x', 'untyped', '', [{ a: '\n' }, 1], [{ a: '\\n' }, 2], [{ a: '\\n', b: '' }, 3], [{ b: '', a: '\n' }, 4])],
+  },
+  {
     name: 'a U+FFFD replacement character (from invalid UTF-8) is an ordinary character',
     in: lines('x{a="\uFFFD\uFFFD"} 1'),
     out: [simple('x', 'untyped', '', [{ a: '\uFFFD\uFFFD' }, 1])],
@@ -337,6 +342,7 @@ const rejected: ErrCase[] = [
   { name: 'duplicate series', in: lines('x{a="1"} 1', 'x{a="2"} 1', 'x{a="1"} 2'), line: 3, message: /duplicate series for "x"/ },
   { name: 'duplicate series with labels in another order', in: lines('x{a="1",b="2"} 1', 'x{b="2",a="1"} 2'), line: 2, message: /duplicate series/ },
   { name: 'duplicate series: empty braces equal no labels', in: lines('x 1', 'x{} 2'), line: 2, message: /duplicate series/ },
+  { name: 'duplicate series: same escaped values, labels reordered', in: lines(String.raw`x{a="\"",b="\\"} 1`, String.raw`x{b="\\",a="\""} 2`), line: 2, message: /duplicate series/ },
   { name: 'duplicate series: differing only in whitespace', in: lines('x{a="1"} 1', 'x{ a = "1" , } 2'), line: 2, message: /duplicate series/ },
   {
     name: 'duplicate series across families (histogram x_count and family x_count)',

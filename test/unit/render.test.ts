@@ -81,3 +81,18 @@ test('histograms keep their _bucket/_sum/_count samples; foreign sample names ar
 test('empty families are not written', () => {
   assert.equal(render([gauge('nothing', 'h', [])]).text, '');
 });
+
+test('a series is written once across families and whatever its label order', () => {
+  const { text, stats } = render([
+    { name: 'h', type: 'histogram', help: 'h', samples: [{ name: 'h_bucket', labels: { le: '+Inf' }, value: 1 }, { name: 'h_count', labels: {}, value: 1 }, { name: 'h_sum', labels: {}, value: 1 }] },
+    gauge('h_count', 'clash', [[{}, 5]]),
+    gauge('x', 'x', [[{ a: '1', b: '2' }, 1], [{ b: '2', a: '1' }, 2]]),
+  ]);
+  assert.equal(text.match(/^h_count /gm)?.length, 1, text);
+  assert.equal(text.match(/^x\{/gm)?.length, 1, text);
+  assert.equal(stats.duplicates, 2);
+});
+
+test('negative zero keeps its sign', () => {
+  assert.equal(formatValue(-0), '-0');
+});
