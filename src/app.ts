@@ -75,6 +75,8 @@ export async function startApp(baseConfig: Config, log: Logger, version: string)
       version,
       intervalMs: config.scrapeIntervalMs,
       debugConfig: config.debugEndpoint ? redactedConfig(config) : undefined,
+      metricsToken: config.metricsToken,
+      rateLimit: config.rateLimit,
       log: log.child({ stage: 'http' }),
     });
   } catch (err) {

@@ -15,6 +15,8 @@ export interface Config {
   readonly port: number;
   readonly env: string;
   readonly debugEndpoint: boolean;
+  readonly metricsToken: string | undefined;
+  readonly rateLimit: { readonly perSecond: number; readonly burst: number };
   readonly tsnet: {
     readonly enabled: boolean;
     readonly hostname: string;
@@ -135,6 +137,8 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     port: get('PORT'),
     env: envName,
     debugEndpoint: get('DEBUG_ENDPOINT'),
+    metricsToken: get('METRICS_TOKEN'),
+    rateLimit: { perSecond: get('RATE_LIMIT_RPS'), burst: get('RATE_LIMIT_BURST') },
     tsnet: {
       enabled: useTsnet,
       hostname: get('TSNET_HOSTNAME'),

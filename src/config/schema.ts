@@ -92,6 +92,9 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'PORT', default: '9100', description: 'HTTP port of the exporter', accepted: 'a port number 1-65535', schema: int(1, 65535) },
   { name: 'ENV', default: 'development', description: '`production`/`prod` listens on 0.0.0.0, anything else on 127.0.0.1', accepted: 'production, prod, development or any word', schema: z.string().trim().toLowerCase() },
   { name: 'BIND_HOST', default: undefined, description: 'Listen address; overrides ENV', accepted: 'an IPv4 or IPv6 address', schema: z.string().trim().refine((s) => isIP(s) !== 0) },
+  { name: 'METRICS_TOKEN', default: undefined, description: 'When set, /metrics, /debug and the other data endpoints require `Authorization: Bearer <token>`; probe endpoints stay open', accepted: 'a token of at least 16 characters', secret: true, schema: z.string().trim().min(16) },
+  { name: 'RATE_LIMIT_RPS', default: '10', description: 'Requests per second allowed per client address; 0 turns the limit off', accepted: 'a number from 0 to 100000', schema: z.string().regex(/^\s*\d+(\.\d+)?\s*$/).transform(Number).pipe(z.number().min(0).max(100_000)) },
+  { name: 'RATE_LIMIT_BURST', default: '20', description: 'Requests a client may make at once before the rate limit applies', accepted: 'an integer from 1 to 100000', schema: int(1, 100_000) },
   { name: 'DEBUG_ENDPOINT', default: 'true', description: 'Serve /debug (redacted config and refresh history)', accepted: 'true or false', schema: bool },
   // tsnet
   { name: 'USE_TSNET', default: 'false', description: 'Join the tailnet as a node of its own (tsnet mode)', accepted: 'true or false', schema: bool },

@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import type { SnapshotStore } from '../exposition/snapshot.js';
 import type { RefreshStatus } from '../refresh/status.js';
 import { formatGoDuration } from '../config/duration.js';
+import { bearerChecker } from './bearer.js';
+import { createRateLimiter } from './rate-limit.js';
 
 export interface ServerOptions {
   readonly host: string;
@@ -15,6 +17,11 @@ export interface ServerOptions {
   /** Redacted config for /debug; undefined turns /debug off. */
   readonly debugConfig: Record<string, unknown> | undefined;
   readonly log: Logger;
+  /** When set, every route not marked open requires `Authorization: Bearer <token>`. */
+  readonly metricsToken?: string | undefined;
+  readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
+  /** More data routes (service discovery, probes), protected like /metrics. */
+  readonly extraRoutes?: Readonly<Record<string, Handler>>;
   readonly now?: () => number;
 }
 
@@ -23,7 +30,10 @@ export const STALE_INTERVALS = 3;
 
 const CONTENT_TYPE_METRICS = 'text/plain; version=0.0.4; charset=utf-8';
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/** Probe endpoints stay reachable without the bearer token (Kubernetes probes carry none). */
+const OPEN_ROUTES = new Set(['/', '/health', '/healthz', '/livez', '/readyz', '/startupz']);
 
 export interface RunningServer {
   readonly server: Server;
@@ -71,6 +81,14 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
       });
     },
     '/livez': (_req, res) => send(res, 200, 'text/plain; charset=utf-8', 'ok\n'),
+    '/healthz': (_req, res) => {
+      const h = health();
+      send(res, h.code, 'text/plain; charset=utf-8', `${h.status}\n`);
+    },
+    '/startupz': (_req, res) => {
+      const started = o.store.current() !== undefined;
+      send(res, started ? 200 : 503, 'text/plain; charset=utf-8', started ? 'started\n' : 'starting: the first refresh has not finished\n');
+    },
     '/readyz': (_req, res) => {
       const ready = o.store.current() !== undefined && health().status === 'healthy';
       send(res, ready ? 200 : 503, 'text/plain; charset=utf-8', ready ? 'ready\n' : 'not ready: no fresh data\n');
@@ -97,22 +115,41 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
     };
   }
 
+  Object.assign(routes, o.extraRoutes ?? {});
+  const authorized = o.metricsToken === undefined ? () => true : bearerChecker(o.metricsToken);
+  const limiter = createRateLimiter(o.rateLimit?.perSecond ?? 0, o.rateLimit?.burst ?? 1, now);
+
   const server = createServer(
     // Bounds against slow or oversized clients; /metrics answers from memory, so these are generous.
     { maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 65_000 },
     (req, res) => {
+      res.setHeader('x-content-type-options', 'nosniff');
       const path = (req.url ?? '/').split('?')[0]!;
+      const wait = limiter.take(req.socket.remoteAddress ?? '');
+      if (wait > 0) {
+        res.setHeader('retry-after', String(wait));
+        return send(res, 429, 'text/plain; charset=utf-8', 'too many requests\n');
+      }
       const handler = Object.hasOwn(routes, path) ? routes[path] : undefined;
       if (handler === undefined) return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.setHeader('allow', 'GET, HEAD');
         return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
       }
-      try {
-        handler(req, res);
-      } catch (err) {
+      if (!OPEN_ROUTES.has(path) && !authorized(req.headers.authorization)) {
+        res.setHeader('www-authenticate', 'Bearer realm="tsmetrics"');
+        return send(res, 401, 'text/plain; charset=utf-8', 'unauthorized\n');
+      }
+      const fail = (err: unknown): void => {
         o.log.error({ err, path }, 'request handler failed');
         if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+        else res.destroy();
+      };
+      try {
+        const pending = handler(req, res);
+        if (pending instanceof Promise) pending.catch(fail);
+      } catch (err) {
+        fail(err);
       }
     },
   );
@@ -140,12 +177,12 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
   });
 }
 
-function send(res: ServerResponse, code: number, type: string, body: string): void {
+export function send(res: ServerResponse, code: number, type: string, body: string): void {
   res.writeHead(code, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
-function sendJson(res: ServerResponse, code: number, value: unknown): void {
+export function sendJson(res: ServerResponse, code: number, value: unknown): void {
   send(res, code, 'application/json; charset=utf-8', `${JSON.stringify(value, null, 2)}\n`);
 }
 
@@ -155,6 +192,7 @@ function landingPage(version: string, debug: boolean): string {
     ['/health', 'health (JSON)'],
     ['/livez', 'liveness probe'],
     ['/readyz', 'readiness probe'],
+    ['/startupz', 'startup probe'],
     ...(debug ? [['/debug', 'debug information (JSON, secrets redacted)']] : []),
   ];
   return `<!doctype html>

@@ -163,3 +163,41 @@ test('edge cases: hostile names and out-of-range addresses are handled, the outp
   assert.ok(lines.some((l) => l.includes('outside SCRAPE_ALLOWED_CIDRS')));
   assert.equal(v.get('tailscale_device_count'), sim.devices.length);
 });
+
+test('METRICS_TOKEN protects data endpoints; probes stay open', async (t) => {
+  const token = 'a-very-long-metrics-token-123';
+  const ex = await startExporter(t, { TEST_DEVICES: 'gateway-1', METRICS_TOKEN: token });
+  for (const path of ['/metrics', '/debug']) {
+    const denied = await ex.get(path);
+    assert.equal(denied.status, 401, path);
+    assert.equal(denied.headers.get('www-authenticate'), 'Bearer realm="tsmetrics"');
+    assert.equal((await ex.get(path, { authorization: 'Bearer wrong-token-of-some-length' })).status, 401);
+    assert.equal((await ex.get(path, { authorization: `Bearer ${token}` })).status, 200, path);
+  }
+  for (const path of ['/health', '/healthz', '/livez', '/readyz', '/startupz', '/']) assert.equal((await ex.get(path)).status, 200, path);
+  const debug = await (await ex.get('/debug', { authorization: `Bearer ${token}` })).text();
+  assert.ok(!debug.includes(token), 'the token itself is redacted in /debug');
+});
+
+test('a METRICS_TOKEN shorter than 16 characters is refused at start', async () => {
+  const { loadConfig } = await import('../../src/config/load.js');
+  assert.throws(() => loadConfig({ TEST_DEVICES: 'a', METRICS_TOKEN: 'short' }), /METRICS_TOKEN=<redacted> is invalid: expected a token of at least 16 characters/);
+});
+
+test('per-client rate limit answers 429 with Retry-After beyond the burst; 0 turns it off', async (t) => {
+  const ex = await startExporter(t, { TEST_DEVICES: 'gateway-1', RATE_LIMIT_RPS: '1', RATE_LIMIT_BURST: '3' });
+  const codes: number[] = [];
+  for (let i = 0; i < 5; i++) codes.push((await ex.get('/livez')).status);
+  assert.deepEqual(codes, [200, 200, 200, 429, 429]);
+  const limited = await ex.get('/metrics');
+  assert.equal(limited.headers.get('retry-after'), '1');
+  const open = await startExporter(t, { TEST_DEVICES: 'gateway-1', RATE_LIMIT_RPS: '0' });
+  for (let i = 0; i < 30; i++) assert.equal((await open.get('/livez')).status, 200);
+});
+
+test('/startupz and /readyz follow the first refresh and data freshness', async (t) => {
+  const ex = await startExporter(t, { TEST_DEVICES: 'gateway-1' });
+  assert.equal((await ex.get('/startupz')).status, 200);
+  assert.equal((await ex.get('/readyz')).status, 200);
+  assert.equal((await ex.get('/healthz')).status, 200);
+});
