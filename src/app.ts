@@ -4,8 +4,11 @@ import { redactedConfig } from './config/redact.js';
 import { DeviceScraper } from './devices/scraper.js';
 import { makeSelector } from './devices/targets.js';
 import { SnapshotStore } from './exposition/snapshot.js';
+import { API_DEVICE_COLLECTORS, COLLECTORS } from './collectors/index.js';
 import { Refresher } from './refresh/refresher.js';
 import { RefreshStatus } from './refresh/status.js';
+import { probeRoute } from './server/probe-route.js';
+import { sdRoute } from './server/sd-route.js';
 import { startServer, type RunningServer } from './server/server.js';
 import { HttpTailscaleApi } from './tailscale/api.js';
 import { OAuthTokenSource, StaticToken, type TokenSource } from './tailscale/auth.js';
@@ -60,10 +63,14 @@ export async function startApp(baseConfig: Config, log: Logger, version: string)
     deviceTags: config.deviceTags,
     allowedCidrs: config.scrapeAllowedCidrs,
     port: config.clientMetrics.port,
+    shard: config.shard,
   });
+  // With several replicas, API device metrics come from shard 0 only unless asked otherwise (no duplicates).
+  const apiMetricsHere = config.shard.index === 0 || config.shard.apiMetrics === 'all';
+  const collectors = apiMetricsHere ? COLLECTORS : COLLECTORS.filter((c) => !API_DEVICE_COLLECTORS.includes(c));
   const store = new SnapshotStore();
   const status = new RefreshStatus(Date.now());
-  const refresher = new Refresher({ api, apiStats, select, scraper, store, status, log: log.child({ stage: 'refresh' }), intervalMs: config.scrapeIntervalMs, version });
+  const refresher = new Refresher({ api, apiStats, select, scraper, store, status, log: log.child({ stage: 'refresh' }), intervalMs: config.scrapeIntervalMs, version, collectors });
 
   let server: RunningServer;
   try {
@@ -76,6 +83,10 @@ export async function startApp(baseConfig: Config, log: Logger, version: string)
       intervalMs: config.scrapeIntervalMs,
       debugConfig: config.debugEndpoint ? redactedConfig(config) : undefined,
       metricsToken: config.metricsToken,
+      extraRoutes: {
+        '/sd': sdRoute(() => status.selections, config.clientMetrics.port, (u) => u),
+        '/probe': probeRoute({ selections: () => status.selections, scrape: (t) => scraper.scrape(t), maxConcurrent: config.maxConcurrentScrapes }),
+      },
       rateLimit: config.rateLimit,
       log: log.child({ stage: 'http' }),
     });

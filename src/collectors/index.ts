@@ -17,6 +17,9 @@ export const COLLECTORS: readonly Collector[] = [
   exporterCollector,
 ];
 
+/** Collectors of the API's device data: exported by one shard only when replicas split the work. */
+export const API_DEVICE_COLLECTORS: readonly Collector[] = [deviceInfoCollector, deviceTimesCollector, deviceRoutesCollector, deviceConnectivityCollector];
+
 /** Runs each collector; one that throws loses only its own families and reports success 0. */
 export function runCollectors(
   data: RefreshData,

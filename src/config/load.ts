@@ -37,6 +37,7 @@ export interface Config {
     readonly maxSeries: number;
   };
   readonly maxConcurrentScrapes: number;
+  readonly shard: { readonly index: number; readonly count: number; readonly apiMetrics: 'first' | 'all' };
   readonly scrapeIntervalMs: number;
   readonly log: { readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly format: 'text' | 'json' };
   /** Simulated tailnet instead of the real API: `demo` scenario, or the TEST_DEVICES names. */
@@ -124,6 +125,23 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     throw new ConfigError('USE_TSNET=true is not supported by this version of tsmetrics yet: set USE_TSNET=false and reach devices through the host\'s tailscaled');
   }
 
+  const shardCount = get<number>('SHARD_COUNT');
+  const shardIndexText = get<string>('SHARD_INDEX');
+  let shardIndex: number;
+  if (shardIndexText !== 'auto') shardIndex = Number(shardIndexText);
+  else if (shardCount === 1) shardIndex = 0;
+  else {
+    const host = env.POD_NAME ?? env.HOSTNAME ?? '';
+    const ordinal = ordinalFromHostname(host);
+    if (ordinal === undefined) {
+      throw new ConfigError(`SHARD_INDEX=auto cannot read an ordinal from the host name ${JSON.stringify(host)}: set SHARD_INDEX to 0..${shardCount - 1} or run as a StatefulSet (name-N)`);
+    }
+    shardIndex = ordinal;
+  }
+  if (shardIndex >= shardCount) {
+    throw new ConfigError(`SHARD_INDEX=${shardIndex} is invalid: expected an index from 0 to ${shardCount - 1} (SHARD_COUNT=${shardCount})`);
+  }
+
   const envName = get<string>('ENV');
   const bindHost = get<string | undefined>('BIND_HOST');
   const listenHost = bindHost ?? (envName === 'production' || envName === 'prod' ? '0.0.0.0' : '127.0.0.1');
@@ -159,6 +177,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
       maxSeries: get('CLIENT_METRICS_MAX_SERIES'),
     },
     maxConcurrentScrapes: get('MAX_CONCURRENT_SCRAPES'),
+    shard: { index: shardIndex, count: shardCount, apiMetrics: get('SHARD_API_METRICS') },
     scrapeIntervalMs: get('SCRAPE_INTERVAL'),
     log: { level: get('LOG_LEVEL'), format: get('LOG_FORMAT') },
     simulator,
@@ -172,4 +191,10 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/** The StatefulSet ordinal at the end of a pod name: `tsmetrics-2` -> 2. */
+export function ordinalFromHostname(hostname: string): number | undefined {
+  const m = /-(\d+)$/.exec(hostname);
+  return m === null ? undefined : Number(m[1]);
 }

@@ -110,6 +110,10 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'DEVICE_TAGS', default: undefined, description: 'Only devices carrying one of these tags are scraped', accepted: 'comma-separated tags, e.g. prod,tag:critical', schema: tagList },
   { name: 'SCRAPE_ALLOWED_CIDRS', default: '100.64.0.0/10,fd7a:115c:a1e0::/48', description: 'Device addresses outside these ranges are never dialled', accepted: 'comma-separated CIDRs', schema: cidrList },
   { name: 'TEST_DEVICES', default: undefined, description: 'Start on the built-in simulated tailnet with these devices (no credentials needed)', accepted: 'comma-separated host names', schema: list.pipe(z.array(hostname).min(1)) },
+  // Scaling out
+  { name: 'SHARD_COUNT', default: '1', description: 'Number of replicas that split the device scrapes between them', accepted: 'an integer from 1 to 1000', schema: int(1, 1000) },
+  { name: 'SHARD_INDEX', default: 'auto', description: 'This replica\'s share, 0 to SHARD_COUNT-1; `auto` takes the StatefulSet ordinal from the host name (tsmetrics-2 -> 2), or 0 when SHARD_COUNT is 1', accepted: 'auto or an integer from 0 to 999', schema: z.string().trim().regex(/^(auto|\d{1,3})$/) },
+  { name: 'SHARD_API_METRICS', default: 'first', description: 'Which replicas export the API device metrics: `first` (shard 0 only, no duplicates) or `all`', accepted: 'first or all', schema: z.string().trim().toLowerCase().pipe(z.enum(['first', 'all'])) },
   // Device client metrics
   { name: 'CLIENT_METRICS_PORT', default: '5252', description: 'Port of the devices\' client metrics (web client)', accepted: 'a port number 1-65535', schema: int(1, 65535) },
   { name: 'CLIENT_METRICS_TIMEOUT', default: '10s', description: 'Timeout of one device scrape (connect and body)', accepted: 'a duration between 100ms and 5m, e.g. 10s', schema: duration(100, 300_000) },

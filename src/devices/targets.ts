@@ -1,5 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import { shortName, type Device } from '../tailscale/device.js';
+import { inShard, type Shard } from './shard.js';
 
 // Which devices are scraped, and at which address. This is the only producer of ScrapeTarget, so it is
 // also the SSRF gate: an address outside the allowed ranges never reaches the scraper.
@@ -12,6 +13,8 @@ export interface SelectionRules {
   readonly deviceTags: readonly string[];
   readonly allowedCidrs: readonly string[];
   readonly port: number;
+  /** Replicas split the scraped devices; undefined = this process scrapes them all. */
+  readonly shard?: Shard;
 }
 
 export interface ScrapeTarget {
@@ -22,7 +25,7 @@ export interface ScrapeTarget {
 }
 
 /** Why a device is or is not scraped (bounded: these are label values). */
-export type SelectionState = 'eligible' | 'offline' | 'untagged' | 'excluded' | 'address_refused';
+export type SelectionState = 'eligible' | 'offline' | 'untagged' | 'excluded' | 'address_refused' | 'other_shard';
 
 export interface Selection {
   readonly device: Device;
@@ -61,6 +64,7 @@ export function makeSelector(rules: SelectionRules): (devices: readonly Device[]
     patterns.some((p) => p.test(shortName(d)) || p.test(d.name) || (d.hostname !== '' && p.test(d.hostname)));
 
   const decide = (d: Device): Selection => {
+    if (rules.shard !== undefined && !inShard(d.id, rules.shard)) return { device: d, state: 'other_shard' };
     if (matches(excludes, d)) return { device: d, state: 'excluded' };
     const tagged = d.tags.includes(rules.scrapeTag);
     const named = targets.length > 0 && matches(targets, d);

@@ -118,6 +118,7 @@ export class Refresher {
 
     const selections = this.#o.select(this.#devices ?? []);
     this.#noteSelectionChanges(selections);
+    this.#o.status.selections = selections;
     const targets = selections.flatMap((s) => (s.target === undefined ? [] : [s.target]));
     const s0 = performance.now();
     const results = await this.#o.scraper.scrapeAll(targets, signal);

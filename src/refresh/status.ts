@@ -19,6 +19,8 @@ export interface FailingDevice {
   readonly since: string;
 }
 
+import type { Selection } from '../devices/targets.js';
+
 const HISTORY = 20;
 
 export class RefreshStatus {
@@ -29,6 +31,8 @@ export class RefreshStatus {
   devicesScraped = 0;
   #history: CycleRecord[] = [];
   failingDevices: FailingDevice[] = [];
+  /** The selection of the last cycle: what /sd lists and /probe may scrape. */
+  selections: readonly Selection[] = [];
 
   constructor(startedAtMs: number) {
     this.startedAtMs = startedAtMs;

@@ -21,10 +21,15 @@ export function numericId(seed: string): string {
 
 /** Stable node id such as "nK3dX9pQ2wCNTRL". */
 export function stableNodeId(seed: string): string {
-  const hex = hexFrom(`node:${seed}`, 20);
+  return stableId('n', `node:${seed}`);
+}
+
+/** A control-plane style id: `prefix` + 10 base62 characters + "CNTRL" (users "u…", keys "k…"). */
+export function stableId(prefix: string, seed: string): string {
+  const hex = hexFrom(seed, 20);
   let body = '';
   for (let i = 0; i < 20; i += 2) body += BASE62[parseInt(hex.slice(i, i + 2), 16) % 62];
-  return `n${body}CNTRL`;
+  return `${prefix}${body}CNTRL`;
 }
 
 /** A `prefix:` + 64 hex key, the shape of machine keys, node keys and tailnet-lock keys. */

@@ -49,14 +49,33 @@ function dashboardExprs(file: string): Array<{ where: string; expr: string }> {
 }
 
 test('a real Prometheus scrapes the demo exporter; dashboards and alerts evaluate against it', { timeout: 110_000 }, async (t) => {
-  const ex = await startExporter(t, { SCRAPE_INTERVAL: '1s' }, { demo: true });
+  const ex = await startExporter(t, { SCRAPE_INTERVAL: '1s', RATE_LIMIT_RPS: '0' }, { demo: true });
   ex.app.refresher.start();
   const dir = mkdtempSync(join(tmpdir(), 'tsmetrics-prom-'));
   const port = await freePort();
   const target = new URL(ex.url).host;
   writeFileSync(
     join(dir, 'prometheus.yml'),
-    `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: tsmetrics\n    static_configs:\n      - targets: ['${target}']\n`,
+    [
+      'global: { scrape_interval: 1s, evaluation_interval: 1s }',
+      'scrape_configs:',
+      '  - job_name: tsmetrics',
+      `    static_configs: [{ targets: ['${target}'] }]`,
+      // Prometheus discovers the devices through /sd and scrapes them directly ...
+      '  - job_name: tailscale-devices',
+      `    http_sd_configs: [{ url: 'http://${target}/sd', refresh_interval: 5s }]`,
+      '    relabel_configs:',
+      '      - { source_labels: [__meta_tailscale_device_name], target_label: device_name }',
+      // ... or through /probe, the blackbox-exporter pattern.
+      '  - job_name: tailscale-probe',
+      '    metrics_path: /probe',
+      `    http_sd_configs: [{ url: 'http://${target}/sd', refresh_interval: 5s }]`,
+      '    relabel_configs:',
+      '      - { source_labels: [__meta_tailscale_device_id], target_label: __param_target }',
+      '      - { source_labels: [__meta_tailscale_device_name], target_label: device_name }',
+      `      - { target_label: __address__, replacement: '${target}' }`,
+      '',
+    ].join('\n'),
   );
   const prom: ChildProcess = spawn('prometheus', [
     `--config.file=${join(dir, 'prometheus.yml')}`,
@@ -82,7 +101,7 @@ test('a real Prometheus scrapes the demo exporter; dashboards and alerts evaluat
   for (let i = 0; i < 60; i++) {
     await sleep(1000);
     try {
-      rate = await query('rate(tailscaled_inbound_bytes_total[1m])');
+      rate = await query('rate(tailscaled_inbound_bytes_total{job="tsmetrics"}[1m])');
       if (rate.status === 'success' && rate.data.result.some((r) => Number(r.value[1]) > 0)) break;
     } catch {
       // Prometheus still starting.
@@ -91,6 +110,18 @@ test('a real Prometheus scrapes the demo exporter; dashboards and alerts evaluat
   assert.ok(rate, `Prometheus never answered: ${promLog}`);
   const up = await query('up{job="tsmetrics"}');
   assert.equal(up.data.result[0]?.value[1], '1', 'the exporter target is up');
+  const eligible = ex.app.simulator!.devices.filter((d) => d.servesMetrics && d.connectedToControl).length;
+  for (let i = 0; i < 20; i++) {
+    const direct = await query('sum(up{job="tailscale-devices"}) and count(tsmetrics_probe_success{job="tailscale-probe"} == 1) >= 0');
+    if (direct.data.result.length > 0 && Number(direct.data.result[0]!.value[1]) >= eligible) break;
+    await sleep(1000);
+  }
+  const direct = await query('up{job="tailscale-devices"} == 1');
+  assert.equal(direct.data.result.length, eligible, 'Prometheus discovered every eligible device through /sd and scraped it');
+  const probed = await query('tsmetrics_probe_success{job="tailscale-probe"} == 1');
+  assert.equal(probed.data.result.length, eligible, 'and scraped each through /probe');
+  const viaProbe = await query('count by (device_name) (tailscaled_inbound_bytes_total{job="tailscale-probe"})');
+  assert.equal(viaProbe.data.result.length, eligible);
   assert.ok(rate.data.result.length > 0 && rate.data.result.every((r) => r.metric.device_id && r.metric.device_name));
   assert.ok(rate.data.result.some((r) => Number(r.value[1]) > 0), 'demo traffic grows');
 

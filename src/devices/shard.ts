@@ -1,0 +1,21 @@
+// Stable sharding of the scraped devices across replicas: replica i scrapes the devices whose id hashes to
+// i modulo the replica count. FNV-1a is enough here: the input is an opaque id, not attacker-chosen in a
+// way that matters (the worst case is an uneven split), and it is stable across versions and processes.
+
+export function fnv1a32(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+export interface Shard {
+  readonly index: number;
+  readonly count: number;
+}
+
+export const shardOf = (deviceId: string, count: number): number => fnv1a32(deviceId) % count;
+
+export const inShard = (deviceId: string, shard: Shard): boolean => shard.count <= 1 || shardOf(deviceId, shard.count) === shard.index;

@@ -1,0 +1,47 @@
+import { relabelFamilies } from '../collectors/client-metrics.js';
+import type { ScrapeResult } from '../devices/scraper.js';
+import type { Selection, ScrapeTarget } from '../devices/targets.js';
+import { gauge, type MetricFamily } from '../exposition/family.js';
+import { render } from '../exposition/render.js';
+import { send, type Handler } from './server.js';
+
+export interface ProbeOptions {
+  readonly selections: () => readonly Selection[];
+  readonly scrape: (target: ScrapeTarget) => Promise<ScrapeResult>;
+  readonly maxConcurrent: number;
+}
+
+/**
+ * The multi-target pattern of blackbox_exporter: `/probe?target=<device id, node id or name>` scrapes that
+ * one device now and answers its relabelled client metrics plus probe success and duration. Only devices
+ * the selection rules make eligible can be probed, so this is never an open proxy.
+ */
+export function probeRoute(o: ProbeOptions): Handler {
+  let inflight = 0;
+  return async (req, res) => {
+    const wanted = new URL(req.url ?? '/', 'http://x').searchParams.get('target');
+    if (wanted === null || wanted === '') return send(res, 400, 'text/plain; charset=utf-8', 'missing ?target=<device id or name>\n');
+    const match = o.selections().find(({ device: d }) => d.id === wanted || d.nodeId === wanted || d.name === wanted || d.name.split('.')[0] === wanted);
+    if (match?.target === undefined) {
+      return send(res, 404, 'text/plain; charset=utf-8', `not an eligible device: ${match === undefined ? 'unknown' : match.state}\n`);
+    }
+    if (inflight >= o.maxConcurrent) {
+      res.setHeader('retry-after', '1');
+      return send(res, 503, 'text/plain; charset=utf-8', 'too many probes in flight\n');
+    }
+    inflight++;
+    let result: ScrapeResult;
+    try {
+      result = await o.scrape(match.target);
+    } finally {
+      inflight--;
+    }
+    const families: MetricFamily[] = result.ok ? relabelFamilies(result.families, match.target.deviceId, match.target.deviceName) : [];
+    families.push(
+      gauge('tsmetrics_probe_success', '1 if the device answered with valid client metrics.', [[{}, result.ok ? 1 : 0]]),
+      gauge('tsmetrics_probe_duration_seconds', 'Duration of the probe scrape.', [[{}, result.durationSeconds]]),
+    );
+    if (!result.ok) families.push(gauge('tsmetrics_probe_failure_info', 'Why the probe failed, value 1.', [[{ reason: result.reason }, 1]]));
+    send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', render(families).text);
+  };
+}

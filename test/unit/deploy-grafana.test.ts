@@ -1,0 +1,159 @@
+// Grafana dashboards: structure (uids, variables, refresh, cross-links, layout), the topics each
+// dashboard must cover, and every query is valid PromQL (checked by promtool as recording rules).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+
+function findRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'tsconfig.json'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`project root not found above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
+const ROOT = findRoot();
+const repoPath = (relative: string): string => join(ROOT, relative);
+
+const PROMTOOL_MISSING = spawnSync('promtool', ['--version'], { stdio: 'ignore' }).error !== undefined;
+
+interface Target { expr: string; refId: string; datasource?: { type: string; uid: string } }
+interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  datasource?: { type: string; uid: string };
+  gridPos: { h: number; w: number; x: number; y: number };
+  targets?: Target[];
+  panels?: Panel[];
+}
+interface Variable { name: string; type: string; query: unknown; definition?: string; datasource?: { uid: string } }
+interface Dashboard {
+  uid: string;
+  title: string;
+  refresh: string;
+  schemaVersion: number;
+  panels: Panel[];
+  templating: { list: Variable[] };
+  links: { url?: string; type: string }[];
+}
+
+const DASHBOARDS = {
+  overview: 'deploy/grafana/tsmetrics-overview.json',
+  details: 'deploy/grafana/tsmetrics-device-details.json',
+} as const;
+
+const load = (file: string): Dashboard => JSON.parse(readFileSync(repoPath(file), 'utf8')) as Dashboard;
+const overview = load(DASHBOARDS.overview);
+const details = load(DASHBOARDS.details);
+
+function allPanels(d: Dashboard): Panel[] {
+  return d.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
+}
+const exprs = (d: Dashboard): string[] => allPanels(d).flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+
+test('dashboards: uids, titles, refresh 30s', () => {
+  assert.equal(overview.uid, 'tsmetrics-overview');
+  assert.equal(details.uid, 'tsmetrics-device-details');
+  for (const d of [overview, details]) {
+    assert.equal(d.refresh, '30s', `${d.uid}: refresh`);
+    assert.ok(d.title.length > 0);
+    assert.ok(Number.isInteger(d.schemaVersion) && d.schemaVersion >= 30, `${d.uid}: schemaVersion`);
+  }
+});
+
+test('dashboards: $datasource and device variables; every query uses $datasource', () => {
+  for (const d of [overview, details]) {
+    const ds = d.templating.list.find((v) => v.name === 'datasource');
+    assert.equal(ds?.type, 'datasource', `${d.uid}: $datasource is a datasource variable`);
+    assert.equal(ds.query, 'prometheus');
+    const device = d.templating.list.find((v) => v.name === 'device');
+    assert.ok(device, `${d.uid}: a device variable`);
+    const q = typeof device.query === 'string' ? device.query : (device.query as { query: string }).query;
+    assert.equal(q.replace(/\s+/g, ''), 'label_values(tailscale_device_info,device_name)');
+    assert.equal(device.datasource?.uid, '${datasource}');
+
+    for (const p of allPanels(d).filter((x) => x.type !== 'row')) {
+      assert.equal(p.datasource?.uid, '${datasource}', `${d.uid} panel "${p.title}": datasource`);
+      assert.ok((p.targets ?? []).length > 0, `${d.uid} panel "${p.title}": has queries`);
+      for (const t of p.targets ?? []) {
+        assert.equal(t.datasource?.uid ?? '${datasource}', '${datasource}', `${d.uid} panel "${p.title}" ${t.refId}`);
+        assert.match(t.expr, /\S/, `${d.uid} panel "${p.title}" ${t.refId}: empty query`);
+      }
+    }
+  }
+});
+
+test('dashboards: link to each other', () => {
+  assert.ok(overview.links.some((l) => l.url?.includes('/d/tsmetrics-device-details')), 'overview -> device details');
+  assert.ok(details.links.some((l) => l.url?.includes('/d/tsmetrics-overview')), 'device details -> overview');
+});
+
+test('dashboards: unique panel ids and a layout without overlaps', () => {
+  for (const d of [overview, details]) {
+    const panels = allPanels(d);
+    const ids = panels.map((p) => p.id);
+    assert.equal(new Set(ids).size, ids.length, `${d.uid}: duplicate panel ids`);
+    for (const p of panels) assert.ok(p.gridPos.x >= 0 && p.gridPos.x + p.gridPos.w <= 24, `${d.uid} "${p.title}": outside the 24-column grid`);
+    for (let i = 0; i < panels.length; i++) {
+      for (let j = i + 1; j < panels.length; j++) {
+        const a = panels[i]!.gridPos;
+        const b = panels[j]!.gridPos;
+        const overlap = a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+        assert.ok(!overlap, `${d.uid}: "${panels[i]!.title}" overlaps "${panels[j]!.title}"`);
+      }
+    }
+  }
+});
+
+test('overview: inventory, traffic by path, drops, health, routing, keys, updates, DERP, exporter health', () => {
+  const all = exprs(overview).join('\n');
+  const topics: [string, RegExp][] = [
+    ['inventory / online status', /tailscale_device_(info|online)\b/],
+    ['traffic rate by path', /sum by \(path\) \(rate\(tailscaled_(in|out)bound_bytes_total\{/],
+    ['direct vs DERP', /tailscaled_\w+_bytes_total\{[^}]*path="derp"/],
+    ['drops', /rate\(tailscaled_(in|out)bound_dropped_packets_total\{/],
+    ['health messages', /tailscaled_health_messages\b/],
+    ['routes', /tailscale_device_routes_(advertised|enabled)\b/],
+    ['exit nodes', /tailscale_device_exit_node\b/],
+    ['subnet routers', /tailscale_device_subnet_router\b/],
+    ['key expiry in days', /\(tailscale_device_machine_key_expiry\{[^}]*\} - time\(\)\) \/ 86400/],
+    ['update available', /tailscale_device_update_available\b/],
+    ['DERP latency', /tailscale_device_latency_ms\b/],
+    ['API up', /tsmetrics_api_up\b/],
+    ['API errors', /tsmetrics_api_errors_total\b/],
+    ['device scrape errors', /tsmetrics_device_scrape_errors_total\b/],
+  ];
+  for (const [topic, re] of topics) assert.match(all, re, `overview lacks ${topic}`);
+});
+
+test('device details: every query is filtered by the device variable', () => {
+  for (const e of exprs(details)) {
+    // each metric selector carries device_name=~"$device" (time() and numbers aside)
+    for (const m of e.matchAll(/\b((?:tailscale|tailscaled|tsmetrics)_[a-z0-9_]+)(\{[^}]*\})?/g)) {
+      assert.match(m[2] ?? '', /device_name=~?"\$device"/, `${m[1]!} in ${e}`);
+    }
+  }
+});
+
+test('dashboards: every query is valid PromQL (promtool check rules)', (t: TestContext) => {
+  if (PROMTOOL_MISSING) return t.skip('promtool is not installed (npm test installs it with apt: Debian package "prometheus")');
+  // Grafana's variables replaced by literal values Prometheus accepts.
+  const substitute = (e: string): string =>
+    e.replace(/\$__rate_interval|\$__interval/g, '5m').replace(/\$__range/g, '1h').replace(/\$\{?device(:\w+)?\}?/g, '.*');
+  const rules = [overview, details].flatMap((d) =>
+    allPanels(d).flatMap((p) => (p.targets ?? []).map((tg) => ({ record: `dashboard:${d.uid.replace(/-/g, '_')}:panel${p.id}_${tg.refId}`, expr: substitute(tg.expr) }))),
+  );
+  const tmp = mkdtempSync(join(tmpdir(), 'tsmetrics-dash-'));
+  t.after(() => rmSync(tmp, { recursive: true, force: true }));
+  writeFileSync(join(tmp, 'dashboards.rules.yaml'), stringify({ groups: [{ name: 'dashboards', rules }] }));
+  const r = spawnSync('promtool', ['check', 'rules', 'dashboards.rules.yaml'], { cwd: tmp, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  assert.match(r.stdout, new RegExp(`SUCCESS: ${rules.length} rules found`));
+});

@@ -1,0 +1,114 @@
+// Metric names are a contract (the Go original's README): dashboards and alerts may only use the
+// metrics tsmetrics exports, rate()/increase() only counters, and the tailscale_*/tsmetrics_* names they
+// use must be emitted somewhere in src/ (names are literal strings in the collector that emits them).
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+
+function findRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'tsconfig.json'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`project root not found above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
+const ROOT = findRoot();
+const repoPath = (relative: string): string => join(ROOT, relative);
+const readRepo = (relative: string): string => readFileSync(repoPath(relative), 'utf8');
+
+const COUNTERS = new Set([
+  'tailscaled_inbound_bytes_total', 'tailscaled_outbound_bytes_total', 'tailscaled_inbound_packets_total',
+  'tailscaled_outbound_packets_total', 'tailscaled_inbound_dropped_packets_total', 'tailscaled_outbound_dropped_packets_total',
+  'tsmetrics_api_requests_total', 'tsmetrics_api_errors_total', 'tsmetrics_device_scrape_errors_total',
+  'tsmetrics_scrape_cycle_overruns_total',
+]);
+const HISTOGRAMS = new Set(['tsmetrics_api_request_duration_seconds']);
+const GAUGES = new Set([
+  'tailscale_device_count', 'tailscale_device_info', 'tailscale_device_online', 'tailscale_device_authorized',
+  'tailscale_device_last_seen_timestamp', 'tailscale_device_user', 'tailscale_device_machine_key_expiry',
+  'tailscale_device_key_expiry_disabled', 'tailscale_device_update_available', 'tailscale_device_created_timestamp',
+  'tailscale_device_external', 'tailscale_device_blocks_incoming_connections', 'tailscale_device_ephemeral',
+  'tailscale_device_multiple_connections', 'tailscale_device_tailnet_lock_error', 'tailscale_device_routes_advertised',
+  'tailscale_device_routes_enabled', 'tailscale_device_exit_node', 'tailscale_device_exit_node_option',
+  'tailscale_device_subnet_router', 'tailscale_device_latency_ms', 'tailscale_device_endpoints_total',
+  'tailscale_device_client_supports', 'tailscale_device_posture_serial_numbers_total',
+  'tailscaled_health_messages', 'tailscaled_advertised_routes', 'tailscaled_approved_routes', 'tailscaled_home_derp_region_id',
+  'tsmetrics_build_info', 'tsmetrics_api_up', 'tsmetrics_last_successful_refresh_timestamp_seconds',
+  'tsmetrics_refresh_duration_seconds', 'tsmetrics_scrape_cycle_duration_seconds', 'tsmetrics_devices_discovered',
+  'tsmetrics_devices_eligible', 'tsmetrics_devices_scraped', 'tsmetrics_device_scrape_up',
+  'tsmetrics_device_scrape_duration_seconds', 'tsmetrics_collector_success',
+]);
+
+/** Every series name a query may use: gauges, counters, and the _bucket/_sum/_count of histograms. */
+const ALLOWED = new Set([...GAUGES, ...COUNTERS, ...[...HISTOGRAMS].flatMap((h) => [`${h}_bucket`, `${h}_sum`, `${h}_count`])]);
+const RATE_ABLE = new Set([...COUNTERS, ...[...HISTOGRAMS].flatMap((h) => [`${h}_bucket`, `${h}_sum`, `${h}_count`])]);
+
+const METRIC = /\b(?:tailscale_|tailscaled_|tsmetrics_)[a-z0-9_]+/g;
+
+/** Every PromQL expression in deploy/, with where it comes from. */
+function expressions(): { where: string; expr: string }[] {
+  const out: { where: string; expr: string }[] = [];
+  for (const file of ['deploy/grafana/tsmetrics-overview.json', 'deploy/grafana/tsmetrics-device-details.json']) {
+    const d = JSON.parse(readRepo(file)) as {
+      panels: { title: string; targets?: { expr: string }[]; panels?: { title: string; targets?: { expr: string }[] }[] }[];
+      templating: { list: { name: string; query: unknown; definition?: string }[] };
+    };
+    for (const p of d.panels.flatMap((x) => [x, ...(x.panels ?? [])])) {
+      for (const t of p.targets ?? []) out.push({ where: `${file} "${p.title}"`, expr: t.expr });
+    }
+    for (const v of d.templating.list) {
+      const q = typeof v.query === 'string' ? v.query : (v.query as { query?: string } | undefined)?.query;
+      if (q) out.push({ where: `${file} variable ${v.name}`, expr: q });
+      if (v.definition) out.push({ where: `${file} variable ${v.name}`, expr: v.definition });
+    }
+  }
+  const alerts = parse(readRepo('deploy/prometheus/alerts.yaml')) as { groups: { rules: { alert?: string; record?: string; expr: string }[] }[] };
+  for (const r of alerts.groups.flatMap((g) => g.rules)) out.push({ where: `alerts.yaml ${r.alert ?? r.record ?? ''}`, expr: r.expr });
+  const tests = parse(readRepo('deploy/prometheus/alerts.test.yaml')) as { tests: { input_series: { series: string }[] }[] };
+  for (const s of tests.tests.flatMap((t) => t.input_series)) out.push({ where: 'alerts.test.yaml input_series', expr: s.series });
+  return out;
+}
+
+test('deploy/: dashboards and alerts use only metric names tsmetrics exports', () => {
+  const unknown: string[] = [];
+  const all = expressions();
+  assert.ok(all.length > 50, `only ${all.length} expressions found`);
+  for (const { where, expr } of all) {
+    for (const [name] of expr.matchAll(METRIC)) if (!ALLOWED.has(name)) unknown.push(`${where}: ${name}`);
+  }
+  assert.deepEqual(unknown, []);
+});
+
+test('deploy/: rate(), irate() and increase() are applied to counters only', () => {
+  const wrong: string[] = [];
+  for (const { where, expr } of expressions()) {
+    for (const m of expr.matchAll(/\b(?:rate|irate|increase)\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)/g)) {
+      if (!RATE_ABLE.has(m[1]!)) wrong.push(`${where}: ${m[0]}`);
+    }
+  }
+  assert.deepEqual(wrong, []);
+});
+
+test('deploy/: the tailscale_* and tsmetrics_* names used are emitted in src/', () => {
+  const srcDir = repoPath('src');
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) return e.name === 'sim' ? [] : walk(p); // the simulator is not the exporter
+      return e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [p] : [];
+    });
+  const source = walk(srcDir).map((f) => readFileSync(f, 'utf8')).join('\n');
+  const used = new Set(expressions().flatMap(({ expr }) => [...expr.matchAll(METRIC)].map(([n]) => n)));
+  const base = (n: string): string => n.replace(/_(bucket|sum|count)$/, (s) => (HISTOGRAMS.has(n.slice(0, -s.length)) ? '' : s));
+  // tailscaled_* families are re-exported from the devices, so their names need not appear in src/.
+  const missing = [...used]
+    .map(base)
+    .filter((n) => !n.startsWith('tailscaled_'))
+    .filter((n) => !new RegExp(`['"\`]${n}['"\`]`).test(source));
+  assert.deepEqual([...new Set(missing)], []);
+});
