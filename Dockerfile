@@ -42,6 +42,7 @@ LABEL org.opencontainers.image.title="tsmetrics" \
       org.opencontainers.image.revision="${REVISION}"
 
 # tini as PID 1: forwards SIGTERM to node and reaps tailscaled should it be orphaned (tsnet mode).
+# ca-certificates: tailscaled (Go) verifies TLS against the system roots; node has its own bundle.
 # npm, npx and corepack are not needed at run time; removing them trims the image and its CVE surface.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini ca-certificates \

@@ -4,7 +4,11 @@ import { redactedConfig } from './config/redact.js';
 import { DeviceScraper } from './devices/scraper.js';
 import { makeSelector } from './devices/targets.js';
 import { SnapshotStore } from './exposition/snapshot.js';
-import { API_DEVICE_COLLECTORS, COLLECTORS } from './collectors/index.js';
+import { buildCollectors } from './collectors/index.js';
+import { userRedactor } from './collectors/pii.js';
+import { parseExpectedDevices, type ExpectedDevices } from './config/expected-devices.js';
+import { ConfigError } from './errors.js';
+import { readFileSync } from 'node:fs';
 import { Refresher } from './refresh/refresher.js';
 import { RefreshStatus } from './refresh/status.js';
 import { probeRoute } from './server/probe-route.js';
@@ -20,6 +24,8 @@ export interface App {
   readonly config: Config;
   readonly refresher: Refresher;
   readonly simulator: SimTailnet | undefined;
+  /** SIGHUP: re-read EXPECTED_DEVICES_FILE; a bad file keeps the last good one. */
+  reloadExpectedDevices(): void;
   stop(): Promise<void>;
 }
 
@@ -65,9 +71,16 @@ export async function startApp(baseConfig: Config, log: Logger, version: string)
     port: config.clientMetrics.port,
     shard: config.shard,
   });
-  // With several replicas, API device metrics come from shard 0 only unless asked otherwise (no duplicates).
-  const apiMetricsHere = config.shard.index === 0 || config.shard.apiMetrics === 'all';
-  const collectors = apiMetricsHere ? COLLECTORS : COLLECTORS.filter((c) => !API_DEVICE_COLLECTORS.includes(c));
+  const userLabel = userRedactor(config.redactKey);
+  let expected = config.expectedDevicesFile === undefined ? undefined : readExpected(config.expectedDevicesFile);
+  const collectors = buildCollectors({
+    labelsFromTags: config.labelsFromTags,
+    userLabel,
+    minClientVersion: config.minClientVersion,
+    expectedDevices: () => expected,
+    // With several replicas, API device metrics come from shard 0 only unless asked otherwise (no duplicates).
+    apiDeviceMetrics: config.shard.index === 0 || config.shard.apiMetrics === 'all',
+  });
   const store = new SnapshotStore();
   const status = new RefreshStatus(Date.now());
   const refresher = new Refresher({ api, apiStats, select, scraper, store, status, log: log.child({ stage: 'refresh' }), intervalMs: config.scrapeIntervalMs, version, collectors });
@@ -84,7 +97,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string)
       debugConfig: config.debugEndpoint ? redactedConfig(config) : undefined,
       metricsToken: config.metricsToken,
       extraRoutes: {
-        '/sd': sdRoute(() => status.selections, config.clientMetrics.port, (u) => u),
+        '/sd': sdRoute(() => status.selections, config.clientMetrics.port, userLabel),
         '/probe': probeRoute({ selections: () => status.selections, scrape: (t) => scraper.scrape(t), maxConcurrent: config.maxConcurrentScrapes }),
       },
       rateLimit: config.rateLimit,
@@ -102,10 +115,35 @@ export async function startApp(baseConfig: Config, log: Logger, version: string)
     config,
     refresher,
     simulator,
+    reloadExpectedDevices() {
+      const file = config.expectedDevicesFile;
+      if (file === undefined) return;
+      try {
+        expected = readExpected(file);
+        log.info({ file, selectors: expected.selectors.length }, 'expected devices reloaded');
+      } catch (err) {
+        // Keep the last good file: a typo during an edit must not blank the inventory alerts.
+        log.error({ file, err: (err as Error).message }, 'expected devices file is invalid; keeping the previous one');
+      }
+    },
     async stop() {
       await refresher.stop();
       await server.close();
       await Promise.allSettled([api.close(), scraper.close(), tokens.close?.(), simulator?.close()]);
     },
   };
+}
+
+function readExpected(file: string): ExpectedDevices {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`EXPECTED_DEVICES_FILE=${JSON.stringify(file)}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    return parseExpectedDevices(text);
+  } catch (err) {
+    throw new ConfigError(`EXPECTED_DEVICES_FILE=${JSON.stringify(file)} is invalid: ${(err as Error).message}`);
+  }
 }

@@ -82,6 +82,10 @@ async function main(argv: string[]): Promise<number> {
   try {
     app = await startApp(config, log, VERSION);
   } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tsmetrics: invalid configuration: ${err.message}\n`);
+      return 2;
+    }
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
       const what = code === 'EADDRINUSE' ? 'is already in use' : code === 'EACCES' ? 'is not permitted' : 'is not an address of this host';
@@ -108,6 +112,7 @@ async function main(argv: string[]): Promise<number> {
         },
       );
     };
+    process.on('SIGHUP', () => app.reloadExpectedDevices());
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });

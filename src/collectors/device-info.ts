@@ -7,7 +7,30 @@ import { deviceLabels, type Collector } from './collector.js';
 const flag = (devices: readonly Device[], pick: (d: Device) => boolean): Array<readonly [Labels, number]> =>
   devices.map((d) => [deviceLabels(d), boolValue(pick(d))] as const);
 
-export const deviceInfoCollector: Collector = {
+export interface DeviceInfoOptions {
+  /** DEVICE_LABELS_FROM_TAGS: extra labels on tailscale_device_info, from the first matching tag. */
+  readonly labelsFromTags: ReadonlyArray<{ readonly label: string; readonly pattern: RegExp }>;
+  /** REDACT_USER_EMAILS: how a user's login name appears in labels. */
+  readonly userLabel: (user: string) => string;
+}
+
+/** Every device gets every derived label ("" when no tag matches), so the label set stays fixed. */
+function derivedLabels(d: Device, rules: DeviceInfoOptions['labelsFromTags']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { label, pattern } of rules) {
+    out[label] = '';
+    for (const tag of d.tags) {
+      const m = pattern.exec(tag);
+      if (m !== null) {
+        out[label] = m.slice(1).find((g) => g !== undefined) ?? '';
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+export const makeDeviceInfoCollector = (o: DeviceInfoOptions): Collector => ({
   name: 'device_info',
   collect({ devices }) {
     if (devices === undefined) return [];
@@ -17,14 +40,14 @@ export const deviceInfoCollector: Collector = {
       gauge(
         'tailscale_device_info',
         'Device metadata, value 1. online from connectedToControl, os from os, version from clientVersion.',
-        devices.map((d) => [{ ...deviceLabels(d), online: String(d.online), os: d.os, version: d.clientVersion }, 1] as const),
+        devices.map((d) => [{ ...deviceLabels(d), online: String(d.online), os: d.os, version: d.clientVersion, ...derivedLabels(d, o.labelsFromTags) }, 1] as const),
       ),
       gauge('tailscale_device_online', '1 if the device is connected to the control plane (connectedToControl).', flag(devices, (d) => d.online)),
       gauge('tailscale_device_authorized', '1 if the device is authorized (authorized).', flag(devices, (d) => d.authorized)),
       gauge(
         'tailscale_device_user',
         'Login name of the user who registered the device (user), value 1.',
-        devices.map((d) => [{ ...deviceLabels(d), user_email: d.user }, 1] as const),
+        devices.map((d) => [{ ...deviceLabels(d), user_email: o.userLabel(d.user) }, 1] as const),
       ),
       gauge('tailscale_device_update_available', '1 if a client update is available (updateAvailable).', flag(devices, (d) => d.updateAvailable)),
       gauge('tailscale_device_external', '1 if the device is shared into the tailnet from another one (isExternal).', flag(devices, (d) => d.isExternal)),
@@ -45,6 +68,13 @@ export const deviceInfoCollector: Collector = {
         flag(devices, (d) => d.tailnetLockError !== ''),
       ),
       gauge('tailscale_device_key_expiry_disabled', '1 if the node key never expires (keyExpiryDisabled).', flag(devices, (d) => d.keyExpiryDisabled)),
+      gauge(
+        'tailscale_device_tags',
+        'Tag of the device (tags), value 1 per tag.',
+        devices.flatMap((d) => d.tags.map((tag) => [{ ...deviceLabels(d), tag }, 1] as const)),
+      ),
     ];
   },
-};
+});
+
+export const deviceInfoCollector: Collector = makeDeviceInfoCollector({ labelsFromTags: [], userLabel: (u) => u });

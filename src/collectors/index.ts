@@ -2,23 +2,29 @@ import type { MetricFamily } from '../exposition/family.js';
 import { clientMetricsCollector } from './client-metrics.js';
 import type { Collector, RefreshData } from './collector.js';
 import { deviceConnectivityCollector } from './device-connectivity.js';
-import { deviceInfoCollector } from './device-info.js';
+import { makeDeviceInfoCollector, type DeviceInfoOptions } from './device-info.js';
+import { makeDeviceVersionsCollector } from './device-versions.js';
+import { coverageCollector } from './coverage.js';
+import { makeExpectedCollector } from './expected.js';
+import type { ExpectedDevices } from '../config/expected-devices.js';
 import { deviceRoutesCollector } from './device-routes.js';
 import { deviceTimesCollector } from './device-times.js';
 import { collectorSuccessFamily, exporterCollector } from './exporter.js';
 
-/** Every collector, in a fixed order (no import side effects decide what runs). */
-export const COLLECTORS: readonly Collector[] = [
-  deviceInfoCollector,
-  deviceTimesCollector,
-  deviceRoutesCollector,
-  deviceConnectivityCollector,
-  clientMetricsCollector,
-  exporterCollector,
-];
+export interface CollectorOptions extends DeviceInfoOptions {
+  readonly minClientVersion: string | undefined;
+  readonly expectedDevices: () => ExpectedDevices | undefined;
+  /** False on replicas other than shard 0: the API device families come from one replica only. */
+  readonly apiDeviceMetrics: boolean;
+}
 
-/** Collectors of the API's device data: exported by one shard only when replicas split the work. */
-export const API_DEVICE_COLLECTORS: readonly Collector[] = [deviceInfoCollector, deviceTimesCollector, deviceRoutesCollector, deviceConnectivityCollector];
+/** Every collector, in a fixed order (no import side effects decide what runs). */
+export function buildCollectors(o: CollectorOptions): Collector[] {
+  const api = [makeDeviceInfoCollector(o), deviceTimesCollector, deviceRoutesCollector, deviceConnectivityCollector, makeDeviceVersionsCollector(o.minClientVersion), makeExpectedCollector(o.expectedDevices)];
+  return [...(o.apiDeviceMetrics ? api : []), clientMetricsCollector, coverageCollector, exporterCollector];
+}
+
+export const COLLECTORS: readonly Collector[] = buildCollectors({ labelsFromTags: [], userLabel: (u) => u, minClientVersion: undefined, expectedDevices: () => undefined, apiDeviceMetrics: true });
 
 /** Runs each collector; one that throws loses only its own families and reports success 0. */
 export function runCollectors(

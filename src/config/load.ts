@@ -39,6 +39,11 @@ export interface Config {
   readonly maxConcurrentScrapes: number;
   readonly shard: { readonly index: number; readonly count: number; readonly apiMetrics: 'first' | 'all' };
   readonly scrapeIntervalMs: number;
+  readonly labelsFromTags: ReadonlyArray<{ readonly label: string; readonly pattern: RegExp }>;
+  readonly minClientVersion: string | undefined;
+  readonly expectedDevicesFile: string | undefined;
+  /** Key for REDACT_USER_EMAILS; undefined = e-mail addresses are exported as they are. */
+  readonly redactKey: string | undefined;
   readonly log: { readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly format: 'text' | 'json' };
   /** Simulated tailnet instead of the real API: `demo` scenario, or the TEST_DEVICES names. */
   readonly simulator: { readonly scenario: 'demo' } | { readonly names: readonly string[] } | undefined;
@@ -142,6 +147,12 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     throw new ConfigError(`SHARD_INDEX=${shardIndex} is invalid: expected an index from 0 to ${shardCount - 1} (SHARD_COUNT=${shardCount})`);
   }
 
+  const redact = get<boolean>('REDACT_USER_EMAILS');
+  const redactKey = get<string | undefined>('REDACT_KEY');
+  if (redact && redactKey === undefined) {
+    throw new ConfigError('REDACT_USER_EMAILS=true needs REDACT_KEY (or REDACT_KEY_FILE): a secret of at least 16 characters that keys the hash');
+  }
+
   const envName = get<string>('ENV');
   const bindHost = get<string | undefined>('BIND_HOST');
   const listenHost = bindHost ?? (envName === 'production' || envName === 'prod' ? '0.0.0.0' : '127.0.0.1');
@@ -179,6 +190,10 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     maxConcurrentScrapes: get('MAX_CONCURRENT_SCRAPES'),
     shard: { index: shardIndex, count: shardCount, apiMetrics: get('SHARD_API_METRICS') },
     scrapeIntervalMs: get('SCRAPE_INTERVAL'),
+    labelsFromTags: get<Array<{ label: string; pattern: RegExp }> | undefined>('DEVICE_LABELS_FROM_TAGS') ?? [],
+    minClientVersion: get('MIN_CLIENT_VERSION'),
+    expectedDevicesFile: get('EXPECTED_DEVICES_FILE'),
+    redactKey: redact ? redactKey : undefined,
     log: { level: get('LOG_LEVEL'), format: get('LOG_FORMAT') },
     simulator,
   };

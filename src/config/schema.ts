@@ -79,6 +79,32 @@ const httpUrl = z
 
 const hostname = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/);
 
+const RESERVED_LABELS = new Set(['device_id', 'device_name', 'online', 'os', 'version']);
+
+/** `team=tag:team-(.+),env=tag:(prod|staging)`: label name, then an anchored regex with one capture group. */
+const labelsFromTags = z.string().transform((text, ctx) => {
+  const rules: Array<{ label: string; pattern: RegExp }> = [];
+  // Split before each `name=`, so regexes may contain commas ({1,3}).
+  for (const part of text.split(/,(?=\s*[A-Za-z_][A-Za-z0-9_]*=)/)) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(part);
+    let pattern: RegExp | undefined;
+    try {
+      pattern = m === null ? undefined : new RegExp(`^(?:${m[2]!.trim()})$`);
+    } catch {
+      pattern = undefined;
+    }
+    const groups = pattern === undefined ? 0 : new RegExp(`${pattern.source}|`).exec('')!.length - 1;
+    if (m === null || pattern === undefined || groups < 1 || RESERVED_LABELS.has(m[1]!) || m[1]!.startsWith('__')) {
+      ctx.addIssue({ code: 'custom', message: 'bad rule' });
+      return z.NEVER;
+    }
+    rules.push({ label: m[1]!, pattern });
+  }
+  return rules;
+});
+
+const version = z.string().trim().regex(/^v?\d{1,4}\.\d{1,4}(\.\d{1,6})?$/).transform((v) => v.replace(/^v/, ''));
+
 export const VARIABLES: readonly VariableSpec[] = [
   // Tailscale API access
   { name: 'OAUTH_CLIENT_ID', default: undefined, description: 'Tailscale OAuth client ID (trust credential)', accepted: 'the client ID from the admin console', schema: nonEmpty },
@@ -121,6 +147,12 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'CLIENT_METRICS_MAX_SERIES', default: '10000', description: 'Most series accepted from one device', accepted: 'an integer from 1 to 1000000', schema: int(1, 1_000_000) },
   { name: 'MAX_CONCURRENT_SCRAPES', default: '10', description: 'Device scrapes in flight at once', accepted: 'an integer from 1 to 1000', schema: int(1, 1000) },
   { name: 'SCRAPE_INTERVAL', default: '30s', description: 'Interval of the refresh cycle (API and device scrapes)', accepted: 'a duration between 1s and 1h, e.g. 30s', schema: duration(1000, 3_600_000) },
+  // Inventory policy and privacy
+  { name: 'DEVICE_LABELS_FROM_TAGS', default: undefined, description: 'Labels derived from tags and added to tailscale_device_info: `label=regex` pairs, the first capture group of the first matching tag is the value', accepted: 'comma-separated label=regex pairs with one capture group each, e.g. team=tag:team-(.+),env=tag:(prod|staging); labels other than device_id, device_name, online, os, version', schema: labelsFromTags },
+  { name: 'MIN_CLIENT_VERSION', default: undefined, description: 'Oldest acceptable Tailscale client version, for tailscale_device_client_version_below_minimum', accepted: 'a version such as 1.80.0', schema: version },
+  { name: 'EXPECTED_DEVICES_FILE', default: undefined, description: 'YAML file of expected devices (selectors with minimum counts); re-read on SIGHUP', accepted: 'a readable YAML file path', schema: nonEmpty },
+  { name: 'REDACT_USER_EMAILS', default: 'false', description: 'Replace user e-mail addresses and login names in labels by a stable keyed hash', accepted: 'true or false (true needs REDACT_KEY)', schema: bool },
+  { name: 'REDACT_KEY', default: undefined, description: 'Key of the hash used by REDACT_USER_EMAILS', accepted: 'a key of at least 16 characters', secret: true, schema: z.string().trim().min(16) },
   // Logging
   { name: 'LOG_LEVEL', default: 'info', description: 'Log level', accepted: 'debug, info, warn or error', schema: z.string().trim().toLowerCase().pipe(z.enum(['debug', 'info', 'warn', 'error'])) },
   { name: 'LOG_FORMAT', default: 'text', description: 'Log format', accepted: 'text or json', schema: z.string().trim().toLowerCase().pipe(z.enum(['text', 'json'])) },

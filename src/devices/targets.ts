@@ -1,6 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import { shortName, type Device } from '../tailscale/device.js';
 import { inShard, type Shard } from './shard.js';
+import { CLIENT_METRICS_MIN_VERSION, compareVersions, parseClientVersion } from '../tailscale/client-version.js';
 
 // Which devices are scraped, and at which address. This is the only producer of ScrapeTarget, so it is
 // also the SSRF gate: an address outside the allowed ranges never reaches the scraper.
@@ -25,7 +26,7 @@ export interface ScrapeTarget {
 }
 
 /** Why a device is or is not scraped (bounded: these are label values). */
-export type SelectionState = 'eligible' | 'offline' | 'untagged' | 'excluded' | 'address_refused' | 'other_shard';
+export type SelectionState = 'eligible' | 'offline' | 'untagged' | 'excluded' | 'address_refused' | 'other_shard' | 'client_too_old';
 
 export interface Selection {
   readonly device: Device;
@@ -72,6 +73,9 @@ export function makeSelector(rules: SelectionRules): (devices: readonly Device[]
     if (rules.deviceTags.length > 0 && !rules.deviceTags.some((t) => d.tags.includes(t))) return { device: d, state: 'excluded' };
     if (!tagged && (rules.requireExporterTag || !named)) return { device: d, state: 'untagged' };
     if (!d.online) return { device: d, state: 'offline' };
+    // A known-old client cannot serve client metrics; an unparseable version is given the benefit of the doubt.
+    const version = parseClientVersion(d.clientVersion);
+    if (version !== undefined && compareVersions(version, CLIENT_METRICS_MIN_VERSION) < 0) return { device: d, state: 'client_too_old' };
     const address = scrapeAddress(d);
     const family = address === undefined ? 0 : isIP(address);
     if (address === undefined || !allowed.check(address, family === 6 ? 'ipv6' : 'ipv4')) {

@@ -7,7 +7,7 @@ import { buildSnapshot, type SnapshotStore } from '../exposition/snapshot.js';
 import type { DeviceList, TailscaleApi } from '../tailscale/api.js';
 import type { Device } from '../tailscale/device.js';
 import type { RequestStats } from '../tailscale/request-stats.js';
-import type { RefreshStatus } from './status.js';
+import { failureHint, type RefreshStatus } from './status.js';
 
 export interface RefresherOptions {
   readonly api: TailscaleApi;
@@ -160,6 +160,7 @@ export class Refresher {
         deviceName: r.target.deviceName,
         reason: r.reason,
         message: r.message,
+        hint: failureHint(r.reason, r.message, r.status),
         since: new Date(this.#failingSince.get(r.target.deviceId) ?? startedMs).toISOString(),
       }));
     this.#o.status.record(

@@ -71,6 +71,14 @@ test('the metric tables match the families the exporter really serves (name, typ
   }
 });
 
+test('every family a collector can emit is documented', () => {
+  const source = readdirSync(join(root, 'src/collectors')).map((f) => readFileSync(join(root, 'src/collectors', f), 'utf8')).join('\n');
+  const emitted = new Set([...source.matchAll(/'((?:tailscale|tsmetrics)_[a-z0-9_]+)'/g)].map((m) => m[1]!));
+  const documented = new Set(tableRows('Metric').map((r) => unquote(r[0]!)));
+  const missing = [...emitted].filter((n) => !documented.has(n) && !/_(bucket|sum|count)$/.test(n));
+  assert.deepEqual(missing, []);
+});
+
 test('the README states the two commands, and CI runs exactly the test command', () => {
   assert.match(readme, /npm install && npm run demo/);
   assert.match(readme, /^npm test\b/m);

@@ -201,3 +201,50 @@ test('/startupz and /readyz follow the first refresh and data freshness', async 
   assert.equal((await ex.get('/readyz')).status, 200);
   assert.equal((await ex.get('/healthz')).status, 200);
 });
+
+test('/debug explains failing devices with a hint; coverage says why each device is or is not scraped', async (t) => {
+  const slow = await startExporter(t, { CLIENT_METRICS_TIMEOUT: '300ms' }, { demo: true });
+  const sim2 = slow.app.simulator!;
+  const v2 = sim2.devices.find((d) => d.servesMetrics && d.connectedToControl)!;
+  sim2.setDeviceFault(v2.nodeId, { kind: 'hang' });
+  await slow.nextCycle();
+  const debug = (await (await slow.get('/debug')).json()) as { refresh: { failing_devices: Array<{ reason: string; hint: string }> } };
+  assert.equal(debug.refresh.failing_devices[0]?.reason, 'timeout');
+  assert.match(debug.refresh.failing_devices[0]!.hint, /tcp:5252/);
+  const text = await (await slow.get('/metrics')).text();
+  const states = new Set([...text.matchAll(/^tsmetrics_device_scrape_coverage\{[^}]*state="([a-z_]+)"\} 1$/gm)].map((m) => m[1]));
+  for (const s of ['scraped', 'failing', 'untagged']) assert.ok(states.has(s), `state ${s} in ${[...states]}`);
+  assert.match(text, /^tsmetrics_scrape_coverage_ratio 0\.\d+$/m);
+});
+
+test('EXPECTED_DEVICES_FILE: inventory gauges; a bad file on reload keeps the last good one', async (t) => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const file = join(mkdtempSync(join(tmpdir(), 'tsm-exp-')), 'expected.yaml');
+  writeFileSync(file, 'selectors:\n  - name: gateways\n    match: { name: "gateway-*" }\n    min: 2\n');
+  const ex = await startExporter(t, { TEST_DEVICES: 'gateway-1,gateway-2,db-1', EXPECTED_DEVICES_FILE: file });
+  let v = seriesValues(await (await ex.get('/metrics')).text());
+  assert.equal(v.get('tsmetrics_expected_devices{selector="gateways",severity="warning"}'), 2);
+  assert.equal(v.get('tsmetrics_expected_devices_present{selector="gateways",severity="warning"}'), 2);
+  writeFileSync(file, 'strict: true\nselectors:\n  - name: gateways\n    match: { name: "gateway-*" }\n    min: 3\n');
+  ex.app.reloadExpectedDevices();
+  await ex.nextCycle();
+  v = seriesValues(await (await ex.get('/metrics')).text());
+  assert.equal(v.get('tsmetrics_expected_devices{selector="gateways",severity="warning"}'), 3);
+  assert.ok([...v.keys()].some((k) => k.startsWith('tailscale_device_unexpected{') && k.includes('db-1')));
+  writeFileSync(file, 'selectors: [ {');
+  ex.app.reloadExpectedDevices();
+  await ex.nextCycle();
+  v = seriesValues(await (await ex.get('/metrics')).text());
+  assert.equal(v.get('tsmetrics_expected_devices{selector="gateways",severity="warning"}'), 3, 'the last good file stays');
+  assert.ok(ex.lines.some((l) => l.includes('expected devices file is invalid; keeping the previous one')));
+});
+
+test('REDACT_USER_EMAILS keeps e-mail addresses out of /metrics and /sd', async (t) => {
+  const ex = await startExporter(t, { REDACT_USER_EMAILS: 'true', REDACT_KEY: 'a-redaction-key-0123456789' }, { demo: true });
+  const sim = ex.app.simulator!;
+  const bodies = (await Promise.all(['/metrics', '/sd'].map(async (p) => (await ex.get(p)).text()))).join('\n');
+  for (const d of sim.devices) if (d.user.includes('@')) assert.ok(!bodies.includes(d.user), `${d.user} leaked`);
+  assert.match(bodies, /user_email="user-[0-9a-f]{16}"/);
+});

@@ -21,28 +21,17 @@ const ROOT = findRoot();
 const repoPath = (relative: string): string => join(ROOT, relative);
 const readRepo = (relative: string): string => readFileSync(repoPath(relative), 'utf8');
 
-const COUNTERS = new Set([
-  'tailscaled_inbound_bytes_total', 'tailscaled_outbound_bytes_total', 'tailscaled_inbound_packets_total',
-  'tailscaled_outbound_packets_total', 'tailscaled_inbound_dropped_packets_total', 'tailscaled_outbound_dropped_packets_total',
-  'tsmetrics_api_requests_total', 'tsmetrics_api_errors_total', 'tsmetrics_device_scrape_errors_total',
-  'tsmetrics_scrape_cycle_overruns_total',
-]);
-const HISTOGRAMS = new Set(['tsmetrics_api_request_duration_seconds']);
-const GAUGES = new Set([
-  'tailscale_device_count', 'tailscale_device_info', 'tailscale_device_online', 'tailscale_device_authorized',
-  'tailscale_device_last_seen_timestamp', 'tailscale_device_user', 'tailscale_device_machine_key_expiry',
-  'tailscale_device_key_expiry_disabled', 'tailscale_device_update_available', 'tailscale_device_created_timestamp',
-  'tailscale_device_external', 'tailscale_device_blocks_incoming_connections', 'tailscale_device_ephemeral',
-  'tailscale_device_multiple_connections', 'tailscale_device_tailnet_lock_error', 'tailscale_device_routes_advertised',
-  'tailscale_device_routes_enabled', 'tailscale_device_exit_node', 'tailscale_device_exit_node_option',
-  'tailscale_device_subnet_router', 'tailscale_device_latency_ms', 'tailscale_device_endpoints_total',
-  'tailscale_device_client_supports', 'tailscale_device_posture_serial_numbers_total',
-  'tailscaled_health_messages', 'tailscaled_advertised_routes', 'tailscaled_approved_routes', 'tailscaled_home_derp_region_id',
-  'tsmetrics_build_info', 'tsmetrics_api_up', 'tsmetrics_last_successful_refresh_timestamp_seconds',
-  'tsmetrics_refresh_duration_seconds', 'tsmetrics_scrape_cycle_duration_seconds', 'tsmetrics_devices_discovered',
-  'tsmetrics_devices_eligible', 'tsmetrics_devices_scraped', 'tsmetrics_device_scrape_up',
-  'tsmetrics_device_scrape_duration_seconds', 'tsmetrics_collector_success',
-]);
+// The README's metric tables are the list of what tsmetrics exports (test/e2e/docs.test.ts checks them
+// against the running exporter), so the names and types come from there.
+const TYPES = new Map(
+  [...readRepo('README.md').matchAll(/^\| `((?:tailscale|tailscaled|tsmetrics)_[a-z0-9_]+)` \| (counter|gauge|untyped|histogram|summary) \|/gm)].map(
+    (m) => [m[1]!, m[2]!] as const,
+  ),
+);
+const namesOf = (type: string): string[] => [...TYPES].filter(([, t]) => t === type).map(([n]) => n);
+const COUNTERS = new Set(namesOf('counter'));
+const HISTOGRAMS = new Set(namesOf('histogram'));
+const GAUGES = new Set([...namesOf('gauge'), ...namesOf('untyped')]);
 
 /** Every series name a query may use: gauges, counters, and the _bucket/_sum/_count of histograms. */
 const ALLOWED = new Set([...GAUGES, ...COUNTERS, ...[...HISTOGRAMS].flatMap((h) => [`${h}_bucket`, `${h}_sum`, `${h}_count`])]);

@@ -1,0 +1,37 @@
+import { gauge, type Labels } from '../exposition/family.js';
+import { compareVersions, parseClientVersion, type Version } from '../tailscale/client-version.js';
+import { deviceLabels, type Collector } from './collector.js';
+
+// Client version policy: fleet skew by major.minor, and devices below MIN_CLIENT_VERSION.
+// Unparseable versions are counted, never guessed; external devices report no version at all.
+
+export function makeDeviceVersionsCollector(minimum: string | undefined): Collector {
+  const min: Version | undefined = minimum === undefined ? undefined : parseClientVersion(minimum);
+  return {
+    name: 'device_versions',
+    collect({ devices }) {
+      if (devices === undefined) return [];
+      const info: Array<readonly [Labels, number]> = [];
+      const below: Array<readonly [Labels, number]> = [];
+      let unparseable = 0;
+      for (const d of devices) {
+        if (d.clientVersion === '') continue;
+        const v = parseClientVersion(d.clientVersion);
+        if (v === undefined) {
+          unparseable++;
+          continue;
+        }
+        info.push([{ ...deviceLabels(d), major_minor: `${v[0]}.${v[1]}` }, 1]);
+        if (min !== undefined) below.push([deviceLabels(d), compareVersions(v, min) < 0 ? 1 : 0]);
+      }
+      const families = [
+        gauge('tailscale_device_client_version_info', 'Client version of the device as major.minor (clientVersion), value 1.', info),
+        gauge('tsmetrics_client_version_unparseable', 'Devices whose clientVersion could not be parsed (not exported in the version families).', [[{}, unparseable]]),
+      ];
+      if (min !== undefined) {
+        families.push(gauge('tailscale_device_client_version_below_minimum', '1 if the device client is older than MIN_CLIENT_VERSION (clientVersion).', below));
+      }
+      return families;
+    },
+  };
+}
