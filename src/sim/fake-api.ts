@@ -1,10 +1,27 @@
 // A subset of the Tailscale API v2 plus the OAuth token endpoint, over real HTTP on 127.0.0.1.
+// Every data endpoint declares the OAuth scope it needs (API_ENDPOINTS); API access tokens have all.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ApiState } from './api-state.js';
 import type { SimDevice } from './device.js';
 import { deviceJson, withWrongTypes, type FieldSet } from './device-json.js';
+import { OWNER_LOGIN, USER_ROLES, USER_TYPES, userId, type SimKey } from './directory.js';
 import { FaultSwitch } from './fault-switch.js';
 import { closeServer, listen, readBody, sendError, sendJson, sendText } from './http-util.js';
+import {
+  allUsers,
+  corruptBody,
+  dnsJson,
+  emptyBody,
+  keyInvalid,
+  keyJson,
+  serviceJson,
+  settingsJson,
+  type EndpointName,
+} from './resource-json.js';
+import { canGrant, coversAny, KEY_TYPE_SCOPES, parseScopeList } from './scopes.js';
 import { TOKEN_LIFETIME_SECONDS, TokenStore } from './token-store.js';
+
+export type { EndpointName } from './resource-json.js';
 
 export type ApiFault =
   | { kind: 'status'; status: number; retryAfterSeconds?: number; times?: number }
@@ -20,6 +37,10 @@ export interface ApiStats {
   tokenRequests: number;
   deviceListRequests: number;
   routeRequests: number;
+  /** Requests per endpoint, counted on arrival (before auth). */
+  requests: Map<EndpointName, number>;
+  /** 403 answers per endpoint (missing scope). */
+  forbidden: Map<EndpointName, number>;
 }
 
 export interface FakeApiOptions {
@@ -30,6 +51,7 @@ export interface FakeApiOptions {
   readonly apiKey: string;
   readonly now: () => number;
   readonly devices: () => readonly SimDevice[];
+  readonly state: ApiState;
   readonly stats: ApiStats;
   /** Called once per injected fault with its kind. */
   readonly onFault: (kind: string) => void;
@@ -41,38 +63,73 @@ export interface FakeApi {
   close(): Promise<void>;
 }
 
-type Route =
-  | { kind: 'token' }
-  | { kind: 'devices'; tailnet: string }
-  | { kind: 'settings'; tailnet: string }
-  | { kind: 'device'; id: string }
-  | { kind: 'routes'; id: string };
+export interface ApiEndpoint {
+  readonly name: EndpointName;
+  readonly method: 'GET' | 'POST';
+  /** Under /api/v2; `{tailnet}` is the tailnet name or "-". */
+  readonly path: string;
+  /** Any one of these is enough; empty for the token endpoint; null where the handler decides. */
+  readonly scopes: readonly string[] | null;
+}
 
-type DataRoute = Extract<Route, { kind: 'devices' | 'device' | 'routes' }>;
+const KEY_SCOPES: readonly string[] = Object.values(KEY_TYPE_SCOPES);
+
+/** Every route the fake API serves, with the scope it requires (the OpenAPI "OAuth Scope" lines). */
+export const API_ENDPOINTS: readonly ApiEndpoint[] = [
+  { name: 'token', method: 'POST', path: '/oauth/token', scopes: [] },
+  { name: 'devices', method: 'GET', path: '/tailnet/{tailnet}/devices', scopes: ['devices:core:read'] },
+  { name: 'device', method: 'GET', path: '/device/{deviceId}', scopes: ['devices:core:read'] },
+  { name: 'routes', method: 'GET', path: '/device/{deviceId}/routes', scopes: ['devices:routes:read'] },
+  { name: 'settings', method: 'GET', path: '/tailnet/{tailnet}/settings', scopes: ['feature_settings:read'] },
+  { name: 'users', method: 'GET', path: '/tailnet/{tailnet}/users', scopes: ['users:read'] },
+  { name: 'user', method: 'GET', path: '/users/{userId}', scopes: ['users:read'] },
+  { name: 'keys', method: 'GET', path: '/tailnet/{tailnet}/keys', scopes: KEY_SCOPES },
+  { name: 'key', method: 'GET', path: '/tailnet/{tailnet}/keys/{keyId}', scopes: null },
+  { name: 'dns_nameservers', method: 'GET', path: '/tailnet/{tailnet}/dns/nameservers', scopes: ['dns:read'] },
+  { name: 'dns_preferences', method: 'GET', path: '/tailnet/{tailnet}/dns/preferences', scopes: ['dns:read'] },
+  { name: 'dns_searchpaths', method: 'GET', path: '/tailnet/{tailnet}/dns/searchpaths', scopes: ['dns:read'] },
+  { name: 'dns_split', method: 'GET', path: '/tailnet/{tailnet}/dns/split-dns', scopes: ['dns:read'] },
+  { name: 'services', method: 'GET', path: '/tailnet/{tailnet}/services', scopes: ['services:read'] },
+  { name: 'services', method: 'GET', path: '/tailnet/{tailnet}/vip-services', scopes: ['services:read'] },
+  { name: 'service', method: 'GET', path: '/tailnet/{tailnet}/services/{serviceName}', scopes: ['services:read'] },
+  { name: 'service', method: 'GET', path: '/tailnet/{tailnet}/vip-services/{serviceName}', scopes: ['services:read'] },
+  { name: 'acl', method: 'GET', path: '/tailnet/{tailnet}/acl', scopes: ['policy_file:read'] },
+];
+
+/** The message the real API sends with a 403 for a missing scope (tailscale/tailscale#15969). */
+export const FORBIDDEN_MESSAGE = 'calling actor does not have enough permissions to perform this function';
+
+interface RouteMatch {
+  readonly endpoint: ApiEndpoint;
+  /** The `{tailnet}` segment, if the path has one. */
+  readonly tailnet: string | null;
+  /** The last `{…}` parameter other than the tailnet (device, user, key or service id). */
+  readonly id: string | null;
+}
 
 interface Credential {
   /** OAuth token string, or null for the API key. */
   readonly token: string | null;
   /** Issue order of the token; 0 for the API key, which predates every token. */
   readonly serial: number;
+  /** The token's scopes; null for the API key, which has every scope. */
+  readonly scopes: readonly string[] | null;
+  /** The key id this credential may always read: the OAuth client's, or the API token's own. */
+  readonly ownKeyId: string;
+}
+
+interface Reply {
+  readonly status: number;
+  /** A JSON value, or raw text (HuJSON) when `contentType` is set. */
+  readonly body: unknown;
+  readonly contentType?: string;
+  readonly headers?: Record<string, string>;
 }
 
 const DATA_FAULTS: ReadonlySet<string> = new Set(['status', 'reset', 'hang', 'malformed-json', 'wrong-types', 'empty']);
 const MAX_FORM_BYTES = 16 * 1024;
 const JSON_TYPE = 'application/json; charset=utf-8';
-
-const TAILNET_SETTINGS = {
-  devicesApprovalOn: false,
-  devicesAutoUpdatesOn: true,
-  devicesKeyDurationDays: 180,
-  usersApprovalOn: false,
-  usersRoleAllowedToJoinExternalTailnets: 'member',
-  networkFlowLoggingOn: false,
-  regionalRoutingOn: false,
-  postureIdentityCollectionOn: true,
-  httpsEnabled: true,
-  aclsExternallyManagedOn: false,
-};
+const HUJSON_TYPE = 'application/hujson';
 
 export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
   const api = new FakeApiServer(options);
@@ -87,6 +144,7 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
 class FakeApiServer {
   readonly server: Server;
   readonly #options: FakeApiOptions;
+  readonly #state: ApiState;
   readonly #tokens: TokenStore;
   readonly #faults: FaultSwitch<ApiFault>;
   /** Tokens with a serial up to this one count as expired while an 'expire-tokens' fault lasts. */
@@ -94,6 +152,7 @@ class FakeApiServer {
 
   constructor(options: FakeApiOptions) {
     this.#options = options;
+    this.#state = options.state;
     this.#tokens = new TokenStore(options.now);
     this.#faults = new FaultSwitch<ApiFault>((fault) => options.onFault(fault.kind));
     this.server = createServer((req, res) => {
@@ -108,31 +167,39 @@ class FakeApiServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake-api.invalid');
-    const route = matchRoute(url.pathname);
-    if (route === null) return sendError(res, 404, `no route for ${url.pathname}`);
-    if (route.kind === 'token') return this.#handleToken(req, res);
-    this.#count(route);
+    const match = matchRoute(url.pathname);
+    if (match === null) return sendError(res, 404, `no route for ${url.pathname}`);
+    const name = match.endpoint.name;
+    this.#count(name);
+    if (name === 'token') return this.#handleToken(req, res);
     req.resume();
     if (req.method !== 'GET') return sendError(res, 405, 'method not allowed', { allow: 'GET' });
     const credential = this.#authenticate(req);
     if (credential === null) return sendError(res, 401, 'API token invalid');
     if (this.#takeExpiry(credential)) return sendError(res, 401, 'API token invalid');
-    if (route.kind === 'settings') return this.#handleSettings(res, route.tailnet);
+    const needed = match.endpoint.scopes;
+    if (needed !== null && !this.#permits(credential, needed)) return this.#forbid(res, name);
     const fault = this.#faults.take((f) => DATA_FAULTS.has(f.kind));
     if (fault !== null && applyTransportFault(fault, req, res)) return;
-    const [status, body] = this.#dataBody(route, url, fault);
-    if (fault?.kind === 'malformed-json') return sendText(res, 200, truncate(JSON.stringify(body)), JSON_TYPE);
-    sendJson(res, status, body);
+    const reply = this.#reply(match, url, req, credential, fault);
+    if (reply.status === 403) return this.#forbid(res, name);
+    sendReply(res, reply, fault?.kind === 'malformed-json');
   }
 
-  #count(route: Route): void {
+  #count(name: EndpointName): void {
     const stats = this.#options.stats;
-    if (route.kind === 'devices') stats.deviceListRequests += 1;
-    if (route.kind === 'routes') stats.routeRequests += 1;
+    increment(stats.requests, name);
+    if (name === 'token') stats.tokenRequests += 1;
+    if (name === 'devices') stats.deviceListRequests += 1;
+    if (name === 'routes') stats.routeRequests += 1;
+  }
+
+  #forbid(res: ServerResponse, name: EndpointName): void {
+    increment(this.#options.stats.forbidden, name);
+    sendError(res, 403, FORBIDDEN_MESSAGE);
   }
 
   async #handleToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    this.#options.stats.tokenRequests += 1;
     if (req.method !== 'POST') {
       req.resume();
       return sendError(res, 405, 'method not allowed', { allow: 'POST' });
@@ -151,23 +218,28 @@ class FakeApiServer {
     if (client.user !== this.#options.clientId || client.password !== this.#options.clientSecret) {
       return sendError(res, 401, 'invalid client credentials');
     }
-    const scope = form.get('scope')?.trim() || 'all:read';
-    const refused = scope.split(/\s+/).filter((s) => !s.endsWith(':read'));
-    if (refused.length > 0) return sendError(res, 403, `OAuth client cannot grant scopes "${refused.join(' ')}"`);
+    const granted = this.#state.grantedScopes;
+    const requested = parseScopeList(form.get('scope'));
+    if (!requested.every((s) => canGrant(granted, s))) {
+      // The real message quotes the whole request, not just the refused part (adinhodovic/tailscale-exporter#34).
+      return sendError(res, 403, `OAuth client cannot grant scopes "${requested.join(' ')}"`);
+    }
+    const scopes = requested.length > 0 ? requested : granted;
     sendJson(res, 200, {
-      access_token: this.#tokens.issue(),
+      access_token: this.#tokens.issue(scopes),
       token_type: 'Bearer',
       expires_in: TOKEN_LIFETIME_SECONDS,
-      scope,
+      scope: scopes.join(' '),
     });
   }
 
   #authenticate(req: IncomingMessage): Credential | null {
     const secret = presentedSecret(req);
     if (secret === null || secret === '') return null;
-    if (secret === this.#options.apiKey) return { token: null, serial: 0 };
-    const serial = this.#tokens.serialOf(secret);
-    return serial === null ? null : { token: secret, serial };
+    if (secret === this.#options.apiKey) return { token: null, serial: 0, scopes: null, ownKeyId: this.#state.ids.apiKeyId };
+    const issued = this.#tokens.lookup(secret);
+    if (issued === null) return null;
+    return { token: secret, serial: issued.serial, scopes: issued.scopes, ownKeyId: this.#state.ids.clientId };
   }
 
   /** Applies an 'expire-tokens' fault to this credential; true if the request must get a 401. */
@@ -178,46 +250,172 @@ class FakeApiServer {
     return true;
   }
 
-  #handleSettings(res: ServerResponse, tailnet: string): void {
-    if (!this.#knowsTailnet(tailnet)) return sendError(res, 404, 'tailnet not found');
-    sendJson(res, 200, TAILNET_SETTINGS);
+  /**
+   * True if the credential passes a check needing any of `anyOf`. An OAuth token needs the scope in
+   * the token and still granted to its client, so narrowing the client affects live tokens at once.
+   */
+  #permits(credential: Credential, anyOf: readonly string[]): boolean {
+    if (credential.scopes === null) return true;
+    return coversAny(credential.scopes, anyOf) && coversAny(this.#state.grantedScopes, anyOf);
   }
 
-  #dataBody(route: DataRoute, url: URL, fault: ApiFault | null): [number, unknown] {
+  #reply(match: RouteMatch, url: URL, req: IncomingMessage, credential: Credential, fault: ApiFault | null): Reply {
+    const name = match.endpoint.name;
+    if (match.tailnet !== null && !this.#knowsTailnet(match.tailnet)) return { status: 404, body: { message: 'tailnet not found' } };
+    if (name === 'devices' || name === 'device' || name === 'routes') return this.#deviceReply(name, match.id, url, fault);
+    if (name === 'acl') return this.#aclReply(url, req, fault);
+    const reply = this.#resourceReply(name, match.id, url, credential);
+    if (reply.status !== 200 || fault === null) return reply;
+    if (fault.kind === 'empty') return { ...reply, body: emptyBody(name) };
+    if (fault.kind === 'wrong-types') return { ...reply, body: corruptBody(name, reply.body as Record<string, unknown>) };
+    return reply;
+  }
+
+  #deviceReply(name: 'devices' | 'device' | 'routes', id: string | null, url: URL, fault: ApiFault | null): Reply {
     const fields: FieldSet = url.searchParams.get('fields') === 'all' ? 'all' : 'default';
-    if (route.kind === 'devices') {
-      if (!this.#knowsTailnet(route.tailnet)) return [404, { message: 'tailnet not found' }];
-      if (fault?.kind === 'empty') return [200, { devices: [] }];
+    if (name === 'devices') {
+      if (fault?.kind === 'empty') return ok({ devices: [] });
       const devices = this.#options.devices().map((d) => deviceJson(d, fields));
-      return [200, { devices: fault?.kind === 'wrong-types' ? withWrongTypes(devices) : devices }];
+      return ok({ devices: fault?.kind === 'wrong-types' ? withWrongTypes(devices) : devices });
     }
-    const device = this.#findDevice(route.id);
-    if (device === undefined) return [404, { message: 'device not found' }];
-    if (route.kind === 'routes') return [200, routesBody(device, fault)];
-    if (fault?.kind === 'empty') return [200, {}];
+    const device = this.#options.devices().find((d) => d.nodeId === id || d.id === id);
+    if (device === undefined) return { status: 404, body: { message: 'device not found' } };
+    if (name === 'routes') return ok(routesBody(device, fault));
+    if (fault?.kind === 'empty') return ok({});
     const json = deviceJson(device, fields);
-    return [200, fault?.kind === 'wrong-types' ? withWrongTypes([json])[0] : json];
+    return ok(fault?.kind === 'wrong-types' ? withWrongTypes([json])[0] : json);
+  }
+
+  #resourceReply(name: EndpointName, id: string | null, url: URL, credential: Credential): Reply {
+    const { directory } = this.#state;
+    const now = this.#options.now();
+    switch (name) {
+      case 'settings':
+        return ok(
+          settingsJson(directory.settings, {
+            networkFlowLogging: this.#permits(credential, ['logs:network:read']),
+            https: this.#permits(credential, ['networking_settings:read']),
+            aclsExternal: this.#permits(credential, ['policy_file:read']),
+          }),
+        );
+      case 'users':
+        return this.#usersReply(url);
+      case 'user': {
+        const user = this.#users().find((u) => u['id'] === id);
+        return user === undefined ? { status: 404, body: { message: 'user not found' } } : ok(user);
+      }
+      case 'keys':
+        return ok({ keys: this.#visibleKeys(credential, url.searchParams.get('all') === 'true') });
+      case 'key':
+        return this.#keyReply(credential, id ?? '', now);
+      case 'dns_nameservers':
+        return ok(dnsJson.nameservers(directory.dns));
+      case 'dns_preferences':
+        return ok(dnsJson.preferences(directory.dns));
+      case 'dns_searchpaths':
+        return ok(dnsJson.searchPaths(directory.dns));
+      case 'dns_split':
+        return ok(dnsJson.splitDns(directory.dns));
+      case 'services':
+        return ok({ vipServices: directory.services.map(serviceJson) });
+      case 'service': {
+        const service = directory.services.find((s) => s.name === id);
+        return service === undefined ? { status: 404, body: { message: 'service not found' } } : ok(serviceJson(service));
+      }
+      default:
+        return { status: 404, body: { message: `no route for ${url.pathname}` } };
+    }
+  }
+
+  #users(): Record<string, unknown>[] {
+    return allUsers(this.#state.directory.users, this.#options.devices(), this.#options.tailnet, this.#options.now());
+  }
+
+  #usersReply(url: URL): Reply {
+    const type = url.searchParams.get('type') ?? 'member';
+    const role = url.searchParams.get('role') ?? 'all';
+    const badType = type !== 'all' && !(USER_TYPES as readonly string[]).includes(type);
+    const badRole = role !== 'all' && !(USER_ROLES as readonly string[]).includes(role);
+    if (badType) return { status: 400, body: { message: `invalid type "${type}"` } };
+    if (badRole) return { status: 400, body: { message: `invalid role "${role}"` } };
+    const users = this.#users().filter((u) => (type === 'all' || u['type'] === type) && (role === 'all' || u['role'] === role));
+    return ok({ users });
+  }
+
+  /**
+   * The `/keys` list. Without `all=true` an API access token sees its user's keys and an OAuth token
+   * sees the tailnet's OAuth clients (OpenAPI listTailnetKeys); each key type also needs its scope.
+   */
+  #visibleKeys(credential: Credential, all: boolean): Array<Record<string, unknown>> {
+    const now = this.#options.now();
+    const owner = userId(OWNER_LOGIN);
+    return this.#state.directory.keys
+      .filter((k) => all || (credential.token === null ? k.userId === owner : k.keyType === 'client'))
+      .filter((k) => this.#permits(credential, [KEY_TYPE_SCOPES[k.keyType]]))
+      .filter((k) => this.#state.keyListIncludesInvalid || !keyInvalid(k, now))
+      .map((k) => (this.#state.keyListIdsOnly ? { id: k.id } : keyJson(k, now)));
+  }
+
+  /** Any credential may read its own key; other keys need the scope of their type. */
+  #keyReply(credential: Credential, id: string, now: number): Reply {
+    const own = id === credential.ownKeyId;
+    if (!own && !this.#permits(credential, KEY_SCOPES)) return { status: 403, body: null };
+    const key: SimKey | undefined = this.#state.directory.keys.find((k) => k.id === id);
+    if (key === undefined) return { status: 404, body: { message: 'key not found' } };
+    if (!own && !this.#permits(credential, [KEY_TYPE_SCOPES[key.keyType]])) return { status: 403, body: null };
+    return ok(keyJson(key, now));
+  }
+
+  /** JSON for `Accept: application/json`, HuJSON otherwise, `{acl: base64}` for `details=true`; ETag always. */
+  #aclReply(url: URL, req: IncomingMessage, fault: ApiFault | null): Reply {
+    const doc = this.#state.policy;
+    const headers = { etag: doc.etag };
+    if (url.searchParams.get('details') === 'true') {
+      return { status: 200, headers, body: { acl: Buffer.from(doc.hujson).toString('base64'), warnings: [], errors: null } };
+    }
+    let json: Record<string, unknown> = doc.json;
+    if (fault?.kind === 'empty') json = emptyBody('acl');
+    if (fault?.kind === 'wrong-types') json = corruptBody('acl', doc.json);
+    if ((req.headers.accept ?? '').includes('application/json')) return { status: 200, headers, body: json };
+    const text = json === doc.json ? doc.hujson : JSON.stringify(json, null, '\t');
+    return { status: 200, headers, body: text, contentType: HUJSON_TYPE };
   }
 
   #knowsTailnet(tailnet: string): boolean {
     return tailnet === '-' || tailnet === this.#options.tailnet;
   }
-
-  #findDevice(id: string): SimDevice | undefined {
-    return this.#options.devices().find((d) => d.nodeId === id || d.id === id);
-  }
 }
 
-function matchRoute(pathname: string): Route | null {
+function ok(body: unknown): Reply {
+  return { status: 200, body };
+}
+
+function sendReply(res: ServerResponse, reply: Reply, malformed: boolean): void {
+  const text = reply.contentType === undefined ? JSON.stringify(reply.body) : String(reply.body);
+  const contentType = reply.contentType ?? JSON_TYPE;
+  if (malformed && reply.status === 200) return sendText(res, 200, truncate(text), contentType, reply.headers);
+  sendText(res, reply.status, text, contentType, reply.headers);
+}
+
+const SPLIT_ROUTES = API_ENDPOINTS.map((endpoint) => ({ endpoint, segments: endpoint.path.split('/').filter((s) => s !== '') }));
+
+function matchRoute(pathname: string): RouteMatch | null {
   const parts = decodeSegments(pathname);
   if (parts === null || parts[0] !== 'api' || parts[1] !== 'v2') return null;
-  const [a, b, c, ...rest] = parts.slice(2);
-  if (rest.length > 0 || a === undefined) return null;
-  if (a === 'oauth' && b === 'token' && c === undefined) return { kind: 'token' };
-  if (a === 'tailnet' && b !== undefined && c === 'devices') return { kind: 'devices', tailnet: b };
-  if (a === 'tailnet' && b !== undefined && c === 'settings') return { kind: 'settings', tailnet: b };
-  if (a === 'device' && b !== undefined && c === undefined) return { kind: 'device', id: b };
-  if (a === 'device' && b !== undefined && c === 'routes') return { kind: 'routes', id: b };
+  const rest = parts.slice(2);
+  for (const { endpoint, segments } of SPLIT_ROUTES) {
+    if (segments.length !== rest.length) continue;
+    let tailnet: string | null = null;
+    let id: string | null = null;
+    const matches = segments.every((segment, i) => {
+      const value = rest[i] ?? '';
+      if (segment === '{tailnet}') tailnet = value;
+      else if (segment.startsWith('{')) id = value;
+      else return segment === value;
+      return value !== '';
+    });
+    if (matches) return { endpoint, tailnet, id };
+  }
   return null;
 }
 
@@ -275,6 +473,10 @@ function basicCredentials(req: IncomingMessage): { user: string; password: strin
 /** Cuts a JSON text in half, so it is certainly invalid but starts like the real answer. */
 function truncate(json: string): string {
   return json.slice(0, Math.max(1, Math.floor(json.length / 2)));
+}
+
+function increment<K>(map: Map<K, number>, key: K): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
 }
 
 function failRequest(res: ServerResponse): void {

@@ -1,4 +1,5 @@
-// Standalone simulator: `node dist/src/sim/main.js [--scenario demo] [--api-port N] [--metrics-port N]`.
+// Standalone simulator: `node dist/src/sim/main.js [--scenario demo] [--api-port N] [--metrics-port N]
+// [--granted-scopes devices:core:read,users:read|all] [--key-list-ids-only]`.
 // Prints one JSON line (no secrets) and runs until SIGTERM/SIGINT. Fixed credentials can be given
 // through TSMETRICS_SIM_CLIENT_ID, TSMETRICS_SIM_CLIENT_SECRET and TSMETRICS_SIM_API_KEY, so a
 // separately started exporter can authenticate without the secret ever being printed.
@@ -7,7 +8,8 @@ import type { Scenario } from './scenarios.js';
 import { startTailnet, type StartTailnetOptions } from './tailnet.js';
 
 const USAGE =
-  'usage: main.js [--scenario demo|edge-cases|count:N|names:a,b,c] [--api-port N] [--metrics-port N]';
+  'usage: main.js [--scenario demo|edge-cases|count:N|names:a,b,c] [--api-port N] [--metrics-port N]' +
+  ' [--granted-scopes a,b|all] [--key-list-ids-only]';
 
 async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const options = parseOptions(argv, env);
@@ -37,6 +39,8 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): StartTailnetOptio
       scenario: { type: 'string', default: 'demo' },
       'api-port': { type: 'string' },
       'metrics-port': { type: 'string' },
+      'granted-scopes': { type: 'string' },
+      'key-list-ids-only': { type: 'boolean', default: false },
     },
   });
   const options: StartTailnetOptions = {
@@ -49,6 +53,9 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): StartTailnetOptio
   };
   if (values['api-port'] !== undefined) options.apiPort = parsePort(values['api-port']);
   if (values['metrics-port'] !== undefined) options.clientMetricsPort = parsePort(values['metrics-port']);
+  const scopes = values['granted-scopes'];
+  if (scopes !== undefined) options.grantedScopes = scopes === 'all' ? 'all' : scopes.split(/[\s,]+/).filter((s) => s !== '');
+  options.keyListIdsOnly = values['key-list-ids-only'] ?? false;
   return options;
 }
 

@@ -1,16 +1,30 @@
 // A whole simulated tailnet: the fake API plus every device's client-metrics endpoint, on loopback.
 // It stands in for the outside world, so nothing here imports from src/ outside src/sim.
 import { randomBytes } from 'node:crypto';
+import { ApiState } from './api-state.js';
 import { buildDevice, deviceMatches, type SimDevice, type SimDeviceSpec } from './device.js';
-import { startFakeApi, type ApiFault, type FakeApi } from './fake-api.js';
+import {
+  apiKeyIdOf,
+  scenarioDirectory,
+  type SimDns,
+  type SimKey,
+  type SimService,
+  type SimSettings,
+  type SimUser,
+} from './directory.js';
+import { startFakeApi, type ApiFault, type EndpointName, type FakeApi } from './fake-api.js';
 import { DeviceFleet, type DeviceFault } from './fake-device.js';
 import { loopbackAddress, tailnetIPv6 } from './ids.js';
+import { defaultPolicy, demoPolicy, type PolicyDocument, type PolicyObject } from './policy.js';
 import { scenarioDevices, type Scenario } from './scenarios.js';
 
-export type { ApiFault } from './fake-api.js';
+export type { ApiEndpoint, ApiFault, EndpointName } from './fake-api.js';
+export { API_ENDPOINTS, FORBIDDEN_MESSAGE } from './fake-api.js';
 export type { DeviceFault } from './fake-device.js';
 export type { Scenario } from './scenarios.js';
 export type { SimDevice, SimDeviceSpec } from './device.js';
+export type { KeyType, SimDns, SimKey, SimService, SimSettings, SimUser, UserRole, UserStatus, UserType } from './directory.js';
+export type { PolicyDocument, PolicyObject, PolicyValue } from './policy.js';
 
 export interface StartTailnetOptions {
   scenario?: Scenario;
@@ -24,12 +38,20 @@ export interface StartTailnetOptions {
   now?: () => number;
   /** Fixed credentials (for the standalone sim); random ones by default. */
   credentials?: { clientId?: string; clientSecret?: string; apiKey?: string };
+  /** What the OAuth client is granted (see SimTailnet.setGrantedScopes); default `["all:read"]`. */
+  grantedScopes?: readonly string[] | 'all';
+  /** Start with the ids-only `/keys` list (see SimTailnet.setKeyListIdsOnly). */
+  keyListIdsOnly?: boolean;
 }
 
 export interface SimStats {
   tokenRequests: number;
   deviceListRequests: number;
   routeRequests: number;
+  /** API requests per endpoint name (`users`, `keys`, `key`, `acl`, `token`, ...), counted on arrival. */
+  requests: Map<EndpointName, number>;
+  /** 403 answers per endpoint name (a scope was missing). */
+  forbidden: Map<EndpointName, number>;
   /** `/metrics` requests per device nodeId (redirects excluded). */
   scrapes: Map<string, number>;
   /** Injected faults by `api:<kind>` or `device:<kind>`. */
@@ -48,6 +70,34 @@ export interface SimTailnet {
   readonly clientMetricsPort: number;
   /** Live objects: mutate a field and the API reflects it. */
   readonly devices: SimDevice[];
+  /**
+   * Live users as the directory lists them; `/users` adds one member per device login missing here
+   * and computes `deviceCount` / `currentlyConnected` from the devices unless set on the user.
+   */
+  readonly users: SimUser[];
+  /** Live keys (auth keys, API tokens, the OAuth client, a federated identity). */
+  readonly keys: SimKey[];
+  /** Live Tailscale Services. */
+  readonly services: SimService[];
+  /** Live DNS configuration behind the four `/dns/*` endpoints. */
+  readonly dns: SimDns;
+  /** Live tailnet settings; booleans may be null. */
+  readonly settings: SimSettings;
+  /** The current policy file: JSON form, HuJSON text and ETag. */
+  readonly policy: PolicyDocument;
+  /** Replaces the policy file (an object, rendered as HuJSON, or HuJSON text); the ETag changes with it. */
+  setPolicy(policy: PolicyObject | string): void;
+  /** What the OAuth client is granted; default `["all:read"]`. */
+  readonly grantedScopes: readonly string[];
+  /**
+   * Limits what the OAuth client may grant (`'all'` = the `all` scope). Takes effect for tokens
+   * already issued too: a token works only for scopes it carries and its client is still granted.
+   */
+  setGrantedScopes(scopes: readonly string[] | 'all'): void;
+  /** When on, `/keys` lists only `{id}` per key (the old documented shape). Default off. */
+  setKeyListIdsOnly(on: boolean): void;
+  /** When off, `/keys` leaves out revoked and expired keys, as "active keys" suggests. Default on. */
+  setKeyListIncludesInvalid(on: boolean): void;
   setApiFault(fault: ApiFault | null): void;
   setDeviceFault(deviceNodeIdOrName: string, fault: DeviceFault | null): void;
   addDevice(partial: Partial<SimDeviceSpec>): Promise<SimDevice>;
@@ -61,9 +111,18 @@ export const SIM_TAILNET_NAME = 'example.com';
 export async function startTailnet(options: StartTailnetOptions = {}): Promise<SimTailnet> {
   const now = options.now ?? Date.now;
   const startedAt = now();
-  const stats: SimStats = { tokenRequests: 0, deviceListRequests: 0, routeRequests: 0, scrapes: new Map(), faultsInjected: new Map() };
+  const stats: SimStats = {
+    tokenRequests: 0,
+    deviceListRequests: 0,
+    routeRequests: 0,
+    requests: new Map(),
+    forbidden: new Map(),
+    scrapes: new Map(),
+    faultsInjected: new Map(),
+  };
+  const scenario = options.scenario ?? 'demo';
   const factory = new DeviceFactory(startedAt);
-  const devices = scenarioDevices(options.scenario ?? 'demo', startedAt).map((p) => factory.make(p));
+  const devices = scenarioDevices(scenario, startedAt).map((p) => factory.make(p));
   const fleet = await DeviceFleet.start(devices, {
     port: options.clientMetricsPort,
     delayMs: options.deviceDelayMs ?? 0,
@@ -73,6 +132,14 @@ export async function startTailnet(options: StartTailnetOptions = {}): Promise<S
     onFault: (kind) => increment(stats.faultsInjected, `device:${kind}`),
   });
   const credentials = makeCredentials(options.credentials);
+  const ids = { clientId: credentials.clientId, apiKeyId: apiKeyIdOf(credentials.apiKey) };
+  const state = new ApiState(
+    scenarioDirectory(scenario, SIM_TAILNET_NAME, startedAt, ids),
+    scenario === 'demo' || scenario === 'edge-cases' ? demoPolicy() : defaultPolicy(),
+    ids,
+  );
+  if (options.grantedScopes !== undefined) state.setGrantedScopes(options.grantedScopes);
+  state.keyListIdsOnly = options.keyListIdsOnly ?? false;
   let api: FakeApi;
   try {
     api = await startFakeApi({
@@ -81,6 +148,7 @@ export async function startTailnet(options: StartTailnetOptions = {}): Promise<S
       ...credentials,
       now,
       devices: () => devices,
+      state,
       stats,
       onFault: (kind) => increment(stats.faultsInjected, `api:${kind}`),
     });
@@ -88,7 +156,7 @@ export async function startTailnet(options: StartTailnetOptions = {}): Promise<S
     await fleet.close();
     throw err;
   }
-  return assemble({ api, fleet, devices, factory, stats, credentials, now });
+  return assemble({ api, fleet, devices, factory, state, stats, credentials, now });
 }
 
 interface Parts {
@@ -96,12 +164,13 @@ interface Parts {
   readonly fleet: DeviceFleet;
   readonly devices: SimDevice[];
   readonly factory: DeviceFactory;
+  readonly state: ApiState;
   readonly stats: SimStats;
   readonly credentials: Required<NonNullable<StartTailnetOptions['credentials']>>;
   readonly now: () => number;
 }
 
-function assemble({ api, fleet, devices, factory, stats, credentials, now }: Parts): SimTailnet {
+function assemble({ api, fleet, devices, factory, state, stats, credentials, now }: Parts): SimTailnet {
   const find = (key: string): SimDevice => {
     const device = devices.find((d) => deviceMatches(d, key));
     if (device === undefined) throw new Error(`no simulated device "${key}"`);
@@ -115,6 +184,25 @@ function assemble({ api, fleet, devices, factory, stats, credentials, now }: Par
     clientMetricsPort: fleet.port,
     devices,
     stats,
+    users: state.directory.users,
+    keys: state.directory.keys,
+    services: state.directory.services,
+    dns: state.directory.dns,
+    settings: state.directory.settings,
+    get policy() {
+      return state.policy;
+    },
+    setPolicy: (policy) => state.setPolicy(policy),
+    get grantedScopes() {
+      return state.grantedScopes;
+    },
+    setGrantedScopes: (scopes) => state.setGrantedScopes(scopes),
+    setKeyListIdsOnly: (on) => {
+      state.keyListIdsOnly = on;
+    },
+    setKeyListIncludesInvalid: (on) => {
+      state.keyListIncludesInvalid = on;
+    },
     setApiFault: (fault) => api.setFault(fault),
     setDeviceFault: (key, fault) => fleet.setFault(find(key), fault),
     async addDevice(partial) {

@@ -8,6 +8,13 @@ interface TokenEntry {
   readonly expiresAt: number;
   /** Issue order; lets an 'expire-tokens' fault tell tokens issued before it from fresh ones. */
   readonly serial: number;
+  /** The scopes the token was issued with. */
+  readonly scopes: readonly string[];
+}
+
+export interface IssuedToken {
+  readonly serial: number;
+  readonly scopes: readonly string[];
 }
 
 export class TokenStore {
@@ -19,23 +26,23 @@ export class TokenStore {
     this.#now = now;
   }
 
-  issue(): string {
+  issue(scopes: readonly string[]): string {
     if (this.#tokens.size >= PRUNE_THRESHOLD) this.#pruneExpired();
     const token = `tskey-api-${randomBytes(6).toString('hex')}-${randomBytes(16).toString('hex')}`;
     this.#serial += 1;
-    this.#tokens.set(token, { expiresAt: this.#now() + TOKEN_LIFETIME_SECONDS * 1000, serial: this.#serial });
+    this.#tokens.set(token, { expiresAt: this.#now() + TOKEN_LIFETIME_SECONDS * 1000, serial: this.#serial, scopes: [...scopes] });
     return token;
   }
 
-  /** The token's issue serial if it is known and unexpired, else null. */
-  serialOf(token: string): number | null {
+  /** The token's issue serial and scopes if it is known and unexpired, else null. */
+  lookup(token: string): IssuedToken | null {
     const entry = this.#tokens.get(token);
     if (entry === undefined) return null;
     if (this.#now() >= entry.expiresAt) {
       this.#tokens.delete(token);
       return null;
     }
-    return entry.serial;
+    return { serial: entry.serial, scopes: entry.scopes };
   }
 
   /** Serial of the newest token issued so far (0 before the first). */

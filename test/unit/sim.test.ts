@@ -70,6 +70,8 @@ test('oauth: good credentials in the form or as Basic give a one-hour bearer tok
   const bearer = `Bearer ${String(((await viaBasic.json()) as Json)['access_token'])}`;
   assert.equal((await get(tn, '/tailnet/-/devices', bearer)).status, 200);
   assert.equal(tn.stats.tokenRequests, 2);
+  assert.equal(tn.stats.requests.get('token'), 2);
+  assert.equal(tn.stats.requests.get('devices'), 1);
 });
 
 test('oauth: bad credentials, unknown grant types and write scopes are refused with a JSON message', async (t) => {
