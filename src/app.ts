@@ -10,6 +10,8 @@ import { parseExpectedDevices, type ExpectedDevices } from './config/expected-de
 import { ConfigError } from './errors.js';
 import { readFileSync } from 'node:fs';
 import { Refresher } from './refresh/refresher.js';
+import { Inventory } from './refresh/inventory.js';
+import { startTsnet, type Tsnet } from './tsnet/supervisor.js';
 import { RefreshStatus } from './refresh/status.js';
 import { probeRoute } from './server/probe-route.js';
 import { sdRoute } from './server/sd-route.js';
@@ -30,8 +32,10 @@ export interface App {
 }
 
 /** Composition root: builds every stage from the config and wires them; no logic of its own. */
-export async function startApp(baseConfig: Config, log: Logger, version: string): Promise<App> {
+export async function startApp(baseConfig: Config, log: Logger, version: string, options: { signal?: AbortSignal } = {}): Promise<App> {
   let config = baseConfig;
+  // Read before anything starts: a bad file is a configuration error (exit 2) with nothing to clean up.
+  let expected = config.expectedDevicesFile === undefined ? undefined : readExpected(config.expectedDevicesFile);
   let simulator: SimTailnet | undefined;
   if (config.simulator !== undefined) {
     simulator = await startTailnet({ scenario: 'scenario' in config.simulator ? config.simulator.scenario : { names: [...config.simulator.names] } });
@@ -55,11 +59,38 @@ export async function startApp(baseConfig: Config, log: Logger, version: string)
       ? new StaticToken(auth.apiKey)
       : new OAuthTokenSource({ baseUrl: config.apiUrl, clientId: auth.clientId, clientSecret: auth.clientSecret, timeoutMs: config.apiTimeoutMs, stats: apiStats });
   const api = new HttpTailscaleApi({ baseUrl: config.apiUrl, tailnet: config.tailnet, timeoutMs: config.apiTimeoutMs, tokens, stats: apiStats, log: log.child({ stage: 'api' }) });
+  // tsnet mode: our own userspace tailscaled; device scrapes leave through its SOCKS5 proxy.
+  let tsnet: Tsnet | undefined;
+  if (config.tsnet.enabled) {
+    const timeout = config.clientMetrics.timeoutMs;
+    try {
+      tsnet = await startTsnet(
+        {
+          tailscaledPath: config.tsnet.tailscaledPath,
+          tailscalePath: config.tsnet.tailscalePath,
+          stateDir: config.tsnet.stateDir,
+          hostname: config.tsnet.hostname,
+          tags: [...config.tsnet.tags],
+          authKey: config.tsnet.authKey,
+          stateSecret: config.tsnet.stateSecret,
+          requireExporterTag: config.requireExporterTag,
+          proxyTimeouts: { connectMs: timeout, headersMs: timeout, bodyMs: timeout },
+          timing: { statusIntervalMs: Math.min(config.scrapeIntervalMs, 10_000), stopTimeoutMs: 3_000 },
+          signal: options.signal,
+        },
+        log.child({ stage: 'tsnet' }),
+      );
+    } catch (err) {
+      await Promise.allSettled([api.close(), tokens.close?.()]);
+      throw err;
+    }
+  }
   const scraper = new DeviceScraper({
     timeoutMs: config.clientMetrics.timeoutMs,
     maxBytes: config.clientMetrics.maxBytes,
     maxSeries: config.clientMetrics.maxSeries,
     concurrency: config.maxConcurrentScrapes,
+    dispatcher: tsnet?.dispatcher,
   });
   const select = makeSelector({
     scrapeTag: config.scrapeTag,
@@ -72,7 +103,6 @@ export async function startApp(baseConfig: Config, log: Logger, version: string)
     shard: config.shard,
   });
   const userLabel = userRedactor(config.redactKey);
-  let expected = config.expectedDevicesFile === undefined ? undefined : readExpected(config.expectedDevicesFile);
   const collectors = buildCollectors({
     labelsFromTags: config.labelsFromTags,
     userLabel,
@@ -80,10 +110,16 @@ export async function startApp(baseConfig: Config, log: Logger, version: string)
     expectedDevices: () => expected,
     // With several replicas, API device metrics come from shard 0 only unless asked otherwise (no duplicates).
     apiDeviceMetrics: config.shard.index === 0 || config.shard.apiMetrics === 'all',
+    enabled: new Set(config.collectors),
+    tsnet: tsnet === undefined ? undefined : () => ({ up: tsnet!.isUp(), status: tsnet!.status() }),
   });
+  // The inventory is tailnet-wide: with several replicas, shard 0 fetches it.
+  const inventory = config.shard.index === 0 || config.shard.apiMetrics === 'all'
+    ? new Inventory({ api, enabled: config.collectors, intervalMs: config.inventoryIntervalMs, log: log.child({ stage: 'inventory' }) })
+    : undefined;
   const store = new SnapshotStore();
   const status = new RefreshStatus(Date.now());
-  const refresher = new Refresher({ api, apiStats, select, scraper, store, status, log: log.child({ stage: 'refresh' }), intervalMs: config.scrapeIntervalMs, version, collectors });
+  const refresher = new Refresher({ api, apiStats, select, scraper, store, status, log: log.child({ stage: 'refresh' }), intervalMs: config.scrapeIntervalMs, version, collectors, inventory, scrapeDevices: config.collectors.includes('client_metrics') });
 
   let server: RunningServer;
   try {
@@ -96,6 +132,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string)
       intervalMs: config.scrapeIntervalMs,
       debugConfig: config.debugEndpoint ? redactedConfig(config) : undefined,
       metricsToken: config.metricsToken,
+      tsnetUp: tsnet === undefined ? undefined : () => tsnet!.isUp(),
       extraRoutes: {
         '/sd': sdRoute(() => status.selections, config.clientMetrics.port, userLabel),
         '/probe': probeRoute({ selections: () => status.selections, scrape: (t) => scraper.scrape(t), maxConcurrent: config.maxConcurrentScrapes }),
@@ -104,7 +141,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string)
       log: log.child({ stage: 'http' }),
     });
   } catch (err) {
-    await Promise.allSettled([api.close(), scraper.close(), tokens.close?.(), simulator?.close()]);
+    await Promise.allSettled([api.close(), scraper.close(), tokens.close?.(), simulator?.close(), tsnet?.stop()]);
     throw err;
   }
   refresher.start();
@@ -130,6 +167,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string)
       await refresher.stop();
       await server.close();
       await Promise.allSettled([api.close(), scraper.close(), tokens.close?.(), simulator?.close()]);
+      await tsnet?.stop();
     },
   };
 }

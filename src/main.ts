@@ -6,6 +6,7 @@ import { VARIABLES } from './config/schema.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './log.js';
 import { VERSION } from './version.js';
+import { TsnetError } from './tsnet/errors.js';
 
 const USAGE = `Usage: tsmetrics [options]
 
@@ -78,10 +79,28 @@ async function main(argv: string[]): Promise<number> {
     process.exit(1);
   });
 
+  // Signals are handled from here on, so a SIGTERM while tsnet waits for a login still stops tailscaled.
+  const starting = new AbortController();
+  let stopRequested: string | undefined;
+  const early = (signal: string): void => {
+    stopRequested = signal;
+    starting.abort(new Error(`${signal} during start-up`));
+  };
+  process.once('SIGTERM', () => early('SIGTERM'));
+  process.once('SIGINT', () => early('SIGINT'));
+
   let app;
   try {
-    app = await startApp(config, log, VERSION);
+    app = await startApp(config, log, VERSION, { signal: starting.signal });
   } catch (err) {
+    if (stopRequested !== undefined) {
+      log.info({ signal: stopRequested }, 'stopped during start-up');
+      return 0;
+    }
+    if (err instanceof TsnetError) {
+      process.stderr.write(`tsmetrics: tsnet mode: ${err.message}\n`);
+      return err.exitCode;
+    }
     if (err instanceof ConfigError) {
       process.stderr.write(`tsmetrics: invalid configuration: ${err.message}\n`);
       return 2;
@@ -96,6 +115,8 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
 
+  process.removeAllListeners('SIGTERM');
+  process.removeAllListeners('SIGINT');
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {

@@ -3,6 +3,7 @@ import type { Device } from '../tailscale/device.js';
 import type { Selection } from '../devices/targets.js';
 import type { ScrapeResult } from '../devices/scraper.js';
 import type { RequestStats } from '../tailscale/request-stats.js';
+import type { InventoryData } from '../tailscale/inventory.js';
 
 /** What one device contributes from its client metrics to a snapshot. */
 export interface DeviceScrapeState {
@@ -34,6 +35,8 @@ export interface RefreshData {
   readonly api: {
     readonly up: boolean;
     readonly lastSuccessSeconds: number | undefined;
+    /** Duration of this cycle's device list call, retries included. */
+    readonly listDurationSeconds: number;
     readonly stats: RequestStats;
   };
   readonly selections: readonly Selection[];
@@ -41,12 +44,17 @@ export interface RefreshData {
   readonly cycle: { readonly durationSeconds: number; readonly scrapeDurationSeconds: number; readonly startedSeconds: number };
   readonly errors: ErrorCounts;
   readonly process: { readonly startSeconds: number; readonly rssBytes: number; readonly heapBytes: number };
+  /** Users, keys, settings, DNS, services, policy: fetched on INVENTORY_INTERVAL, last good data kept. */
+  readonly inventory: InventoryData;
 }
 
 /** Pure and synchronous: no I/O, no clock reads. */
 export interface Collector {
+  /** The public collector name (COLLECTORS, tsmetrics_collector_success); several collectors may share one. */
   readonly name: string;
   collect(data: RefreshData): MetricFamily[];
+  /** How the data this collector renders was fetched: a failed fetch makes the collector unsuccessful. */
+  source?(data: RefreshData): { readonly ok: boolean | undefined; readonly durationSeconds: number };
 }
 
 /** Device labels every per-device family starts with. */

@@ -10,7 +10,7 @@ export type CoverageState = 'scraped' | 'failing' | 'untagged' | 'excluded' | 'o
 const WANTED: ReadonlySet<CoverageState> = new Set(['scraped', 'failing', 'client_too_old', 'address_refused']);
 
 export const coverageCollector: Collector = {
-  name: 'coverage',
+  name: 'client_metrics',
   collect({ selections, scrapes }) {
     const samples: Array<readonly [Labels, number]> = [];
     let wanted = 0;

@@ -4,7 +4,8 @@ import { deviceLabels, type Collector } from './collector.js';
 // Connectivity as the control plane saw it (clientConnectivity, fields=all) and device posture.
 
 export const deviceConnectivityCollector: Collector = {
-  name: 'device_connectivity',
+  name: 'devices',
+    source: (d) => ({ ok: d.api.up, durationSeconds: d.api.listDurationSeconds }),
   collect({ devices }) {
     if (devices === undefined) return [];
     const latency: Array<readonly [Labels, number]> = [];

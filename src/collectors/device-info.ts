@@ -31,7 +31,8 @@ function derivedLabels(d: Device, rules: DeviceInfoOptions['labelsFromTags']): R
 }
 
 export const makeDeviceInfoCollector = (o: DeviceInfoOptions): Collector => ({
-  name: 'device_info',
+  name: 'devices',
+    source: (d) => ({ ok: d.api.up, durationSeconds: d.api.listDurationSeconds }),
   collect({ devices }) {
     if (devices === undefined) return [];
     return [

@@ -8,7 +8,8 @@ import { deviceLabels, type Collector } from './collector.js';
 const hasExitRoute = (routes: readonly string[] | undefined): boolean => routes?.some((r) => EXIT_ROUTES.has(r)) ?? false;
 
 export const deviceRoutesCollector: Collector = {
-  name: 'device_routes',
+  name: 'devices',
+    source: (d) => ({ ok: d.api.up, durationSeconds: d.api.listDurationSeconds }),
   collect({ devices }) {
     if (devices === undefined) return [];
     // Devices whose routes are unknown (no fields=all data, routes call failed) get no route series.

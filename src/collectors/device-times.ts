@@ -5,7 +5,8 @@ import { deviceLabels, type Collector } from './collector.js';
 // `tailscale_device_machine_key_expiry - time() < 14*86400` must not fire for keys that never expire.
 
 export const deviceTimesCollector: Collector = {
-  name: 'device_times',
+  name: 'devices',
+    source: (d) => ({ ok: d.api.up, durationSeconds: d.api.listDurationSeconds }),
   collect({ devices, nowSeconds }) {
     if (devices === undefined) return [];
     const lastSeen: Array<readonly [Labels, number]> = [];

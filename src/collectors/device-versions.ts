@@ -8,7 +8,8 @@ import { deviceLabels, type Collector } from './collector.js';
 export function makeDeviceVersionsCollector(minimum: string | undefined): Collector {
   const min: Version | undefined = minimum === undefined ? undefined : parseClientVersion(minimum);
   return {
-    name: 'device_versions',
+    name: 'devices',
+    source: (d) => ({ ok: d.api.up, durationSeconds: d.api.listDurationSeconds }),
     collect({ devices }) {
       if (devices === undefined) return [];
       const info: Array<readonly [Labels, number]> = [];

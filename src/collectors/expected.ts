@@ -16,7 +16,7 @@ function matcher(match: ExpectedDevices['selectors'][number]['match']): (d: Devi
 
 export function makeExpectedCollector(current: () => ExpectedDevices | undefined): Collector {
   return {
-    name: 'expected_devices',
+    name: 'devices',
     collect({ devices }) {
       const spec = current();
       if (spec === undefined || devices === undefined) return [];

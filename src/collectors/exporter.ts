@@ -1,4 +1,4 @@
-import { counter, family, gauge, type Labels, type MetricFamily, type Sample } from '../exposition/family.js';
+import { counter, gauge, type Labels, type MetricFamily, type Sample } from '../exposition/family.js';
 import { API_DURATION_BUCKETS } from '../tailscale/request-stats.js';
 import type { Collector } from './collector.js';
 
@@ -83,6 +83,3 @@ export const exporterCollector: Collector = {
     return families;
   },
 };
-
-export const collectorSuccessFamily = (results: ReadonlyArray<readonly [string, boolean]>): MetricFamily =>
-  family('tsmetrics_collector_success', 'gauge', '1 if the collector ran without error in the last refresh.', results.map(([collector, ok]) => [{ collector }, ok ? 1 : 0] as const));

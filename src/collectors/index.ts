@@ -9,40 +9,93 @@ import { makeExpectedCollector } from './expected.js';
 import type { ExpectedDevices } from '../config/expected-devices.js';
 import { deviceRoutesCollector } from './device-routes.js';
 import { deviceTimesCollector } from './device-times.js';
-import { collectorSuccessFamily, exporterCollector } from './exporter.js';
+import { exporterCollector } from './exporter.js';
+import { makePeersCollector, type TsnetView } from './peers.js';
+import { gauge } from '../exposition/family.js';
+import { makeUsersCollector } from './users.js';
+import { keysCollector } from './keys.js';
+import { settingsCollector } from './settings.js';
+import { dnsCollector } from './dns.js';
+import { servicesCollector } from './services.js';
+import { policyCollector } from './policy.js';
 
 export interface CollectorOptions extends DeviceInfoOptions {
   readonly minClientVersion: string | undefined;
   readonly expectedDevices: () => ExpectedDevices | undefined;
   /** False on replicas other than shard 0: the API device families come from one replica only. */
   readonly apiDeviceMetrics: boolean;
+  /** COLLECTORS: the public collector names turned on. */
+  readonly enabled: ReadonlySet<string>;
+  /** tsnet mode: the exporter's own node; undefined outside tsnet mode (no peer families then). */
+  readonly tsnet?: () => TsnetView | undefined;
 }
 
 /** Every collector, in a fixed order (no import side effects decide what runs). */
 export function buildCollectors(o: CollectorOptions): Collector[] {
-  const api = [makeDeviceInfoCollector(o), deviceTimesCollector, deviceRoutesCollector, deviceConnectivityCollector, makeDeviceVersionsCollector(o.minClientVersion), makeExpectedCollector(o.expectedDevices)];
-  return [...(o.apiDeviceMetrics ? api : []), clientMetricsCollector, coverageCollector, exporterCollector];
+  const all: Collector[] = [
+    ...(o.apiDeviceMetrics
+      ? [makeDeviceInfoCollector(o), deviceTimesCollector, deviceRoutesCollector, deviceConnectivityCollector, makeDeviceVersionsCollector(o.minClientVersion), makeExpectedCollector(o.expectedDevices)]
+      : []),
+    clientMetricsCollector,
+    coverageCollector,
+    makeUsersCollector(o.userLabel),
+    keysCollector,
+    settingsCollector,
+    dnsCollector,
+    servicesCollector,
+    policyCollector,
+  ];
+  // Exporter self-metrics always run.
+  return [...all.filter((c) => o.enabled.has(c.name)), ...(o.tsnet === undefined ? [] : [makePeersCollector(o.tsnet)]), exporterCollector];
 }
 
-export const COLLECTORS: readonly Collector[] = buildCollectors({ labelsFromTags: [], userLabel: (u) => u, minClientVersion: undefined, expectedDevices: () => undefined, apiDeviceMetrics: true });
+export const ALL_COLLECTORS: ReadonlySet<string> = new Set(['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy']);
 
-/** Runs each collector; one that throws loses only its own families and reports success 0. */
+export const COLLECTORS: readonly Collector[] = buildCollectors({
+  labelsFromTags: [],
+  userLabel: (u) => u,
+  minClientVersion: undefined,
+  expectedDevices: () => undefined,
+  apiDeviceMetrics: true,
+  enabled: ALL_COLLECTORS,
+});
+
+/**
+ * Runs each collector; one that throws loses only its own families. Per public collector name: success
+ * (every part collected, and the data it renders was fetched) and duration (fetch plus render).
+ */
 export function runCollectors(
   data: RefreshData,
   collectors: readonly Collector[] = COLLECTORS,
   onError: (name: string, err: unknown) => void = () => {},
 ): MetricFamily[] {
   const families: MetricFamily[] = [];
-  const results: Array<readonly [string, boolean]> = [];
+  const results = new Map<string, { ok: boolean; seconds: number; sourced: boolean }>();
   for (const c of collectors) {
+    const started = performance.now();
+    let ok = true;
     try {
       families.push(...c.collect(data));
-      results.push([c.name, true]);
     } catch (err) {
       onError(c.name, err);
-      results.push([c.name, false]);
+      ok = false;
     }
+    const r = results.get(c.name) ?? { ok: true, seconds: 0, sourced: false };
+    r.ok &&= ok;
+    r.seconds += (performance.now() - started) / 1000;
+    const source = c.source?.(data);
+    if (source !== undefined && !r.sourced) {
+      // Several collectors may share one source (devices): count its fetch once.
+      r.sourced = true;
+      r.ok &&= source.ok !== false;
+      r.seconds += source.durationSeconds;
+    }
+    results.set(c.name, r);
   }
-  families.push(collectorSuccessFamily(results));
+  const entries = [...results.entries()];
+  families.push(
+    gauge('tsmetrics_collector_success', '1 if the collector fetched and rendered its data in the last refresh (collector: devices, client_metrics, users, keys, settings, dns, services, policy, exporter).', entries.map(([collector, r]) => [{ collector }, r.ok ? 1 : 0] as const)),
+    gauge('tsmetrics_collector_duration_seconds', 'Time the collector spent fetching (API calls, for the inventory collectors on their last fetch) and rendering.', entries.map(([collector, r]) => [{ collector }, r.seconds] as const)),
+  );
   return families;
 }

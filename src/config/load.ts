@@ -23,6 +23,9 @@ export interface Config {
     readonly stateDir: string;
     readonly tags: readonly string[];
     readonly authKey: string | undefined;
+    readonly stateSecret: string | undefined;
+    readonly tailscaledPath: string | undefined;
+    readonly tailscalePath: string | undefined;
   };
   readonly scrapeTag: string;
   readonly requireExporterTag: boolean;
@@ -37,6 +40,8 @@ export interface Config {
     readonly maxSeries: number;
   };
   readonly maxConcurrentScrapes: number;
+  readonly collectors: readonly string[];
+  readonly inventoryIntervalMs: number;
   readonly shard: { readonly index: number; readonly count: number; readonly apiMetrics: 'first' | 'all' };
   readonly scrapeIntervalMs: number;
   readonly labelsFromTags: ReadonlyArray<{ readonly label: string; readonly pattern: RegExp }>;
@@ -126,8 +131,8 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   }
 
   const useTsnet = get<boolean>('USE_TSNET');
-  if (useTsnet) {
-    throw new ConfigError('USE_TSNET=true is not supported by this version of tsmetrics yet: set USE_TSNET=false and reach devices through the host\'s tailscaled');
+  if (useTsnet && simulator !== undefined) {
+    throw new ConfigError('USE_TSNET=true cannot be combined with --demo or TEST_DEVICES: the simulated tailnet is on loopback, not in a tailnet');
   }
 
   const shardCount = get<number>('SHARD_COUNT');
@@ -174,6 +179,9 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
       stateDir: get('TSNET_STATE_DIR'),
       tags: get<string[] | undefined>('TSNET_TAGS') ?? [],
       authKey: get('TS_AUTHKEY'),
+      stateSecret: get('TSNET_STATE_SECRET'),
+      tailscaledPath: get('TAILSCALED_PATH'),
+      tailscalePath: get('TAILSCALE_PATH'),
     },
     scrapeTag: get('SCRAPE_TAG'),
     requireExporterTag: get('REQUIRE_EXPORTER_TAG'),
@@ -188,6 +196,8 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
       maxSeries: get('CLIENT_METRICS_MAX_SERIES'),
     },
     maxConcurrentScrapes: get('MAX_CONCURRENT_SCRAPES'),
+    collectors: get('COLLECTORS'),
+    inventoryIntervalMs: get('INVENTORY_INTERVAL'),
     shard: { index: shardIndex, count: shardCount, apiMetrics: get('SHARD_API_METRICS') },
     scrapeIntervalMs: get('SCRAPE_INTERVAL'),
     labelsFromTags: get<Array<{ label: string; pattern: RegExp }> | undefined>('DEVICE_LABELS_FROM_TAGS') ?? [],

@@ -8,6 +8,7 @@ import type { DeviceList, TailscaleApi } from '../tailscale/api.js';
 import type { Device } from '../tailscale/device.js';
 import type { RequestStats } from '../tailscale/request-stats.js';
 import { failureHint, type RefreshStatus } from './status.js';
+import { EMPTY_INVENTORY, type Inventory } from './inventory.js';
 
 export interface RefresherOptions {
   readonly api: TailscaleApi;
@@ -20,6 +21,10 @@ export interface RefresherOptions {
   readonly intervalMs: number;
   readonly version: string;
   readonly collectors?: readonly Collector[];
+  /** The slowly changing inventory (users, keys, ...); refreshed on its own interval inside the cycle. */
+  readonly inventory?: Inventory;
+  /** False when COLLECTORS leaves out client_metrics: no device is dialled. */
+  readonly scrapeDevices?: boolean;
   readonly now?: () => number;
 }
 
@@ -97,12 +102,18 @@ export class Refresher {
     let apiError: string | undefined;
 
     let list: DeviceList | undefined;
+    const listStarted = performance.now();
+    let listDurationSeconds = 0;
+    const inventoryDone = this.#o.inventory?.refreshIfDue(signal);
     try {
       list = await this.#o.api.listDevices(signal);
     } catch (err) {
       if (signal.aborted) return;
       apiError = err instanceof Error ? err.message : String(err);
     }
+    listDurationSeconds = (performance.now() - listStarted) / 1000;
+    await inventoryDone;
+    if (signal.aborted) return;
     if (list !== undefined) {
       if (!this.#apiUp && this.#lastApiSuccessSeconds !== undefined) this.#o.log.info('Tailscale API reachable again');
       this.#devices = list.devices;
@@ -119,7 +130,7 @@ export class Refresher {
     const selections = this.#o.select(this.#devices ?? []);
     this.#noteSelectionChanges(selections);
     this.#o.status.selections = selections;
-    const targets = selections.flatMap((s) => (s.target === undefined ? [] : [s.target]));
+    const targets = this.#o.scrapeDevices === false ? [] : selections.flatMap((s) => (s.target === undefined ? [] : [s.target]));
     const s0 = performance.now();
     const results = await this.#o.scraper.scrapeAll(targets, signal);
     if (signal.aborted) return;
@@ -131,7 +142,7 @@ export class Refresher {
       nowSeconds: Math.floor(this.#now() / 1000),
       version: this.#o.version,
       devices: this.#devices,
-      api: { up: this.#apiUp, lastSuccessSeconds: this.#lastApiSuccessSeconds, stats: this.#o.apiStats },
+      api: { up: this.#apiUp, lastSuccessSeconds: this.#lastApiSuccessSeconds, listDurationSeconds, stats: this.#o.apiStats },
       selections,
       scrapes: new Map(this.#scrapes),
       cycle: { durationSeconds: (performance.now() - t0) / 1000, scrapeDurationSeconds: scrapeSeconds, startedSeconds: Math.floor(startedMs / 1000) },
@@ -145,6 +156,7 @@ export class Refresher {
         typeConflicts: this.#typeConflicts,
       },
       process: { startSeconds: Math.floor(this.#o.status.startedAtMs / 1000), rssBytes: mem.rss, heapBytes: mem.heapUsed },
+      inventory: this.#o.inventory?.current() ?? EMPTY_INVENTORY,
     };
     const families = runCollectors(data, this.#o.collectors, (name, err) => this.#o.log.error({ err, collector: name }, 'collector failed'));
     const snapshot = await buildSnapshot(families, this.#now());

@@ -22,6 +22,8 @@ export interface ServerOptions {
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
   /** More data routes (service discovery, probes), protected like /metrics. */
   readonly extraRoutes?: Readonly<Record<string, Handler>>;
+  /** tsnet mode: whether the exporter's own tailscaled is up; /health says "degraded" while it is not. */
+  readonly tsnetUp?: (() => boolean) | undefined;
   readonly now?: () => number;
 }
 
@@ -44,10 +46,13 @@ export interface RunningServer {
 export function startServer(o: ServerOptions): Promise<RunningServer> {
   const now = o.now ?? Date.now;
 
-  const health = (): { status: 'healthy' | 'starting' | 'unhealthy'; code: number } => {
+  const health = (): { status: 'healthy' | 'degraded' | 'starting' | 'unhealthy'; code: number } => {
     const staleAfter = STALE_INTERVALS * o.intervalMs;
     const last = o.status.lastApiSuccessAtMs;
-    if (last !== undefined && now() - last <= staleAfter) return { status: 'healthy', code: 200 };
+    if (last !== undefined && now() - last <= staleAfter) {
+      // API data is fresh, but devices cannot be reached while our tailscaled is down.
+      return o.tsnetUp?.() === false ? { status: 'degraded', code: 200 } : { status: 'healthy', code: 200 };
+    }
     if (last === undefined && now() - o.status.startedAtMs <= staleAfter) return { status: 'starting', code: 200 };
     return { status: 'unhealthy', code: 503 };
   };
@@ -78,6 +83,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
         devices_scraped: o.status.devicesScraped,
         last_scrape: last === undefined ? null : new Date(last).toISOString(),
         last_successful_refresh: o.status.lastApiSuccessAtMs === undefined ? null : new Date(o.status.lastApiSuccessAtMs).toISOString(),
+        ...(o.tsnetUp === undefined ? {} : { tsnet_up: o.tsnetUp() }),
       });
     },
     '/livez': (_req, res) => send(res, 200, 'text/plain; charset=utf-8', 'ok\n'),
@@ -90,7 +96,8 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
       send(res, started ? 200 : 503, 'text/plain; charset=utf-8', started ? 'started\n' : 'starting: the first refresh has not finished\n');
     },
     '/readyz': (_req, res) => {
-      const ready = o.store.current() !== undefined && health().status === 'healthy';
+      const status = health().status;
+      const ready = o.store.current() !== undefined && (status === 'healthy' || status === 'degraded');
       send(res, ready ? 200 : 503, 'text/plain; charset=utf-8', ready ? 'ready\n' : 'not ready: no fresh data\n');
     },
     '/': (_req, res) => send(res, 200, 'text/html; charset=utf-8', landingPage(o.version, o.debugConfig !== undefined)),

@@ -11,6 +11,9 @@ import type { TokenSource } from './auth.js';
 export interface TailscaleApi {
   /** Every device of the tailnet with `fields=all`; throws ApiError when the list cannot be had. */
   listDevices(signal?: AbortSignal): Promise<DeviceList>;
+  /** One GET with auth, retries and timeouts; throws ApiError. `path` starts with /api/v2/. */
+  getJson(endpoint: string, path: string, signal?: AbortSignal): Promise<unknown>;
+  readonly tailnet: string;
   close(): Promise<void>;
 }
 
@@ -57,6 +60,10 @@ export class HttpTailscaleApi implements TailscaleApi {
   readonly #retry: RetryPolicy;
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 
+  get tailnet(): string {
+    return this.#o.tailnet;
+  }
+
   constructor(options: HttpTailscaleApiOptions) {
     this.#o = options;
     this.#retry = options.retry ?? DEFAULT_RETRY;
@@ -72,7 +79,7 @@ export class HttpTailscaleApi implements TailscaleApi {
 
   async listDevices(signal?: AbortSignal): Promise<DeviceList> {
     const path = `/api/v2/tailnet/${encodeURIComponent(this.#o.tailnet)}/devices?fields=all`;
-    const body = await this.#getJson('devices', path, signal);
+    const body = await this.getJson('devices', path, signal);
     const list = deviceListSchema.safeParse(body);
     if (!list.success) {
       throw new ApiError('devices', 'invalid_response', 'response has no "devices" array');
@@ -99,7 +106,7 @@ export class HttpTailscaleApi implements TailscaleApi {
         const [device, index] = missing[next++]!;
         try {
           const id = device.nodeId !== '' ? device.nodeId : device.id;
-          const body = await this.#getJson('device_routes', `/api/v2/device/${encodeURIComponent(id)}/routes`, signal);
+          const body = await this.getJson('device_routes', `/api/v2/device/${encodeURIComponent(id)}/routes`, signal);
           const routes = routesSchema.parse(body);
           devices[index] = { ...device, advertisedRoutes: routes.advertisedRoutes ?? [], enabledRoutes: routes.enabledRoutes ?? [] };
         } catch (err) {
@@ -113,7 +120,7 @@ export class HttpTailscaleApi implements TailscaleApi {
     return devices;
   }
 
-  async #getJson(endpoint: string, path: string, signal?: AbortSignal): Promise<unknown> {
+  async getJson(endpoint: string, path: string, signal?: AbortSignal): Promise<unknown> {
     let refreshedAfter401 = false;
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.#attempt(endpoint, path, signal);

@@ -54,7 +54,7 @@ test('the metric tables match the families the exporter really serves (name, typ
       current = type[1]!;
       served.set(current, { type: type[2]!, labels: new Set() });
     } else if (line !== '' && !line.startsWith('#')) {
-      for (const m of line.matchAll(/[{,]([a-zA-Z_]+)="/g)) if (m[1] !== 'le') served.get(current)!.labels.add(m[1]!);
+      for (const m of line.matchAll(/[{,]([a-zA-Z_][a-zA-Z0-9_]*)="/g)) if (m[1] !== 'le') served.get(current)!.labels.add(m[1]!);
     }
   }
   for (const [name, fam] of served) {

@@ -127,7 +127,7 @@ test('exporter self-metrics: api_up, staleness, build info, per-device scrape st
   const target = { deviceId: 'd1', deviceName: 'gw', address: '100.64.0.1', url: 'u' };
   const f = exporterCollector.collect(
     refreshData([], {
-      api: { up: false, lastSuccessSeconds: 1_749_999_000, stats: new (class { snapshot() { return [['devices', { requests: 3, errors: new Map([['http_status', 2]]), durationSum: 1.2, bucketCounts: [1, 0, 0, 0, 2, 0, 0, 0, 0] }]] as const; } })() as never },
+      api: { up: false, lastSuccessSeconds: 1_749_999_000, listDurationSeconds: 0, stats: new (class { snapshot() { return [['devices', { requests: 3, errors: new Map([['http_status', 2]]), durationSum: 1.2, bucketCounts: [1, 0, 0, 0, 2, 0, 0, 0, 0] }]] as const; } })() as never },
       scrapes: new Map([['d1', { last: { ok: false as const, target, reason: 'parse' as const, message: 'm', durationSeconds: 0.2 }, families: undefined, lastSuccessSeconds: 1_749_999_900 }]]),
       errors: { deviceScrapeErrors: new Map([['d1\u0000parse', 4], ['gone\u0000timeout', 1]]), apiRefreshFailures: 2, cycleOverruns: 1, addressRefusals: 0, invalidApiDevices: 0, renderDropped: 0, typeConflicts: 0 },
     }),
@@ -153,5 +153,11 @@ test('a throwing collector loses only its own families and reports collector_suc
   assert.deepEqual(failed, ['boom']);
   assert.ok(f.some((x) => x.name === 'tailscale_device_count'));
   const success = f.find((x) => x.name === 'tsmetrics_collector_success')!;
-  assert.deepEqual(success.samples.map((s) => [s.labels.collector, s.value]), [['device_info', 1], ['boom', 0]]);
+  assert.deepEqual(success.samples.map((s) => [s.labels.collector, s.value]), [['devices', 1], ['boom', 0]]);
+  // A failed fetch makes the collector unsuccessful even though rendering worked.
+  const down = runCollectors(refreshData(DEVICES, { api: { up: false, lastSuccessSeconds: 1, listDurationSeconds: 2, stats: refreshData([]).api.stats } }), [deviceInfoCollector]);
+  const s2 = down.find((x) => x.name === 'tsmetrics_collector_success')!;
+  assert.deepEqual(s2.samples.map((s) => [s.labels.collector, s.value]), [['devices', 0]]);
+  const d2 = down.find((x) => x.name === 'tsmetrics_collector_duration_seconds')!;
+  assert.ok(d2.samples[0]!.value >= 2, 'the fetch time counts');
 });

@@ -123,8 +123,13 @@ test('simulator mode needs no credentials', () => {
   assert.equal(loadConfig({}, { demo: true }).auth, undefined);
 });
 
-test('USE_TSNET=true is refused with a clear message until tsnet mode exists', () => {
-  assert.match(configError({ ...OAUTH, USE_TSNET: 'true' }), /^USE_TSNET=true is not supported/);
+test('USE_TSNET=true: the tsnet settings are read; it cannot run on the simulator', () => {
+  const c = loadConfig({ ...OAUTH, USE_TSNET: 'true', TSNET_STATE_SECRET: 'tsmetrics-state', TAILSCALED_PATH: '/opt/ts/tailscaled', TS_AUTHKEY: 'tskey-auth-x' });
+  assert.equal(c.tsnet.enabled, true);
+  assert.equal(c.tsnet.stateSecret, 'tsmetrics-state');
+  assert.equal(c.tsnet.tailscaledPath, '/opt/ts/tailscaled');
+  assert.match(configError({ TEST_DEVICES: 'a', USE_TSNET: 'true' }), /^USE_TSNET=true cannot be combined with --demo or TEST_DEVICES/);
+  assert.match(configError({ ...OAUTH, TSNET_STATE_SECRET: 'Bad_Name' }), /^TSNET_STATE_SECRET=/);
 });
 
 test('redacted config shows no secret', () => {

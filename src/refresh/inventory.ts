@@ -1,0 +1,99 @@
+import type { Logger } from 'pino';
+import { ApiError } from '../errors.js';
+import type { TailscaleApi } from '../tailscale/api.js';
+import { EMPTY_INVENTORY, fetchDns, fetchKeys, fetchPolicy, fetchServices, fetchSettings, fetchUsers, type InventoryData, type Policy, type ResourceState } from '../tailscale/inventory.js';
+
+export { EMPTY_INVENTORY, type InventoryData } from '../tailscale/inventory.js';
+
+// Fetches the slowly changing inventory on its own interval (INVENTORY_INTERVAL), each resource on its
+// own: a failure or a missing OAuth scope (403) costs that resource only, and keeps its last good data.
+
+/** The OAuth scope each collector needs (README: least-privilege scopes). */
+export const COLLECTOR_SCOPES = {
+  devices: 'devices:core:read (and devices:routes:read, devices:posture_attributes:read)',
+  client_metrics: 'none (reaches devices on tcp:5252)',
+  users: 'users:read',
+  keys: 'auth_keys:read, api_access_tokens:read, oauth_keys:read, federated_keys:read (each adds its key type)',
+  settings: 'feature_settings:read',
+  dns: 'dns:read',
+  services: 'services:read',
+  policy: 'policy_file:read',
+} as const;
+
+export type CollectorName = keyof typeof COLLECTOR_SCOPES;
+export const COLLECTOR_NAMES = Object.keys(COLLECTOR_SCOPES) as CollectorName[];
+
+type Resource = keyof InventoryData;
+
+export class Inventory {
+  readonly #api: TailscaleApi;
+  readonly #enabled: readonly Resource[];
+  readonly #intervalMs: number;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  #state: { -readonly [K in Resource]: InventoryData[K] } = { ...EMPTY_INVENTORY };
+  #lastRunMs: number | undefined;
+  readonly #warnedScope = new Set<string>();
+
+  constructor(o: { api: TailscaleApi; enabled: readonly string[]; intervalMs: number; log: Logger; now?: () => number }) {
+    this.#api = o.api;
+    this.#enabled = (Object.keys(EMPTY_INVENTORY) as Resource[]).filter((r) => o.enabled.includes(r));
+    this.#intervalMs = o.intervalMs;
+    this.#log = o.log;
+    this.#now = o.now ?? Date.now;
+  }
+
+  current(): InventoryData {
+    return { ...this.#state };
+  }
+
+  /** Fetches every enabled resource when the interval has passed since the last round; never rejects. */
+  async refreshIfDue(signal?: AbortSignal): Promise<void> {
+    const now = this.#now();
+    if (this.#enabled.length === 0 || (this.#lastRunMs !== undefined && now - this.#lastRunMs < this.#intervalMs)) return;
+    this.#lastRunMs = now;
+    await Promise.all(this.#enabled.map((r) => this.#refresh(r, signal)));
+  }
+
+  async #refresh(resource: Resource, signal?: AbortSignal): Promise<void> {
+    const started = performance.now();
+    const nowSeconds = Math.floor(this.#now() / 1000);
+    const previous = this.#state[resource];
+    try {
+      const data = await FETCHERS[resource](this.#api, signal, nowSeconds);
+      const durationSeconds = (performance.now() - started) / 1000;
+      if (resource === 'policy') {
+        const before = previous.data as Policy | undefined;
+        const changed = before === undefined || before.hash !== (data as Policy).hash;
+        this.#state.policy = { data: data as Policy, ok: true, durationSeconds, changedAtSeconds: changed ? nowSeconds : previous.changedAtSeconds ?? nowSeconds };
+      } else {
+        (this.#state as Record<Resource, ResourceState<unknown>>)[resource] = { data, ok: true, durationSeconds };
+      }
+      if (previous.ok === false) this.#log.info({ collector: resource }, 'collector recovered');
+    } catch (err) {
+      if (signal?.aborted) return;
+      const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+      (this.#state as Record<Resource, ResourceState<unknown>>)[resource] = { ...previous, ok: false, durationSeconds: (performance.now() - started) / 1000, error: message };
+      if (err instanceof ApiError && err.status === 403) {
+        if (!this.#warnedScope.has(resource)) {
+          this.#warnedScope.add(resource);
+          this.#log.error(
+            { collector: resource, scope: COLLECTOR_SCOPES[resource] },
+            `the Tailscale API refused the ${resource} collector (403): grant the OAuth client ${COLLECTOR_SCOPES[resource]} or all:read, or turn the collector off with COLLECTORS`,
+          );
+        }
+      } else if (previous.ok !== false) {
+        this.#log.warn({ collector: resource, err: message }, 'collector failed; keeping its last good data');
+      }
+    }
+  }
+}
+
+const FETCHERS: { [K in Resource]: (api: TailscaleApi, signal: AbortSignal | undefined, nowSeconds: number) => Promise<NonNullable<InventoryData[K]['data']>> } = {
+  users: (api, signal) => fetchUsers(api, signal),
+  keys: (api, signal, now) => fetchKeys(api, signal, now),
+  settings: (api, signal) => fetchSettings(api, signal),
+  dns: (api, signal) => fetchDns(api, signal),
+  services: (api, signal) => fetchServices(api, signal),
+  policy: (api, signal) => fetchPolicy(api, signal),
+};
