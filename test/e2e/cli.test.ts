@@ -95,3 +95,36 @@ test('--health-check exits 1 when nothing listens', () => {
   const r = run(['--health-check'], { PORT: '1' });
   assert.equal(r.status, 1);
 });
+
+test('SIGTERM during a refresh (the API hanging) ends the process cleanly within 2 s', async (t) => {
+  const { createServer: createHttp } = await import('node:http');
+  // An API that accepts and never answers: the first refresh is in flight when SIGTERM arrives.
+  const hung = createHttp(() => {});
+  await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    hung.closeAllConnections();
+    hung.close();
+  });
+  const apiPort = (hung.address() as { port: number }).port;
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((resolve) => probe.close(resolve));
+  const child = spawn(process.execPath, [BIN], {
+    cwd,
+    env: { ...baseEnv, PORT: String(port), LOG_FORMAT: 'json', TAILSCALE_API_KEY: 'tskey-api-x', TAILSCALE_API_URL: `http://127.0.0.1:${apiPort}`, API_TIMEOUT: '60s' },
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  for (let i = 0; i < 100 && !stderr.includes('tsmetrics listening'); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.match(stderr, /tsmetrics listening/);
+  await new Promise((r) => setTimeout(r, 300));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  // The bound the issue asks for: gone within 2 s, or it is killed and the test fails.
+  const deadline = setTimeout(() => child.kill('SIGKILL'), 2000);
+  const code = await exited;
+  clearTimeout(deadline);
+  assert.equal(code, 0, stderr);
+  assert.ok(!/unhandled|uncaught/i.test(stderr), stderr);
+});

@@ -162,7 +162,14 @@ test('edge cases: hostile names and out-of-range addresses are handled, the outp
   assert.ok((v.get('tsmetrics_scrape_address_refused_total') ?? 0) >= 1, 'the device outside the allowed ranges was refused');
   assert.ok(lines.some((l) => l.includes('outside SCRAPE_ALLOWED_CIDRS')));
   assert.equal(v.get('tailscale_device_count'), sim.devices.length);
-});
+  // No series the exporter did not intend: every family is documented or a re-exported tailscaled_* one.
+  const readme = (await import('node:fs')).readFileSync('README.md', 'utf8');
+  const documented = new Set([...readme.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]!));
+  const families = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
+  for (const f of families) assert.ok(documented.has(f) || f.startsWith('tailscaled_'), `unexpected family ${f}`);
+  const sampleNames = new Set(text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0]!));
+  for (const n of sampleNames) assert.ok(families.has(n) || families.has(n.replace(/_(bucket|sum|count)$/, '')), `a sample line outside its family: ${n}`);
+}, );
 
 test('METRICS_TOKEN protects data endpoints; probes stay open', async (t) => {
   const token = 'a-very-long-metrics-token-123';
