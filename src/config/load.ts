@@ -5,7 +5,17 @@ export type ApiAuth =
   | { readonly kind: 'oauth'; readonly clientId: string; readonly clientSecret: string }
   | { readonly kind: 'api-key'; readonly apiKey: string };
 
+export interface HeadscaleConfig {
+  readonly url: string;
+  readonly apiKey: string;
+  /** PEM text of a private CA, read from HEADSCALE_CA_FILE. */
+  readonly ca: string | undefined;
+}
+
 export interface Config {
+  readonly backend: 'tailscale' | 'headscale';
+  /** Set when backend is headscale. */
+  readonly headscale: HeadscaleConfig | undefined;
   /** Undefined only in simulator mode, where the simulator supplies credentials at start. */
   readonly auth: ApiAuth | undefined;
   readonly tailnet: string;
@@ -111,6 +121,28 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   const testDevices = get<string[] | undefined>('TEST_DEVICES');
   const simulator = options.demo === true ? { scenario: 'demo' as const } : testDevices ? { names: testDevices } : undefined;
 
+  const backend = get<'tailscale' | 'headscale'>('BACKEND');
+  let headscale: HeadscaleConfig | undefined;
+  if (backend === 'headscale') {
+    const url = get<string | undefined>('HEADSCALE_URL');
+    const key = get<string | undefined>('HEADSCALE_API_KEY');
+    if (simulator === undefined && (url === undefined || key === undefined)) {
+      throw new ConfigError(`${url === undefined ? 'HEADSCALE_URL' : 'HEADSCALE_API_KEY'} is not set: BACKEND=headscale needs HEADSCALE_URL and HEADSCALE_API_KEY (or HEADSCALE_API_KEY_FILE)`);
+    }
+    const caFile = get<string | undefined>('HEADSCALE_CA_FILE');
+    let ca: string | undefined;
+    if (caFile !== undefined) {
+      try {
+        ca = readFile(caFile);
+      } catch (err) {
+        throw new ConfigError(`HEADSCALE_CA_FILE=${JSON.stringify(caFile)}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'}); expected a PEM file`);
+      }
+      if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`HEADSCALE_CA_FILE=${JSON.stringify(caFile)} is invalid: expected a PEM file with a certificate`);
+    }
+    // In simulator mode the simulated Headscale supplies the URL and key at start.
+    headscale = simulator === undefined ? { url: url!, apiKey: key!, ca } : undefined;
+  }
+
   let auth: ApiAuth | undefined;
   if (get('TAILSCALE_API_KEY') !== undefined && get('OAUTH_TOKEN') !== undefined) {
     throw new ConfigError('TAILSCALE_API_KEY and OAUTH_TOKEN are both set: they are the same setting, set only one');
@@ -123,7 +155,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   else if (clientId !== undefined || clientSecret !== undefined) {
     const missing = clientId === undefined ? 'OAUTH_CLIENT_ID' : 'OAUTH_CLIENT_SECRET';
     throw new ConfigError(`${missing} is not set: OAuth needs both OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (or use TAILSCALE_API_KEY)`);
-  } else if (simulator === undefined) {
+  } else if (simulator === undefined && backend === 'tailscale') {
     throw new ConfigError(
       'no Tailscale credentials: set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (or TAILSCALE_API_KEY), ' +
         'or try the built-in simulated tailnet with `npm run demo` (or TEST_DEVICES=gateway-1,gateway-2)',
@@ -163,6 +195,8 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   const listenHost = bindHost ?? (envName === 'production' || envName === 'prod' ? '0.0.0.0' : '127.0.0.1');
 
   const config: Config = {
+    backend,
+    headscale,
     auth: simulator === undefined ? auth : undefined,
     tailnet: get('TAILNET_NAME'),
     apiUrl: get('TAILSCALE_API_URL'),

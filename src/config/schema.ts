@@ -106,6 +106,11 @@ const labelsFromTags = z.string().transform((text, ctx) => {
 const version = z.string().trim().regex(/^v?\d{1,4}\.\d{1,4}(\.\d{1,6})?$/).transform((v) => v.replace(/^v/, ''));
 
 export const VARIABLES: readonly VariableSpec[] = [
+  // Control server
+  { name: 'BACKEND', default: 'tailscale', description: 'Control server: the Tailscale API, or a self-hosted Headscale', accepted: 'tailscale or headscale', schema: z.string().trim().toLowerCase().pipe(z.enum(['tailscale', 'headscale'])) },
+  { name: 'HEADSCALE_URL', default: undefined, description: 'Base URL of the Headscale server (BACKEND=headscale)', accepted: 'an http(s) URL, e.g. https://headscale.example.com', schema: httpUrl },
+  { name: 'HEADSCALE_API_KEY', default: undefined, description: 'Headscale API key (`headscale apikeys create`)', accepted: 'a Headscale API key', secret: true, schema: nonEmpty },
+  { name: 'HEADSCALE_CA_FILE', default: undefined, description: 'PEM file of the CA that signed the Headscale server certificate (a private CA)', accepted: 'a readable PEM file path', schema: nonEmpty },
   // Tailscale API access
   { name: 'OAUTH_CLIENT_ID', default: undefined, description: 'Tailscale OAuth client ID (trust credential)', accepted: 'the client ID from the admin console', schema: nonEmpty },
   { name: 'OAUTH_CLIENT_SECRET', default: undefined, description: 'Tailscale OAuth client secret', accepted: 'a tskey-client-... secret', secret: true, schema: nonEmpty },
@@ -140,7 +145,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'SCRAPE_ALLOWED_CIDRS', default: '100.64.0.0/10,fd7a:115c:a1e0::/48', description: 'Device addresses outside these ranges are never dialled', accepted: 'comma-separated CIDRs', schema: cidrList },
   { name: 'TEST_DEVICES', default: undefined, description: 'Start on the built-in simulated tailnet with these devices (no credentials needed)', accepted: 'comma-separated host names', schema: list.pipe(z.array(hostname).min(1)) },
   // Collectors
-  { name: 'COLLECTORS', default: 'devices,client_metrics,users,keys,settings,dns,services,policy', description: 'Collectors turned on; each needs its OAuth scope (see Collectors and OAuth scopes)', accepted: 'a comma-separated subset of devices, client_metrics, users, keys, settings, dns, services, policy', schema: list.pipe(z.array(z.enum(['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy'])).min(1)) },
+  { name: 'COLLECTORS', default: 'all', description: 'Collectors turned on; each needs its OAuth scope (see Collectors and OAuth scopes)', accepted: 'all, or a comma-separated subset of devices, client_metrics, users, keys, settings, dns, services, policy (Tailscale), preauthkeys, apikeys (Headscale)', schema: list.transform((l) => (l.length === 1 && l[0] === 'all' ? ['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy', 'preauthkeys', 'apikeys'] : l)).pipe(z.array(z.enum(['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy', 'preauthkeys', 'apikeys'])).min(1)) },
   { name: 'INVENTORY_INTERVAL', default: '5m', description: 'Interval at which users, keys, settings, DNS, services and the policy are fetched (devices follow SCRAPE_INTERVAL)', accepted: 'a duration between 1m and 24h, e.g. 5m', schema: duration(60_000, 86_400_000) },
   // Scaling out
   { name: 'SHARD_COUNT', default: '1', description: 'Number of replicas that split the device scrapes between them', accepted: 'an integer from 1 to 1000', schema: int(1, 1000) },

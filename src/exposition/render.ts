@@ -38,6 +38,32 @@ function sampleNameFits(familyName: string, type: MetricType, sampleName: string
  * is dropped: the output always parses, whatever the collectors or devices handed in.
  */
 export function render(families: readonly MetricFamily[]): Rendered {
+  const steps = renderSteps(families);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/**
+ * The same, yielding to the event loop every `sliceMs` of work: a 10,000-device exposition takes seconds
+ * to build, and /metrics must keep answering from the previous snapshot meanwhile.
+ */
+export async function renderAsync(families: readonly MetricFamily[], sliceMs = 10): Promise<Rendered> {
+  const steps = renderSteps(families);
+  let sliceStart = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+    if (performance.now() - sliceStart >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+}
+
+/** Yields (nothing) every few hundred series, so a caller can pause; returns the result. */
+function* renderSteps(families: readonly MetricFamily[]): Generator<void, Rendered, void> {
   const merged = new Map<string, { name: string; help: string; type: MetricType; parts: (readonly Sample[])[] }>();
   let typeConflicts = 0;
   let invalid = 0;
@@ -61,26 +87,33 @@ export function render(families: readonly MetricFamily[]): Rendered {
   const out: string[] = [];
   let series = 0;
   let duplicates = 0;
-  // One set across all families: a histogram's `h_count` and a gauge family named `h_count` would
-  // otherwise both write the same series.
-  const seen = new Set<string>();
+  // Series written under a suffix (`h_count` of histogram `h`): a later family literally named `h_count`
+  // must not write them again. Sorting puts `h` before `h_count`, so these are always known in time.
+  const suffixSeries = new Set<string>();
+  const labelNames = new Map<string, boolean>();
   for (const name of names) {
     const fam = merged.get(name)!;
     const lines: string[] = [];
+    // Per family, so the set stays small; the key is the line up to its value (name and labels, in the
+    // order given: collectors build labels in one fixed order, and the parser rejects a device's series
+    // repeated in another order).
+    const seen = new Set<string>();
     for (const samples of fam.parts) {
-      for (const s of samples) {
-        const line = sampleLine(fam.name, fam.type, s);
-        if (line === undefined) {
+      for (let i = 0; i < samples.length; i++) {
+        if ((i & 511) === 511) yield;
+        const s = samples[i]!;
+        const head = sampleHead(fam.name, fam.type, s, labelNames);
+        if (head === undefined) {
           invalid++;
           continue;
         }
-        const key = seriesKey(s);
-        if (seen.has(key)) {
+        if (seen.has(head) || (suffixSeries.size > 0 && suffixSeries.has(head))) {
           duplicates++;
           continue;
         }
-        seen.add(key);
-        lines.push(line);
+        seen.add(head);
+        if (s.name !== fam.name) suffixSeries.add(head);
+        lines.push(`${head} ${formatValue(s.value)}\n`);
       }
     }
     if (lines.length === 0) continue;
@@ -91,24 +124,17 @@ export function render(families: readonly MetricFamily[]): Rendered {
   return { text: out.join(''), stats: { series, invalid, duplicates, typeConflicts } };
 }
 
-function sampleLine(familyName: string, type: MetricType, s: Sample): string | undefined {
-  if (!sampleNameFits(familyName, type, s.name)) return undefined;
+/** `name{labels}` of a sample, or undefined when its name or a label name is invalid. */
+function sampleHead(familyName: string, type: MetricType, s: Sample, labelNames: Map<string, boolean>): string | undefined {
+  if (s.name !== familyName && !sampleNameFits(familyName, type, s.name)) return undefined;
   let labelText = '';
   for (const key in s.labels) {
-    if (!isValidLabelName(key)) return undefined;
-    const v = s.labels[key]!;
-    labelText += labelText === '' ? `${key}="${escapeLabelValue(v)}"` : `,${key}="${escapeLabelValue(v)}"`;
+    // Label names repeat across every series: validate each once per render.
+    let ok = labelNames.get(key);
+    if (ok === undefined) labelNames.set(key, (ok = isValidLabelName(key)));
+    if (!ok) return undefined;
+    const v = escapeLabelValue(s.labels[key]!);
+    labelText = labelText === '' ? `${key}="${v}"` : `${labelText},${key}="${v}"`;
   }
-  return labelText === ''
-    ? `${s.name} ${formatValue(s.value)}\n`
-    : `${s.name}{${labelText}} ${formatValue(s.value)}\n`;
-}
-
-/** Series identity: sample name plus labels in name order (label order in the input does not matter). */
-function seriesKey(s: Sample): string {
-  const keys = Object.keys(s.labels);
-  if (keys.length > 1) keys.sort();
-  let key = s.name;
-  for (const k of keys) key += `\u0000${k}\u0001${s.labels[k]}`;
-  return key;
+  return labelText === '' ? s.name : `${s.name}{${labelText}}`;
 }

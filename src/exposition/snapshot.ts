@@ -1,7 +1,7 @@
 import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { MetricFamily } from './family.js';
-import { render, type RenderStats } from './render.js';
+import { renderAsync, type RenderStats } from './render.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -14,7 +14,7 @@ export interface Snapshot {
 }
 
 export async function buildSnapshot(families: readonly MetricFamily[], createdAtMs: number): Promise<Snapshot> {
-  const { text, stats } = render(families);
+  const { text, stats } = await renderAsync(families);
   const body = Buffer.from(text, 'utf8');
   // Off the event loop (libuv pool): a 30 MB exposition must not stall concurrent /metrics requests.
   const gzipBody = await gzipAsync(body, { level: 6 });

