@@ -4,6 +4,10 @@
 IMAGE ?= tsmetrics
 TAG   ?= latest
 
+# What check-deploy validates (test/unit/deploy.test.ts checks that these lists name every file there).
+KUSTOMIZATIONS     := base overlays/development overlays/production overlays/sharded
+PROMETHEUS_CONFIGS := prometheus.yaml prometheus-sharded.yaml prometheus-devices.yaml
+
 .PHONY: help build test lint run demo docker docker-run check-deploy clean
 
 help: ## list the targets
@@ -31,15 +35,25 @@ docker: ## build the container image ($(IMAGE):$(TAG))
 docker-run: ## run the image on the simulated tailnet, on port 9100
 	docker run --rm -p 127.0.0.1:9100:9100 $(IMAGE) --demo
 
-check-deploy: ## validate deploy/: alert rules + tests, scrape config, kustomize overlays, helm (if installed)
+check-deploy: ## validate deploy/: alert rules + tests, scrape configs, kustomize overlays, helm (if installed)
 	promtool check rules deploy/prometheus/alerts.yaml
 	promtool test rules deploy/prometheus/alerts.test.yaml
-	promtool check config deploy/prometheus/prometheus.yaml
-	@for o in base overlays/development overlays/production; do \
+	@# The scrape configs read the bearer token from /etc/prometheus/tsmetrics-token, which promtool wants
+	@# to exist: check copies that point at a temporary token file instead.
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && touch "$$tmp/tsmetrics-token" && \
+	  cp deploy/prometheus/alerts.yaml "$$tmp/" && \
+	  for f in $(PROMETHEUS_CONFIGS); do \
+	    sed "s#/etc/prometheus/tsmetrics-token#$$tmp/tsmetrics-token#" deploy/prometheus/$$f > "$$tmp/$$f" && \
+	    echo "promtool check config deploy/prometheus/$$f" && \
+	    promtool check config "$$tmp/$$f" > /dev/null || exit 1; \
+	  done
+	@for o in $(KUSTOMIZATIONS); do \
 	  echo "kubectl kustomize deploy/kustomize/$$o"; \
 	  kubectl kustomize deploy/kustomize/$$o > /dev/null || exit 1; \
 	done
-	@if command -v helm > /dev/null; then helm lint deploy/helm; else echo "helm not installed: skipping helm lint"; fi
+	@if command -v helm > /dev/null; then \
+	  helm lint deploy/helm && helm lint deploy/helm --set sharding.enabled=true --set persistence.enabled=true; \
+	else echo "helm not installed: skipping helm lint"; fi
 
 clean: ## remove build output
 	rm -rf dist coverage

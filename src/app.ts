@@ -16,7 +16,9 @@ import { RefreshStatus } from './refresh/status.js';
 import { probeRoute } from './server/probe-route.js';
 import { sdRoute } from './server/sd-route.js';
 import { startServer, type RunningServer } from './server/server.js';
-import { HttpTailscaleApi } from './tailscale/api.js';
+import { HttpTailscaleApi, type TailscaleApi } from './tailscale/api.js';
+import { HeadscaleApi } from './tailscale/headscale.js';
+import { startHeadscale, type SimHeadscale } from './sim/headscale.js';
 import { OAuthTokenSource, StaticToken, type TokenSource } from './tailscale/auth.js';
 import { RequestStats } from './tailscale/request-stats.js';
 import { startTailnet, type SimTailnet } from './sim/tailnet.js';
@@ -26,6 +28,8 @@ export interface App {
   readonly config: Config;
   readonly refresher: Refresher;
   readonly simulator: SimTailnet | undefined;
+  /** BACKEND=headscale in simulator mode: the simulated Headscale. */
+  readonly headscaleSimulator: SimHeadscale | undefined;
   /** SIGHUP: re-read EXPECTED_DEVICES_FILE; a bad file keeps the last good one. */
   reloadExpectedDevices(): void;
   stop(): Promise<void>;
@@ -37,7 +41,17 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
   // Read before anything starts: a bad file is a configuration error (exit 2) with nothing to clean up.
   let expected = config.expectedDevicesFile === undefined ? undefined : readExpected(config.expectedDevicesFile);
   let simulator: SimTailnet | undefined;
-  if (config.simulator !== undefined) {
+  let headscaleSimulator: SimHeadscale | undefined;
+  if (config.simulator !== undefined && config.backend === 'headscale') {
+    headscaleSimulator = await startHeadscale({ scenario: 'scenario' in config.simulator ? config.simulator.scenario : { names: [...config.simulator.names] } });
+    config = {
+      ...config,
+      headscale: { url: headscaleSimulator.url, apiKey: headscaleSimulator.apiKey, ca: undefined },
+      scrapeAllowedCidrs: ['127.0.0.0/8'],
+      clientMetrics: { ...config.clientMetrics, port: headscaleSimulator.clientMetricsPort },
+    };
+    log.info({ headscale_url: headscaleSimulator.url, nodes: headscaleSimulator.nodes.length }, 'running on the built-in simulated Headscale');
+  } else if (config.simulator !== undefined) {
     simulator = await startTailnet({ scenario: 'scenario' in config.simulator ? config.simulator.scenario : { names: [...config.simulator.names] } });
     // The simulated devices live on 127.0.0.N, one port for all, exactly as a tailnet's devices on :5252.
     config = {
@@ -50,15 +64,23 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
     };
     log.info({ api_url: simulator.apiUrl, devices: simulator.devices.length }, 'running on the built-in simulated tailnet');
   }
-  const auth = config.auth;
-  if (auth === undefined) throw new Error('no API credentials');
-
   const apiStats = new RequestStats();
-  const tokens: TokenSource & { close?: () => Promise<void> } =
-    auth.kind === 'api-key'
-      ? new StaticToken(auth.apiKey)
-      : new OAuthTokenSource({ baseUrl: config.apiUrl, clientId: auth.clientId, clientSecret: auth.clientSecret, timeoutMs: config.apiTimeoutMs, stats: apiStats });
-  const api = new HttpTailscaleApi({ baseUrl: config.apiUrl, tailnet: config.tailnet, timeoutMs: config.apiTimeoutMs, tokens, stats: apiStats, log: log.child({ stage: 'api' }) });
+  let tokens: TokenSource & { close?: () => Promise<void> };
+  let api: TailscaleApi;
+  const hs = config.headscale;
+  if (config.backend === 'headscale') {
+    if (hs === undefined) throw new Error('no Headscale settings');
+    tokens = new StaticToken(hs.apiKey);
+    api = new HeadscaleApi(new HttpTailscaleApi({ baseUrl: hs.url, tailnet: '-', timeoutMs: config.apiTimeoutMs, tokens, stats: apiStats, log: log.child({ stage: 'headscale' }), ca: hs.ca }));
+  } else {
+    const auth = config.auth;
+    if (auth === undefined) throw new Error('no API credentials');
+    tokens =
+      auth.kind === 'api-key'
+        ? new StaticToken(auth.apiKey)
+        : new OAuthTokenSource({ baseUrl: config.apiUrl, clientId: auth.clientId, clientSecret: auth.clientSecret, timeoutMs: config.apiTimeoutMs, stats: apiStats });
+    api = new HttpTailscaleApi({ baseUrl: config.apiUrl, tailnet: config.tailnet, timeoutMs: config.apiTimeoutMs, tokens, stats: apiStats, log: log.child({ stage: 'api' }) });
+  }
   // tsnet mode: our own userspace tailscaled; device scrapes leave through its SOCKS5 proxy.
   let tsnet: Tsnet | undefined;
   if (config.tsnet.enabled) {
@@ -112,10 +134,11 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
     apiDeviceMetrics: config.shard.index === 0 || config.shard.apiMetrics === 'all',
     enabled: new Set(config.collectors),
     tsnet: tsnet === undefined ? undefined : () => ({ up: tsnet!.isUp(), status: tsnet!.status() }),
+    backend: config.backend,
   });
   // The inventory is tailnet-wide: with several replicas, shard 0 fetches it.
   const inventory = config.shard.index === 0 || config.shard.apiMetrics === 'all'
-    ? new Inventory({ api, enabled: config.collectors, intervalMs: config.inventoryIntervalMs, log: log.child({ stage: 'inventory' }) })
+    ? new Inventory({ api, enabled: config.collectors, intervalMs: config.inventoryIntervalMs, log: log.child({ stage: 'inventory' }), backend: config.backend })
     : undefined;
   const store = new SnapshotStore();
   const status = new RefreshStatus(Date.now());
@@ -141,7 +164,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
       log: log.child({ stage: 'http' }),
     });
   } catch (err) {
-    await Promise.allSettled([api.close(), scraper.close(), tokens.close?.(), simulator?.close(), tsnet?.stop()]);
+    await Promise.allSettled([api.close(), scraper.close(), tokens.close?.(), simulator?.close(), headscaleSimulator?.close(), tsnet?.stop()]);
     throw err;
   }
   refresher.start();
@@ -152,6 +175,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
     config,
     refresher,
     simulator,
+    headscaleSimulator,
     reloadExpectedDevices() {
       const file = config.expectedDevicesFile;
       if (file === undefined) return;
@@ -166,7 +190,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
     async stop() {
       await refresher.stop();
       await server.close();
-      await Promise.allSettled([api.close(), scraper.close(), tokens.close?.(), simulator?.close()]);
+      await Promise.allSettled([api.close(), scraper.close(), tokens.close?.(), simulator?.close(), headscaleSimulator?.close()]);
       await tsnet?.stop();
     },
   };

@@ -10,6 +10,8 @@ import type { ExpectedDevices } from '../config/expected-devices.js';
 import { deviceRoutesCollector } from './device-routes.js';
 import { deviceTimesCollector } from './device-times.js';
 import { exporterCollector } from './exporter.js';
+import { apiKeysCollector, headscaleNodesCollector, makeHeadscaleUsersCollector, makePreAuthKeysCollector } from './headscale.js';
+import { HEADSCALE_UNSUPPORTED_FAMILIES } from '../tailscale/headscale.js';
 import { makePeersCollector, type TsnetView } from './peers.js';
 import { gauge } from '../exposition/family.js';
 import { makeUsersCollector } from './users.js';
@@ -28,28 +30,33 @@ export interface CollectorOptions extends DeviceInfoOptions {
   readonly enabled: ReadonlySet<string>;
   /** tsnet mode: the exporter's own node; undefined outside tsnet mode (no peer families then). */
   readonly tsnet?: () => TsnetView | undefined;
+  /** Headscale: its own inventory collectors, and device families it cannot fill left out. */
+  readonly backend?: 'tailscale' | 'headscale';
 }
 
 /** Every collector, in a fixed order (no import side effects decide what runs). */
 export function buildCollectors(o: CollectorOptions): Collector[] {
+  const headscale = o.backend === 'headscale';
+  const deviceCollectors = [makeDeviceInfoCollector(o), deviceTimesCollector, deviceRoutesCollector, deviceConnectivityCollector, makeDeviceVersionsCollector(o.minClientVersion), makeExpectedCollector(o.expectedDevices)];
+  const inventory = headscale
+    ? [makeHeadscaleUsersCollector(o.userLabel), makePreAuthKeysCollector(o.userLabel), apiKeysCollector]
+    : [makeUsersCollector(o.userLabel), keysCollector, settingsCollector, dnsCollector, servicesCollector, policyCollector];
   const all: Collector[] = [
-    ...(o.apiDeviceMetrics
-      ? [makeDeviceInfoCollector(o), deviceTimesCollector, deviceRoutesCollector, deviceConnectivityCollector, makeDeviceVersionsCollector(o.minClientVersion), makeExpectedCollector(o.expectedDevices)]
-      : []),
+    ...(o.apiDeviceMetrics ? (headscale ? [...deviceCollectors.map(withoutUnsupported), headscaleNodesCollector] : deviceCollectors) : []),
     clientMetricsCollector,
     coverageCollector,
-    makeUsersCollector(o.userLabel),
-    keysCollector,
-    settingsCollector,
-    dnsCollector,
-    servicesCollector,
-    policyCollector,
+    ...(o.apiDeviceMetrics ? inventory : []),
   ];
   // Exporter self-metrics always run.
   return [...all.filter((c) => o.enabled.has(c.name)), ...(o.tsnet === undefined ? [] : [makePeersCollector(o.tsnet)]), exporterCollector];
 }
 
-export const ALL_COLLECTORS: ReadonlySet<string> = new Set(['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy']);
+/** A family Headscale cannot fill is absent in headscale mode, never a made-up 0. */
+function withoutUnsupported(c: Collector): Collector {
+  return { ...c, collect: (data) => c.collect(data).filter((f) => !HEADSCALE_UNSUPPORTED_FAMILIES.has(f.name)) };
+}
+
+export const ALL_COLLECTORS: ReadonlySet<string> = new Set(['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy', 'preauthkeys', 'apikeys']);
 
 export const COLLECTORS: readonly Collector[] = buildCollectors({
   labelsFromTags: [],

@@ -7,6 +7,9 @@ export function redactedConfig(config: Config): Record<string, unknown> {
     auth: config.auth === undefined ? 'simulator' : config.auth.kind === 'oauth'
       ? { kind: 'oauth', client_id: config.auth.clientId, client_secret: '<redacted>' }
       : { kind: 'api-key', api_key: '<redacted>' },
+    backend: config.backend,
+    headscale_url: config.headscale?.url,
+    headscale_api_key: config.headscale === undefined ? undefined : '<redacted>',
     tailnet: config.tailnet,
     api_url: config.apiUrl,
     api_timeout: formatGoDuration(config.apiTimeoutMs),

@@ -4,6 +4,7 @@ import type { TailscaleApi } from '../tailscale/api.js';
 import { EMPTY_INVENTORY, fetchDns, fetchKeys, fetchPolicy, fetchServices, fetchSettings, fetchUsers, type InventoryData, type Policy, type ResourceState } from '../tailscale/inventory.js';
 
 export { EMPTY_INVENTORY, type InventoryData } from '../tailscale/inventory.js';
+import { fetchApiKeys, fetchHeadscaleUsers, fetchPreAuthKeys } from '../tailscale/headscale.js';
 
 // Fetches the slowly changing inventory on its own interval (INVENTORY_INTERVAL), each resource on its
 // own: a failure or a missing OAuth scope (403) costs that resource only, and keeps its last good data.
@@ -18,6 +19,8 @@ export const COLLECTOR_SCOPES = {
   dns: 'dns:read',
   services: 'services:read',
   policy: 'policy_file:read',
+  preauthkeys: 'a Headscale API key (no scopes)',
+  apikeys: 'a Headscale API key (no scopes)',
 } as const;
 
 export type CollectorName = keyof typeof COLLECTOR_SCOPES;
@@ -35,9 +38,15 @@ export class Inventory {
   #lastRunMs: number | undefined;
   readonly #warnedScope = new Set<string>();
 
-  constructor(o: { api: TailscaleApi; enabled: readonly string[]; intervalMs: number; log: Logger; now?: () => number }) {
+  readonly #fetchers: Partial<Fetchers>;
+
+  /** `backend` picks the resources: the Tailscale inventory, or Headscale's users and keys. */
+  constructor(o: { api: TailscaleApi; enabled: readonly string[]; intervalMs: number; log: Logger; now?: () => number; backend?: 'tailscale' | 'headscale' }) {
     this.#api = o.api;
-    this.#enabled = (Object.keys(EMPTY_INVENTORY) as Resource[]).filter((r) => o.enabled.includes(r));
+    this.#fetchers = o.backend === 'headscale' ? HEADSCALE_FETCHERS : TAILSCALE_FETCHERS;
+    // COLLECTORS names the collector `users` for both backends; Headscale's users are their own resource.
+    const wanted = o.enabled.map((c) => (o.backend === 'headscale' && c === 'users' ? 'headscaleUsers' : c));
+    this.#enabled = (Object.keys(this.#fetchers) as Resource[]).filter((r) => wanted.includes(r));
     this.#intervalMs = o.intervalMs;
     this.#log = o.log;
     this.#now = o.now ?? Date.now;
@@ -60,7 +69,7 @@ export class Inventory {
     const nowSeconds = Math.floor(this.#now() / 1000);
     const previous = this.#state[resource];
     try {
-      const data = await FETCHERS[resource](this.#api, signal, nowSeconds);
+      const data = await this.#fetchers[resource]!(this.#api, signal, nowSeconds);
       const durationSeconds = (performance.now() - started) / 1000;
       if (resource === 'policy') {
         const before = previous.data as Policy | undefined;
@@ -77,9 +86,10 @@ export class Inventory {
       if (err instanceof ApiError && err.status === 403) {
         if (!this.#warnedScope.has(resource)) {
           this.#warnedScope.add(resource);
+          const scope = resource in COLLECTOR_SCOPES ? COLLECTOR_SCOPES[resource as CollectorName] : 'the read scope';
           this.#log.error(
-            { collector: resource, scope: COLLECTOR_SCOPES[resource] },
-            `the Tailscale API refused the ${resource} collector (403): grant the OAuth client ${COLLECTOR_SCOPES[resource]} or all:read, or turn the collector off with COLLECTORS`,
+            { collector: resource, scope },
+            `the Tailscale API refused the ${resource} collector (403): grant the OAuth client ${scope} or all:read, or turn the collector off with COLLECTORS`,
           );
         }
       } else if (previous.ok !== false) {
@@ -89,7 +99,15 @@ export class Inventory {
   }
 }
 
-const FETCHERS: { [K in Resource]: (api: TailscaleApi, signal: AbortSignal | undefined, nowSeconds: number) => Promise<NonNullable<InventoryData[K]['data']>> } = {
+type Fetchers = { [K in Resource]: (api: TailscaleApi, signal: AbortSignal | undefined, nowSeconds: number) => Promise<NonNullable<InventoryData[K]['data']>> };
+
+const HEADSCALE_FETCHERS: Partial<Fetchers> = {
+  headscaleUsers: (api, signal) => fetchHeadscaleUsers(api, signal),
+  preauthkeys: (api, signal) => fetchPreAuthKeys(api, signal),
+  apikeys: (api, signal) => fetchApiKeys(api, signal),
+};
+
+const TAILSCALE_FETCHERS: Partial<Fetchers> = {
   users: (api, signal) => fetchUsers(api, signal),
   keys: (api, signal, now) => fetchKeys(api, signal, now),
   settings: (api, signal) => fetchSettings(api, signal),

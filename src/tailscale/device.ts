@@ -49,6 +49,8 @@ export interface Device {
   /** Undefined when the device did not opt in to posture collection or the field was absent. */
   readonly postureSerialNumbers: readonly string[] | undefined;
   readonly sshEnabled: boolean | undefined;
+  /** Headscale only: the routes this node actually serves (subnetRoutes). */
+  readonly servingRoutes?: readonly string[] | undefined;
 }
 
 export const EXIT_ROUTES: ReadonlySet<string> = new Set(['0.0.0.0/0', '::/0']);

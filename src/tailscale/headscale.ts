@@ -100,6 +100,7 @@ export function nodeToDevice(n: HeadscaleNode): Device {
     clientConnectivity: undefined,
     postureSerialNumbers: undefined,
     sshEnabled: undefined,
+    servingRoutes: n.subnetRoutes ?? [],
   };
 }
 
@@ -139,4 +140,113 @@ export class HeadscaleApi implements TailscaleApi {
   close(): Promise<void> {
     return this.#http.close();
   }
+}
+
+// --- Headscale-only inventory: users, pre-auth keys, API keys -------------------------------------
+
+export interface HsUser {
+  readonly id: string;
+  readonly name: string;
+  readonly displayName: string;
+  readonly email: string;
+  readonly provider: string;
+  readonly createdSeconds: number | undefined;
+}
+
+export interface HsPreAuthKey {
+  readonly id: string;
+  readonly user: string;
+  readonly reusable: boolean;
+  readonly ephemeral: boolean;
+  readonly used: boolean;
+  readonly expirationSeconds: number | undefined;
+  readonly createdSeconds: number | undefined;
+  readonly aclTags: readonly string[];
+}
+
+export interface HsApiKey {
+  readonly id: string;
+  readonly prefix: string;
+  readonly expirationSeconds: number | undefined;
+  readonly createdSeconds: number | undefined;
+  readonly lastSeenSeconds: number | undefined;
+}
+
+const bool = z.boolean().optional().catch(undefined);
+const ts = optString.nullable().catch(undefined);
+
+const preAuthKeySchema = z.object({
+  id,
+  user: z.union([z.string(), userSchema]).nullable().optional().catch(undefined),
+  reusable: bool,
+  ephemeral: bool,
+  used: bool,
+  expiration: ts,
+  createdAt: ts,
+  aclTags: strings,
+});
+
+const apiKeySchema = z.object({ id, prefix: optString, expiration: ts, createdAt: ts, lastSeen: ts });
+
+function parseList<T>(body: unknown, key: string, schema: z.ZodType<T>): T[] {
+  const list = z.record(z.string(), z.unknown()).parse(body)[key];
+  if (!Array.isArray(list)) {
+    if (list === null || list === undefined) return [];
+    throw new ApiError(key, 'invalid_response', `response has no "${key}" array`);
+  }
+  return list.flatMap((e) => {
+    const r = schema.safeParse(e);
+    return r.success ? [r.data] : [];
+  });
+}
+
+const toHsUser = (u: HeadscaleUser): HsUser => ({
+  id: u.id ?? '',
+  name: u.name ?? '',
+  displayName: u.displayName ?? '',
+  email: u.email ?? '',
+  provider: u.provider ?? '',
+  createdSeconds: timestampSeconds(u.createdAt),
+});
+
+export async function fetchHeadscaleUsers(api: TailscaleApi, signal?: AbortSignal): Promise<HsUser[]> {
+  return parseList(await api.getJson('users', '/api/v1/user', signal), 'users', userSchema).map(toHsUser);
+}
+
+/**
+ * 0.28+ lists every pre-auth key at once; 0.26-0.27 need `?user=<id>` and answer an error without it,
+ * so then the keys are read user by user.
+ */
+export async function fetchPreAuthKeys(api: TailscaleApi, signal?: AbortSignal): Promise<HsPreAuthKey[]> {
+  let raw: Array<z.infer<typeof preAuthKeySchema>>;
+  try {
+    raw = parseList(await api.getJson('preauthkeys', '/api/v1/preauthkey', signal), 'preAuthKeys', preAuthKeySchema);
+  } catch (err) {
+    if (!(err instanceof ApiError) || (err.status !== 400 && err.status !== 500)) throw err;
+    const users = await fetchHeadscaleUsers(api, signal);
+    raw = [];
+    for (const u of users) {
+      raw.push(...parseList(await api.getJson('preauthkeys', `/api/v1/preauthkey?user=${encodeURIComponent(u.id)}`, signal), 'preAuthKeys', preAuthKeySchema));
+    }
+  }
+  return raw.map((k) => ({
+    id: k.id,
+    user: typeof k.user === 'string' ? k.user : k.user?.name ?? '',
+    reusable: k.reusable === true,
+    ephemeral: k.ephemeral === true,
+    used: k.used === true,
+    expirationSeconds: timestampSeconds(k.expiration ?? undefined),
+    createdSeconds: timestampSeconds(k.createdAt ?? undefined),
+    aclTags: k.aclTags ?? [],
+  }));
+}
+
+export async function fetchApiKeys(api: TailscaleApi, signal?: AbortSignal): Promise<HsApiKey[]> {
+  return parseList(await api.getJson('apikeys', '/api/v1/apikey', signal), 'apiKeys', apiKeySchema).map((k) => ({
+    id: k.id,
+    prefix: k.prefix ?? '',
+    expirationSeconds: timestampSeconds(k.expiration ?? undefined),
+    createdSeconds: timestampSeconds(k.createdAt ?? undefined),
+    lastSeenSeconds: timestampSeconds(k.lastSeen ?? undefined),
+  }));
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { TailscaleApi } from './api.js';
 import { timestampSeconds } from './schemas.js';
+import type { HsApiKey, HsPreAuthKey, HsUser } from './headscale.js';
 
 // The slowly changing tailnet inventory: users, keys, settings, DNS, Tailscale Services and the policy
 // file. One fetch function per resource, each returning normalized data (timestamps in Unix seconds,
@@ -256,6 +257,10 @@ export interface InventoryData {
   readonly dns: ResourceState<Dns>;
   readonly services: ResourceState<Service[]>;
   readonly policy: ResourceState<Policy>;
+  // Headscale backend
+  readonly headscaleUsers: ResourceState<HsUser[]>;
+  readonly preauthkeys: ResourceState<HsPreAuthKey[]>;
+  readonly apikeys: ResourceState<HsApiKey[]>;
 }
 
 export const EMPTY_INVENTORY: InventoryData = Object.freeze({
@@ -265,5 +270,8 @@ export const EMPTY_INVENTORY: InventoryData = Object.freeze({
   dns: { data: undefined, ok: undefined, durationSeconds: 0 },
   services: { data: undefined, ok: undefined, durationSeconds: 0 },
   policy: { data: undefined, ok: undefined, durationSeconds: 0 },
+  headscaleUsers: { data: undefined, ok: undefined, durationSeconds: 0 },
+  preauthkeys: { data: undefined, ok: undefined, durationSeconds: 0 },
+  apikeys: { data: undefined, ok: undefined, durationSeconds: 0 },
 });
 

@@ -45,7 +45,8 @@ test('the metric tables match the families the exporter really serves (name, typ
   // One failing API cycle so the error families exist too.
   ex.app.simulator!.setApiFault({ kind: 'status', status: 500, times: 3 });
   await ex.nextCycle();
-  const text = await (await ex.get('/metrics')).text();
+  const hs = await startExporter(t, { BACKEND: 'headscale' }, { demo: true });
+  const text = (await (await ex.get('/metrics')).text()) + (await (await hs.get('/metrics')).text());
   const served = new Map<string, { type: string; labels: Set<string> }>();
   let current = '';
   for (const line of text.split('\n')) {
@@ -73,7 +74,7 @@ test('the metric tables match the families the exporter really serves (name, typ
 
 test('every family a collector can emit is documented', () => {
   const source = readdirSync(join(root, 'src/collectors')).map((f) => readFileSync(join(root, 'src/collectors', f), 'utf8')).join('\n');
-  const emitted = new Set([...source.matchAll(/'((?:tailscale|tsmetrics)_[a-z0-9_]+)'/g)].map((m) => m[1]!));
+  const emitted = new Set([...source.matchAll(/'((?:tailscale|tsmetrics|headscale)_[a-z0-9_]+)'/g)].map((m) => m[1]!));
   const documented = new Set(tableRows('Metric').map((r) => unquote(r[0]!)));
   const missing = [...emitted].filter((n) => !documented.has(n) && !/_(bucket|sum|count)$/.test(n));
   assert.deepEqual(missing, []);

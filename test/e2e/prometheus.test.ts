@@ -1,27 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { startExporter } from '../helpers/exporter.js';
+import { sleep, startPrometheus, type PromResult } from '../helpers/prometheus.js';
 
 // A real Prometheus server (Debian's package, installed by `npm test`) scrapes the demo exporter on
 // loopback; every PromQL expression we ship is evaluated against what it stored.
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface PromResult { status: string; data: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> }; error?: string }
 
 /** Grafana and alert expressions with dashboard variables replaced by values that match everything. */
 function substitute(expr: string): string {
@@ -59,51 +46,25 @@ test('a real Prometheus scrapes the demo exporter; dashboards and alerts evaluat
     { demo: true },
   );
   ex.app.refresher.start();
-  const dir = mkdtempSync(join(tmpdir(), 'tsmetrics-prom-'));
-  const port = await freePort();
   const target = new URL(ex.url).host;
-  writeFileSync(
-    join(dir, 'prometheus.yml'),
-    [
-      'global: { scrape_interval: 1s, evaluation_interval: 1s }',
-      'scrape_configs:',
-      '  - job_name: tsmetrics',
-      `    static_configs: [{ targets: ['${target}'] }]`,
-      // Prometheus discovers the devices through /sd and scrapes them directly ...
-      '  - job_name: tailscale-devices',
-      `    http_sd_configs: [{ url: 'http://${target}/sd', refresh_interval: 5s }]`,
-      '    relabel_configs:',
-      '      - { source_labels: [__meta_tailscale_device_name], target_label: device_name }',
-      // ... or through /probe, the blackbox-exporter pattern.
-      '  - job_name: tailscale-probe',
-      '    metrics_path: /probe',
-      `    http_sd_configs: [{ url: 'http://${target}/sd', refresh_interval: 5s }]`,
-      '    relabel_configs:',
-      '      - { source_labels: [__meta_tailscale_device_id], target_label: __param_target }',
-      '      - { source_labels: [__meta_tailscale_device_name], target_label: device_name }',
-      `      - { target_label: __address__, replacement: '${target}' }`,
-      '',
-    ].join('\n'),
-  );
-  const prom: ChildProcess = spawn('prometheus', [
-    `--config.file=${join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--log.level=warn',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let promLog = '';
-  prom.stderr!.on('data', (c: Buffer) => (promLog += c.toString()));
-  t.after(async () => {
-    prom.kill('SIGTERM');
-    await new Promise((r) => { prom.once('exit', r); setTimeout(r, 5000); });
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const api = `http://127.0.0.1:${port}/api/v1`;
-  const query = async (q: string): Promise<PromResult> => {
-    const res = await fetch(`${api}/query?query=${encodeURIComponent(q)}`, { signal: AbortSignal.timeout(5000) });
-    return (await res.json()) as PromResult;
-  };
-
+  const { query, log } = await startPrometheus(t, [
+    '  - job_name: tsmetrics',
+    `    static_configs: [{ targets: ['${target}'] }]`,
+    // Prometheus discovers the devices through /sd and scrapes them directly ...
+    '  - job_name: tailscale-devices',
+    `    http_sd_configs: [{ url: 'http://${target}/sd', refresh_interval: 5s }]`,
+    '    relabel_configs:',
+    '      - { source_labels: [__meta_tailscale_device_name], target_label: device_name }',
+    // ... or through /probe, the blackbox-exporter pattern.
+    '  - job_name: tailscale-probe',
+    '    metrics_path: /probe',
+    `    http_sd_configs: [{ url: 'http://${target}/sd', refresh_interval: 5s }]`,
+    '    relabel_configs:',
+    '      - { source_labels: [__meta_tailscale_device_id], target_label: __param_target }',
+    '      - { source_labels: [__meta_tailscale_device_name], target_label: device_name }',
+    `      - { target_label: __address__, replacement: '${target}' }`,
+  ]);
+  const promLog = log();
   // Bounded wait: the target is up and counters have two samples (rates need them).
   let rate: PromResult | undefined;
   for (let i = 0; i < 60; i++) {
@@ -158,5 +119,33 @@ test('a real Prometheus scrapes the demo exporter; dashboards and alerts evaluat
     if (r.status !== 'success') failures.push(`${e.where}: ${r.error} in ${e.expr}`);
     else if (e.mustReturn && r.data.result.length === 0 && !/dropped|error|fail|health/i.test(e.expr)) failures.push(`${e.where}: no data for ${e.expr}`);
   }
+  assert.deepEqual(failures, []);
+});
+
+test('the Headscale demo feeds the same dashboards: device panel queries return data', { timeout: 110_000 }, async (t) => {
+  const ex = await startExporter(t, { BACKEND: 'headscale', SCRAPE_INTERVAL: '1s', RATE_LIMIT_RPS: '0' }, { demo: true });
+  ex.app.refresher.start();
+  const { query } = await startPrometheus(t, ['  - job_name: tsmetrics', `    static_configs: [{ targets: ['${new URL(ex.url).host}'] }]`]);
+  for (let i = 0; i < 60; i++) {
+    const r = await query('rate(tailscaled_inbound_bytes_total[1m]) > 0');
+    if (r.status === 'success' && r.data.result.length > 0) break;
+    await sleep(1000);
+  }
+  assert.ok((await query('rate(tailscaled_inbound_bytes_total[1m]) > 0')).data.result.length > 0, 'device traffic rates from Headscale nodes');
+  assert.equal((await query('headscale_up')).data.result[0]?.value[1], '1');
+  // The device panels: every dashboard query on families Headscale fills must return data.
+  const unsupported = /tailscale_device_(authorized|update_available|external|blocks_incoming|multiple_connections|tailnet_lock_error|latency_ms|endpoints_total|client_supports|posture|client_version)|tailscale_(user|key|tailnet|dns|service|policy)_|tsmetrics_(api_errors|device_scrape_errors|expected|client_version)|tailscale_device_unexpected|dropped|error|fail|health/i;
+  const failures: string[] = [];
+  let checked = 0;
+  for (const file of ['deploy/grafana/tsmetrics-overview.json', 'deploy/grafana/tsmetrics-device-details.json']) {
+    for (const e of dashboardExprs(file)) {
+      if (!/tailscale_device_|tailscaled_/.test(e.expr) || unsupported.test(e.expr)) continue;
+      checked++;
+      const r = await query(substitute(e.expr));
+      if (r.status !== 'success') failures.push(`${e.where}: ${r.error}`);
+      else if (r.data.result.length === 0) failures.push(`${e.where}: no data for ${e.expr}`);
+    }
+  }
+  assert.ok(checked >= 20, `only ${checked} device queries checked`);
   assert.deepEqual(failures, []);
 });

@@ -133,6 +133,45 @@ test('overview: inventory, traffic by path, drops, health, routing, keys, update
   for (const [topic, re] of topics) assert.match(all, re, `overview lacks ${topic}`);
 });
 
+/** The panels of the row titled `title`: those below it, up to the next row (rows are not collapsed). */
+function rowPanels(d: Dashboard, title: string): Panel[] {
+  const rows = d.panels.filter((p) => p.type === 'row').sort((a, b) => a.gridPos.y - b.gridPos.y);
+  const i = rows.findIndex((r) => r.title === title);
+  assert.ok(i >= 0, `${d.uid}: no row "${title}"`);
+  const from = rows[i]!.gridPos.y;
+  const to = rows[i + 1]?.gridPos.y ?? Infinity;
+  return d.panels.filter((p) => p.type !== 'row' && p.gridPos.y > from && p.gridPos.y < to);
+}
+
+test('overview: a Tailnet row covers users, keys, settings, DNS, services, policy and the collectors', () => {
+  const panels = rowPanels(overview, 'Tailnet');
+  const find = (what: string, type: string | RegExp, re: RegExp): Panel => {
+    const found = panels.find((p) => (typeof type === 'string' ? p.type === type : type.test(p.type)) && (p.targets ?? []).some((t) => re.test(t.expr)));
+    assert.ok(found, `the Tailnet row lacks ${what} (a ${String(type)} panel with a query matching ${re})`);
+    return found;
+  };
+  find('users by status', /^(piechart|bargauge|table)$/, /count by \((status|status, role|role, status)\) \(tailscale_user_info\)/);
+  find('users by role', /^(piechart|bargauge|table)$/, /count by \((role|status, role|role, status)\) \(tailscale_user_info\)/);
+  find('users awaiting approval', /^(stat|table)$/, /tailscale_user_info\{status="needs-approval"\}/);
+  const expiring = find('keys expiring within 14 days, in days', 'table', /tailscale_key_expires_in_seconds\b.*< 14 \* 86400\) \/ 86400/);
+  assert.ok(JSON.stringify(expiring).includes('Days left'), 'the expiring keys table has a "Days left" column');
+  find('invalid or revoked keys', /^(stat|table)$/, /tailscale_key_invalid\b/);
+  find('tailnet settings', 'table', /tailscale_tailnet_setting_enabled\b/);
+  find('MagicDNS', 'stat', /tailscale_dns_magic_dns\b/);
+  find('nameservers', /^(table|stat)$/, /tailscale_dns_nameserver_info\b/);
+  find('Tailscale Services', 'table', /tailscale_service_info\b/);
+  find('policy entries', /^(bargauge|table|barchart)$/, /tailscale_policy_entries\b/);
+  find('policy last change', 'stat', /tailscale_policy_last_change_timestamp_seconds\b/);
+  find('collector success', 'table', /tsmetrics_collector_success\b/);
+});
+
+test('overview: client versions as a bar chart and a tags panel', () => {
+  const all = allPanels(overview);
+  const versions = all.find((p) => p.type === 'barchart' && (p.targets ?? []).some((t) => /count by \(major_minor\) \(tailscale_device_client_version_info\b/.test(t.expr)));
+  assert.ok(versions, 'a bar chart of devices per client version (tailscale_device_client_version_info)');
+  assert.ok(all.some((p) => p.type !== 'row' && (p.targets ?? []).some((t) => /count by \(tag\) \(tailscale_device_tags\b/.test(t.expr))), 'a panel of devices per tag');
+});
+
 test('device details: every query is filtered by the device variable', () => {
   for (const e of exprs(details)) {
     // each metric selector carries device_name=~"$device" (time() and numbers aside)

@@ -166,6 +166,10 @@ test('values.schema.json rejects typos, bad enums and wrong types', () => {
     ['port out of range', { service: { port: 70000 } }, /service\.port: 70000 > 65535/],
     ['bad duration', { serviceMonitor: { interval: 'thirty seconds' } }, /interval.*does not match/],
     ['bad tsnet hostname', { tailscale: { tsnet: { hostname: 'has space' } } }, /hostname.*does not match/],
+    ['sharding.enabled not a boolean', { sharding: { enabled: 'true' } }, /sharding\.enabled: expected boolean/],
+    ['zero shards', { sharding: { replicas: 0 } }, /sharding\.replicas: 0 < 1/],
+    ['fractional shards', { sharding: { replicas: 2.5 } }, /sharding\.replicas: expected integer/],
+    ['misspelt sharding key', { sharding: { replica: 3 } }, /unknown key replica/],
   ];
   for (const [name, override, expected] of cases) {
     const errors = validate(schema, deepMerge(values, override));
@@ -185,7 +189,7 @@ function hasPath(obj: unknown, path: string[]): boolean {
 }
 
 test('templates: the chart has the expected files', () => {
-  for (const f of ['_helpers.tpl', 'deployment.yaml', 'service.yaml', 'secret.yaml', 'configmap.yaml', 'pvc.yaml', 'servicemonitor.yaml']) {
+  for (const f of ['_helpers.tpl', '_pod.tpl', 'deployment.yaml', 'statefulset.yaml', 'service.yaml', 'service-headless.yaml', 'secret.yaml', 'configmap.yaml', 'pvc.yaml', 'servicemonitor.yaml']) {
     assert.ok(templates.has(f), `templates/${f}`);
   }
 });
@@ -202,6 +206,25 @@ test('templates: every .Values path exists in values.yaml', () => {
   }
   assert.ok(count > 20, `found only ${count} .Values references`);
   assert.deepEqual(missing, []);
+});
+
+test('values.yaml: every key is read by a template (or its parent object is)', () => {
+  // The other direction of the test above: a key no template reads is a setting that does nothing.
+  const referenced = new Set<string>();
+  for (const text of templates.values()) for (const m of text.matchAll(/\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)/g)) referenced.add(m[1]!.slice(1));
+  const unused: string[] = [];
+  const walk = (obj: Record<string, unknown>, prefix: string[]): void => {
+    for (const [key, value] of Object.entries(obj)) {
+      const path = [...prefix, key];
+      const readWhole = path.some((_, i) => referenced.has(path.slice(0, i + 1).join('.')));
+      if (readWhole) continue;
+      if (jsonType(value) === 'object' && Object.keys(value as object).length > 0) walk(value as Record<string, unknown>, path);
+      else unused.push(path.join('.'));
+    }
+  };
+  walk(values, []);
+  assert.deepEqual(unused, []);
+  for (const key of ['sharding.enabled', 'sharding.replicas']) assert.ok(referenced.has(key), `no template reads .Values.${key}`);
 });
 
 test('templates: actions are balanced and every include has a define', () => {
@@ -228,12 +251,20 @@ test('templates: optional objects are guarded by their switches', () => {
   assert.match(templates.get('secret.yaml')!, /with \.Values\.metricsToken \}\}\s*METRICS_TOKEN:/);
 });
 
-test('templates: the Deployment probes /livez, /readyz and /health and reads the Secret and ConfigMap', () => {
-  const d = templates.get('deployment.yaml')!;
+test('templates: the pod template probes /livez, /readyz and /startupz and reads the Secret and ConfigMap', () => {
+  // One pod template (_pod.tpl) for the Deployment and the StatefulSet: same env and probes in both.
+  const d = templates.get('_pod.tpl')!;
+  assert.match(d, /\{\{-?\s*define "tsmetrics\.podTemplate"/);
+  for (const f of ['deployment.yaml', 'statefulset.yaml']) {
+    assert.match(templates.get(f)!, /template:\s*\n\s*\{\{-? include "tsmetrics\.podTemplate" \. \| nindent \d+ \}\}/, `${f} uses the shared pod template`);
+  }
   const probe = (kind: string): string | undefined => new RegExp(`${kind}:\\s*\\n\\s*httpGet:\\s*\\n\\s*path: (\\S+)`).exec(d)?.[1];
   assert.equal(probe('livenessProbe'), '/livez');
   assert.equal(probe('readinessProbe'), '/readyz');
-  assert.equal(probe('startupProbe'), '/health');
+  assert.equal(probe('startupProbe'), '/startupz');
+  // The startup probe allows at least 2 minutes (tsnet login before the server listens).
+  const startup = /startupProbe:[\s\S]*?periodSeconds: (\d+)[\s\S]*?failureThreshold: (\d+)/.exec(d);
+  assert.ok(startup && Number(startup[1]) * Number(startup[2]) >= 120, 'startupProbe: failureThreshold x periodSeconds >= 120');
   assert.match(d, /secretRef:\s*\n\s*name: \{\{ include "tsmetrics\.secretName" \. \}\}/);
   assert.match(d, /configMapRef:/);
   assert.match(d, /checksum\/config:/, 'config changes roll the pods');
@@ -245,4 +276,44 @@ test('templates: the Deployment probes /livez, /readyz and /health and reads the
   assert.equal(securityContext.readOnlyRootFilesystem, true);
   assert.equal(securityContext.allowPrivilegeEscalation, false);
   assert.deepEqual((securityContext.capabilities as { drop: string[] }).drop, ['ALL']);
+});
+
+test('templates: sharding.enabled renders a StatefulSet and a headless Service instead of the Deployment and its Service', () => {
+  const guard = (file: string): string => /^\{\{-?\s*if ([^}]*?)\s*-?\}\}/.exec(templates.get(file)!)?.[1] ?? '';
+  assert.equal(guard('statefulset.yaml'), '.Values.sharding.enabled');
+  assert.equal(guard('service-headless.yaml'), '.Values.sharding.enabled');
+  assert.equal(guard('deployment.yaml'), 'not .Values.sharding.enabled');
+  assert.equal(guard('service.yaml'), 'not .Values.sharding.enabled');
+  // The single state claim is the Deployment's; the StatefulSet has one per replica.
+  assert.match(guard('pvc.yaml'), /\(not \.Values\.sharding\.enabled\)/);
+  for (const f of ['statefulset.yaml', 'deployment.yaml', 'service-headless.yaml', 'service.yaml', 'pvc.yaml']) {
+    const text = templates.get(f)!;
+    assert.match(text, /\{\{-?\s*end\s*-?\}\}\s*$/, `${f}: the guard spans the whole file`);
+  }
+
+  const sts = templates.get('statefulset.yaml')!;
+  assert.match(sts, /kind: StatefulSet/);
+  assert.match(sts, /replicas: \{\{ \.Values\.sharding\.replicas \}\}/);
+  assert.match(sts, /serviceName: \{\{ include "tsmetrics\.headlessName" \. \}\}/, 'serviceName is the headless Service');
+  assert.match(sts, /podManagementPolicy: Parallel/);
+  assert.match(sts, /volumeClaimTemplates:\s*\n\s*- metadata:\s*\n\s*name: state\b/, 'per-replica tsnet state');
+  assert.match(sts, /fail "persistence\.existingClaim cannot be used with sharding\.enabled/, 'one existing claim cannot serve several replicas');
+
+  const headless = templates.get('service-headless.yaml')!;
+  assert.match(headless, /name: \{\{ include "tsmetrics\.headlessName" \. \}\}/);
+  assert.match(headless, /clusterIP: None/);
+  assert.match(headless, /publishNotReadyAddresses: true/);
+  assert.match(headless, /selector:\s*\n\s*\{\{- include "tsmetrics\.selectorLabels" \. \| nindent 4 \}\}/);
+
+  // SHARD_COUNT follows the replicas; the index comes from the pod name (POD_NAME, downward API).
+  const config = templates.get('configmap.yaml')!;
+  assert.match(config, /\{\{-? if \.Values\.sharding\.enabled \}\}\s*SHARD_COUNT: \{\{ \.Values\.sharding\.replicas \| quote \}\}\s*SHARD_INDEX: auto\b/);
+  const pod = templates.get('_pod.tpl')!;
+  assert.match(pod, /\{\{-? if \.Values\.sharding\.enabled \}\}\s*env:[\s\S]*?- name: POD_NAME\s*valueFrom:\s*fieldRef:\s*fieldPath: metadata\.name/);
+  // In tsnet mode every replica is its own node: TSNET_HOSTNAME is the pod name, defined after POD_NAME.
+  assert.match(pod, /- name: POD_NAME[\s\S]*?\{\{-? if \.Values\.tailscale\.tsnet\.enabled \}\}[\s\S]*?- name: TSNET_HOSTNAME\s*value: \$\(POD_NAME\)/);
+
+  const sharding = values.sharding as { enabled: boolean; replicas: number };
+  assert.equal(sharding.enabled, false, 'one Deployment by default');
+  assert.equal(sharding.replicas, 3);
 });

@@ -1,4 +1,4 @@
-// Kustomize: builds base and both overlays with `kubectl kustomize` (kustomize v5 is built into kubectl)
+// Kustomize: builds base and the overlays with `kubectl kustomize` (kustomize v5 is built into kubectl)
 // and checks the rendered objects, so a broken patch or a renamed reference fails here, not in a cluster.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -31,7 +31,12 @@ interface K8sObject {
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   [key: string]: unknown;
 }
-interface Probe { httpGet?: { path: string; port: string | number } }
+interface Probe { httpGet?: { path: string; port: string | number }; periodSeconds?: number; failureThreshold?: number }
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean }; fieldRef?: { fieldPath: string } };
+}
 interface Resources { requests?: Record<string, string>; limits?: Record<string, string> }
 interface Container {
   name: string;
@@ -39,7 +44,7 @@ interface Container {
   imagePullPolicy?: string;
   ports?: { name?: string; containerPort: number }[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
-  env?: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  env?: EnvVar[];
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   startupProbe?: Probe;
@@ -62,6 +67,22 @@ interface PodSpec {
 }
 interface Deployment extends K8sObject {
   spec: { replicas?: number; strategy?: { type: string }; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } };
+}
+interface StatefulSet extends K8sObject {
+  spec: Deployment['spec'] & {
+    serviceName: string;
+    podManagementPolicy?: string;
+    volumeClaimTemplates?: { metadata: { name: string }; spec: { accessModes: string[]; resources: { requests: { storage: string } } } }[];
+  };
+}
+interface Service extends K8sObject {
+  spec: { clusterIP?: string; publishNotReadyAddresses?: boolean; selector: Record<string, string>; ports: { name: string; port: number; targetPort: string | number }[] };
+}
+interface ServiceMonitor extends K8sObject {
+  spec: {
+    selector: { matchLabels: Record<string, string> };
+    endpoints: { port: string; path?: string; interval?: string; authorization?: { type?: string; credentials?: { name: string; key: string } } }[];
+  };
 }
 
 const built = new Map<string, K8sObject[]>();
@@ -88,6 +109,12 @@ function one<T extends K8sObject = K8sObject>(objects: K8sObject[], kind: string
 }
 
 const deploymentOf = (objects: K8sObject[]): Deployment => one<Deployment>(objects, 'Deployment');
+/** The exporter's workload: the Deployment, or the StatefulSet of the sharded overlay (never both). */
+function workloadOf(objects: K8sObject[]): Deployment {
+  const found = objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
+  assert.equal(found.length, 1, `expected one Deployment or StatefulSet, found ${found.map((o) => o.kind).join(', ')}`);
+  return found[0] as Deployment;
+}
 const containerOf = (d: Deployment): Container => {
   const c = d.spec.template.spec.containers.find((x) => x.name === 'tsmetrics');
   assert.ok(c, 'a container named tsmetrics');
@@ -116,16 +143,28 @@ function configMapOf(objects: K8sObject[], d: Deployment): Record<string, string
 
 // ------------------------------------------------------------------------------------------------ checks
 
+/** The container's explicit METRICS_TOKEN entry (a secretKeyRef into tsmetrics-secrets). */
+function metricsTokenRef(c: Container): NonNullable<EnvVar['valueFrom']>['secretKeyRef'] {
+  const entry = c.env?.find((e) => e.name === 'METRICS_TOKEN');
+  assert.ok(entry?.valueFrom?.secretKeyRef, 'METRICS_TOKEN is wired explicitly from a Secret (env, secretKeyRef)');
+  assert.equal(entry.valueFrom.secretKeyRef.name, 'tsmetrics-secrets');
+  assert.equal(entry.valueFrom.secretKeyRef.key, 'METRICS_TOKEN');
+  return entry.valueFrom.secretKeyRef;
+}
+
 function checkCommon(dir: string): void {
   const objects = build(dir);
-  const d = deploymentOf(objects);
+  const d = workloadOf(objects);
   const c = containerOf(d);
   const pod = d.spec.template.spec;
 
-  // probes
+  // probes: /livez (the process serves), /readyz (fresh data), /startupz (the first refresh cycle has
+  // finished, even with the API down); the startup probe allows at least 2 minutes (tsnet login).
   assert.equal(c.livenessProbe?.httpGet?.path, '/livez', `${dir}: liveness on /livez`);
   assert.equal(c.readinessProbe?.httpGet?.path, '/readyz', `${dir}: readiness on /readyz`);
-  assert.equal(c.startupProbe?.httpGet?.path, '/health', `${dir}: startup on /health`);
+  assert.equal(c.startupProbe?.httpGet?.path, '/startupz', `${dir}: startup on /startupz`);
+  const startupBudget = (c.startupProbe?.failureThreshold ?? 3) * (c.startupProbe?.periodSeconds ?? 10);
+  assert.ok(startupBudget >= 120, `${dir}: the startup probe allows only ${startupBudget}s (failureThreshold x periodSeconds >= 120)`);
   const port = c.ports?.find((p) => p.containerPort === 9100);
   assert.ok(port, `${dir}: container port 9100`);
   for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
@@ -142,9 +181,11 @@ function checkCommon(dir: string): void {
   assert.equal(pod.automountServiceAccountToken, false, 'the exporter does not use the Kubernetes API');
   // read-only root: whatever must be writable is a volume
   const mounts = new Map((c.volumeMounts ?? []).map((m) => [m.mountPath, m.name]));
+  const claims = (d as StatefulSet).spec.volumeClaimTemplates ?? [];
   for (const path of ['/tmp', '/var/lib/tsmetrics']) {
     const volume = mounts.get(path);
-    assert.ok(volume !== undefined && pod.volumes?.some((v) => v.name === volume), `${dir}: ${path} is a mounted volume`);
+    const exists = pod.volumes?.some((v) => v.name === volume) === true || claims.some((v) => v.metadata.name === volume);
+    assert.ok(volume !== undefined && exists, `${dir}: ${path} is a mounted volume`);
   }
 
   // credentials from the tsmetrics-secrets Secret
@@ -152,6 +193,7 @@ function checkCommon(dir: string): void {
   const viaKeyRef = c.env?.some((e) => e.valueFrom?.secretKeyRef?.name === 'tsmetrics-secrets') ?? false;
   assert.ok(viaEnvFrom || viaKeyRef, `${dir}: credentials from Secret tsmetrics-secrets`);
   assert.ok(!objects.some((o) => o.kind === 'Secret'), `${dir}: the Secret is created outside the kustomization`);
+  metricsTokenRef(c);
 
   // settings: ConfigMap reference resolves and holds no secret
   const config = configMapOf(objects, d);
@@ -167,13 +209,21 @@ function checkCommon(dir: string): void {
   assert.ok(quantity(c.resources?.limits?.memory) >= quantity(c.resources?.requests?.memory));
 
   // Service: port 9100 selecting the pods
-  const svc = one(objects, 'Service') as K8sObject & { spec: { selector: Record<string, string>; ports: { port: number; targetPort: string | number }[] } };
+  const svc = one<Service>(objects, 'Service');
   assert.ok(svc.spec.ports.some((p) => p.port === 9100 && (p.targetPort === port.name || p.targetPort === 9100)), `${dir}: Service port 9100`);
   assert.ok(selects(svc.spec.selector, d.spec.template.metadata.labels), `${dir}: the Service selects the pods`);
-  assert.ok(selects(d.spec.selector.matchLabels, d.spec.template.metadata.labels), `${dir}: the Deployment selects its pods`);
+  assert.ok(selects(d.spec.selector.matchLabels, d.spec.template.metadata.labels), `${dir}: the ${d.kind} selects its pods`);
 }
 
-const namespacedKinds = new Set(['Deployment', 'Service', 'ConfigMap', 'ServiceAccount', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'ServiceMonitor']);
+/** The ServiceMonitor sends the bearer token from the key the pod reads it from. */
+function checkServiceMonitorToken(dir: string, sm: ServiceMonitor): void {
+  for (const e of sm.spec.endpoints) {
+    assert.equal(e.authorization?.type, 'Bearer', `${dir}: ServiceMonitor endpoint ${e.port} authenticates with a bearer token`);
+    assert.deepEqual(e.authorization.credentials, { name: 'tsmetrics-secrets', key: 'METRICS_TOKEN' }, `${dir}: ...from tsmetrics-secrets/METRICS_TOKEN`);
+  }
+}
+
+const namespacedKinds = new Set(['Deployment', 'StatefulSet', 'Service', 'ConfigMap', 'ServiceAccount', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'ServiceMonitor']);
 
 test('kustomize base: probes, non-root, read-only, Secret and ConfigMap references, Service', (t: TestContext) => {
   if (KUBECTL_MISSING) return t.skip(SKIP_MESSAGE);
@@ -181,6 +231,8 @@ test('kustomize base: probes, non-root, read-only, Secret and ConfigMap referenc
   const objects = build('base');
   assert.deepEqual(objects.map((o) => o.kind).sort(), ['ConfigMap', 'Deployment', 'Service', 'ServiceAccount']);
   assert.equal(configMapOf(objects, deploymentOf(objects)).USE_TSNET, 'false', 'the base runs standalone');
+  // Without a METRICS_TOKEN key in the Secret the pod still starts (the endpoints then stay open).
+  assert.equal(metricsTokenRef(containerOf(deploymentOf(objects)))?.optional, true, 'the base: METRICS_TOKEN is optional');
 });
 
 test('kustomize production: ServiceMonitor, tsnet state on a PVC, PodDisruptionBudget, larger resources', (t: TestContext) => {
@@ -193,11 +245,14 @@ test('kustomize production: ServiceMonitor, tsnet state on a PVC, PodDisruptionB
 
   for (const o of objects.filter((x) => namespacedKinds.has(x.kind))) assert.equal(o.metadata.namespace, 'monitoring', `${o.kind} namespace`);
 
-  const sm = one(objects, 'ServiceMonitor') as K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path?: string; interval?: string }[] } };
+  const sm = one<ServiceMonitor>(objects, 'ServiceMonitor');
   assert.equal(sm.apiVersion, 'monitoring.coreos.com/v1');
-  const svc = one(objects, 'Service') as K8sObject & { spec: { ports: { name: string }[] } };
+  const svc = one<Service>(objects, 'Service');
   assert.ok(selects(sm.spec.selector.matchLabels, svc.metadata.labels), 'the ServiceMonitor selects the Service');
   assert.ok(sm.spec.endpoints.some((e) => svc.spec.ports.some((p) => p.name === e.port) && (e.path ?? '/metrics') === '/metrics'), 'endpoint on the Service port, /metrics');
+  // /metrics requires the token in production: the ServiceMonitor sends it, and the pod requires the key.
+  checkServiceMonitorToken('production', sm);
+  assert.equal(metricsTokenRef(c)?.optional, false, 'production: the METRICS_TOKEN key is required (the ServiceMonitor sends it)');
 
   const pvc = one(objects, 'PersistentVolumeClaim');
   const state = d.spec.template.spec.volumes?.find((v) => v.name === c.volumeMounts?.find((m) => m.mountPath === '/var/lib/tsmetrics')?.name);
@@ -246,4 +301,66 @@ test('kustomize development: own namespace, debug logging, small resources, noth
       assert.ok(quantity(c.resources?.[kind]?.[r]) <= quantity(base.resources?.[kind]?.[r]), `development ${kind}.${r} not above the base`);
     }
   }
+});
+
+test('kustomize sharded: a StatefulSet of 3 shards, headless Service, per-pod tsnet state and host name, ServiceMonitor, PDB', (t: TestContext) => {
+  if (KUBECTL_MISSING) return t.skip(SKIP_MESSAGE);
+  checkCommon('overlays/sharded');
+  const objects = build('overlays/sharded');
+  for (const o of objects.filter((x) => namespacedKinds.has(x.kind))) assert.equal(o.metadata.namespace, 'monitoring', `${o.kind} namespace`);
+
+  // A StatefulSet instead of the Deployment, with the pod template of production (same probes, resources, image).
+  assert.ok(!objects.some((o) => o.kind === 'Deployment'), 'no Deployment next to the StatefulSet');
+  const sts = one<StatefulSet>(objects, 'StatefulSet');
+  assert.equal(sts.apiVersion, 'apps/v1');
+  assert.equal(sts.spec.replicas, 3);
+  assert.equal(sts.spec.podManagementPolicy, 'Parallel', 'shards start independently of each other');
+  assert.equal((sts.spec as { strategy?: unknown }).strategy, undefined, 'no Deployment strategy left in the StatefulSet');
+  const c = containerOf(sts);
+  const production = containerOf(deploymentOf(build('overlays/production')));
+  for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) assert.deepEqual(c[probe], production[probe], `${probe} as in production`);
+  assert.deepEqual(c.resources, production.resources, 'resources as in production');
+  assert.equal(c.image, production.image);
+
+  // Sharding settings: SHARD_COUNT = replicas, the index from the pod name.
+  const config = configMapOf(objects, sts);
+  assert.equal(config.SHARD_COUNT, String(sts.spec.replicas), 'SHARD_COUNT equals the replicas');
+  assert.equal(config.SHARD_INDEX, 'auto');
+  assert.equal(config.SHARD_API_METRICS ?? 'first', 'first', 'API device metrics and the inventory from shard 0 only');
+  const env = c.env ?? [];
+  const podName = env.findIndex((e) => e.name === 'POD_NAME');
+  assert.ok(podName >= 0, 'POD_NAME is set');
+  assert.equal(env[podName]!.valueFrom?.fieldRef?.fieldPath, 'metadata.name', 'POD_NAME from the downward API');
+
+  // tsnet: every pod is its own tailnet node, with its own host name and state volume.
+  assert.equal(config.USE_TSNET, 'true');
+  const hostname = env.findIndex((e) => e.name === 'TSNET_HOSTNAME');
+  assert.ok(hostname > podName, 'TSNET_HOSTNAME is set after POD_NAME (so that $(POD_NAME) expands)');
+  assert.equal(env[hostname]!.value, '$(POD_NAME)', 'TSNET_HOSTNAME is the pod name: tsmetrics takes it literally');
+  const stateMount = c.volumeMounts?.find((m) => m.mountPath === '/var/lib/tsmetrics');
+  assert.ok(stateMount, 'the tsnet state directory is mounted');
+  const claim = sts.spec.volumeClaimTemplates?.find((v) => v.metadata.name === stateMount.name);
+  assert.ok(claim, 'the state volume comes from volumeClaimTemplates (one claim per pod)');
+  assert.deepEqual(claim.spec.accessModes, ['ReadWriteOnce']);
+  assert.ok(quantity(claim.spec.resources.requests.storage) > 0);
+  assert.ok(!sts.spec.template.spec.volumes?.some((v) => v.name === stateMount.name), 'no pod volume shadows the claim');
+  assert.ok(!objects.some((o) => o.kind === 'PersistentVolumeClaim'), 'the single PVC of production is gone');
+
+  // The headless Service is the StatefulSet's serviceName, selects every pod and publishes unready ones.
+  const services = objects.filter((o): o is Service => o.kind === 'Service');
+  assert.deepEqual(services.map((s) => s.metadata.name), [sts.spec.serviceName], 'one Service: the headless one named by serviceName');
+  const headless = services[0]!;
+  assert.equal(headless.metadata.name, 'tsmetrics-headless');
+  assert.equal(headless.spec.clusterIP, 'None');
+  assert.equal(headless.spec.publishNotReadyAddresses, true, 'a replica with stale data is still scraped (its alerts need it)');
+  assert.ok(selects(headless.spec.selector, sts.spec.template.metadata.labels), 'the headless Service selects the pods');
+
+  // The ServiceMonitor scrapes every replica through it, with the token; the PDB covers the pods.
+  const sm = one<ServiceMonitor>(objects, 'ServiceMonitor');
+  assert.ok(selects(sm.spec.selector.matchLabels, headless.metadata.labels), 'the ServiceMonitor selects the headless Service');
+  assert.ok(sm.spec.endpoints.some((e) => headless.spec.ports.some((p) => p.name === e.port)), 'on its port');
+  checkServiceMonitorToken('sharded', sm);
+  const pdb = one(objects, 'PodDisruptionBudget') as K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; maxUnavailable?: number; minAvailable?: number } };
+  assert.ok(selects(pdb.spec.selector.matchLabels, sts.spec.template.metadata.labels), 'the PDB selects the pods');
+  assert.ok((pdb.spec.maxUnavailable ?? 0) >= 1 && (pdb.spec.maxUnavailable ?? 0) < sts.spec.replicas!, 'the PDB lets one shard go at a time');
 });

@@ -3,7 +3,7 @@
 // checks (every alert documented and covered by a firing and a quiet case) need no promtool.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -54,7 +54,35 @@ const ruleTests = parse(readRepo(`${DIR}/alerts.test.yaml`)) as { rule_files: st
 const REQUIRED_ALERTS = [
   'TailscaleDeviceOffline', 'TailscaleDeviceKeyExpiringSoon', 'TailscaleHighPacketLoss', 'TailscaleHealthMessages',
   'TsmetricsApiDown', 'TsmetricsDeviceScrapeFailing', 'TsmetricsRefreshStale',
+  'TailscaleKeyExpiringSoon', 'TailscaleUsersAwaitingApproval', 'TailscaleDeviceApprovalDisabled', 'TsmetricsCollectorFailing',
 ];
+
+/** The example scrape configs: one exporter, sharded replicas, Prometheus scraping the devices itself. */
+const CONFIGS = ['prometheus.yaml', 'prometheus-sharded.yaml', 'prometheus-devices.yaml'];
+/** Where the examples read the bearer token (METRICS_TOKEN) from. */
+const TOKEN_FILE = '/etc/prometheus/tsmetrics-token';
+
+interface Authorization { type?: string; credentials_file?: string }
+interface ScrapeConfig {
+  job_name: string;
+  scrape_interval?: string;
+  scrape_timeout?: string;
+  metrics_path?: string;
+  honor_labels?: boolean;
+  authorization?: Authorization;
+  static_configs?: { targets: string[] }[];
+  dns_sd_configs?: { names: string[]; type?: string; port?: number }[];
+  http_sd_configs?: { url: string; authorization?: Authorization }[];
+  relabel_configs?: { source_labels?: string[]; target_label?: string; replacement?: string; action?: string; regex?: string }[];
+}
+interface PromConfig { rule_files?: string[]; scrape_configs: ScrapeConfig[] }
+const configOf = (file: string): PromConfig => parse(readRepo(`${DIR}/${file}`)) as PromConfig;
+const jobOf = (config: PromConfig, name: string): ScrapeConfig => {
+  const job = config.scrape_configs.find((j) => j.job_name === name);
+  assert.ok(job, `a scrape job named ${name}`);
+  return job;
+};
+const bearer = (a: Authorization | undefined): boolean => (a?.type ?? 'Bearer') === 'Bearer' && a?.credentials_file === TOKEN_FILE;
 
 // ------------------------------------------------------------------------------------------- promtool
 
@@ -72,28 +100,68 @@ test('promtool test rules deploy/prometheus/alerts.test.yaml', (t: TestContext) 
   assert.match(r.output, /SUCCESS/);
 });
 
-test('promtool check config on a copy of prometheus.yaml with the rule files it references', (t: TestContext) => {
-  const config = parse(readRepo(`${DIR}/prometheus.yaml`)) as {
-    rule_files?: string[];
-    scrape_configs: { job_name: string; scrape_interval?: string; scrape_timeout?: string; metrics_path?: string }[];
-  };
-  const job = config.scrape_configs.find((j) => j.job_name === 'tsmetrics');
-  assert.ok(job, 'a scrape job named tsmetrics (TsmetricsDown matches up{job="tsmetrics"})');
+for (const file of CONFIGS) {
+  test(`promtool check config on a copy of ${file}, with the token file and the rule files it references`, (t: TestContext) => {
+    const config = configOf(file);
+    const ruleFiles = config.rule_files ?? [];
+    for (const f of ruleFiles) assert.ok(existsSync(repoPath(`${DIR}/${f}`)), `rule file ${f} referenced by ${file} exists`);
+    const text = readRepo(`${DIR}/${file}`);
+    assert.ok(text.includes(TOKEN_FILE), `${file} reads the bearer token from ${TOKEN_FILE}`);
+
+    if (PROMTOOL_MISSING) return t.skip(SKIP_MESSAGE);
+    // A temporary copy: relative rule_files resolve next to the config, nothing is written beside the repo's
+    // files, and the token file (promtool checks that credentials files exist) is created there too.
+    const tmp = mkdtempSync(join(tmpdir(), 'tsmetrics-prom-'));
+    t.after(() => rmSync(tmp, { recursive: true, force: true }));
+    const token = join(tmp, 'tsmetrics-token');
+    writeFileSync(token, 'an-example-token-of-32-characters\n', { mode: 0o600 });
+    writeFileSync(join(tmp, file), text.replaceAll(TOKEN_FILE, token));
+    for (const f of ruleFiles) copyFileSync(repoPath(`${DIR}/${f}`), join(tmp, f));
+    const r = promtool(['check', 'config', file], tmp);
+    assert.equal(r.status, 0, r.output);
+    assert.match(r.output, /is valid prometheus config file syntax/);
+  });
+}
+
+test('prometheus.yaml: the tsmetrics job scrapes /metrics every 30s with the bearer token', () => {
+  const job = jobOf(configOf('prometheus.yaml'), 'tsmetrics'); // TsmetricsDown matches up{job="tsmetrics"}
   assert.equal(job.scrape_interval, '30s');
   assert.equal(job.scrape_timeout, '10s');
   assert.equal(job.metrics_path ?? '/metrics', '/metrics');
-  const ruleFiles = config.rule_files ?? [];
-  for (const f of ruleFiles) assert.ok(existsSync(repoPath(`${DIR}/${f}`)), `rule file ${f} referenced by prometheus.yaml exists`);
+  assert.deepEqual(job.authorization, { type: 'Bearer', credentials_file: TOKEN_FILE }, 'METRICS_TOKEN: authorization is active in the example');
+});
 
-  if (PROMTOOL_MISSING) return t.skip(SKIP_MESSAGE);
-  // A temporary copy: relative rule_files resolve next to the config, and nothing is written beside the repo's files.
-  const tmp = mkdtempSync(join(tmpdir(), 'tsmetrics-prom-'));
-  t.after(() => rmSync(tmp, { recursive: true, force: true }));
-  copyFileSync(repoPath(`${DIR}/prometheus.yaml`), join(tmp, 'prometheus.yaml'));
-  for (const f of ruleFiles) copyFileSync(repoPath(`${DIR}/${f}`), join(tmp, f));
-  const r = promtool(['check', 'config', 'prometheus.yaml'], tmp);
-  assert.equal(r.status, 0, r.output);
-  assert.match(r.output, /is valid prometheus config file syntax/);
+test('prometheus-sharded.yaml: every replica behind the headless Service of the sharded overlay, with the token', () => {
+  const job = jobOf(configOf('prometheus-sharded.yaml'), 'tsmetrics');
+  assert.ok(bearer(job.authorization), 'the replicas need the token too');
+  const names = (job.dns_sd_configs ?? []).flatMap((c) => c.names);
+  // The headless Service of deploy/kustomize/overlays/sharded, in the namespace of the overlay.
+  const headless = parse(readRepo('deploy/kustomize/overlays/sharded/service-headless.yaml')) as { metadata: { name: string }; spec: { ports: { name: string }[] } };
+  const namespace = (parse(readRepo('deploy/kustomize/overlays/sharded/kustomization.yaml')) as { namespace: string }).namespace;
+  const port = headless.spec.ports[0]!.name;
+  assert.ok(
+    names.some((n) => n === `_${port}._tcp.${headless.metadata.name}.${namespace}.svc.cluster.local` || n === `${headless.metadata.name}.${namespace}.svc.cluster.local`),
+    `dns_sd_configs names the headless Service ${headless.metadata.name}.${namespace}, got ${names.join(', ')}`,
+  );
+  assert.ok(job.relabel_configs?.some((r) => r.target_label === 'shard'), 'a shard label tells the replicas apart');
+});
+
+test('prometheus-devices.yaml: devices discovered through /sd, scraped directly and through /probe', () => {
+  const config = configOf('prometheus-devices.yaml');
+  assert.ok(bearer(jobOf(config, 'tsmetrics').authorization), 'the exporter itself, with the token');
+  const direct = jobOf(config, 'tailscale-devices');
+  const probe = jobOf(config, 'tailscale-probe');
+  for (const job of [direct, probe]) {
+    const sd = job.http_sd_configs ?? [];
+    assert.ok(sd.length > 0 && sd.every((c) => /^http:\/\/tsmetrics:9100\/sd$/.test(c.url)), `${job.job_name}: http_sd_configs on http://tsmetrics:9100/sd`);
+    assert.ok(sd.every((c) => bearer(c.authorization)), `${job.job_name}: /sd is a data endpoint: it needs the token`);
+  }
+  assert.ok(direct.relabel_configs?.some((r) => r.source_labels?.includes('__meta_tailscale_device_id') && r.target_label === 'device_id'));
+  assert.equal(probe.metrics_path, '/probe');
+  assert.ok(bearer(probe.authorization), '/probe needs the token');
+  assert.ok(probe.relabel_configs?.some((r) => r.source_labels?.join() === '__meta_tailscale_device_id' && r.target_label === '__param_target'), '__param_target from __meta_tailscale_device_id');
+  assert.ok(probe.relabel_configs?.some((r) => r.target_label === '__address__' && r.replacement === 'tsmetrics:9100'), 'the probe goes to the exporter');
+  assert.equal(probe.honor_labels, true, "/probe's own device_id/device_name labels are kept, not renamed exported_*");
 });
 
 // ------------------------------------------------------------------------------ structure (no promtool)
@@ -122,6 +190,14 @@ test('alerts.yaml: the expressions implement the documented conditions', () => {
   assert.match(expr('TsmetricsApiDown'), /tsmetrics_api_up == 0/);
   assert.match(expr('TsmetricsDeviceScrapeFailing'), /tsmetrics_device_scrape_up == 0/);
   assert.match(expr('TsmetricsRefreshStale'), /time\(\) - tsmetrics_last_successful_refresh_timestamp_seconds > \d+/);
+  assert.match(expr('TailscaleKeyExpiringSoon'), /tailscale_key_expires_in_seconds\{key_type=~"auth\|api"\} < (14 \* 86400|1209600)/);
+  assert.match(expr('TailscaleUsersAwaitingApproval'), /tailscale_user_info\{status="needs-approval"\}/);
+  assert.match(expr('TailscaleDeviceApprovalDisabled'), /tailscale_tailnet_setting_enabled\{setting="devices_approval"\} == 0/);
+  assert.match(expr('TsmetricsCollectorFailing'), /tsmetrics_collector_success == 0/);
+  const collectorFailing = alerts.find((a) => a.alert === 'TsmetricsCollectorFailing')!;
+  assert.equal(collectorFailing.for, '15m');
+  const tailnet = (parse(readRepo(`${DIR}/alerts.yaml`)) as { groups: { name: string; rules: Rule[] }[] }).groups.find((g) => g.name === 'tailscale-tailnet');
+  assert.deepEqual(tailnet?.rules.map((r) => r.alert), ['TailscaleKeyExpiringSoon', 'TailscaleUsersAwaitingApproval', 'TailscaleDeviceApprovalDisabled', 'TsmetricsCollectorFailing'], 'the tailscale-tailnet group');
 });
 
 test('alerts.test.yaml: every alert has a case where it fires and one where it must not', () => {
@@ -146,4 +222,25 @@ test('alerts.test.yaml: a device with key expiry disabled (no expiry series) is 
     return checked && disabled.some((id) => id !== undefined && !withExpiry.has(id) && !alerted.includes(id));
   });
   assert.ok(covered);
+});
+
+test('alerts.test.yaml: a key that never expires (no expiry series) and an expiring OAuth client are tested not to alert', () => {
+  const keyOf = (series: string): string | undefined => /key_id="([^"]+)"/.exec(series)?.[1];
+  const typeOf = (series: string): string | undefined => /key_type="([^"]+)"/.exec(series)?.[1];
+  let never = false;
+  let client = false;
+  for (const t of ruleTests.tests) {
+    const checks = (t.alert_rule_test ?? []).filter((c) => c.alertname === 'TailscaleKeyExpiringSoon');
+    if (checks.length === 0) continue;
+    const alerted = new Set(checks.flatMap((c) => c.exp_alerts.map((e) => e.exp_labels?.key_id)));
+    const expiring = t.input_series.filter((s) => s.series.startsWith('tailscale_key_expires_in_seconds{'));
+    const withExpiry = new Set(expiring.map((s) => keyOf(s.series)));
+    const listed = t.input_series.filter((s) => /^tailscale_key_(info|created_timestamp_seconds)\{/.test(s.series)).map((s) => keyOf(s.series));
+    never ||= listed.some((id) => id !== undefined && !withExpiry.has(id) && !alerted.has(id));
+    // an OAuth client whose expiry is within 14 days (values in seconds, first sample)
+    client ||= expiring.some((s) => typeOf(s.series) === 'client' && Number(s.values.split(/[ x]/)[0]) < 14 * 86400 && !alerted.has(keyOf(s.series)));
+    assert.ok(checks.some((c) => c.exp_alerts.length > 0 && c.exp_alerts.every((e) => /^(auth|api)$/.test(e.exp_labels?.key_type ?? ''))), 'only auth keys and API tokens alert');
+  }
+  assert.ok(never, 'a listed key without a tailscale_key_expires_in_seconds series must not alert');
+  assert.ok(client, 'an OAuth client (key_type client) expiring within 14 days must not alert');
 });

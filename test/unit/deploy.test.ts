@@ -24,15 +24,30 @@ const readRepo = (relative: string): string => readFileSync(repoPath(relative), 
 
 /** Environment variables the exporter reads (the Go original's contract plus this port's additions). */
 const SECRET_VARIABLES = ['OAUTH_CLIENT_SECRET', 'TAILSCALE_API_KEY', 'TS_AUTHKEY', 'METRICS_TOKEN'];
+/** The README's configuration table, the user manual's list of every variable: `| \`NAME\` | default | ...`. */
+const README_VARIABLES = [...readRepo('README.md').matchAll(/^\| `([A-Z][A-Z0-9_]*)` \| [^|]* \| [^|]* \| (.*) \|$/gm)].flatMap((m) => [
+  m[1]!,
+  ...[...m[2]!.matchAll(/also `([A-Z][A-Z0-9_]*_FILE)`/g)].map((f) => f[1]!),
+]);
 const KNOWN_VARIABLES = new Set([
   'OAUTH_CLIENT_ID', 'OAUTH_CLIENT_SECRET', 'TAILSCALE_API_KEY', 'TAILNET_NAME', 'PORT', 'ENV', 'BIND_HOST',
   'USE_TSNET', 'TSNET_HOSTNAME', 'TSNET_STATE_DIR', 'TSNET_TAGS', 'TS_AUTHKEY', 'SCRAPE_TAG', 'REQUIRE_EXPORTER_TAG',
   'TARGET_DEVICES', 'EXCLUDE_DEVICES', 'DEVICE_TAGS', 'CLIENT_METRICS_PORT', 'CLIENT_METRICS_TIMEOUT',
   'MAX_CONCURRENT_SCRAPES', 'SCRAPE_INTERVAL', 'LOG_LEVEL', 'LOG_FORMAT', 'METRICS_TOKEN',
   ...SECRET_VARIABLES.map((name) => `${name}_FILE`),
+  ...README_VARIABLES,
 ]);
-/** Set by deploy/ for the runtime rather than for the exporter. */
-const RUNTIME_VARIABLES = new Set(['NODE_ENV', 'HOME']);
+/**
+ * Set by deploy/ for the runtime rather than for the exporter's configuration. POD_NAME (downward API) is
+ * where SHARD_INDEX=auto reads the StatefulSet ordinal from, before HOSTNAME.
+ */
+const RUNTIME_VARIABLES = new Set(['NODE_ENV', 'HOME', 'POD_NAME']);
+
+test('the README configuration table is parsed (the source of the known variables)', () => {
+  for (const name of ['SHARD_COUNT', 'SHARD_INDEX', 'SHARD_API_METRICS', 'COLLECTORS', 'METRICS_TOKEN', 'METRICS_TOKEN_FILE']) {
+    assert.ok(README_VARIABLES.includes(name), `README.md's configuration table lacks ${name}`);
+  }
+});
 
 function assertKnownVariables(where: string, names: Iterable<string>): void {
   const unknown = [...names].filter((n) => !KNOWN_VARIABLES.has(n) && !RUNTIME_VARIABLES.has(n));
@@ -281,14 +296,30 @@ test('systemd env example: KEY=value lines naming variables the exporter reads',
 
 // ------------------------------------------------------------------------- variables in kustomize and helm
 
+/** Every kustomization under deploy/kustomize (base and each overlay), relative to that folder. */
+const KUSTOMIZATIONS = ['base', ...readdirSync(repoPath('deploy/kustomize/overlays')).sort().map((o) => `overlays/${o}`)];
+
+/** Names a YAML file sets as container env entries (`- name: X` followed by `value:` or `valueFrom:`). */
+function envNames(text: string): string[] {
+  return [...text.matchAll(/^\s*- name: ([A-Z][A-Z0-9_]*)\s*\n\s*(?:value|valueFrom):/gm)].map((m) => m[1]!);
+}
+
 test('kustomize ConfigMap literals and the Helm ConfigMap/Secret only set known variables, no secrets in ConfigMaps', () => {
-  const kustomizations = ['base', 'overlays/development', 'overlays/production'].map((d) => `deploy/kustomize/${d}/kustomization.yaml`);
-  for (const file of kustomizations) {
+  assert.ok(KUSTOMIZATIONS.includes('overlays/sharded'), 'the sharded overlay exists');
+  for (const file of KUSTOMIZATIONS.map((d) => `deploy/kustomize/${d}/kustomization.yaml`)) {
     const k = parse(readRepo(file)) as { configMapGenerator?: { literals?: string[] }[] };
     const names = (k.configMapGenerator ?? []).flatMap((g) => g.literals ?? []).map((l) => l.split('=')[0]!);
     assertKnownVariables(file, names);
     for (const secret of SECRET_VARIABLES) assert.ok(!names.includes(secret), `${file}: ${secret} belongs in the Secret`);
   }
+  // Explicit env entries (downward API, secretKeyRef) in the kustomize files and the Helm pod template.
+  const envFiles = [
+    ...KUSTOMIZATIONS.flatMap((d) => readdirSync(repoPath(`deploy/kustomize/${d}`)).filter((f) => f.endsWith('.yaml')).map((f) => `deploy/kustomize/${d}/${f}`)),
+    'deploy/helm/templates/_pod.tpl',
+  ];
+  const envSet = envFiles.flatMap((f) => envNames(readRepo(f)).map((n) => [f, n] as const));
+  for (const [file, name] of envSet) assertKnownVariables(`${file} env`, [name]);
+  for (const name of ['METRICS_TOKEN', 'POD_NAME', 'TSNET_HOSTNAME']) assert.ok(envSet.some(([, n]) => n === name), `an explicit env entry sets ${name}`);
   const keysOf = (file: string): string[] => [...readRepo(file).matchAll(/^\s{2}([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1]!);
   const configKeys = keysOf('deploy/helm/templates/configmap.yaml');
   assert.ok(configKeys.length > 5);
@@ -331,6 +362,15 @@ test('Makefile: build, test, lint, run, demo and docker targets wrap the npm scr
   // Every `npm run X` names a script that exists.
   const scripts = (JSON.parse(readRepo('package.json')) as { scripts: Record<string, string> }).scripts;
   for (const m of makefile.matchAll(/npm run ([\w:-]+)/g)) assert.ok(scripts[m[1]!], `package.json has no script ${m[1]!}`);
+
+  // check-deploy validates every kustomization and every example scrape config.
+  const list = (name: string): string[] => (new RegExp(`^${name}\\s*:?=\\s*(.*)$`, 'm').exec(makefile)?.[1] ?? '').trim().split(/\s+/);
+  assert.deepEqual(list('KUSTOMIZATIONS'), KUSTOMIZATIONS, 'make check-deploy builds every kustomization');
+  const configs = readdirSync(repoPath('deploy/prometheus')).filter((f) => /^prometheus.*\.yaml$/.test(f)).sort();
+  assert.deepEqual([...list('PROMETHEUS_CONFIGS')].sort(), configs, 'make check-deploy checks every scrape config');
+  assert.match(recipes.get('check-deploy') ?? '', /\$\(KUSTOMIZATIONS\)/);
+  assert.match(recipes.get('check-deploy') ?? '', /\$\(PROMETHEUS_CONFIGS\)/);
+  assert.match(recipes.get('check-deploy') ?? '', /tsmetrics-token/, 'the configs are checked with a token file in place');
 });
 
 test('CI workflow: push and pull requests, Node 20 and 24, npm test and lint, helm lint', () => {
@@ -353,13 +393,16 @@ test('CI workflow: push and pull requests, Node 20 and 24, npm test and lint, he
   const helmJob = jobs.find((j) => j.steps.some((s) => s.uses?.startsWith('azure/setup-helm@')));
   assert.ok(helmJob, 'a job sets up helm with azure/setup-helm');
   assert.match(runs(helmJob), /helm lint deploy\/helm\b/);
+  // The sharded StatefulSet is linted and rendered too (the unit tests cannot run helm).
+  assert.match(runs(helmJob), /helm lint deploy\/helm[^\n]*(\n[^\n]*)*--set sharding\.enabled=true/);
+  assert.match(runs(helmJob), /helm template[^\n]*--set sharding\.enabled=true/);
 });
 
 test('every file under deploy/ is covered by a deploy*.test', () => {
   // A new artefact should come with a check; this list is what the deploy tests read.
   const covered = [
     /^docker-compose\.yaml$/, /^systemd\/tsmetrics\.(service|env\.example)$/, /^kustomize\//, /^helm\//,
-    /^grafana\/tsmetrics-(overview|device-details)\.json$/, /^prometheus\/(alerts|alerts\.test|prometheus)\.yaml$/,
+    /^grafana\/tsmetrics-(overview|device-details)\.json$/, /^prometheus\/(alerts|alerts\.test|prometheus|prometheus-sharded|prometheus-devices)\.yaml$/,
     /(^|\/)README\.md$/,
   ];
   const walk = (dir: string, prefix = ''): string[] =>

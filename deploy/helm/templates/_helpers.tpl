@@ -50,3 +50,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "tsmetrics.claimName" -}}
 {{- .Values.persistence.existingClaim | default (printf "%s-state" (include "tsmetrics.fullname" .)) }}
 {{- end }}
+
+{{/* The headless Service of the sharded StatefulSet (its serviceName), within the 63-character limit. */}}
+{{- define "tsmetrics.headlessName" -}}
+{{- printf "%s-headless" (include "tsmetrics.fullname" . | trunc 54 | trimSuffix "-") }}
+{{- end }}

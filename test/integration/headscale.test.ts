@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { startApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config/load.js';
+import { startHeadscale, type SimHeadscale } from '../../src/sim/headscale.js';
+import { nodeTags, nodeToDevice } from '../../src/tailscale/headscale.js';
+import { seriesValues } from '../helpers/exporter.js';
+import { memoryLogger } from '../helpers/log.js';
+import { promtoolCheck } from '../helpers/promtool.js';
+
+// BACKEND=headscale against the simulated Headscale, in both tag models.
+
+async function run(t: TestContext, tagModel: 'legacy' | 'v028', env: Record<string, string> = {}) {
+  const hs = await startHeadscale({ tagModel });
+  t.after(() => hs.close());
+  const config = loadConfig({
+    BACKEND: 'headscale',
+    HEADSCALE_URL: hs.url,
+    HEADSCALE_API_KEY: hs.apiKey,
+    CLIENT_METRICS_PORT: String(hs.clientMetricsPort),
+    SCRAPE_ALLOWED_CIDRS: '127.0.0.0/8',
+    SCRAPE_INTERVAL: '1h',
+    RATE_LIMIT_RPS: '0',
+    ...env,
+  });
+  const { log, lines } = memoryLogger();
+  const app = await startApp({ ...config, port: 0 }, log, 'test');
+  t.after(() => app.stop());
+  await app.refresher.runOnce();
+  const text = await (await fetch(`${app.url}/metrics`)).text();
+  return { hs, app, lines, text, v: seriesValues(text) };
+}
+
+const with_ = (v: Map<string, number>, prefix: string, ...parts: string[]) => [...v.entries()].filter(([k]) => k.startsWith(`${prefix}{`) && parts.every((p) => k.includes(p)));
+const isoSeconds = (ms: number): number => Math.floor(ms / 1000);
+
+for (const tagModel of ['legacy', 'v028'] as const) {
+  test(`${tagModel}: nodes map field by field onto the tailscale_device_* families`, async (t) => {
+    const { hs, v, text } = await run(t, tagModel);
+    assert.equal(v.get('tailscale_device_count'), hs.nodes.length);
+    assert.equal(v.get('headscale_up'), 1);
+    for (const n of hs.nodes) {
+      const id = `device_id="${n.id}"`;
+      assert.equal(with_(v, 'tailscale_device_online', id)[0]?.[1], n.online ? 1 : 0, `online ${n.givenName}`);
+      assert.match(with_(v, 'tailscale_device_info', id)[0]![0], new RegExp(`device_name="${n.givenName}"`));
+      assert.equal(with_(v, 'tailscale_device_created_timestamp', id)[0]?.[1], isoSeconds(n.createdAt));
+      const expiry = with_(v, 'tailscale_device_machine_key_expiry', id);
+      if (typeof n.expiry === 'number') assert.equal(expiry[0]?.[1], isoSeconds(n.expiry), `expiry ${n.givenName}`);
+      else {
+        assert.equal(expiry.length, 0, `${n.givenName} never expires: no expiry series`);
+        assert.equal(with_(v, 'tailscale_device_key_expiry_disabled', id)[0]?.[1], 1);
+      }
+      if (!n.online && n.lastSeen !== null) assert.equal(with_(v, 'tailscale_device_last_seen_timestamp', id)[0]?.[1], isoSeconds(n.lastSeen));
+      for (const r of n.availableRoutes) assert.equal(v.get(`tailscale_device_routes_advertised{device_id="${n.id}",device_name="${n.givenName}",route="${r}"}`), 1);
+      for (const r of n.approvedRoutes) assert.equal(v.get(`tailscale_device_routes_enabled{device_id="${n.id}",device_name="${n.givenName}",route="${r}"}`), 1);
+    }
+    // Tags: both models end up as the same tag set.
+    const tagged = hs.nodes.filter((n) => n.servesMetrics);
+    for (const n of tagged) assert.equal(with_(v, 'tailscale_device_tags', `device_id="${n.id}"`, 'tag="tag:exporter"').length, 1, `tags ${n.givenName}`);
+    // Families Headscale cannot fill are absent, never 0.
+    for (const f of ['tailscale_device_authorized', 'tailscale_device_update_available', 'tailscale_device_latency_ms', 'tailscale_device_external']) assert.ok(!text.includes(`# TYPE ${f} `), f);
+    // Client metrics are scraped from the nodes exactly as from Tailscale devices.
+    assert.equal(with_(v, 'tsmetrics_device_scrape_up').filter(([, n]) => n === 1).length, tagged.length);
+    assert.ok(with_(v, 'tailscaled_inbound_bytes_total', 'path="derp"').length >= tagged.length);
+    // Headscale-only families.
+    assert.equal(with_(v, 'headscale_user_info').length, hs.users.length);
+    assert.ok(with_(v, 'headscale_preauthkey_info').length >= hs.preAuthKeys.length, 'legacy lists keys user by user');
+    assert.ok(with_(v, 'headscale_apikey_info').length >= 1);
+    assert.ok(with_(v, 'headscale_node_route', 'state="serving"').length > 0);
+    for (const c of ['devices', 'users', 'preauthkeys', 'apikeys']) assert.equal(v.get(`tsmetrics_collector_success{collector="${c}"}`), 1, c);
+    assert.deepEqual(promtoolCheck(text), []);
+  });
+}
+
+test('tag models: forced and valid tags count before 0.28, invalid ones do not; one tags list after', () => {
+  const legacy = nodeTags({ id: '1', forcedTags: ['tag:a'], validTags: ['tag:b', 'tag:a'], invalidTags: ['tag:c'] } as never);
+  assert.deepEqual(legacy.sort(), ['tag:a', 'tag:b']);
+  assert.deepEqual(nodeTags({ id: '1', tags: ['tag:x'], forcedTags: ['tag:ignored'] } as never), ['tag:x']);
+  const d = nodeToDevice({ id: '7', name: 'host', givenName: 'given', expiry: '0001-01-01T00:00:00Z', online: false, user: { email: '', name: 'bob' } } as never);
+  assert.equal(d.id, '7');
+  assert.equal(d.name, 'given');
+  assert.equal(d.hostname, 'host');
+  assert.equal(d.user, 'bob');
+  assert.equal(d.keyExpiryDisabled, true);
+  assert.equal(d.expiresSeconds, undefined);
+});
+
+test('a bad API key: headscale_up 0, a clear error, no fake data', async (t) => {
+  const { v, lines } = await run(t, 'v028', { HEADSCALE_API_KEY: 'not-a-valid-key' });
+  assert.equal(v.get('headscale_up'), 0);
+  assert.equal(v.get('tsmetrics_api_up'), 0);
+  assert.equal(v.get('tsmetrics_collector_success{collector="devices"}'), 0);
+  assert.equal(v.get('tailscale_device_count'), undefined, 'no device list yet: no devices, not zero devices');
+  assert.ok(lines.some((l) => l.includes('HTTP 401')), 'the 401 is logged');
+});
+
+test('configuration: BACKEND=headscale needs the URL and key; a bad CA file is exit-2 material', () => {
+  assert.throws(() => loadConfig({ BACKEND: 'headscale' }), /HEADSCALE_URL is not set/);
+  assert.throws(() => loadConfig({ BACKEND: 'headscale', HEADSCALE_URL: 'https://hs.example.com' }), /HEADSCALE_API_KEY is not set/);
+  assert.throws(() => loadConfig({ BACKEND: 'headscale', HEADSCALE_URL: 'https://hs', HEADSCALE_API_KEY: 'k', HEADSCALE_CA_FILE: '/nope' }, { readFile: () => { throw Object.assign(new Error(), { code: 'ENOENT' }); } }), /HEADSCALE_CA_FILE="\/nope": cannot read the file \(ENOENT\)/);
+  assert.throws(() => loadConfig({ BACKEND: 'headscale', HEADSCALE_URL: 'https://hs', HEADSCALE_API_KEY: 'k', HEADSCALE_CA_FILE: '/x' }, { readFile: () => 'not pem' }), /expected a PEM file/);
+  assert.throws(() => loadConfig({ BACKEND: 'zerotier' }), /BACKEND="zerotier" is invalid: expected tailscale or headscale/);
+  const c = loadConfig({ BACKEND: 'headscale', HEADSCALE_URL: 'https://hs.example.com/', HEADSCALE_API_KEY: 'k' });
+  assert.deepEqual(c.headscale, { url: 'https://hs.example.com', apiKey: 'k', ca: undefined });
+});
+
+void (null as unknown as SimHeadscale);
