@@ -185,3 +185,22 @@ test('a device entry without routes gets them from the per-device routes endpoin
   ]);
   assert.deepEqual(calls.filter((c) => c.includes('/routes')), ['/api/v2/device/nOne/routes']);
 });
+
+test('the OAuth token is cached until shortly before it expires, then fetched anew', async (t) => {
+  const sim = await startTailnet({ scenario: { names: ['a'] } });
+  t.after(() => sim.close());
+  let now = Date.now();
+  const tokens = new OAuthTokenSource({ baseUrl: sim.apiUrl, clientId: sim.clientId, clientSecret: sim.clientSecret, timeoutMs: 2000, stats: new RequestStats(), now: () => now });
+  t.after(() => tokens.close());
+  const first = await tokens.token();
+  now += 50 * 60_000;
+  assert.equal(await tokens.token(), first, 'still cached after 50 minutes of a 60-minute token');
+  assert.equal(sim.stats.tokenRequests, 1);
+  now += 6 * 60_000;
+  const second = await tokens.token();
+  assert.notEqual(second, first, 'refreshed within the last minutes of its life');
+  assert.equal(sim.stats.tokenRequests, 2);
+  const [a, b] = await Promise.all([(tokens.invalidate(), tokens.token()), tokens.token()]);
+  assert.equal(a, b, 'concurrent callers share one token request');
+  assert.equal(sim.stats.tokenRequests, 3);
+});
