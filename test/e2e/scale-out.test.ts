@@ -1,27 +1,12 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { fnv1a32, inShard } from '../../src/devices/shard.js';
 import { startTailnet, type SimTailnet } from '../../src/sim/tailnet.js';
-import { memoryLogger } from '../helpers/log.js';
+import { startExporterWith } from '../helpers/exporter.js';
 
-async function exporterOn(t: TestContext, sim: SimTailnet, env: Record<string, string> = {}) {
-  const config = loadConfig({
-    TAILSCALE_API_KEY: sim.apiKey,
-    TAILSCALE_API_URL: sim.apiUrl,
-    CLIENT_METRICS_PORT: String(sim.clientMetricsPort),
-    SCRAPE_ALLOWED_CIDRS: '127.0.0.0/8',
-    SCRAPE_INTERVAL: '1h',
-    RATE_LIMIT_RPS: '0',
-    ...env,
-  });
-  const app = await startApp({ ...config, port: 0 }, memoryLogger().log, 'test');
-  t.after(() => app.stop());
-  await app.refresher.runOnce();
-  const get = async (path: string) => fetch(`${app.url}${path}`);
-  return { app, get, metrics: async () => (await get('/metrics')).text() };
-}
+const exporterOn = (t: TestContext, sim: SimTailnet, env: Record<string, string> = {}) =>
+  startExporterWith(t, { TAILSCALE_API_KEY: sim.apiKey, TAILSCALE_API_URL: sim.apiUrl, CLIENT_METRICS_PORT: String(sim.clientMetricsPort), ...env });
 
 const deviceSeries = (text: string): string[] => text.split('\n').filter((l) => /^tailscaled_/.test(l)).map((l) => l.slice(0, l.lastIndexOf(' ')));
 const apiSeries = (text: string): string[] => text.split('\n').filter((l) => /^tailscale_device_/.test(l)).map((l) => l.slice(0, l.lastIndexOf(' ')));

@@ -45,3 +45,17 @@ export function seriesValues(text: string): Map<string, number> {
   }
   return out;
 }
+
+/**
+ * Starts the exporter in-process against an already running simulator (given as environment: API URL,
+ * credentials, client-metrics port), runs the first cycle, and stops it in t.after.
+ */
+export async function startExporterWith(t: TestContext, env: Record<string, string>) {
+  const config = loadConfig({ SCRAPE_ALLOWED_CIDRS: '127.0.0.0/8', SCRAPE_INTERVAL: '1h', RATE_LIMIT_RPS: '0', ...env });
+  const { log, lines } = memoryLogger();
+  const app = await startApp({ ...config, port: 0, listenHost: '127.0.0.1' }, log, 'test');
+  t.after(() => app.stop());
+  await app.refresher.runOnce();
+  const get = (path: string): Promise<Response> => fetch(`${app.url}${path}`, { signal: AbortSignal.timeout(10_000) });
+  return { app, lines, get, metrics: async (): Promise<string> => (await get('/metrics')).text() };
+}

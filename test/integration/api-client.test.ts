@@ -5,7 +5,7 @@ import { HttpTailscaleApi } from '../../src/tailscale/api.js';
 import { OAuthTokenSource, StaticToken, type TokenSource } from '../../src/tailscale/auth.js';
 import { RequestStats } from '../../src/tailscale/request-stats.js';
 import { parseRetryAfter, backoffMs, DEFAULT_RETRY } from '../../src/tailscale/retry.js';
-import { startTailnet, type SimTailnet } from '../../src/sim/tailnet.js';
+import { startTailnet } from '../../src/sim/tailnet.js';
 import { memoryLogger } from '../helpers/log.js';
 
 const noSleep = async (): Promise<void> => {};

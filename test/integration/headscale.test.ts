@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
-import { startHeadscale, type SimHeadscale } from '../../src/sim/headscale.js';
+import { startHeadscale } from '../../src/sim/headscale.js';
 import { nodeTags, nodeToDevice } from '../../src/tailscale/headscale.js';
-import { seriesValues } from '../helpers/exporter.js';
-import { memoryLogger } from '../helpers/log.js';
+import { seriesValues, startExporterWith } from '../helpers/exporter.js';
 import { promtoolCheck } from '../helpers/promtool.js';
 
 // BACKEND=headscale against the simulated Headscale, in both tag models.
@@ -13,21 +11,8 @@ import { promtoolCheck } from '../helpers/promtool.js';
 async function run(t: TestContext, tagModel: 'legacy' | 'v028', env: Record<string, string> = {}) {
   const hs = await startHeadscale({ tagModel });
   t.after(() => hs.close());
-  const config = loadConfig({
-    BACKEND: 'headscale',
-    HEADSCALE_URL: hs.url,
-    HEADSCALE_API_KEY: hs.apiKey,
-    CLIENT_METRICS_PORT: String(hs.clientMetricsPort),
-    SCRAPE_ALLOWED_CIDRS: '127.0.0.0/8',
-    SCRAPE_INTERVAL: '1h',
-    RATE_LIMIT_RPS: '0',
-    ...env,
-  });
-  const { log, lines } = memoryLogger();
-  const app = await startApp({ ...config, port: 0 }, log, 'test');
-  t.after(() => app.stop());
-  await app.refresher.runOnce();
-  const text = await (await fetch(`${app.url}/metrics`)).text();
+  const { app, lines, metrics } = await startExporterWith(t, { BACKEND: 'headscale', HEADSCALE_URL: hs.url, HEADSCALE_API_KEY: hs.apiKey, CLIENT_METRICS_PORT: String(hs.clientMetricsPort), ...env });
+  const text = await metrics();
   return { hs, app, lines, text, v: seriesValues(text) };
 }
 
@@ -104,4 +89,3 @@ test('configuration: BACKEND=headscale needs the URL and key; a bad CA file is e
   assert.deepEqual(c.headscale, { url: 'https://hs.example.com', apiKey: 'k', ca: undefined });
 });
 
-void (null as unknown as SimHeadscale);

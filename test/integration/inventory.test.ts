@@ -1,32 +1,15 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { startTailnet, type SimTailnet } from '../../src/sim/tailnet.js';
 import { memoryLogger } from '../helpers/log.js';
-import { seriesValues } from '../helpers/exporter.js';
+import { seriesValues, startExporterWith } from '../helpers/exporter.js';
 import { promtoolCheck } from '../helpers/promtool.js';
 
 // Every inventory family against the simulator's data, through the real exporter over loopback.
 
-async function exporterOn(t: TestContext, sim: SimTailnet, env: Record<string, string> = {}) {
-  const config = loadConfig({
-    OAUTH_CLIENT_ID: sim.clientId,
-    OAUTH_CLIENT_SECRET: sim.clientSecret,
-    TAILSCALE_API_URL: sim.apiUrl,
-    CLIENT_METRICS_PORT: String(sim.clientMetricsPort),
-    SCRAPE_ALLOWED_CIDRS: '127.0.0.0/8',
-    SCRAPE_INTERVAL: '1h',
-    RATE_LIMIT_RPS: '0',
-    ...env,
-  });
-  const { log, lines } = memoryLogger();
-  const app = await startApp({ ...config, port: 0 }, log, 'test');
-  t.after(() => app.stop());
-  await app.refresher.runOnce();
-  const metrics = async () => (await fetch(`${app.url}/metrics`)).text();
-  return { app, lines, metrics };
-}
+const exporterOn = (t: TestContext, sim: SimTailnet, env: Record<string, string> = {}) =>
+  startExporterWith(t, { OAUTH_CLIENT_ID: sim.clientId, OAUTH_CLIENT_SECRET: sim.clientSecret, TAILSCALE_API_URL: sim.apiUrl, CLIENT_METRICS_PORT: String(sim.clientMetricsPort), ...env });
 
 async function demo(t: TestContext) {
   const sim = await startTailnet({ scenario: 'demo' });

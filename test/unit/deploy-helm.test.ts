@@ -1,24 +1,11 @@
 // Helm chart checks that need no helm binary (CI also runs `helm lint`): Chart.yaml, values.yaml against
 // values.schema.json, every .Values path a template reads exists, and the templates are well formed.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
-function findRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'tsconfig.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`project root not found above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-}
-const ROOT = findRoot();
-const repoPath = (relative: string): string => join(ROOT, relative);
-const readRepo = (relative: string): string => readFileSync(repoPath(relative), 'utf8');
+import { repoPath, readRepo } from '../helpers/repo.js';
 
 const CHART = 'deploy/helm';
 const values = parse(readRepo(`${CHART}/values.yaml`)) as Record<string, unknown>;

@@ -2,23 +2,10 @@
 // and checks the rendered objects, so a broken patch or a renamed reference fails here, not in a cluster.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 
-function findRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'tsconfig.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`project root not found above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-}
-const ROOT = findRoot();
-const repoPath = (relative: string): string => join(ROOT, relative);
+import { repoPath } from '../helpers/repo.js';
 
 const KUBECTL_MISSING = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).error !== undefined;
 const SKIP_MESSAGE = 'kubectl is not installed: cannot build the kustomizations (install kubectl >= 1.27 to run this test)';

@@ -2,24 +2,12 @@
 // metrics tsmetrics exports, rate()/increase() only counters, and the tailscale_*/tsmetrics_* names they
 // use must be emitted somewhere in src/ (names are literal strings in the collector that emits them).
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
-function findRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'tsconfig.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`project root not found above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-}
-const ROOT = findRoot();
-const repoPath = (relative: string): string => join(ROOT, relative);
-const readRepo = (relative: string): string => readFileSync(repoPath(relative), 'utf8');
+import { repoPath, readRepo } from '../helpers/repo.js';
 
 // The README's metric tables are the list of what tsmetrics exports (test/e2e/docs.test.ts checks them
 // against the running exporter), so the names and types come from there.

@@ -3,25 +3,13 @@
 // checks (every alert documented and covered by a firing and a quiet case) need no promtool.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
-function findRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'tsconfig.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`project root not found above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-}
-const ROOT = findRoot();
-const repoPath = (relative: string): string => join(ROOT, relative);
-const readRepo = (relative: string): string => readFileSync(repoPath(relative), 'utf8');
+import { repoPath, readRepo } from '../helpers/repo.js';
 
 const PROMTOOL_MISSING = spawnSync('promtool', ['--version'], { stdio: 'ignore' }).error !== undefined;
 const SKIP_MESSAGE = 'promtool is not installed (npm test installs it with apt: Debian package "prometheus")';

@@ -2,25 +2,12 @@
 // Makefile and the CI workflow, plus one cross-check: every environment variable that deploy/ sets is one
 // the exporter reads (a typo such as TSNET_STATEDIR would otherwise be silently ignored).
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
-/** The project root: the nearest ancestor of this file with package.json and tsconfig.json (dist/test/unit -> root). */
-function findRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'tsconfig.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`project root not found above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-}
-const ROOT = findRoot();
-const repoPath = (relative: string): string => join(ROOT, relative);
-const readRepo = (relative: string): string => readFileSync(repoPath(relative), 'utf8');
+import { repoPath, readRepo } from '../helpers/repo.js';
 
 /** Environment variables the exporter reads (the Go original's contract plus this port's additions). */
 const SECRET_VARIABLES = ['OAUTH_CLIENT_SECRET', 'TAILSCALE_API_KEY', 'TS_AUTHKEY', 'METRICS_TOKEN'];
