@@ -114,17 +114,22 @@ test('devices that vanish lose their series on the next cycle', async (t) => {
 });
 
 test('secrets never reach logs, /debug, /health or /metrics', async (t) => {
-  const ex = await startExporter(t, { TEST_DEVICES: 'gateway-1' });
+  const metricsToken = 'metrics-token-SECRET-0123456789';
+  const redactKey = 'redact-key-SECRET-0123456789';
+  const ex = await startExporter(t, { TEST_DEVICES: 'gateway-1', METRICS_TOKEN: metricsToken, REDACT_USER_EMAILS: 'true', REDACT_KEY: redactKey });
   const sim = ex.app.simulator!;
   sim.setApiFault({ kind: 'expire-tokens', times: 1 });
   await ex.nextCycle();
   sim.setApiFault({ kind: 'status', status: 500 });
   await ex.nextCycle();
+  sim.setApiFault({ kind: 'token-endpoint-down', times: 2 });
+  await ex.nextCycle();
   sim.setApiFault(null);
-  const bodies = await Promise.all(['/metrics', '/debug', '/health', '/'].map(async (p) => (await ex.get(p)).text()));
+  const auth = { authorization: `Bearer ${metricsToken}` };
+  const bodies = await Promise.all(['/metrics', '/debug', '/health', '/', '/sd'].map(async (p) => (await ex.get(p, auth)).text()));
   const haystack = [...ex.lines, ...bodies].join('\n');
   assert.ok(ex.lines.length > 0);
-  for (const secret of [sim.clientSecret, sim.apiKey]) assert.ok(!haystack.includes(secret), 'a secret leaked');
+  for (const secret of [sim.clientSecret, sim.apiKey, metricsToken, redactKey]) assert.ok(!haystack.includes(secret), 'a secret leaked');
   assert.ok(!/tskey-api-[A-Za-z0-9]/.test(haystack), 'an access token leaked');
 });
 
