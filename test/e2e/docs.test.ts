@@ -86,3 +86,19 @@ test('the README states the two commands, and CI runs exactly the test command',
   const ci = readFileSync(join(root, '.ci/run'), 'utf8');
   assert.match(ci, /^npm test$/m);
 });
+
+test('the Headscale mapping table says what the code does: absent families and mapped families', async (t) => {
+  const { HEADSCALE_UNSUPPORTED_FAMILIES } = await import('../../src/tailscale/headscale.js');
+  const rows = tableRows('Device family');
+  const absentRow = rows.find((r) => r[1]!.startsWith('absent'));
+  assert.ok(absentRow, 'the table has an "absent" row');
+  // `tailscale_device_authorized`, `_update_available`, ... : expand the short forms.
+  const absent = [...absentRow[0]!.matchAll(/`(_?[a-z_]+)`/g)].map((m) => (m[1]!.startsWith('_') ? `tailscale_device${m[1]}` : m[1]!));
+  assert.deepEqual(absent.sort(), [...HEADSCALE_UNSUPPORTED_FAMILIES].sort());
+  const hs = await startExporter(t, { BACKEND: 'headscale' }, { demo: true });
+  const text = await (await hs.get('/metrics')).text();
+  for (const f of absent) assert.ok(!text.includes(`# TYPE ${f} `), `${f} must be absent`);
+  const mapped = rows.filter((r) => r !== absentRow).flatMap((r) => [...r[0]!.matchAll(/`(tailscale_device_[a-z_]+)`/g)].map((m) => m[1]!));
+  assert.ok(mapped.length >= 10);
+  for (const f of mapped) assert.match(text, new RegExp(`^# TYPE ${f} `, 'm'), `${f} is mapped, so it must be served`);
+});
