@@ -3,11 +3,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, dirname, resolve } from 'node:path';
 import { test } from 'node:test';
 
-// The data flows one way: config -> tailscale -> devices -> collectors -> exposition -> refresh -> server.
+// The data flows one way: config -> tailscale (control plane) -> tsnet (transport) -> devices -> collectors -> exposition -> refresh -> server.
 // A stage may import upstream stages, never downstream ones; the simulator imports nothing from src/.
 
 const SRC = join(process.cwd(), 'src');
-const ORDER = ['config', 'tailscale', 'devices', 'collectors', 'exposition', 'refresh', 'server'];
+const ORDER = ['config', 'tailscale', 'tsnet', 'devices', 'collectors', 'exposition', 'refresh', 'server'];
 // exposition/family.ts is the shared vocabulary every stage may use.
 const SHARED = ['exposition/family.ts', 'errors.ts', 'log.ts', 'version.ts'];
 
