@@ -72,15 +72,19 @@ export class DeviceScraper {
       status === undefined
         ? { ok: false, target, reason, message, durationSeconds: seconds() }
         : { ok: false, target, reason, message, status, durationSeconds: seconds() };
-    // One deadline for connect, headers and body together.
-    const deadline = AbortSignal.timeout(this.#o.timeoutMs);
+    // One deadline for connect, headers and body together. A plain controller and timer per request:
+    // AbortSignal.any/timeout cost several times more and this runs thousands of times per cycle.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException('scrape deadline', 'TimeoutError')), this.#o.timeoutMs);
+    const onAbort = (): void => controller.abort(signal!.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
     let text: string;
     try {
       const res = await request(target.url, {
         method: 'GET',
         dispatcher: this.#dispatcher,
         headers: { accept: ACCEPT, 'user-agent': 'tsmetrics' },
-        signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+        signal: controller.signal,
       });
       if (res.statusCode !== 200) {
         await res.body.dump().catch(() => undefined);
@@ -95,6 +99,9 @@ export class DeviceScraper {
       text = await readCapped(res.body, this.#o.maxBytes);
     } catch (err) {
       return fail(...classify(err, this.#o));
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
     }
     const parsed = parseExposition(text, { maxSeries: this.#o.maxSeries });
     if (!parsed.ok) {

@@ -260,3 +260,14 @@ test('REDACT_USER_EMAILS keeps e-mail addresses out of /metrics and /sd', async 
   for (const d of sim.devices) if (d.user.includes('@')) assert.ok(!bodies.includes(d.user), `${d.user} leaked`);
   assert.match(bodies, /user_email="user-[0-9a-f]{16}"/);
 });
+
+test('a device that joins is scraped in the cycle that first lists it; every device is scraped once per cycle', async (t) => {
+  const ex = await startExporter(t);
+  const sim = ex.app.simulator!;
+  await sim.addDevice({ hostname: 'gateway-3', tags: ['tag:exporter'], servesMetrics: true });
+  const before = new Map(sim.stats.scrapes);
+  await ex.nextCycle();
+  const v = seriesValues(await (await ex.get('/metrics')).text());
+  assert.ok([...v.entries()].some(([k, n]) => k.startsWith('tsmetrics_device_scrape_up{') && k.includes('gateway-3') && n === 1));
+  for (const [id, n] of sim.stats.scrapes) assert.equal(n - (before.get(id) ?? 0), 1, `device ${id} scraped once`);
+});
