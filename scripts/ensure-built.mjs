@@ -18,6 +18,7 @@ if (!existsSync(join(root, 'node_modules'))) {
   console.error('tsmetrics: dependencies are missing: run `npm install` first');
   process.exit(2);
 }
-if (!existsSync(entry) || statSync(entry).mtimeMs < newest(join(root, 'src'))) {
+const sources = Math.max(...['src', 'bench', 'test'].filter((d) => existsSync(join(root, d))).map((d) => newest(join(root, d))));
+if (!existsSync(entry) || statSync(entry).mtimeMs < sources) {
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
 }

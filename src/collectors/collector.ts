@@ -57,8 +57,17 @@ export interface Collector {
   source?(data: RefreshData): { readonly ok: boolean | undefined; readonly durationSeconds: number };
 }
 
-/** Device labels every per-device family starts with. */
-export const deviceLabels = (d: Pick<Device, 'id' | 'name'>): { device_id: string; device_name: string } => ({
-  device_id: d.id,
-  device_name: d.name,
-});
+const labelsOfDevice = new WeakMap<object, { readonly device_id: string; readonly device_name: string }>();
+
+/**
+ * Device labels every per-device family starts with. One frozen object per device, shared by all its
+ * series: the renderer escapes and formats a shared label set once instead of once per family.
+ */
+export function deviceLabels(d: Pick<Device, 'id' | 'name'>): { readonly device_id: string; readonly device_name: string } {
+  let labels = labelsOfDevice.get(d);
+  if (labels === undefined) {
+    labels = Object.freeze({ device_id: d.id, device_name: d.name });
+    labelsOfDevice.set(d, labels);
+  }
+  return labels;
+}

@@ -71,18 +71,36 @@ export const COLLECTORS: readonly Collector[] = buildCollectors({
  * Runs each collector; one that throws loses only its own families. Per public collector name: success
  * (every part collected, and the data it renders was fetched) and duration (fetch plus render).
  */
-export function runCollectors(
-  data: RefreshData,
-  collectors: readonly Collector[] = COLLECTORS,
-  onError: (name: string, err: unknown) => void = () => {},
-): MetricFamily[] {
+export function runCollectors(data: RefreshData, collectors: readonly Collector[] = COLLECTORS, onError: OnError = () => {}): MetricFamily[] {
+  const steps = collectSteps(data, collectors, onError);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/** The same, letting waiting /metrics requests in between collectors (each takes tens of ms at 10,000 devices). */
+export async function runCollectorsAsync(data: RefreshData, collectors: readonly Collector[] = COLLECTORS, onError: OnError = () => {}): Promise<MetricFamily[]> {
+  const steps = collectSteps(data, collectors, onError);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+type OnError = (name: string, err: unknown) => void;
+
+function* collectSteps(data: RefreshData, collectors: readonly Collector[], onError: OnError): Generator<void, MetricFamily[], void> {
   const families: MetricFamily[] = [];
   const results = new Map<string, { ok: boolean; seconds: number; sourced: boolean }>();
   for (const c of collectors) {
+    yield;
     const started = performance.now();
     let ok = true;
     try {
-      families.push(...c.collect(data));
+      // Collectors emit each series once by construction (see MetricFamily.unique).
+      for (const f of c.collect(data)) families.push(f.unique === undefined ? { ...f, unique: true } : f);
     } catch (err) {
       onError(c.name, err);
       ok = false;

@@ -93,7 +93,8 @@ export function makePeersCollector(tsnet: () => TsnetView | undefined): Collecto
       const view = tsnet();
       if (view === undefined) return [];
       const { idByNodeId, nameByNodeId } = deviceJoinMaps(data.devices);
-      return peerFamilies(view.status, data.nowSeconds, idByNodeId, nameByNodeId, { up: view.up });
+      // Two peers may resolve to one API device (e.g. after a re-key): let the renderer de-duplicate.
+      return peerFamilies(view.status, data.nowSeconds, idByNodeId, nameByNodeId, { up: view.up }).map((f) => ({ ...f, unique: false }));
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { MetricFamily, MetricType, Sample } from './family.js';
+import type { Labels, MetricFamily, MetricType, Sample } from './family.js';
 import { escapeHelp, escapeLabelValue, formatValue, isValidLabelName, isValidMetricName } from './escape.js';
 
 export interface RenderStats {
@@ -13,9 +13,15 @@ export interface RenderStats {
 }
 
 export interface Rendered {
+  /** UTF-8 exposition text. */
+  readonly body: Buffer;
+  /** The same as a string (decoded on demand: the snapshot only needs the bytes). */
   readonly text: string;
   readonly stats: RenderStats;
 }
+
+/** Text is turned into bytes in pieces of about this size, so no 40 MB string is ever built. */
+const CHUNK_CHARS = 64 * 1024;
 
 const SUFFIXES: Record<MetricType, readonly string[]> = {
   // Text format 0.0.4: a counter's samples carry the family name itself (which ends in _total).
@@ -64,7 +70,7 @@ export async function renderAsync(families: readonly MetricFamily[], sliceMs = 1
 
 /** Yields (nothing) every few hundred series, so a caller can pause; returns the result. */
 function* renderSteps(families: readonly MetricFamily[]): Generator<void, Rendered, void> {
-  const merged = new Map<string, { name: string; help: string; type: MetricType; parts: (readonly Sample[])[] }>();
+  const merged = new Map<string, { name: string; help: string; type: MetricType; parts: (readonly Sample[])[]; unique: boolean }>();
   let typeConflicts = 0;
   let invalid = 0;
   for (const fam of families) {
@@ -74,30 +80,39 @@ function* renderSteps(families: readonly MetricFamily[]): Generator<void, Render
     }
     const existing = merged.get(fam.name);
     if (existing === undefined) {
-      merged.set(fam.name, { name: fam.name, help: fam.help, type: fam.type, parts: [fam.samples] });
+      merged.set(fam.name, { name: fam.name, help: fam.help, type: fam.type, parts: [fam.samples], unique: fam.unique === true });
     } else if (existing.type !== fam.type) {
       typeConflicts++;
       invalid += fam.samples.length;
     } else {
       existing.parts.push(fam.samples);
+      // Unique parts from several sources (client metrics of many devices) stay unique only when each
+      // source's series carry distinct labels; they do (device_id), and the collectors say so per part.
+      existing.unique &&= fam.unique === true;
     }
   }
 
   const names = [...merged.keys()].sort();
-  const out: string[] = [];
+  // Lines go into a string of about CHUNK_CHARS, then into a Buffer: short-lived strings die young,
+  // which keeps the heap near its live size instead of growing by the whole exposition per refresh.
+  const chunks: Buffer[] = [];
+  let chunk = '';
   let series = 0;
   let duplicates = 0;
   // Series written under a suffix (`h_count` of histogram `h`): a later family literally named `h_count`
   // must not write them again. Sorting puts `h` before `h_count`, so these are always known in time.
   const suffixSeries = new Set<string>();
+  const suffixNames = new Set<string>();
   const labelNames = new Map<string, boolean>();
   for (const name of names) {
     const fam = merged.get(name)!;
-    const lines: string[] = [];
     // Per family, so the set stays small; the key is the line up to its value (name and labels, in the
     // order given: collectors build labels in one fixed order, and the parser rejects a device's series
     // repeated in another order).
     const seen = new Set<string>();
+    const check = !fam.unique || suffixNames.has(fam.name);
+    // HELP/TYPE are written with the first valid sample: a family left with none is not written at all.
+    let written = 0;
     for (const samples of fam.parts) {
       for (let i = 0; i < samples.length; i++) {
         if ((i & 511) === 511) yield;
@@ -107,34 +122,68 @@ function* renderSteps(families: readonly MetricFamily[]): Generator<void, Render
           invalid++;
           continue;
         }
-        if (seen.has(head) || (suffixSeries.size > 0 && suffixSeries.has(head))) {
-          duplicates++;
-          continue;
+        if (check) {
+          if (seen.has(head) || suffixSeries.has(head)) {
+            duplicates++;
+            continue;
+          }
+          seen.add(head);
         }
-        seen.add(head);
-        if (s.name !== fam.name) suffixSeries.add(head);
-        lines.push(`${head} ${formatValue(s.value)}\n`);
+        if (s.name !== fam.name) {
+          suffixSeries.add(head);
+          suffixNames.add(s.name);
+        }
+        if (written++ === 0) chunk += `# HELP ${name} ${escapeHelp(fam.help)}\n# TYPE ${name} ${fam.type}\n`;
+        chunk += `${head} ${formatValue(s.value)}\n`;
+        if (chunk.length >= CHUNK_CHARS) {
+          chunks.push(Buffer.from(chunk, 'utf8'));
+          chunk = '';
+        }
       }
     }
-    if (lines.length === 0) continue;
-    out.push(`# HELP ${name} ${escapeHelp(fam.help)}\n# TYPE ${name} ${fam.type}\n`);
-    for (const l of lines) out.push(l);
-    series += lines.length;
+    series += written;
   }
-  return { text: out.join(''), stats: { series, invalid, duplicates, typeConflicts } };
+  if (chunk !== '') chunks.push(Buffer.from(chunk, 'utf8'));
+  const body = Buffer.concat(chunks);
+  let text: string | undefined;
+  return {
+    body,
+    get text() {
+      return (text ??= body.toString('utf8'));
+    },
+    stats: { series, invalid, duplicates, typeConflicts },
+  };
 }
+
+/**
+ * Rendered label sets by object: collectors share one labels object per device across its families, so
+ * each is escaped and joined once. Weak, so label sets go with the data that holds them; null = invalid.
+ */
+const labelTextCache = new WeakMap<object, string | null>();
 
 /** `name{labels}` of a sample, or undefined when its name or a label name is invalid. */
 function sampleHead(familyName: string, type: MetricType, s: Sample, labelNames: Map<string, boolean>): string | undefined {
   if (s.name !== familyName && !sampleNameFits(familyName, type, s.name)) return undefined;
+  let labelText = labelTextCache.get(s.labels);
+  if (labelText === undefined) {
+    labelText = labelSetText(s.labels, labelNames);
+    // Only frozen sets are shared and immutable; caching a mutable one could serve stale text.
+    if (Object.isFrozen(s.labels)) labelTextCache.set(s.labels, labelText);
+  }
+  if (labelText === null) return undefined;
+  return labelText === '' ? s.name : `${s.name}{${labelText}}`;
+}
+
+/** `a="1",b="2"` with values escaped, or null when a label name is invalid. */
+function labelSetText(labels: Labels, labelNames: Map<string, boolean>): string | null {
   let labelText = '';
-  for (const key in s.labels) {
+  for (const key in labels) {
     // Label names repeat across every series: validate each once per render.
     let ok = labelNames.get(key);
     if (ok === undefined) labelNames.set(key, (ok = isValidLabelName(key)));
-    if (!ok) return undefined;
-    const v = escapeLabelValue(s.labels[key]!);
+    if (!ok) return null;
+    const v = escapeLabelValue(labels[key]!);
     labelText = labelText === '' ? `${key}="${v}"` : `${labelText},${key}="${v}"`;
   }
-  return labelText === '' ? s.name : `${s.name}{${labelText}}`;
+  return labelText;
 }

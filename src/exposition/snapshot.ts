@@ -14,10 +14,10 @@ export interface Snapshot {
 }
 
 export async function buildSnapshot(families: readonly MetricFamily[], createdAtMs: number): Promise<Snapshot> {
-  const { text, stats } = await renderAsync(families);
-  const body = Buffer.from(text, 'utf8');
+  const { body, stats } = await renderAsync(families);
   // Off the event loop (libuv pool): a 30 MB exposition must not stall concurrent /metrics requests.
-  const gzipBody = await gzipAsync(body, { level: 6 });
+  // Level 1: twice as fast as 6 for about 6% more bytes; the refresh cycle pays it, scrapers barely notice.
+  const gzipBody = await gzipAsync(body, { level: 1 });
   return Object.freeze({ body, gzipBody, createdAtMs, stats });
 }
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Collector, DeviceScrapeState, RefreshData } from '../collectors/collector.js';
-import { runCollectors } from '../collectors/index.js';
+import { runCollectorsAsync } from '../collectors/index.js';
 import type { DeviceScraper, ScrapeResult } from '../devices/scraper.js';
 import type { ScrapeTarget, Selection, SelectionState } from '../devices/targets.js';
 import { buildSnapshot, type SnapshotStore } from '../exposition/snapshot.js';
@@ -168,7 +168,7 @@ export class Refresher {
       process: { startSeconds: Math.floor(this.#o.status.startedAtMs / 1000), rssBytes: mem.rss, heapBytes: mem.heapUsed },
       inventory: this.#o.inventory?.current() ?? EMPTY_INVENTORY,
     };
-    const families = runCollectors(data, this.#o.collectors, (name, err) => this.#o.log.error({ err, collector: name }, 'collector failed'));
+    const families = await runCollectorsAsync(data, this.#o.collectors, (name, err) => this.#o.log.error({ err, collector: name }, 'collector failed'));
     const snapshot = await buildSnapshot(families, this.#now());
     this.#renderDropped += snapshot.stats.invalid + snapshot.stats.duplicates;
     this.#typeConflicts += snapshot.stats.typeConflicts;

@@ -1,5 +1,6 @@
 // Client-metrics endpoints of the simulated devices: one http.Server per device on its own
 // loopback address, all sharing one port, answering like tailscaled's web client `/metrics`.
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -63,6 +64,8 @@ export class DeviceFleet {
 
   private constructor(options: DeviceFleetOptions) {
     this.#options = options;
+    // Every pending delay listens on this one signal: thousands at once are expected, not a leak.
+    setMaxListeners(0, this.#closing.signal);
   }
 
   /** Starts servers for all `devices` that serve metrics. */
@@ -147,6 +150,9 @@ export class DeviceFleet {
       this.#handle(device, req, res).catch(() => res.destroy());
     });
     server.on('clientError', (_err, socket) => socket.destroy());
+    // A real tailscaled keeps scrape connections open between cycles; Node's 5 s default would make every
+    // benchmark cycle reconnect.
+    server.keepAliveTimeout = 120_000;
     return server;
   }
 

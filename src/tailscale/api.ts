@@ -87,17 +87,21 @@ export class HttpTailscaleApi implements TailscaleApi {
       throw new ApiError('devices', 'invalid_response', 'response has no "devices" array');
     }
     const devices: Device[] = [];
+    const seen = new Set<string>();
     let invalidDevices = 0;
     for (let i = 0; i < list.data.devices.length; i++) {
       // Validating 10,000 devices takes a while: let /metrics requests in between.
       if ((i & 255) === 255) await new Promise<void>((resolve) => setImmediate(resolve));
       const entry = list.data.devices[i];
       const parsed = apiDeviceSchema.safeParse(entry);
-      if (parsed.success) devices.push(toDevice(parsed.data));
-      else invalidDevices++;
+      // A device listed twice would export every series twice: the first entry wins.
+      if (parsed.success && !seen.has(parsed.data.id)) {
+        seen.add(parsed.data.id);
+        devices.push(toDevice(parsed.data));
+      } else invalidDevices++;
     }
     if (invalidDevices > 0) {
-      this.#o.log.warn({ invalid_devices: invalidDevices }, 'device list entries without id or name were skipped');
+      this.#o.log.warn({ invalid_devices: invalidDevices }, 'device list entries without id or name, or repeated, were skipped');
     }
     return { devices: await this.#fillMissingRoutes(devices, signal), invalidDevices };
   }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ApiError } from '../errors.js';
 import type { DeviceList, HttpTailscaleApi, TailscaleApi } from './api.js';
 import type { Device } from './device.js';
-import { timestampSeconds } from './schemas.js';
+import { timestampSeconds, uniq } from './schemas.js';
 
 // Headscale, the self-hosted control server (REST /api/v1, Bearer API key). Its nodes feed the same
 // Device model as the Tailscale API, so the tailscale_device_* families and dashboards work unchanged;
@@ -95,12 +95,12 @@ export function nodeToDevice(n: HeadscaleNode): Device {
     createdSeconds: timestampSeconds(n.createdAt),
     lastSeenSeconds: timestampSeconds(n.lastSeen ?? undefined),
     expiresSeconds,
-    advertisedRoutes: n.availableRoutes ?? [],
-    enabledRoutes: n.approvedRoutes ?? [],
+    advertisedRoutes: uniq(n.availableRoutes ?? []),
+    enabledRoutes: uniq(n.approvedRoutes ?? []),
     clientConnectivity: undefined,
     postureSerialNumbers: undefined,
     sshEnabled: undefined,
-    servingRoutes: n.subnetRoutes ?? [],
+    servingRoutes: uniq(n.subnetRoutes ?? []),
   };
 }
 
@@ -124,10 +124,13 @@ export class HeadscaleApi implements TailscaleApi {
     if (!list.success) throw new ApiError('nodes', 'invalid_response', 'response has no "nodes" array');
     const nodes: HeadscaleNode[] = [];
     let invalidDevices = 0;
+    const seen = new Set<string>();
     for (const entry of list.data.nodes ?? []) {
       const parsed = nodeSchema.safeParse(entry);
-      if (parsed.success) nodes.push(parsed.data);
-      else invalidDevices++;
+      if (parsed.success && !seen.has(parsed.data.id)) {
+        seen.add(parsed.data.id);
+        nodes.push(parsed.data);
+      } else invalidDevices++;
     }
     this.lastNodes = nodes;
     return { devices: nodes.map(nodeToDevice), invalidDevices };
@@ -194,9 +197,14 @@ function parseList<T>(body: unknown, key: string, schema: z.ZodType<T>): T[] {
     if (list === null || list === undefined) return [];
     throw new ApiError(key, 'invalid_response', `response has no "${key}" array`);
   }
+  const seen = new Set<string>();
   return list.flatMap((e) => {
     const r = schema.safeParse(e);
-    return r.success ? [r.data] : [];
+    // Entries are keyed by id in the exported series: a repeated id is dropped.
+    const id = r.success ? String((r.data as { id?: unknown }).id ?? '') : '';
+    if (!r.success || seen.has(id)) return [];
+    seen.add(id);
+    return [r.data];
   });
 }
 

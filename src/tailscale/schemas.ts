@@ -69,6 +69,9 @@ export const tokenSchema = z.object({
   expires_in: z.number().positive().optional(),
 });
 
+/** Drops repeated entries: a list the API sends twice over must not become duplicate series. */
+export const uniq = <T>(list: readonly T[] | undefined): T[] | undefined => (list === undefined ? undefined : [...new Set(list)]);
+
 /** RFC3339 -> Unix seconds; "", Go's zero time (year 1) and garbage -> undefined. */
 export function timestampSeconds(text: string | undefined): number | undefined {
   if (text === undefined || text === '' || text.startsWith('0001-01-01')) return undefined;
@@ -104,7 +107,7 @@ export function toDevice(raw: ApiDevice): Device {
     addresses: raw.addresses ?? [],
     os: raw.os ?? '',
     clientVersion: raw.clientVersion ?? '',
-    tags: raw.tags ?? [],
+    tags: uniq(raw.tags) ?? [],
     online,
     authorized: raw.authorized === true,
     updateAvailable: raw.updateAvailable === true,
@@ -118,8 +121,8 @@ export function toDevice(raw: ApiDevice): Device {
     lastSeenSeconds: timestampSeconds(raw.lastSeen),
     // Gate on keyExpiryDisabled first: the API may still carry a stale date for such devices.
     expiresSeconds: keyExpiryDisabled ? undefined : timestampSeconds(raw.expires),
-    advertisedRoutes: raw.advertisedRoutes,
-    enabledRoutes: raw.enabledRoutes,
+    advertisedRoutes: uniq(raw.advertisedRoutes),
+    enabledRoutes: uniq(raw.enabledRoutes),
     clientConnectivity: connectivity(raw.clientConnectivity),
     postureSerialNumbers: posture === undefined || posture.disabled === true ? undefined : posture.serialNumbers ?? [],
     sshEnabled: raw.sshEnabled,

@@ -1,0 +1,66 @@
+// Child process of bench/run.ts: the exporter alone in a fresh process, for the memory figures. Nothing
+// else lives in this process (no client, no simulator, no baseline server, no prom-client registry), so
+// its RSS is what a deployed exporter would use.
+//
+//   node dist/bench/exporter-proc.js '<env as JSON>' <cycles>
+//
+// Starts the exporter (startApp, whose first cycle starts at once), runs `cycles` refresh cycles in all,
+// samples process.memoryUsage() every 5 ms throughout, and reports {after, peak, maxRssBytes, baseline},
+// plus `live` (after a full GC, only when started with --expose-gc; nothing calls gc() before that).
+import { startApp } from '../src/app.js';
+import { loadConfig } from '../src/config/load.js';
+import { createLogger } from '../src/log.js';
+import { VERSION } from '../src/version.js';
+import { serveHelper } from './lib.js';
+
+async function main(): Promise<void> {
+  const env = JSON.parse(process.argv[2] ?? '{}') as Record<string, string>;
+  const cycles = Number(process.argv[3] ?? 3);
+  const baseline = process.memoryUsage();
+  const peak = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
+  const sample = (): void => {
+    const m = process.memoryUsage();
+    peak.rss = Math.max(peak.rss, m.rss);
+    peak.heapUsed = Math.max(peak.heapUsed, m.heapUsed);
+    peak.heapTotal = Math.max(peak.heapTotal, m.heapTotal);
+    peak.external = Math.max(peak.external, m.external);
+    peak.arrayBuffers = Math.max(peak.arrayBuffers, m.arrayBuffers);
+  };
+  const timer = setInterval(sample, 5);
+  const log = createLogger({ level: 'warn', format: 'text' });
+  const app = await startApp(loadConfig(env), log, VERSION);
+  const cycleMs: number[] = [];
+  for (let i = 0; i < cycles; i++) {
+    const t0 = performance.now();
+    await app.refresher.runOnce(); // the first call joins the cycle startApp began
+    cycleMs.push(performance.now() - t0);
+    sample();
+  }
+  clearInterval(timer);
+  const after = process.memoryUsage();
+  // With --expose-gc (run.ts passes it), the live set: what a full collection cannot free.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  let live: NodeJS.MemoryUsage | undefined;
+  if (gc !== undefined) {
+    gc();
+    live = process.memoryUsage();
+  }
+  const health = (await (await fetch(`${app.url}/health`)).json()) as { devices_discovered: number; devices_scraped: number };
+  serveHelper(async () => ({}), () => app.stop());
+  process.send?.({
+    type: 'ready',
+    baseline,
+    after,
+    live,
+    peak,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    cycleMs,
+    devicesDiscovered: health.devices_discovered,
+    devicesScraped: health.devices_scraped,
+  });
+}
+
+main().catch((err: unknown) => {
+  process.send?.({ type: 'fatal', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  process.exit(1);
+});
