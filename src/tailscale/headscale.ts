@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ApiError } from '../errors.js';
 import type { DeviceList, HttpTailscaleApi, TailscaleApi } from './api.js';
 import type { Device } from './device.js';
-import { timestampSeconds, uniq } from './schemas.js';
+import { parseEntries, timestampSeconds, uniq } from './schemas.js';
 
 // Headscale, the self-hosted control server (REST /api/v1, Bearer API key). Its nodes feed the same
 // Device model as the Tailscale API, so the tailscale_device_* families and dashboards work unchanged;
@@ -191,21 +191,10 @@ const preAuthKeySchema = z.object({
 
 const apiKeySchema = z.object({ id, prefix: optString, expiration: ts, createdAt: ts, lastSeen: ts });
 
-function parseList<T>(body: unknown, key: string, schema: z.ZodType<T>): T[] {
+function parseList<T extends { id?: string | undefined }>(body: unknown, key: string, schema: z.ZodType<T>): T[] {
   const list = z.record(z.string(), z.unknown()).parse(body)[key];
-  if (!Array.isArray(list)) {
-    if (list === null || list === undefined) return [];
-    throw new ApiError(key, 'invalid_response', `response has no "${key}" array`);
-  }
-  const seen = new Set<string>();
-  return list.flatMap((e) => {
-    const r = schema.safeParse(e);
-    // Entries are keyed by id in the exported series: a repeated id is dropped.
-    const id = r.success ? String((r.data as { id?: unknown }).id ?? '') : '';
-    if (!r.success || seen.has(id)) return [];
-    seen.add(id);
-    return [r.data];
-  });
+  if (list !== null && list !== undefined && !Array.isArray(list)) throw new ApiError(key, 'invalid_response', `response has no "${key}" array`);
+  return parseEntries(list, schema, (e) => e.id ?? '');
 }
 
 const toHsUser = (u: HeadscaleUser): HsUser => ({

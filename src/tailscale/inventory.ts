@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { TailscaleApi } from './api.js';
-import { timestampSeconds, uniq } from './schemas.js';
+import { parseEntries, timestampSeconds, uniq } from './schemas.js';
 import type { HsApiKey, HsPreAuthKey, HsUser } from './headscale.js';
 
 // The slowly changing tailnet inventory: users, keys, settings, DNS, Tailscale Services and the policy
@@ -38,24 +38,11 @@ const userSchema = z.object({
   deviceCount: optNumber,
 });
 
-/** Parses each entry on its own: one malformed entry is dropped, never the list. */
-function entries<T>(list: unknown, schema: z.ZodType<T>, key: (t: T) => string): T[] {
-  if (!Array.isArray(list)) return [];
-  // Entries become series keyed by `key`: a repeated one is dropped, so no series is written twice.
-  const seen = new Set<string>();
-  return list.flatMap((e) => {
-    const r = schema.safeParse(e);
-    if (!r.success || seen.has(key(r.data))) return [];
-    seen.add(key(r.data));
-    return [r.data];
-  });
-}
-
 const tailnetPath = (api: TailscaleApi, rest: string): string => `/api/v2/tailnet/${encodeURIComponent(api.tailnet)}${rest}`;
 
 export async function fetchUsers(api: TailscaleApi, signal?: AbortSignal): Promise<User[]> {
   const body = z.object({ users: z.array(z.unknown()) }).parse(await api.getJson('users', tailnetPath(api, '/users?type=all'), signal));
-  return entries(body.users, userSchema, (u) => u.id).map((u) => ({
+  return parseEntries(body.users, userSchema, (u) => u.id).map((u) => ({
     id: u.id,
     loginName: u.loginName ?? '',
     displayName: u.displayName ?? '',
@@ -96,7 +83,7 @@ const KEY_DETAIL_CONCURRENCY = 4;
 
 export async function fetchKeys(api: TailscaleApi, signal?: AbortSignal, nowSeconds = Date.now() / 1000): Promise<Key[]> {
   const body = z.object({ keys: z.array(z.unknown()) }).parse(await api.getJson('keys', tailnetPath(api, '/keys?all=true'), signal));
-  const listed = entries(body.keys, keySchema, (k) => k.id);
+  const listed = parseEntries(body.keys, keySchema, (k) => k.id);
   // Older API versions list only ids: read the details of those.
   const detailed = [...listed];
   let next = 0;
@@ -205,7 +192,7 @@ const serviceSchema = z.object({
 
 export async function fetchServices(api: TailscaleApi, signal?: AbortSignal): Promise<Service[]> {
   const body = z.object({ vipServices: z.array(z.unknown()).nullable().optional() }).parse(await api.getJson('services', tailnetPath(api, '/services'), signal));
-  return entries(body.vipServices ?? [], serviceSchema, (s) => s.name).map((s) => ({ name: s.name, comment: s.comment ?? '', addrs: uniq(s.addrs) ?? [], ports: uniq(s.ports) ?? [], tags: uniq(s.tags) ?? [] }));
+  return parseEntries(body.vipServices ?? [], serviceSchema, (s) => s.name).map((s) => ({ name: s.name, comment: s.comment ?? '', addrs: uniq(s.addrs) ?? [], ports: uniq(s.ports) ?? [], tags: uniq(s.tags) ?? [] }));
 }
 
 export interface Policy {

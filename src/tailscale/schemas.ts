@@ -69,6 +69,19 @@ export const tokenSchema = z.object({
   expires_in: z.number().positive().optional(),
 });
 
+/** Parses each entry on its own: one malformed entry is dropped, never the list. */
+export function parseEntries<T>(list: unknown, schema: z.ZodType<T>, key: (t: T) => string): T[] {
+  if (!Array.isArray(list)) return [];
+  // Entries become series keyed by `key`: a repeated one is dropped, so no series is written twice.
+  const seen = new Set<string>();
+  return list.flatMap((e) => {
+    const r = schema.safeParse(e);
+    if (!r.success || seen.has(key(r.data))) return [];
+    seen.add(key(r.data));
+    return [r.data];
+  });
+}
+
 /** Drops repeated entries: a list the API sends twice over must not become duplicate series. */
 export const uniq = <T>(list: readonly T[] | undefined): T[] | undefined => (list === undefined ? undefined : [...new Set(list)]);
 
