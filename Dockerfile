@@ -21,7 +21,8 @@ FROM tailscale/tailscale:${TAILSCALE_VERSION} AS tailscale
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# --ignore-scripts: the `prepare` build needs the sources, which are copied (and compiled) below.
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 # test/ and bench/ are not in the build context (.dockerignore): only src/ is compiled.
