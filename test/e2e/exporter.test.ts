@@ -271,3 +271,18 @@ test('a device that joins is scraped in the cycle that first lists it; every dev
   assert.ok([...v.entries()].some(([k, n]) => k.startsWith('tsmetrics_device_scrape_up{') && k.includes('gateway-3') && n === 1));
   for (const [id, n] of sim.stats.scrapes) assert.equal(n - (before.get(id) ?? 0), 1, `device ${id} scraped once`);
 });
+
+test('the HTTP server bounds header size and answers oversized requests with 431', async (t) => {
+  const ex = await startExporter(t, { TEST_DEVICES: 'gateway-1' });
+  const { request } = await import('node:http');
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = request(`${ex.url}/metrics`, { headers: { 'x-padding': 'a'.repeat(32 * 1024) } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(status, 431);
+  assert.equal((await ex.get('/metrics')).status, 200, 'the server keeps serving');
+});
