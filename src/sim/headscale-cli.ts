@@ -4,6 +4,7 @@
 // TSMETRICS_SIM_HEADSCALE_API_KEY so a separately started exporter can authenticate.
 import { parseArgs } from 'node:util';
 import { startHeadscale, type HeadscaleScenario, type HeadscaleTagModel, type StartHeadscaleOptions } from './headscale.js';
+import { closeOnSignal } from './http-util.js';
 
 export const HEADSCALE_USAGE =
   'usage: main.js --headscale [--tag-model legacy|v028] [--scenario demo|names:a,b,c] [--api-port N] [--metrics-port N]';
@@ -24,13 +25,7 @@ export async function runHeadscaleCli(argv: string[], env: NodeJS.ProcessEnv): P
       users: sim.users.length,
     })}\n`,
   );
-  const stop = (): void => {
-    process.off('SIGTERM', stop);
-    process.off('SIGINT', stop);
-    void sim.close();
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  closeOnSignal(() => sim.close());
 }
 
 export function parseHeadscaleOptions(argv: string[], env: NodeJS.ProcessEnv): StartHeadscaleOptions {

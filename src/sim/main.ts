@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { HEADSCALE_USAGE, runHeadscaleCli, wantsHeadscale } from './headscale-cli.js';
 import type { Scenario } from './scenarios.js';
 import { startTailnet, type StartTailnetOptions } from './tailnet.js';
+import { closeOnSignal } from './http-util.js';
 
 const USAGE =
   'usage: main.js [--scenario demo|edge-cases|count:N|names:a,b,c] [--api-port N] [--metrics-port N]' +
@@ -25,13 +26,7 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
       devices: sim.devices.length,
     })}\n`,
   );
-  const stop = (): void => {
-    process.off('SIGTERM', stop);
-    process.off('SIGINT', stop);
-    void sim.close();
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  closeOnSignal(() => sim.close());
 }
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): StartTailnetOptions {
