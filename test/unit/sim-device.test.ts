@@ -1,37 +1,22 @@
 // The fake devices' client-metrics endpoints over real loopback HTTP: format, Host redirect,
 // counter growth, and every device fault.
 import assert from 'node:assert/strict';
+import { httpGet, type Reply } from '../helpers/http.js';
 import { createServer, request } from 'node:http';
 import { test, type TestContext } from 'node:test';
 import { startTailnet, type SimDevice, type SimTailnet, type StartTailnetOptions } from '../../src/sim/tailnet.js';
 
 const T0 = Date.parse('2026-09-01T12:00:00Z');
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-interface GetOptions {
+interface DeviceGetOptions {
   host?: string;
   path?: string;
   timeoutMs?: number;
 }
 
-/** node:http rather than fetch, because fetch cannot send a foreign Host header. */
-function httpGet(address: string, port: number, { host, path = '/metrics', timeoutMs = 5_000 }: GetOptions = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: address, port, path, agent: false, headers: host === undefined ? {} : { host } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error('client timeout')));
-    req.on('error', reject);
-    req.end();
-  });
+/** A device endpoint by its loopback address, optionally with a foreign Host header. */
+function deviceGet(address: string, port: number, { host, path = '/metrics', timeoutMs = 5_000 }: DeviceGetOptions = {}): Promise<Reply> {
+  return httpGet(`http://${address}:${port}${path}`, { headers: host === undefined ? {} : { host }, timeoutMs });
 }
 
 async function sim(t: TestContext, options: StartTailnetOptions = {}): Promise<{ tn: SimTailnet; clock: { ms: number } }> {
@@ -47,8 +32,8 @@ function served(tn: SimTailnet, hostname: string): SimDevice & { loopbackAddress
   return device as SimDevice & { loopbackAddress: string };
 }
 
-function scrape(tn: SimTailnet, device: { loopbackAddress: string }, options: GetOptions = {}): Promise<Reply> {
-  return httpGet(device.loopbackAddress, tn.clientMetricsPort, options);
+function scrape(tn: SimTailnet, device: { loopbackAddress: string }, options: DeviceGetOptions = {}): Promise<Reply> {
+  return deviceGet(device.loopbackAddress, tn.clientMetricsPort, options);
 }
 
 const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';

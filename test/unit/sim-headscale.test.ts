@@ -1,7 +1,7 @@
 // The simulated Headscale over real loopback HTTP: auth, the grpc-gateway JSON shapes in both tag
 // models, filters, errors, faults, the nodes' client-metrics endpoints, and a clean close().
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { httpGet, type GetOptions, type Reply } from '../helpers/http.js';
 import { connect } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import {
@@ -39,32 +39,6 @@ const NODE_FIELDS_COMMON = [
 const USER_FIELDS = ['id', 'name', 'createdAt', 'displayName', 'email', 'providerId', 'provider', 'profilePicUrl'];
 const PREAUTHKEY_FIELDS = ['user', 'id', 'key', 'reusable', 'ephemeral', 'used', 'expiration', 'createdAt', 'aclTags'];
 const APIKEY_FIELDS = ['id', 'prefix', 'expiration', 'createdAt', 'lastSeen'];
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-interface GetOptions {
-  method?: string;
-  headers?: Record<string, string>;
-  timeoutMs?: number;
-}
-
-function httpGet(url: string, { method = 'GET', headers = {}, timeoutMs = 5_000 }: GetOptions = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, agent: false, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error('client timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 async function sim(t: TestContext, options: StartHeadscaleOptions = {}): Promise<{ hs: SimHeadscale; clock: { ms: number } }> {
   const clock = { ms: T0 };
