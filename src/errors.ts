@@ -1,3 +1,5 @@
+import { errors as undiciErrors } from 'undici';
+
 // Error classes with stable codes. Expected runtime failures (a device down, an API 503) are values,
 // not exceptions; these are for start-up problems and for the API client's failure results.
 
@@ -22,4 +24,14 @@ export class ApiError extends Error {
   ) {
     super(`${endpoint}: ${message}`, options);
   }
+}
+
+/** A request that ran out of time: undici's connect/headers/body timeouts, or an AbortSignal deadline. */
+export function isTimeout(err: unknown): boolean {
+  return (
+    err instanceof undiciErrors.HeadersTimeoutError ||
+    err instanceof undiciErrors.BodyTimeoutError ||
+    err instanceof undiciErrors.ConnectTimeoutError ||
+    (err instanceof Error && err.name === 'TimeoutError')
+  );
 }

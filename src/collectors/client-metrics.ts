@@ -4,8 +4,6 @@ import type { Collector, DeviceScrapeState } from './collector.js';
 // Re-exports each scraped device's tailscaled_* families with device_id and device_name added. Types are
 // kept (counters stay counters); families from many devices merge in the renderer under one HELP/TYPE.
 
-const RESERVED = ['device_id', 'device_name'] as const;
-
 /** Prometheus' own convention for a target label that collides with ours: prefix `exported_`. */
 function relabel(labels: Labels, deviceId: string, deviceName: string): Labels {
   const out: Record<string, string> = { device_id: deviceId, device_name: deviceName };
@@ -42,4 +40,3 @@ function byDevice(a: DeviceScrapeState, b: DeviceScrapeState): number {
   return x.deviceName < y.deviceName ? -1 : x.deviceName > y.deviceName ? 1 : x.deviceId < y.deviceId ? -1 : x.deviceId > y.deviceId ? 1 : 0;
 }
 
-export { RESERVED as RESERVED_DEVICE_LABELS };

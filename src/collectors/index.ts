@@ -1,3 +1,4 @@
+import { COLLECTOR_NAMES } from '../config/schema.js';
 import type { MetricFamily } from '../exposition/family.js';
 import { clientMetricsCollector } from './client-metrics.js';
 import type { Collector, RefreshData } from './collector.js';
@@ -56,7 +57,7 @@ function withoutUnsupported(c: Collector): Collector {
   return { ...c, collect: (data) => c.collect(data).filter((f) => !HEADSCALE_UNSUPPORTED_FAMILIES.has(f.name)) };
 }
 
-export const ALL_COLLECTORS: ReadonlySet<string> = new Set(['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy', 'preauthkeys', 'apikeys']);
+const ALL_COLLECTORS: ReadonlySet<string> = new Set(COLLECTOR_NAMES);
 
 export const COLLECTORS: readonly Collector[] = buildCollectors({
   labelsFromTags: [],

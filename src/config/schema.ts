@@ -105,6 +105,10 @@ const labelsFromTags = z.string().transform((text, ctx) => {
 
 const version = z.string().trim().regex(/^v?\d{1,4}\.\d{1,4}(\.\d{1,6})?$/).transform((v) => v.replace(/^v/, ''));
 
+/** Every collector COLLECTORS can name; `all` (the default) is all of them. */
+export const COLLECTOR_NAMES = ['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy', 'preauthkeys', 'apikeys'] as const;
+export type CollectorName = (typeof COLLECTOR_NAMES)[number];
+
 export const VARIABLES: readonly VariableSpec[] = [
   // Control server
   { name: 'BACKEND', default: 'tailscale', description: 'Control server: the Tailscale API, or a self-hosted Headscale', accepted: 'tailscale or headscale', schema: z.string().trim().toLowerCase().pipe(z.enum(['tailscale', 'headscale'])) },
@@ -145,7 +149,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'SCRAPE_ALLOWED_CIDRS', default: '100.64.0.0/10,fd7a:115c:a1e0::/48', description: 'Device addresses outside these ranges are never dialled', accepted: 'comma-separated CIDRs', schema: cidrList },
   { name: 'TEST_DEVICES', default: undefined, description: 'Start on the built-in simulated tailnet with these devices (no credentials needed)', accepted: 'comma-separated host names', schema: list.pipe(z.array(hostname).min(1)) },
   // Collectors
-  { name: 'COLLECTORS', default: 'all', description: 'Collectors turned on; each needs its OAuth scope (see Collectors and OAuth scopes)', accepted: 'all, or a comma-separated subset of devices, client_metrics, users, keys, settings, dns, services, policy (Tailscale), preauthkeys, apikeys (Headscale)', schema: list.transform((l) => (l.length === 1 && l[0] === 'all' ? ['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy', 'preauthkeys', 'apikeys'] : l)).pipe(z.array(z.enum(['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy', 'preauthkeys', 'apikeys'])).min(1)) },
+  { name: 'COLLECTORS', default: 'all', description: 'Collectors turned on; each needs its OAuth scope (see Collectors and OAuth scopes)', accepted: 'all, or a comma-separated subset of devices, client_metrics, users, keys, settings, dns, services, policy (Tailscale), preauthkeys, apikeys (Headscale)', schema: list.transform((l) => (l.length === 1 && l[0] === 'all' ? [...COLLECTOR_NAMES] : l)).pipe(z.array(z.enum(COLLECTOR_NAMES)).min(1)) },
   { name: 'INVENTORY_INTERVAL', default: '5m', description: 'Interval at which users, keys, settings, DNS, services and the policy are fetched (devices follow SCRAPE_INTERVAL)', accepted: 'a duration between 1m and 24h, e.g. 5m', schema: duration(60_000, 86_400_000) },
   // Scaling out
   { name: 'SHARD_COUNT', default: '1', description: 'Number of replicas that split the device scrapes between them', accepted: 'an integer from 1 to 1000', schema: int(1, 1000) },

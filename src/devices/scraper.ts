@@ -1,4 +1,5 @@
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { isTimeout } from '../errors.js';
 import type { MetricFamily } from '../exposition/family.js';
 import { parseExposition } from './parse.js';
 import type { ScrapeTarget } from './targets.js';
@@ -137,12 +138,8 @@ function classify(err: unknown, o: ScraperOptions): [ScrapeFailure, string] {
   if (err instanceof TooLargeError || err instanceof undiciErrors.ResponseExceededMaxSizeError) {
     return ['too_large', `body exceeds ${o.maxBytes} bytes`];
   }
-  if (
-    err instanceof undiciErrors.HeadersTimeoutError ||
-    err instanceof undiciErrors.BodyTimeoutError ||
-    err instanceof undiciErrors.ConnectTimeoutError ||
-    (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
-  ) {
+  // An abort of the whole cycle (shutdown) also ends the scrape before an answer: reported as a timeout.
+  if (isTimeout(err) || (err instanceof Error && err.name === 'AbortError')) {
     return ['timeout', `no complete answer within ${o.timeoutMs} ms`];
   }
   const code = (err as { code?: unknown })?.code;

@@ -1,3 +1,4 @@
+import type { CollectorName } from '../config/schema.js';
 import type { Logger } from 'pino';
 import { ApiError } from '../errors.js';
 import type { TailscaleApi } from '../tailscale/api.js';
@@ -10,7 +11,7 @@ import { fetchApiKeys, fetchHeadscaleUsers, fetchPreAuthKeys } from '../tailscal
 // own: a failure or a missing OAuth scope (403) costs that resource only, and keeps its last good data.
 
 /** The OAuth scope each collector needs (README: least-privilege scopes). */
-export const COLLECTOR_SCOPES = {
+export const COLLECTOR_SCOPES: Readonly<Record<CollectorName, string>> = {
   devices: 'devices:core:read (and devices:routes:read, devices:posture_attributes:read)',
   client_metrics: 'none (reaches devices on tcp:5252)',
   users: 'users:read',
@@ -21,10 +22,8 @@ export const COLLECTOR_SCOPES = {
   policy: 'policy_file:read',
   preauthkeys: 'a Headscale API key (no scopes)',
   apikeys: 'a Headscale API key (no scopes)',
-} as const;
+};
 
-export type CollectorName = keyof typeof COLLECTOR_SCOPES;
-export const COLLECTOR_NAMES = Object.keys(COLLECTOR_SCOPES) as CollectorName[];
 
 type Resource = keyof InventoryData;
 

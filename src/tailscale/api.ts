@@ -1,6 +1,6 @@
-import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
-import { ApiError, type ApiErrorReason } from '../errors.js';
+import { ApiError, isTimeout, type ApiErrorReason } from '../errors.js';
 import type { Device } from './device.js';
 import { backoffMs, DEFAULT_RETRY, isRetryableStatus, parseRetryAfter, type RetryPolicy } from './retry.js';
 import type { RequestStats } from './request-stats.js';
@@ -40,7 +40,7 @@ export interface HttpTailscaleApiOptions {
 
 const ROUTE_LOOKUP_CONCURRENCY = 4;
 
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const timer = setTimeout(() => {
@@ -219,15 +219,6 @@ async function errorMessage(res: Dispatcher.ResponseData): Promise<string> {
   } catch {
     return '';
   }
-}
-
-export function isTimeout(err: unknown): boolean {
-  return (
-    err instanceof undiciErrors.HeadersTimeoutError ||
-    err instanceof undiciErrors.BodyTimeoutError ||
-    err instanceof undiciErrors.ConnectTimeoutError ||
-    (err instanceof Error && (err.name === 'TimeoutError' || (err.name === 'AbortError' && String(err.message).includes('timeout'))))
-  );
 }
 
 /** An error as one line without credentials (undici errors never carry headers in their message). */

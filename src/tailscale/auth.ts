@@ -1,5 +1,5 @@
 import { Agent, request } from 'undici';
-import { ApiError } from '../errors.js';
+import { ApiError, isTimeout } from '../errors.js';
 import type { RequestStats } from './request-stats.js';
 import { tokenSchema } from './schemas.js';
 
@@ -75,7 +75,7 @@ export class OAuthTokenSource implements TokenSource {
       });
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
-      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || /timeout/i.test(err.message));
+      const timedOut = isTimeout(err);
       record(timedOut ? 'timeout' : 'network');
       throw new ApiError('oauth_token', timedOut ? 'timeout' : 'network', `token request failed: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
     }

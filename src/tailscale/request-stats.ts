@@ -7,7 +7,7 @@ export interface EndpointStats {
   requests: number;
   errors: Map<string, number>;
   durationSum: number;
-  /** Cumulative count per bucket of API_DURATION_BUCKETS (non-cumulative while recorded, see snapshot). */
+  /** Requests per bucket of API_DURATION_BUCKETS, not cumulative (the exporter collector sums them up). */
   bucketCounts: number[];
 }
 
