@@ -108,7 +108,8 @@ export class Refresher {
     // The devices to scrape rarely change between cycles: scrape last cycle's targets while the device
     // list is fetched, then reconcile with the new list (drop the gone, scrape the new).
     const s0 = performance.now();
-    const early = this.#targets(this.#devices === undefined ? [] : this.#o.select(this.#devices));
+    const earlySelections = this.#o.select(this.#devices ?? []);
+    const early = this.#targets(earlySelections);
     const earlyResults = this.#o.scraper.scrapeAll(early, signal);
     try {
       list = await this.#o.api.listDevices(signal);
@@ -135,7 +136,8 @@ export class Refresher {
       this.#apiUp = false;
     }
 
-    const selections = this.#o.select(this.#devices ?? []);
+    // Without a new list the devices are the same ones: no need to select them again.
+    const selections = list === undefined ? earlySelections : this.#o.select(this.#devices ?? []);
     this.#noteSelectionChanges(selections);
     this.#o.status.selections = selections;
     const targets = this.#targets(selections);
