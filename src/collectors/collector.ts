@@ -71,3 +71,6 @@ export function deviceLabels(d: Pick<Device, 'id' | 'name'>): { readonly device_
   }
   return labels;
 }
+
+/** The source of every device family: this cycle's device list call. */
+export const deviceListSource = (d: RefreshData): { ok: boolean; durationSeconds: number } => ({ ok: d.api.up, durationSeconds: d.api.listDurationSeconds });

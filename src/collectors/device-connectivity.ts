@@ -1,11 +1,11 @@
 import { boolValue, family, gauge, type Labels } from '../exposition/family.js';
-import { deviceLabels, type Collector } from './collector.js';
+import { deviceListSource, deviceLabels, type Collector } from './collector.js';
 
 // Connectivity as the control plane saw it (clientConnectivity, fields=all) and device posture.
 
 export const deviceConnectivityCollector: Collector = {
   name: 'devices',
-    source: (d) => ({ ok: d.api.up, durationSeconds: d.api.listDurationSeconds }),
+    source: deviceListSource,
   collect({ devices }) {
     if (devices === undefined) return [];
     const latency: Array<readonly [Labels, number]> = [];

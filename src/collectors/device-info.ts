@@ -1,6 +1,6 @@
 import { boolValue, family, gauge, type Labels } from '../exposition/family.js';
 import type { Device } from '../tailscale/device.js';
-import { deviceLabels, type Collector } from './collector.js';
+import { deviceListSource, deviceLabels, type Collector } from './collector.js';
 
 // Inventory and state flags of each device, from the device list (GET /tailnet/{t}/devices?fields=all).
 
@@ -32,7 +32,7 @@ function derivedLabels(d: Device, rules: DeviceInfoOptions['labelsFromTags']): R
 
 export const makeDeviceInfoCollector = (o: DeviceInfoOptions): Collector => ({
   name: 'devices',
-    source: (d) => ({ ok: d.api.up, durationSeconds: d.api.listDurationSeconds }),
+    source: deviceListSource,
   collect({ devices }) {
     if (devices === undefined) return [];
     return [

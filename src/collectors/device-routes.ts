@@ -1,6 +1,6 @@
 import { boolValue, gauge, type Labels } from '../exposition/family.js';
 import { EXIT_ROUTES, type Device } from '../tailscale/device.js';
-import { deviceLabels, type Collector } from './collector.js';
+import { deviceListSource, deviceLabels, type Collector } from './collector.js';
 
 // Subnet routes and exit nodes, from advertisedRoutes/enabledRoutes (fields=all, or the per-device
 // routes endpoint). A route works only when it is both advertised and enabled (approved).
@@ -9,7 +9,7 @@ const hasExitRoute = (routes: readonly string[] | undefined): boolean => routes?
 
 export const deviceRoutesCollector: Collector = {
   name: 'devices',
-    source: (d) => ({ ok: d.api.up, durationSeconds: d.api.listDurationSeconds }),
+    source: deviceListSource,
   collect({ devices }) {
     if (devices === undefined) return [];
     // Devices whose routes are unknown (no fields=all data, routes call failed) get no route series.

@@ -1,6 +1,6 @@
 import { gauge, type Labels } from '../exposition/family.js';
 import { compareVersions, parseClientVersion, type Version } from '../tailscale/client-version.js';
-import { deviceLabels, type Collector } from './collector.js';
+import { deviceListSource, deviceLabels, type Collector } from './collector.js';
 
 // Client version policy: fleet skew by major.minor, and devices below MIN_CLIENT_VERSION.
 // Unparseable versions are counted, never guessed; external devices report no version at all.
@@ -9,7 +9,7 @@ export function makeDeviceVersionsCollector(minimum: string | undefined): Collec
   const min: Version | undefined = minimum === undefined ? undefined : parseClientVersion(minimum);
   return {
     name: 'devices',
-    source: (d) => ({ ok: d.api.up, durationSeconds: d.api.listDurationSeconds }),
+    source: deviceListSource,
     collect({ devices }) {
       if (devices === undefined) return [];
       const info: Array<readonly [Labels, number]> = [];

@@ -1,12 +1,12 @@
 import { boolValue, gauge, type Labels } from '../exposition/family.js';
-import { deviceLabels, type Collector } from './collector.js';
+import { deviceListSource, deviceLabels, type Collector } from './collector.js';
 
 // Families only Headscale has: its users, pre-auth keys, API keys, per-node route state, and an `up`
 // that tells the truth (1 only when the node list call succeeded). Times missing in the API are absent.
 
 export const headscaleNodesCollector: Collector = {
   name: 'devices',
-  source: (d) => ({ ok: d.api.up, durationSeconds: d.api.listDurationSeconds }),
+  source: deviceListSource,
   collect({ devices, api }) {
     const routes: Array<readonly [Labels, number]> = [];
     for (const d of devices ?? []) {
