@@ -1,5 +1,5 @@
 import type { Labels, MetricFamily, Sample } from '../exposition/family.js';
-import type { Collector, DeviceScrapeState } from './collector.js';
+import type { CycleCollector, DeviceScrapeState } from './collector.js';
 
 // Re-exports each scraped device's tailscaled_* families with device_id and device_name added. Types are
 // kept (counters stay counters); families from many devices merge in the renderer under one HELP/TYPE.
@@ -25,8 +25,9 @@ export function relabelFamilies(families: readonly MetricFamily[], deviceId: str
   return out;
 }
 
-export const clientMetricsCollector: Collector = {
+export const clientMetricsCollector: CycleCollector = {
   name: 'client_metrics',
+  stage: 'cycle',
   collect({ scrapes }) {
     // Deterministic order whatever order scrapes finished in.
     const states = [...scrapes.values()].sort(byDevice);

@@ -26,8 +26,8 @@ export interface ErrorCounts {
   readonly typeConflicts: number;
 }
 
-/** The immutable record of one refresh cycle: the collectors' only input. */
-export interface RefreshData {
+/** What is known as soon as the device list is in: all the API families need. */
+export interface ListData {
   readonly nowSeconds: number;
   readonly version: string;
   /** The last good device list; undefined until the first successful API call. */
@@ -40,22 +40,38 @@ export interface RefreshData {
     readonly stats: RequestStats;
   };
   readonly selections: readonly Selection[];
-  readonly scrapes: ReadonlyMap<string, DeviceScrapeState>;
-  readonly cycle: { readonly durationSeconds: number; readonly scrapeDurationSeconds: number; readonly startedSeconds: number };
-  readonly errors: ErrorCounts;
-  readonly process: { readonly startSeconds: number; readonly rssBytes: number; readonly heapBytes: number };
   /** Users, keys, settings, DNS, services, policy: fetched on INVENTORY_INTERVAL, last good data kept. */
   readonly inventory: InventoryData;
 }
 
+/** The immutable record of one refresh cycle, once its device scrapes are done. */
+export interface RefreshData extends ListData {
+  readonly scrapes: ReadonlyMap<string, DeviceScrapeState>;
+  readonly cycle: { readonly durationSeconds: number; readonly scrapeDurationSeconds: number; readonly startedSeconds: number };
+  readonly errors: ErrorCounts;
+  readonly process: { readonly startSeconds: number; readonly rssBytes: number; readonly heapBytes: number };
+}
+
 /** Pure and synchronous: no I/O, no clock reads. */
-export interface Collector {
+interface CollectorOf<D extends ListData> {
   /** The public collector name (COLLECTORS, tsmetrics_collector_success); several collectors may share one. */
   readonly name: string;
-  collect(data: RefreshData): MetricFamily[];
+  collect(data: D): MetricFamily[];
   /** How the data this collector renders was fetched: a failed fetch makes the collector unsuccessful. */
-  source?(data: RefreshData): { readonly ok: boolean | undefined; readonly durationSeconds: number };
+  source?(data: D): { readonly ok: boolean | undefined; readonly durationSeconds: number };
 }
+
+/** Needs only the device list and inventory: runs, and is rendered, while the devices are being scraped. */
+export interface ListCollector extends CollectorOf<ListData> {
+  readonly stage: 'list';
+}
+
+/** Needs this cycle's device scrapes or its own figures: runs after the scrapes. */
+export interface CycleCollector extends CollectorOf<RefreshData> {
+  readonly stage: 'cycle';
+}
+
+export type Collector = ListCollector | CycleCollector;
 
 const labelsOfDevice = new WeakMap<object, { readonly device_id: string; readonly device_name: string }>();
 
@@ -73,4 +89,4 @@ export function deviceLabels(d: Pick<Device, 'id' | 'name'>): { readonly device_
 }
 
 /** The source of every device family: this cycle's device list call. */
-export const deviceListSource = (d: RefreshData): { ok: boolean; durationSeconds: number } => ({ ok: d.api.up, durationSeconds: d.api.listDurationSeconds });
+export const deviceListSource = (d: ListData): { ok: boolean; durationSeconds: number } => ({ ok: d.api.up, durationSeconds: d.api.listDurationSeconds });

@@ -1,5 +1,5 @@
 import { gauge, type Labels } from '../exposition/family.js';
-import { deviceLabels, type Collector } from './collector.js';
+import { deviceLabels, type CycleCollector } from './collector.js';
 
 // Scrape coverage: for every device, why it is or is not scraped, and the share of the devices meant to
 // be scraped that were. Bounded states, so this is safe as a label.
@@ -9,8 +9,9 @@ export type CoverageState = 'scraped' | 'failing' | 'untagged' | 'excluded' | 'o
 /** States of devices that should be scraped: the denominator of the coverage ratio. */
 const WANTED: ReadonlySet<CoverageState> = new Set(['scraped', 'failing', 'client_too_old', 'address_refused']);
 
-export const coverageCollector: Collector = {
+export const coverageCollector: CycleCollector = {
   name: 'client_metrics',
+  stage: 'cycle',
   collect({ selections, scrapes }) {
     const samples: Array<readonly [Labels, number]> = [];
     let wanted = 0;

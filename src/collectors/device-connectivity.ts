@@ -1,10 +1,11 @@
 import { boolValue, family, gauge, type Labels } from '../exposition/family.js';
-import { deviceListSource, deviceLabels, type Collector } from './collector.js';
+import { deviceListSource, deviceLabels, type ListCollector } from './collector.js';
 
 // Connectivity as the control plane saw it (clientConnectivity, fields=all) and device posture.
 
-export const deviceConnectivityCollector: Collector = {
+export const deviceConnectivityCollector: ListCollector = {
   name: 'devices',
+  stage: 'list',
     source: deviceListSource,
   collect({ devices }) {
     if (devices === undefined) return [];

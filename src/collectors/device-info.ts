@@ -1,6 +1,6 @@
 import { boolValue, family, gauge, type Labels } from '../exposition/family.js';
 import type { Device } from '../tailscale/device.js';
-import { deviceListSource, deviceLabels, type Collector } from './collector.js';
+import { deviceListSource, deviceLabels, type ListCollector } from './collector.js';
 
 // Inventory and state flags of each device, from the device list (GET /tailnet/{t}/devices?fields=all).
 
@@ -30,8 +30,9 @@ function derivedLabels(d: Device, rules: DeviceInfoOptions['labelsFromTags']): R
   return out;
 }
 
-export const makeDeviceInfoCollector = (o: DeviceInfoOptions): Collector => ({
+export const makeDeviceInfoCollector = (o: DeviceInfoOptions): ListCollector => ({
   name: 'devices',
+  stage: 'list',
     source: deviceListSource,
   collect({ devices }) {
     if (devices === undefined) return [];
@@ -78,4 +79,4 @@ export const makeDeviceInfoCollector = (o: DeviceInfoOptions): Collector => ({
   },
 });
 
-export const deviceInfoCollector: Collector = makeDeviceInfoCollector({ labelsFromTags: [], userLabel: (u) => u });
+export const deviceInfoCollector: ListCollector = makeDeviceInfoCollector({ labelsFromTags: [], userLabel: (u) => u });

@@ -1,14 +1,15 @@
 import { boolValue, gauge, type Labels } from '../exposition/family.js';
 import { EXIT_ROUTES, type Device } from '../tailscale/device.js';
-import { deviceListSource, deviceLabels, type Collector } from './collector.js';
+import { deviceListSource, deviceLabels, type ListCollector } from './collector.js';
 
 // Subnet routes and exit nodes, from advertisedRoutes/enabledRoutes (fields=all, or the per-device
 // routes endpoint). A route works only when it is both advertised and enabled (approved).
 
 const hasExitRoute = (routes: readonly string[] | undefined): boolean => routes?.some((r) => EXIT_ROUTES.has(r)) ?? false;
 
-export const deviceRoutesCollector: Collector = {
+export const deviceRoutesCollector: ListCollector = {
   name: 'devices',
+  stage: 'list',
     source: deviceListSource,
   collect({ devices }) {
     if (devices === undefined) return [];

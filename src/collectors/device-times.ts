@@ -1,11 +1,12 @@
 import { gauge, type Labels } from '../exposition/family.js';
-import { deviceListSource, deviceLabels, type Collector } from './collector.js';
+import { deviceListSource, deviceLabels, type ListCollector } from './collector.js';
 
 // Timestamps in Unix seconds. A time the API does not have is an absent series, never 0: an alert on
 // `tailscale_device_machine_key_expiry - time() < 14*86400` must not fire for keys that never expire.
 
-export const deviceTimesCollector: Collector = {
+export const deviceTimesCollector: ListCollector = {
   name: 'devices',
+  stage: 'list',
     source: deviceListSource,
   collect({ devices, nowSeconds }) {
     if (devices === undefined) return [];

@@ -1,14 +1,15 @@
 import { gauge, type Labels } from '../exposition/family.js';
 import { compareVersions, parseClientVersion, type Version } from '../tailscale/client-version.js';
-import { deviceListSource, deviceLabels, type Collector } from './collector.js';
+import { deviceListSource, deviceLabels, type ListCollector } from './collector.js';
 
 // Client version policy: fleet skew by major.minor, and devices below MIN_CLIENT_VERSION.
 // Unparseable versions are counted, never guessed; external devices report no version at all.
 
-export function makeDeviceVersionsCollector(minimum: string | undefined): Collector {
+export function makeDeviceVersionsCollector(minimum: string | undefined): ListCollector {
   const min: Version | undefined = minimum === undefined ? undefined : parseClientVersion(minimum);
   return {
     name: 'devices',
+    stage: 'list',
     source: deviceListSource,
     collect({ devices }) {
       if (devices === undefined) return [];

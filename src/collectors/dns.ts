@@ -1,10 +1,11 @@
 import { boolValue, gauge } from '../exposition/family.js';
-import type { Collector } from './collector.js';
+import type { ListCollector } from './collector.js';
 
 // DNS (GET /tailnet/{t}/dns/nameservers, /preferences, /searchpaths, /split-dns; scope dns:read).
 
-export const dnsCollector: Collector = {
+export const dnsCollector: ListCollector = {
   name: 'dns',
+  stage: 'list',
   source: (d) => d.inventory.dns,
   collect({ inventory }) {
     const dns = inventory.dns.data;

@@ -2,7 +2,7 @@ import type { ExpectedDevices } from '../config/expected-devices.js';
 import { globToRegExp } from '../devices/targets.js';
 import { gauge, type Labels } from '../exposition/family.js';
 import { shortName, type Device } from '../tailscale/device.js';
-import { deviceLabels, type Collector } from './collector.js';
+import { deviceLabels, type ListCollector } from './collector.js';
 
 // Expected inventory (EXPECTED_DEVICES_FILE): how many devices each selector wants and how many are there
 // and online, and in strict mode the devices no selector accounts for.
@@ -14,9 +14,10 @@ function matcher(match: ExpectedDevices['selectors'][number]['match']): (d: Devi
     (match.tag === undefined || d.tags.includes(match.tag));
 }
 
-export function makeExpectedCollector(current: () => ExpectedDevices | undefined): Collector {
+export function makeExpectedCollector(current: () => ExpectedDevices | undefined): ListCollector {
   return {
     name: 'devices',
+    stage: 'list',
     collect({ devices }) {
       const spec = current();
       if (spec === undefined || devices === undefined) return [];

@@ -1,11 +1,12 @@
 import { counter, gauge, type Labels, type MetricFamily, type Sample } from '../exposition/family.js';
 import { API_DURATION_BUCKETS } from '../tailscale/request-stats.js';
-import type { Collector } from './collector.js';
+import type { CycleCollector } from './collector.js';
 
 // tsmetrics_* self-metrics: is the exporter itself healthy, and how fresh is what it serves.
 
-export const exporterCollector: Collector = {
+export const exporterCollector: CycleCollector = {
   name: 'exporter',
+  stage: 'cycle',
   collect(data) {
     const { api, errors, scrapes, selections, cycle } = data;
     const families: MetricFamily[] = [

@@ -1,11 +1,12 @@
 import { boolValue, gauge, type Labels } from '../exposition/family.js';
-import { deviceListSource, deviceLabels, type Collector } from './collector.js';
+import { deviceListSource, deviceLabels, type ListCollector } from './collector.js';
 
 // Families only Headscale has: its users, pre-auth keys, API keys, per-node route state, and an `up`
 // that tells the truth (1 only when the node list call succeeded). Times missing in the API are absent.
 
-export const headscaleNodesCollector: Collector = {
+export const headscaleNodesCollector: ListCollector = {
   name: 'devices',
+  stage: 'list',
   source: deviceListSource,
   collect({ devices, api }) {
     const routes: Array<readonly [Labels, number]> = [];
@@ -21,9 +22,10 @@ export const headscaleNodesCollector: Collector = {
   },
 };
 
-export function makeHeadscaleUsersCollector(userLabel: (user: string) => string): Collector {
+export function makeHeadscaleUsersCollector(userLabel: (user: string) => string): ListCollector {
   return {
     name: 'users',
+    stage: 'list',
     source: (d) => d.inventory.headscaleUsers,
     collect({ inventory }) {
       const users = inventory.headscaleUsers.data;
@@ -44,9 +46,10 @@ export function makeHeadscaleUsersCollector(userLabel: (user: string) => string)
   };
 }
 
-export function makePreAuthKeysCollector(userLabel: (user: string) => string): Collector {
+export function makePreAuthKeysCollector(userLabel: (user: string) => string): ListCollector {
   return {
     name: 'preauthkeys',
+    stage: 'list',
     source: (d) => d.inventory.preauthkeys,
     collect({ inventory, nowSeconds }) {
       const keys = inventory.preauthkeys.data;
@@ -67,8 +70,9 @@ export function makePreAuthKeysCollector(userLabel: (user: string) => string): C
   };
 }
 
-export const apiKeysCollector: Collector = {
+export const apiKeysCollector: ListCollector = {
   name: 'apikeys',
+  stage: 'list',
   source: (d) => d.inventory.apikeys,
   collect({ inventory, nowSeconds }) {
     const keys = inventory.apikeys.data;

@@ -1,7 +1,7 @@
 import { COLLECTOR_NAMES } from '../config/schema.js';
 import type { MetricFamily } from '../exposition/family.js';
 import { clientMetricsCollector } from './client-metrics.js';
-import type { Collector, RefreshData } from './collector.js';
+import type { Collector, ListCollector, ListData, RefreshData } from './collector.js';
 import { deviceConnectivityCollector } from './device-connectivity.js';
 import { makeDeviceInfoCollector, type DeviceInfoOptions } from './device-info.js';
 import { makeDeviceVersionsCollector } from './device-versions.js';
@@ -53,7 +53,7 @@ export function buildCollectors(o: CollectorOptions): Collector[] {
 }
 
 /** A family Headscale cannot fill is absent in headscale mode, never a made-up 0. */
-function withoutUnsupported(c: Collector): Collector {
+function withoutUnsupported(c: ListCollector): ListCollector {
   return { ...c, collect: (data) => c.collect(data).filter((f) => !HEADSCALE_UNSUPPORTED_FAMILIES.has(f.name)) };
 }
 
@@ -68,45 +68,28 @@ export const COLLECTORS: readonly Collector[] = buildCollectors({
   enabled: ALL_COLLECTORS,
 });
 
-/**
- * Runs each collector; one that throws loses only its own families. Per public collector name: success
- * (every part collected, and the data it renders was fetched) and duration (fetch plus render).
- */
-export function runCollectors(data: RefreshData, collectors: readonly Collector[] = COLLECTORS, onError: OnError = () => {}): MetricFamily[] {
-  const steps = collectSteps(data, collectors, onError);
-  for (;;) {
-    const step = steps.next();
-    if (step.done === true) return step.value;
-  }
-}
-
-/** The same, letting waiting /metrics requests in between collectors (each takes tens of ms at 10,000 devices). */
-export async function runCollectorsAsync(data: RefreshData, collectors: readonly Collector[] = COLLECTORS, onError: OnError = () => {}): Promise<MetricFamily[]> {
-  const steps = collectSteps(data, collectors, onError);
-  for (;;) {
-    const step = steps.next();
-    if (step.done === true) return step.value;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-}
-
 type OnError = (name: string, err: unknown) => void;
 
-function* collectSteps(data: RefreshData, collectors: readonly Collector[], onError: OnError): Generator<void, MetricFamily[], void> {
-  const families: MetricFamily[] = [];
-  const results = new Map<string, { ok: boolean; seconds: number; sourced: boolean }>();
-  for (const c of collectors) {
-    yield;
+/**
+ * Per public collector name, over both stages: success (every part collected, and the data it renders was
+ * fetched) and duration (fetch plus building its families).
+ */
+export class CollectorResults {
+  readonly #results = new Map<string, { ok: boolean; seconds: number; sourced: boolean }>();
+
+  /** Runs one collector; one that throws loses only its own families. */
+  run<D extends ListData>(c: { readonly name: string; collect(data: D): MetricFamily[]; source?(data: D): { readonly ok: boolean | undefined; readonly durationSeconds: number } }, data: D, onError: OnError): MetricFamily[] {
     const started = performance.now();
+    let families: MetricFamily[] = [];
     let ok = true;
     try {
       // Collectors emit each series once by construction (see MetricFamily.unique).
-      for (const f of c.collect(data)) families.push(f.unique === undefined ? { ...f, unique: true } : f);
+      families = c.collect(data).map((f) => (f.unique === undefined ? { ...f, unique: true } : f));
     } catch (err) {
       onError(c.name, err);
       ok = false;
     }
-    const r = results.get(c.name) ?? { ok: true, seconds: 0, sourced: false };
+    const r = this.#results.get(c.name) ?? { ok: true, seconds: 0, sourced: false };
     r.ok &&= ok;
     r.seconds += (performance.now() - started) / 1000;
     const source = c.source?.(data);
@@ -116,12 +99,38 @@ function* collectSteps(data: RefreshData, collectors: readonly Collector[], onEr
       r.ok &&= source.ok !== false;
       r.seconds += source.durationSeconds;
     }
-    results.set(c.name, r);
+    this.#results.set(c.name, r);
+    return families;
   }
-  const entries = [...results.entries()];
-  families.push(
-    gauge('tsmetrics_collector_success', '1 if the collector fetched and rendered its data in the last refresh (collector: devices, client_metrics, users, keys, settings, dns, services, policy, exporter).', entries.map(([collector, r]) => [{ collector }, r.ok ? 1 : 0] as const)),
-    gauge('tsmetrics_collector_duration_seconds', 'Time the collector spent fetching (API calls, for the inventory collectors on their last fetch) and rendering.', entries.map(([collector, r]) => [{ collector }, r.seconds] as const)),
-  );
-  return families;
+
+  families(): MetricFamily[] {
+    const entries = [...this.#results.entries()];
+    return [
+      gauge('tsmetrics_collector_success', '1 if the collector fetched and rendered its data in the last refresh (collector: devices, client_metrics, users, keys, settings, dns, services, policy, exporter).', entries.map(([collector, r]) => [{ collector }, r.ok ? 1 : 0] as const)),
+      gauge('tsmetrics_collector_duration_seconds', 'Time the collector spent fetching (API calls, for the inventory collectors on their last fetch) and rendering.', entries.map(([collector, r]) => [{ collector }, r.seconds] as const)),
+    ];
+  }
+}
+
+/** Every collector of both stages on one cycle's data, and the collector self-metrics: all families at once. */
+export function runCollectors(data: RefreshData, collectors: readonly Collector[] = COLLECTORS, onError: OnError = () => {}): MetricFamily[] {
+  const results = new CollectorResults();
+  const families = collectors.flatMap((c) => results.run<RefreshData>(c, data, onError));
+  return [...families, ...results.families()];
+}
+
+/**
+ * Runs one stage's collectors one at a time and hands each one's families to `emit` (the renderer) before
+ * the next runs, so only one collector's samples are alive at once (at 10,000 devices they are 300,000).
+ */
+export async function runStage<D extends ListData>(
+  collectors: readonly { readonly name: string; collect(data: D): MetricFamily[] }[],
+  data: D,
+  results: CollectorResults,
+  emit: (families: MetricFamily[]) => Promise<void>,
+  onError: OnError,
+): Promise<void> {
+  for (const c of collectors) {
+    await emit(results.run(c, data, onError));
+  }
 }

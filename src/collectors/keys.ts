@@ -1,11 +1,12 @@
 import { boolValue, gauge, type Labels } from '../exposition/family.js';
-import type { Collector } from './collector.js';
+import type { ListCollector } from './collector.js';
 
 // Auth keys, API access tokens, OAuth clients and federated identities (GET /tailnet/{t}/keys?all=true).
 // A key that never expires has no expiry series: never 0, never negative.
 
-export const keysCollector: Collector = {
+export const keysCollector: ListCollector = {
   name: 'keys',
+  stage: 'list',
   source: (d) => d.inventory.keys,
   collect({ inventory, nowSeconds }) {
     const keys = inventory.keys.data;

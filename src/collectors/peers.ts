@@ -1,7 +1,7 @@
 import { boolValue, counter, gauge, type Labels, type MetricFamily } from '../exposition/family.js';
 import type { Device } from '../tailscale/device.js';
 import type { LocalStatus, PeerStatus } from '../tsnet/localapi.js';
-import type { Collector } from './collector.js';
+import type { ListCollector } from './collector.js';
 
 // tsnet mode only: the exporter's own tailscaled sees every peer it has a path to, from the data plane.
 // Source: GET /localapi/v0/status of the exporter's tailscaled (ipnstate.Status, field names below).
@@ -86,9 +86,10 @@ export interface TsnetView {
  * The peer families as a collector. `tsnet` returns undefined outside tsnet mode (then nothing is
  * emitted); its status is the supervisor's last poll, joined with the cycle's API device list.
  */
-export function makePeersCollector(tsnet: () => TsnetView | undefined): Collector {
+export function makePeersCollector(tsnet: () => TsnetView | undefined): ListCollector {
   return {
     name: 'tsnet',
+    stage: 'list',
     collect(data) {
       const view = tsnet();
       if (view === undefined) return [];

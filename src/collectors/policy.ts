@@ -1,11 +1,12 @@
 import { gauge } from '../exposition/family.js';
-import type { Collector } from './collector.js';
+import type { ListCollector } from './collector.js';
 
 // The policy file (GET /tailnet/{t}/acl, scope policy_file:read): a content hash and the size of each
 // part, never the text itself (it names people, hosts and networks).
 
-export const policyCollector: Collector = {
+export const policyCollector: ListCollector = {
   name: 'policy',
+  stage: 'list',
   source: (d) => d.inventory.policy,
   collect({ inventory }) {
     const state = inventory.policy;

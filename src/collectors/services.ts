@@ -1,10 +1,11 @@
 import { gauge, type Labels } from '../exposition/family.js';
-import type { Collector } from './collector.js';
+import type { ListCollector } from './collector.js';
 
 // Tailscale Services (GET /tailnet/{t}/services, scope services:read).
 
-export const servicesCollector: Collector = {
+export const servicesCollector: ListCollector = {
   name: 'services',
+  stage: 'list',
   source: (d) => d.inventory.services,
   collect({ inventory }) {
     const services = inventory.services.data;

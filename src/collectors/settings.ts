@@ -1,13 +1,14 @@
 import { boolValue, gauge, type Labels } from '../exposition/family.js';
-import type { Collector } from './collector.js';
+import type { ListCollector } from './collector.js';
 
 // Tailnet settings (GET /tailnet/{t}/settings, scope feature_settings:read). A setting the API reports as
 // null (unknown, e.g. readable only with another scope) is absent, not 0.
 
 const SNAKE = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`).replace(/_on$/, '');
 
-export const settingsCollector: Collector = {
+export const settingsCollector: ListCollector = {
   name: 'settings',
+  stage: 'list',
   source: (d) => d.inventory.settings,
   collect({ inventory }) {
     const s = inventory.settings.data;

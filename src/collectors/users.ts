@@ -1,11 +1,12 @@
 import { boolValue, gauge, type Labels } from '../exposition/family.js';
-import type { Collector } from './collector.js';
+import type { ListCollector } from './collector.js';
 
 // Users (GET /tailnet/{t}/users?type=all, scope users:read). Each label carries its own field.
 
-export function makeUsersCollector(userLabel: (user: string) => string): Collector {
+export function makeUsersCollector(userLabel: (user: string) => string): ListCollector {
   return {
     name: 'users',
+    stage: 'list',
     source: (d) => d.inventory.users,
     collect({ inventory }) {
       const users = inventory.users.data;

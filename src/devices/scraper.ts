@@ -1,3 +1,4 @@
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { isTimeout } from '../errors.js';
 import type { MetricFamily } from '../exposition/family.js';
@@ -51,6 +52,9 @@ export class DeviceScraper {
    */
   async scrapeAll(targets: readonly ScrapeTarget[], signal?: AbortSignal): Promise<ScrapeResult[]> {
     const results: ScrapeResult[] = new Array(targets.length);
+    // Every scrape in flight listens on the cycle's signal (and removes its listener when done): more than
+    // Node's default of 10 is expected here, not a leak worth a MaxListenersExceededWarning.
+    if (signal !== undefined) setMaxListeners(Math.max(getMaxListeners(signal), this.#o.concurrency + 10), signal);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < targets.length && signal?.aborted !== true) {

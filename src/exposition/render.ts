@@ -27,7 +27,7 @@ const CHUNK_CHARS = 64 * 1024;
  * One growing byte buffer for the whole exposition, sized from the previous render: the text is encoded
  * straight into it, so a refresh holds one copy of the bytes instead of chunks plus their concatenation.
  */
-class ByteSink {
+export class ByteSink implements TextSink {
   static #hint = 1 << 20;
   #buf: Buffer;
   #length = 0;
@@ -45,6 +45,16 @@ class ByteSink {
       this.#buf = next;
     }
     this.#length += this.#buf.write(text, this.#length, 'utf8');
+  }
+
+  /** Appends bytes already encoded. */
+  writeBytes(bytes: Buffer): void {
+    if (this.#length + bytes.length > this.#buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#length + bytes.length));
+      this.#buf.copy(next, 0, 0, this.#length);
+      this.#buf = next;
+    }
+    this.#length += bytes.copy(this.#buf, this.#length);
   }
 
   finish(): Buffer {
@@ -70,17 +80,146 @@ function sampleNameFits(familyName: string, type: MetricType, sampleName: string
   return SUFFIXES[type].includes(sampleName.slice(familyName.length));
 }
 
+/** Where rendered text goes: a byte buffer (render), or the snapshot's gzip stream. */
+export interface TextSink {
+  write(text: string): void;
+}
+
 /**
- * Text exposition format 0.0.4. Families with the same name are merged into one HELP/TYPE block (first
- * type and help win), families are sorted by name, samples keep their order, and a series already written
- * is dropped: the output always parses, whatever the collectors or devices handed in.
+ * Text exposition format 0.0.4, written in batches into one sink. Within a batch, families with the same
+ * name are merged into one HELP/TYPE block (first type and help win), families are sorted by name and
+ * samples keep their order. Across batches a family is never written twice: a later batch's family of a
+ * name already written is dropped and counted, as is any series already written. The output always
+ * parses, whatever the collectors or devices handed in.
  */
-export function render(families: readonly MetricFamily[]): Rendered {
-  const steps = renderSteps(families);
-  for (;;) {
-    const step = steps.next();
-    if (step.done === true) return step.value;
+export class ExpositionWriter {
+  readonly #sink: TextSink;
+  /** Family names written by this or an earlier batch, with their type. */
+  readonly #written = new Map<string, MetricType>();
+  // Series written under a suffix (`h_count` of histogram `h`): a later family literally named `h_count`
+  // must not write them again. Sorting puts `h` before `h_count`, so these are always known in time.
+  readonly #suffixSeries = new Set<string>();
+  readonly #suffixNames = new Set<string>();
+  readonly #labelNames = new Map<string, boolean>();
+  #chunk = '';
+  #series = 0;
+  #invalid = 0;
+  #duplicates = 0;
+  #typeConflicts = 0;
+
+  constructor(sink: TextSink) {
+    this.#sink = sink;
   }
+
+  get stats(): RenderStats {
+    return { series: this.#series, invalid: this.#invalid, duplicates: this.#duplicates, typeConflicts: this.#typeConflicts };
+  }
+
+  /** Writes one batch synchronously. */
+  write(families: readonly MetricFamily[]): void {
+    const steps = this.steps(families);
+    while (steps.next().done !== true);
+  }
+
+  /** Writes one batch, yielding to the event loop every `sliceMs` of work (and while `wait` says so). */
+  async writeAsync(families: readonly MetricFamily[], sliceMs = 10, wait?: () => Promise<void> | undefined): Promise<void> {
+    const steps = this.steps(families);
+    let sliceStart = performance.now();
+    while (steps.next().done !== true) {
+      const pending = wait?.();
+      if (pending !== undefined) await pending;
+      else if (performance.now() - sliceStart >= sliceMs) await new Promise<void>((resolve) => setImmediate(resolve));
+      else continue;
+      sliceStart = performance.now();
+    }
+  }
+
+  /** The batch as a generator that yields (nothing) every few hundred series, so a caller can pause. */
+  *steps(families: readonly MetricFamily[]): Generator<void, void, void> {
+    const merged = new Map<string, { name: string; help: string; type: MetricType; parts: (readonly Sample[])[]; unique: boolean }>();
+    for (const fam of families) {
+      if (!isValidMetricName(fam.name)) {
+        this.#invalid += fam.samples.length;
+        continue;
+      }
+      const earlier = this.#written.get(fam.name);
+      const existing = merged.get(fam.name);
+      if (earlier !== undefined || (existing !== undefined && existing.type !== fam.type)) {
+        // Another type, or an earlier batch's family whose block is already closed: it cannot be joined.
+        if ((earlier ?? existing?.type) !== fam.type) this.#typeConflicts++;
+        if (earlier === fam.type) this.#duplicates += fam.samples.length;
+        else this.#invalid += fam.samples.length;
+      } else if (existing === undefined) {
+        merged.set(fam.name, { name: fam.name, help: fam.help, type: fam.type, parts: [fam.samples], unique: fam.unique === true });
+      } else {
+        existing.parts.push(fam.samples);
+        // Unique parts from several sources (client metrics of many devices) stay unique only when each
+        // source's series carry distinct labels; they do (device_id), and the collectors say so per part.
+        existing.unique &&= fam.unique === true;
+      }
+    }
+
+    // Lines go into a string of about CHUNK_CHARS, then into the sink: short-lived strings die young,
+    // which keeps the heap near its live size instead of growing by the whole exposition per refresh.
+    for (const name of [...merged.keys()].sort()) {
+      const fam = merged.get(name)!;
+      this.#written.set(name, fam.type);
+      // Per family, so the set stays small; the key is the line up to its value (name and labels, in the
+      // order given: collectors build labels in one fixed order, and the parser rejects a device's series
+      // repeated in another order).
+      const seen = new Set<string>();
+      const check = !fam.unique || this.#suffixNames.has(fam.name);
+      // HELP/TYPE are written with the first valid sample: a family left with none is not written at all.
+      let written = 0;
+      for (const samples of fam.parts) {
+        for (let i = 0; i < samples.length; i++) {
+          if ((i & 511) === 511) yield;
+          const s = samples[i]!;
+          const head = sampleHead(fam.name, fam.type, s, this.#labelNames);
+          if (head === undefined) {
+            this.#invalid++;
+            continue;
+          }
+          // `h_count` of a histogram `h` while a family literally named `h_count` came in an earlier batch.
+          if (s.name !== fam.name && this.#written.has(s.name)) {
+            this.#duplicates++;
+            continue;
+          }
+          if (check) {
+            if (seen.has(head) || this.#suffixSeries.has(head)) {
+              this.#duplicates++;
+              continue;
+            }
+            seen.add(head);
+          }
+          if (s.name !== fam.name) {
+            this.#suffixSeries.add(head);
+            this.#suffixNames.add(s.name);
+          }
+          if (written++ === 0) this.#chunk += `# HELP ${name} ${escapeHelp(fam.help)}\n# TYPE ${name} ${fam.type}\n`;
+          this.#chunk += `${head} ${formatValue(s.value)}\n`;
+          if (this.#chunk.length >= CHUNK_CHARS) this.flush();
+        }
+      }
+      this.#series += written;
+    }
+    this.flush();
+  }
+
+  /** Hands the text buffered so far to the sink. */
+  flush(): void {
+    if (this.#chunk === '') return;
+    this.#sink.write(this.#chunk);
+    this.#chunk = '';
+  }
+}
+
+/** Renders families (one batch) into one buffer. */
+export function render(families: readonly MetricFamily[]): Rendered {
+  const sink = new ByteSink();
+  const writer = new ExpositionWriter(sink);
+  writer.write(families);
+  return rendered(sink.finish(), writer.stats);
 }
 
 /**
@@ -88,102 +227,20 @@ export function render(families: readonly MetricFamily[]): Rendered {
  * to build, and /metrics must keep answering from the previous snapshot meanwhile.
  */
 export async function renderAsync(families: readonly MetricFamily[], sliceMs = 10): Promise<Rendered> {
-  const steps = renderSteps(families);
-  let sliceStart = performance.now();
-  for (;;) {
-    const step = steps.next();
-    if (step.done === true) return step.value;
-    if (performance.now() - sliceStart >= sliceMs) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      sliceStart = performance.now();
-    }
-  }
+  const sink = new ByteSink();
+  const writer = new ExpositionWriter(sink);
+  await writer.writeAsync(families, sliceMs);
+  return rendered(sink.finish(), writer.stats);
 }
 
-/** Yields (nothing) every few hundred series, so a caller can pause; returns the result. */
-function* renderSteps(families: readonly MetricFamily[]): Generator<void, Rendered, void> {
-  const merged = new Map<string, { name: string; help: string; type: MetricType; parts: (readonly Sample[])[]; unique: boolean }>();
-  let typeConflicts = 0;
-  let invalid = 0;
-  for (const fam of families) {
-    if (!isValidMetricName(fam.name)) {
-      invalid += fam.samples.length;
-      continue;
-    }
-    const existing = merged.get(fam.name);
-    if (existing === undefined) {
-      merged.set(fam.name, { name: fam.name, help: fam.help, type: fam.type, parts: [fam.samples], unique: fam.unique === true });
-    } else if (existing.type !== fam.type) {
-      typeConflicts++;
-      invalid += fam.samples.length;
-    } else {
-      existing.parts.push(fam.samples);
-      // Unique parts from several sources (client metrics of many devices) stay unique only when each
-      // source's series carry distinct labels; they do (device_id), and the collectors say so per part.
-      existing.unique &&= fam.unique === true;
-    }
-  }
-
-  const names = [...merged.keys()].sort();
-  // Lines go into a string of about CHUNK_CHARS, then into a Buffer: short-lived strings die young,
-  // which keeps the heap near its live size instead of growing by the whole exposition per refresh.
-  const sink = new ByteSink();
-  let chunk = '';
-  let series = 0;
-  let duplicates = 0;
-  // Series written under a suffix (`h_count` of histogram `h`): a later family literally named `h_count`
-  // must not write them again. Sorting puts `h` before `h_count`, so these are always known in time.
-  const suffixSeries = new Set<string>();
-  const suffixNames = new Set<string>();
-  const labelNames = new Map<string, boolean>();
-  for (const name of names) {
-    const fam = merged.get(name)!;
-    // Per family, so the set stays small; the key is the line up to its value (name and labels, in the
-    // order given: collectors build labels in one fixed order, and the parser rejects a device's series
-    // repeated in another order).
-    const seen = new Set<string>();
-    const check = !fam.unique || suffixNames.has(fam.name);
-    // HELP/TYPE are written with the first valid sample: a family left with none is not written at all.
-    let written = 0;
-    for (const samples of fam.parts) {
-      for (let i = 0; i < samples.length; i++) {
-        if ((i & 511) === 511) yield;
-        const s = samples[i]!;
-        const head = sampleHead(fam.name, fam.type, s, labelNames);
-        if (head === undefined) {
-          invalid++;
-          continue;
-        }
-        if (check) {
-          if (seen.has(head) || suffixSeries.has(head)) {
-            duplicates++;
-            continue;
-          }
-          seen.add(head);
-        }
-        if (s.name !== fam.name) {
-          suffixSeries.add(head);
-          suffixNames.add(s.name);
-        }
-        if (written++ === 0) chunk += `# HELP ${name} ${escapeHelp(fam.help)}\n# TYPE ${name} ${fam.type}\n`;
-        chunk += `${head} ${formatValue(s.value)}\n`;
-        if (chunk.length >= CHUNK_CHARS) {
-          sink.write(chunk);
-          chunk = '';
-        }
-      }
-    }
-    series += written;
-  }
-  if (chunk !== '') sink.write(chunk);
-  const body = sink.finish();
+function rendered(body: Buffer, stats: RenderStats): Rendered {
   let text: string | undefined;
   return {
     body,
     get text() {
       return (text ??= body.toString('utf8'));
     },
-    stats: { series, invalid, duplicates, typeConflicts },
+    stats,
   };
 }
 

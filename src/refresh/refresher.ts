@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
-import type { Collector, DeviceScrapeState, RefreshData } from '../collectors/collector.js';
-import { runCollectorsAsync } from '../collectors/index.js';
+import type { Collector, CycleCollector, DeviceScrapeState, ListCollector, ListData, RefreshData } from '../collectors/collector.js';
+import { COLLECTORS, CollectorResults, runStage } from '../collectors/index.js';
 import type { DeviceScraper, ScrapeResult } from '../devices/scraper.js';
 import type { ScrapeTarget, Selection, SelectionState } from '../devices/targets.js';
-import { buildSnapshot, type SnapshotStore } from '../exposition/snapshot.js';
+import { SnapshotBuilder, type SnapshotStore } from '../exposition/snapshot.js';
+import type { MetricFamily } from '../exposition/family.js';
 import type { DeviceList, TailscaleApi } from '../tailscale/api.js';
 import type { Device } from '../tailscale/device.js';
 import type { RequestStats } from '../tailscale/request-stats.js';
@@ -30,6 +31,9 @@ export interface RefresherOptions {
 
 /** A device's last good client metrics are re-served while a scrape fails, for this many intervals. */
 export const RETAIN_INTERVALS = 3;
+
+/** Longest stretch of rendering between two turns of the event loop: device answers wait no longer. */
+const RENDER_SLICE_MS = 5;
 
 /**
  * Sequences one cycle: API -> selection -> scrapes -> collectors -> render -> snapshot swap. Cycles never
@@ -141,21 +145,41 @@ export class Refresher {
     this.#noteSelectionChanges(selections);
     this.#o.status.selections = selections;
     const targets = this.#targets(selections);
-    const wanted = new Set(targets.map(targetKey));
-    const done = (await earlyResults).filter((r) => wanted.has(targetKey(r.target)));
-    const doneKeys = new Set(done.map((r) => targetKey(r.target)));
-    const results = [...done, ...(await this.#o.scraper.scrapeAll(targets.filter((t) => !doneKeys.has(targetKey(t))), signal))];
-    if (signal.aborted) return;
-    const scrapeSeconds = (performance.now() - s0) / 1000;
-    this.#applyScrapes(results, Math.floor(this.#now() / 1000));
 
-    const mem = process.memoryUsage();
-    const data: RefreshData = {
+    // The API families need only the list: they are collected, rendered and compressed while the devices
+    // are scraped (the event loop mostly waits on devices then), so the snapshot is nearly built when the
+    // last device answers.
+    const listData: ListData = {
       nowSeconds: Math.floor(this.#now() / 1000),
       version: this.#o.version,
       devices: this.#devices,
       api: { up: this.#apiUp, lastSuccessSeconds: this.#lastApiSuccessSeconds, listDurationSeconds, stats: this.#o.apiStats },
       selections,
+      inventory: this.#o.inventory?.current() ?? EMPTY_INVENTORY,
+    };
+    const builder = new SnapshotBuilder({ keepPlain: this.#o.store.current()?.plainBody !== undefined, sliceMs: RENDER_SLICE_MS });
+    const collected = new CollectorResults();
+    const onError = (name: string, err: unknown): void => this.#o.log.error({ err, collector: name }, 'collector failed');
+    const emit = (families: MetricFamily[]): Promise<void> => builder.add(families);
+    // Settled into a value: a failure surfaces when awaited below, never as an unhandled rejection.
+    const listStage = runStage(this.#stage('list'), listData, collected, emit, onError).then(() => undefined, (err: unknown) => err);
+
+    const wanted = new Set(targets.map(targetKey));
+    const done = (await earlyResults).filter((r) => wanted.has(targetKey(r.target)));
+    const doneKeys = new Set(done.map((r) => targetKey(r.target)));
+    const results = [...done, ...(await this.#o.scraper.scrapeAll(targets.filter((t) => !doneKeys.has(targetKey(t))), signal))];
+    const listError = await listStage;
+    if (signal.aborted || listError !== undefined) {
+      builder.discard();
+      if (listError !== undefined) throw listError;
+      return;
+    }
+    const scrapeSeconds = (performance.now() - s0) / 1000;
+    this.#applyScrapes(results, Math.floor(this.#now() / 1000));
+
+    const mem = process.memoryUsage();
+    const data: RefreshData = {
+      ...listData,
       scrapes: new Map(this.#scrapes),
       cycle: { durationSeconds: (performance.now() - t0) / 1000, scrapeDurationSeconds: scrapeSeconds, startedSeconds: Math.floor(startedMs / 1000) },
       errors: {
@@ -168,10 +192,16 @@ export class Refresher {
         typeConflicts: this.#typeConflicts,
       },
       process: { startSeconds: Math.floor(this.#o.status.startedAtMs / 1000), rssBytes: mem.rss, heapBytes: mem.heapUsed },
-      inventory: this.#o.inventory?.current() ?? EMPTY_INVENTORY,
     };
-    const families = await runCollectorsAsync(data, this.#o.collectors, (name, err) => this.#o.log.error({ err, collector: name }, 'collector failed'));
-    const snapshot = await buildSnapshot(families, this.#now());
+    let snapshot;
+    try {
+      await runStage(this.#stage('cycle'), data, collected, emit, onError);
+      await builder.add(collected.families());
+      snapshot = await builder.finish(this.#now());
+    } catch (err) {
+      builder.discard();
+      throw err;
+    }
     this.#renderDropped += snapshot.stats.invalid + snapshot.stats.duplicates;
     this.#typeConflicts += snapshot.stats.typeConflicts;
     this.#o.store.swap(snapshot);
@@ -200,6 +230,12 @@ export class Refresher {
       },
       this.#now(),
     );
+  }
+
+  #stage(stage: 'list'): ListCollector[];
+  #stage(stage: 'cycle'): CycleCollector[];
+  #stage(stage: Collector['stage']): Collector[] {
+    return (this.#o.collectors ?? COLLECTORS).filter((c) => c.stage === stage);
   }
 
   #targets(selections: readonly Selection[]): ScrapeTarget[] {

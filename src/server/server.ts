@@ -58,18 +58,20 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
   };
 
   const routes: Record<string, Handler> = {
-    '/metrics': (req, res) => {
+    '/metrics': async (req, res) => {
       const snapshot = o.store.current();
       if (snapshot === undefined) return send(res, 503, 'text/plain; charset=utf-8', 'no data yet: the first refresh has not finished\n');
       const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-      const body = gzip ? snapshot.gzipBody : snapshot.body;
+      const headOnly = req.method === 'HEAD';
+      // The first plain GET of a snapshot inflates it once (off the event loop); later ones get the held buffer.
+      const body = gzip ? snapshot.gzipBody : headOnly ? undefined : (snapshot.plainBody ?? (await snapshot.plain()));
       res.writeHead(200, {
         'content-type': CONTENT_TYPE_METRICS,
-        'content-length': body.length,
+        'content-length': body?.length ?? snapshot.plainLength,
         vary: 'Accept-Encoding',
         ...(gzip ? { 'content-encoding': 'gzip' } : {}),
       });
-      res.end(req.method === 'HEAD' ? undefined : body);
+      res.end(headOnly ? undefined : body);
     },
     '/health': (_req, res) => {
       const h = health();

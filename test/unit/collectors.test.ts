@@ -147,7 +147,7 @@ test('exporter self-metrics: api_up, staleness, build info, per-device scrape st
 });
 
 test('a throwing collector loses only its own families and reports collector_success 0', () => {
-  const boom: Collector = { name: 'boom', collect: () => { throw new Error('x'); } };
+  const boom: Collector = { name: 'boom', stage: 'list', collect: () => { throw new Error('x'); } };
   const failed: string[] = [];
   const f = runCollectors(refreshData(DEVICES), [deviceInfoCollector, boom], (n) => failed.push(n));
   assert.deepEqual(failed, ['boom']);
