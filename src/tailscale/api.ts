@@ -183,7 +183,7 @@ export class HttpTailscaleApi implements TailscaleApi {
       return fail(reason, `HTTP ${status}${message ? `: ${message}` : ''}`, status, undefined, retryAfterMs);
     }
     try {
-      const json: unknown = await res.body.json();
+      const json = await readJson(res);
       this.#record(endpoint, started);
       return { ok: true, json };
     } catch (err) {
@@ -229,3 +229,27 @@ export function describe(err: unknown): string {
   }
   return String(err);
 }
+
+/**
+ * The body parsed as JSON, holding one copy of its bytes when the length is declared: undici's json()
+ * keeps the chunks and their concatenation at once, 2 × 12 MB for a 10,000-device list.
+ */
+async function readJson(res: Dispatcher.ResponseData): Promise<unknown> {
+  const declared = Number(res.headers['content-length']);
+  let bytes: Buffer;
+  if (Number.isSafeInteger(declared) && declared > 0) {
+    bytes = Buffer.allocUnsafe(declared);
+    let length = 0;
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      if (length + chunk.length > declared) throw new SyntaxError('body longer than its Content-Length');
+      length += chunk.copy(bytes, length);
+    }
+    bytes = bytes.subarray(0, length);
+  } else {
+    const chunks: Buffer[] = [];
+    for await (const chunk of res.body as AsyncIterable<Buffer>) chunks.push(chunk);
+    bytes = Buffer.concat(chunks);
+  }
+  return JSON.parse(bytes.toString('utf8'));
+}
+
