@@ -8,6 +8,7 @@ import { buildCollectors } from './collectors/index.js';
 import { userRedactor } from './collectors/pii.js';
 import { parseExpectedDevices, type ExpectedDevices } from './config/expected-devices.js';
 import { ConfigError } from './errors.js';
+import { tuneHeapGrowth } from './heap.js';
 import { readFileSync } from 'node:fs';
 import { Refresher } from './refresh/refresher.js';
 import { Inventory } from './refresh/inventory.js';
@@ -38,6 +39,7 @@ export interface App {
 /** Composition root: builds every stage from the config and wires them; no logic of its own. */
 export async function startApp(baseConfig: Config, log: Logger, version: string, options: { signal?: AbortSignal } = {}): Promise<App> {
   let config = baseConfig;
+  tuneHeapGrowth();
   // Read before anything starts: a bad file is a configuration error (exit 2) with nothing to clean up.
   let expected = config.expectedDevicesFile === undefined ? undefined : readExpected(config.expectedDevicesFile);
   let simulator: SimTailnet | undefined;
