@@ -3,6 +3,8 @@ import type { CycleCollector, DeviceScrapeState } from './collector.js';
 
 // Re-exports each scraped device's tailscaled_* families with device_id and device_name added. Types are
 // kept (counters stay counters); families from many devices merge in the renderer under one HELP/TYPE.
+// The refresher stores each device's families pre-rendered (refresh/device-families.ts); the collector
+// only orders them.
 
 /** Prometheus' own convention for a target label that collides with ours: prefix `exported_`. */
 function relabel(labels: Labels, deviceId: string, deviceName: string): Labels {
@@ -31,7 +33,7 @@ export const clientMetricsCollector: CycleCollector = {
   collect({ scrapes }) {
     // Deterministic order whatever order scrapes finished in.
     const states = [...scrapes.values()].sort(byDevice);
-    return states.flatMap((s) => (s.families === undefined ? [] : relabelFamilies(s.families, s.last.target.deviceId, s.last.target.deviceName)));
+    return states.flatMap((s) => s.families ?? []);
   },
 };
 

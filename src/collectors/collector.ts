@@ -9,7 +9,10 @@ import type { InventoryData } from '../tailscale/inventory.js';
 export interface DeviceScrapeState {
   /** The result of this cycle's scrape. */
   readonly last: ScrapeResult;
-  /** The families re-exported: this cycle's on success, the last good ones (if still fresh) on failure. */
+  /**
+   * The families re-exported, relabelled and pre-rendered (refresh/device-families.ts): this cycle's on success,
+   * the last good ones (if still fresh) on failure.
+   */
   readonly families: readonly MetricFamily[] | undefined;
   /** Unix seconds of the last successful scrape. */
   readonly lastSuccessSeconds: number | undefined;

@@ -23,6 +23,12 @@ export interface ScraperOptions {
 
 const ACCEPT = 'text/plain;version=0.0.4;q=1,application/openmetrics-text;version=1.0.0;q=0.5,*/*;q=0.1';
 
+/**
+ * What a caller keeps of a device's parsed families, applied as each scrape completes: a cycle of 2,500
+ * scrapes then never holds every device's parsed samples at once.
+ */
+export type KeepFamilies = (families: readonly MetricFamily[], target: ScrapeTarget) => readonly MetricFamily[];
+
 /** Scrapes device client-metrics endpoints. Never throws: every target gets a ScrapeResult. */
 export class DeviceScraper {
   readonly #o: ScraperOptions;
@@ -50,7 +56,7 @@ export class DeviceScraper {
    * Scrapes every target with at most `concurrency` requests in flight. A plain worker pool over an
    * index: no queue objects per target, and a slow device holds one worker, never the others.
    */
-  async scrapeAll(targets: readonly ScrapeTarget[], signal?: AbortSignal): Promise<ScrapeResult[]> {
+  async scrapeAll(targets: readonly ScrapeTarget[], signal?: AbortSignal, keep?: KeepFamilies): Promise<ScrapeResult[]> {
     const results: ScrapeResult[] = new Array(targets.length);
     // Every scrape in flight listens on the cycle's signal (and removes its listener when done): more than
     // Node's default of 10 is expected here, not a leak worth a MaxListenersExceededWarning.
@@ -59,7 +65,7 @@ export class DeviceScraper {
     const worker = async (): Promise<void> => {
       while (next < targets.length && signal?.aborted !== true) {
         const i = next++;
-        results[i] = await this.scrape(targets[i]!, signal);
+        results[i] = await this.scrape(targets[i]!, signal, keep);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.#o.concurrency, targets.length) }, worker));
@@ -70,7 +76,7 @@ export class DeviceScraper {
     return results;
   }
 
-  async scrape(target: ScrapeTarget, signal?: AbortSignal): Promise<ScrapeResult> {
+  async scrape(target: ScrapeTarget, signal?: AbortSignal, keep?: KeepFamilies): Promise<ScrapeResult> {
     const started = performance.now();
     const seconds = (): number => (performance.now() - started) / 1000;
     const fail = (reason: ScrapeFailure, message: string, status?: number): ScrapeResult =>
@@ -113,7 +119,7 @@ export class DeviceScraper {
       return fail(parsed.error.reason, `line ${parsed.error.line}: ${parsed.error.message}`);
     }
     const series = parsed.families.reduce((n, f) => n + f.samples.length, 0);
-    return { ok: true, target, families: parsed.families, bytes: Buffer.byteLength(text), durationSeconds: seconds(), series };
+    return { ok: true, target, families: keep === undefined ? parsed.families : keep(parsed.families, target), bytes: Buffer.byteLength(text), durationSeconds: seconds(), series };
   }
 
   async close(): Promise<void> {

@@ -24,6 +24,18 @@ export interface MetricFamily {
    * skip its duplicate check, which is half of its work at 10,000 devices.
    */
   readonly unique?: boolean;
+  /**
+   * The series already rendered as exposition lines (a device's client metrics, rendered once when it is
+   * scraped and kept as text between cycles); `samples` is then empty. Trusted to be distinct from every
+   * other series of the family, as a device's series are (device_id).
+   */
+  readonly rendered?: RenderedSeries;
+}
+
+export interface RenderedSeries {
+  /** Lines `name{labels} value\n`, without HELP and TYPE. */
+  readonly text: string;
+  readonly series: number;
 }
 
 /** Builds a family whose samples all carry the family's own name (gauges, counters, untyped). */

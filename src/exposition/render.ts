@@ -1,4 +1,4 @@
-import type { Labels, MetricFamily, MetricType, Sample } from './family.js';
+import type { Labels, MetricFamily, MetricType, RenderedSeries, Sample } from './family.js';
 import { escapeHelp, escapeLabelValue, formatValue, isValidLabelName, isValidMetricName } from './escape.js';
 
 export interface RenderStats {
@@ -136,7 +136,7 @@ export class ExpositionWriter {
 
   /** The batch as a generator that yields (nothing) every few hundred series, so a caller can pause. */
   *steps(families: readonly MetricFamily[]): Generator<void, void, void> {
-    const merged = new Map<string, { name: string; help: string; type: MetricType; parts: (readonly Sample[])[]; unique: boolean }>();
+    const merged = new Map<string, { name: string; help: string; type: MetricType; parts: MetricFamily[]; unique: boolean }>();
     for (const fam of families) {
       if (!isValidMetricName(fam.name)) {
         this.#invalid += fam.samples.length;
@@ -150,9 +150,9 @@ export class ExpositionWriter {
         if (earlier === fam.type) this.#duplicates += fam.samples.length;
         else this.#invalid += fam.samples.length;
       } else if (existing === undefined) {
-        merged.set(fam.name, { name: fam.name, help: fam.help, type: fam.type, parts: [fam.samples], unique: fam.unique === true });
+        merged.set(fam.name, { name: fam.name, help: fam.help, type: fam.type, parts: [fam], unique: fam.unique === true });
       } else {
-        existing.parts.push(fam.samples);
+        existing.parts.push(fam);
         // Unique parts from several sources (client metrics of many devices) stay unique only when each
         // source's series carry distinct labels; they do (device_id), and the collectors say so per part.
         existing.unique &&= fam.unique === true;
@@ -171,7 +171,17 @@ export class ExpositionWriter {
       const check = !fam.unique || this.#suffixNames.has(fam.name);
       // HELP/TYPE are written with the first valid sample: a family left with none is not written at all.
       let written = 0;
-      for (const samples of fam.parts) {
+      for (const part of fam.parts) {
+        if (part.rendered !== undefined) {
+          if (part.rendered.series === 0) continue;
+          if (written === 0) this.#chunk += `# HELP ${name} ${escapeHelp(fam.help)}\n# TYPE ${name} ${fam.type}\n`;
+          this.#chunk += part.rendered.text;
+          written += part.rendered.series;
+          if (this.#chunk.length >= CHUNK_CHARS) this.flush();
+          yield;
+          continue;
+        }
+        const samples = part.samples;
         for (let i = 0; i < samples.length; i++) {
           if ((i & 511) === 511) yield;
           const s = samples[i]!;
@@ -212,6 +222,23 @@ export class ExpositionWriter {
     this.#sink.write(this.#chunk);
     this.#chunk = '';
   }
+}
+
+/**
+ * A family's series as exposition lines, without HELP/TYPE: what a device contributes, rendered once per
+ * scrape. Invalid samples are left out (and counted); the caller guarantees the series are distinct.
+ */
+export function renderSeries(fam: MetricFamily): RenderedSeries & { readonly invalid: number } {
+  const lines: string[] = [];
+  let invalid = 0;
+  const labelNames = new Map<string, boolean>();
+  for (const s of fam.samples) {
+    const head = isValidMetricName(fam.name) ? sampleHead(fam.name, fam.type, s, labelNames) : undefined;
+    if (head === undefined) invalid++;
+    else lines.push(`${head} ${formatValue(s.value)}\n`);
+  }
+  // join() gives one flat string: kept between cycles, it should not be a rope of 30 pieces.
+  return { text: lines.join(''), series: lines.length, invalid };
 }
 
 /** Renders families (one batch) into one buffer. */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Collector, CycleCollector, DeviceScrapeState, ListCollector, ListData, RefreshData } from '../collectors/collector.js';
 import { COLLECTORS, CollectorResults, runStage } from '../collectors/index.js';
+import { Interner, prerenderFamilies } from './device-families.js';
 import type { DeviceScraper, ScrapeResult } from '../devices/scraper.js';
 import type { ScrapeTarget, Selection, SelectionState } from '../devices/targets.js';
 import { SnapshotBuilder, type SnapshotStore } from '../exposition/snapshot.js';
@@ -112,9 +113,16 @@ export class Refresher {
     // The devices to scrape rarely change between cycles: scrape last cycle's targets while the device
     // list is fetched, then reconcile with the new list (drop the gone, scrape the new).
     const s0 = performance.now();
-    const earlySelections = this.#o.select(this.#devices ?? []);
+    let earlySelections: Selection[] | undefined = this.#o.select(this.#devices ?? []);
     const early = this.#targets(earlySelections);
-    const earlyResults = this.#o.scraper.scrapeAll(early, signal);
+    // Each device's families are relabelled and rendered to text as its scrape completes.
+    const interner = new Interner();
+    const keep = (families: readonly MetricFamily[], target: ScrapeTarget): MetricFamily[] => {
+      const prerendered = prerenderFamilies(families, target.deviceId, target.deviceName, interner);
+      this.#renderDropped += prerendered.invalid;
+      return prerendered.families;
+    };
+    const earlyResults = this.#o.scraper.scrapeAll(early, signal, keep);
     try {
       list = await this.#o.api.listDevices(signal);
     } catch (err) {
@@ -142,6 +150,8 @@ export class Refresher {
 
     // Without a new list the devices are the same ones: no need to select them again.
     const selections = list === undefined ? earlySelections : this.#o.select(this.#devices ?? []);
+    // They hold the previous device list: let it go now, not when the cycle ends (10,000 devices are ~30 MB).
+    earlySelections = undefined;
     this.#noteSelectionChanges(selections);
     this.#o.status.selections = selections;
     const targets = this.#targets(selections);
@@ -167,7 +177,7 @@ export class Refresher {
     const wanted = new Set(targets.map(targetKey));
     const done = (await earlyResults).filter((r) => wanted.has(targetKey(r.target)));
     const doneKeys = new Set(done.map((r) => targetKey(r.target)));
-    const results = [...done, ...(await this.#o.scraper.scrapeAll(targets.filter((t) => !doneKeys.has(targetKey(t))), signal))];
+    const results = [...done, ...(await this.#o.scraper.scrapeAll(targets.filter((t) => !doneKeys.has(targetKey(t))), signal, keep))];
     const listError = await listStage;
     if (signal.aborted || listError !== undefined) {
       builder.discard();
