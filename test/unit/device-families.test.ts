@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { MetricFamily } from '../../src/exposition/family.js';
+import { render } from '../../src/exposition/render.js';
+import { parseExposition } from '../../src/devices/parse.js';
+import { Interner, prerenderFamilies } from '../../src/refresh/device-families.js';
+
+const DEVICE_TEXT = `# HELP tailscaled_inbound_bytes_total Bytes received
+# TYPE tailscaled_inbound_bytes_total counter
+tailscaled_inbound_bytes_total{path="derp"} 100
+tailscaled_inbound_bytes_total{path="direct_ipv4"} 200
+# HELP tailscaled_health_messages Health messages
+# TYPE tailscaled_health_messages gauge
+tailscaled_health_messages{device_id="abc",type="warning"} 3
+# HELP go_goroutines Goroutines
+# TYPE go_goroutines gauge
+go_goroutines 12
+`;
+
+function parsed(text = DEVICE_TEXT): MetricFamily[] {
+  const r = parseExposition(text);
+  assert.ok(r.ok, r.ok ? '' : r.error.message);
+  return r.families;
+}
+
+test('prerenderFamilies keeps tailscaled_* families, adds device labels and renders them once', () => {
+  const { families, invalid } = prerenderFamilies(parsed(), 'id1', 'dev1.ts.net');
+  assert.equal(invalid, 0);
+  assert.deepEqual(
+    families.map((f) => f.name),
+    ['tailscaled_inbound_bytes_total', 'tailscaled_health_messages'],
+    'go_goroutines is not re-exported',
+  );
+  const [bytes, health] = families as [MetricFamily, MetricFamily];
+  assert.equal(bytes.type, 'counter');
+  assert.equal(bytes.help, 'Bytes received');
+  assert.equal(health.type, 'gauge');
+  assert.equal(health.help, 'Health messages');
+  for (const f of families) {
+    assert.equal(f.unique, true);
+    assert.deepEqual(f.samples, []);
+  }
+  assert.deepEqual(bytes.rendered, {
+    text:
+      'tailscaled_inbound_bytes_total{device_id="id1",device_name="dev1.ts.net",path="derp"} 100\n' +
+      'tailscaled_inbound_bytes_total{device_id="id1",device_name="dev1.ts.net",path="direct_ipv4"} 200\n',
+    series: 2,
+  });
+  assert.deepEqual(health.rendered, {
+    text: 'tailscaled_health_messages{device_id="id1",device_name="dev1.ts.net",exported_device_id="abc",type="warning"} 3\n',
+    series: 1,
+  });
+});
+
+test('names and help texts go through the interner; two devices share them', () => {
+  const seen: string[] = [];
+  class SpyInterner extends Interner {
+    override get(s: string): string {
+      seen.push(s);
+      return super.get(s);
+    }
+  }
+  const interner = new SpyInterner();
+  const a = prerenderFamilies(parsed(), 'id1', 'dev1.ts.net', interner).families;
+  const b = prerenderFamilies(parsed(), 'id2', 'dev2.ts.net', interner).families;
+  assert.deepEqual(new Set(seen), new Set(['tailscaled_inbound_bytes_total', 'Bytes received', 'tailscaled_health_messages', 'Health messages']));
+  assert.equal(seen.length, 8, 'name and help of two families on two devices');
+  assert.equal(a.length, 2);
+  assert.equal(b.length, 2);
+  for (let i = 0; i < a.length; i++) {
+    assert.ok(a[i]!.name === b[i]!.name);
+    assert.ok(a[i]!.help === b[i]!.help);
+  }
+  // The interner hands back the copy it stored first for an equal string.
+  assert.equal(interner.get('Bytes received'), 'Bytes received');
+});
+
+test('two devices rendered together: one HELP/TYPE per family with both devices\' lines', () => {
+  const interner = new Interner();
+  const a = prerenderFamilies(parsed(), 'id1', 'dev1.ts.net', interner).families;
+  const b = prerenderFamilies(parsed(), 'id2', 'dev2.ts.net', interner).families;
+  const { text, stats } = render([...a, ...b]);
+  assert.equal(
+    text,
+    '# HELP tailscaled_health_messages Health messages\n# TYPE tailscaled_health_messages gauge\n' +
+      'tailscaled_health_messages{device_id="id1",device_name="dev1.ts.net",exported_device_id="abc",type="warning"} 3\n' +
+      'tailscaled_health_messages{device_id="id2",device_name="dev2.ts.net",exported_device_id="abc",type="warning"} 3\n' +
+      '# HELP tailscaled_inbound_bytes_total Bytes received\n# TYPE tailscaled_inbound_bytes_total counter\n' +
+      'tailscaled_inbound_bytes_total{device_id="id1",device_name="dev1.ts.net",path="derp"} 100\n' +
+      'tailscaled_inbound_bytes_total{device_id="id1",device_name="dev1.ts.net",path="direct_ipv4"} 200\n' +
+      'tailscaled_inbound_bytes_total{device_id="id2",device_name="dev2.ts.net",path="derp"} 100\n' +
+      'tailscaled_inbound_bytes_total{device_id="id2",device_name="dev2.ts.net",path="direct_ipv4"} 200\n',
+  );
+  assert.equal(stats.series, 6);
+  assert.equal(stats.duplicates, 0);
+  assert.equal(stats.invalid, 0);
+});
+
+test('a device label value that would break the line is escaped in the pre-rendered text', () => {
+  const { families } = prerenderFamilies(parsed('tailscaled_up 1\n'), 'id"1', 'a\nb');
+  assert.equal(families[0]!.rendered?.text, 'tailscaled_up{device_id="id\\"1",device_name="a\\nb"} 1\n');
+  assert.equal(families[0]!.type, 'untyped');
+});
