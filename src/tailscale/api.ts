@@ -4,7 +4,8 @@ import { ApiError, isTimeout, type ApiErrorReason } from '../errors.js';
 import type { Device } from './device.js';
 import { backoffMs, DEFAULT_RETRY, isRetryableStatus, parseRetryAfter, type RetryPolicy } from './retry.js';
 import type { RequestStats } from './request-stats.js';
-import { apiDeviceSchema, deviceListSchema, routesSchema, toDevice } from './schemas.js';
+import { apiDeviceSchema, routesSchema, toDevice } from './schemas.js';
+import { arrayElementRanges } from './json-scan.js';
 import type { TokenSource } from './auth.js';
 
 /** The narrow port the refresher needs from the Tailscale API. */
@@ -81,21 +82,21 @@ export class HttpTailscaleApi implements TailscaleApi {
 
   async listDevices(signal?: AbortSignal): Promise<DeviceList> {
     const path = `/api/v2/tailnet/${encodeURIComponent(this.#o.tailnet)}/devices?fields=all`;
-    const body = await this.getJson('devices', path, signal);
-    if (!deviceListSchema.safeParse(body).success) {
-      throw new ApiError('devices', 'invalid_response', 'response has no "devices" array');
-    }
-    // The parsed JSON itself, not a validated copy: each raw entry is released once converted, so the
-    // raw list and the Device objects are not both held whole (tens of MB at 10,000 devices).
-    const raw = (body as { devices: unknown[] }).devices;
+    // The bytes and where each device's entry lies in them: each entry is parsed, validated and converted
+    // on its own, so the whole list is never held as one string and one tree of raw objects.
+    const { bytes, ranges } = await this.#get('devices', path, readDeviceList, signal);
     const devices: Device[] = [];
     const seen = new Set<string>();
     let invalidDevices = 0;
-    for (let i = 0; i < raw.length; i++) {
-      // Validating 10,000 devices takes a while: let /metrics requests in between.
-      if ((i & 255) === 255) await new Promise<void>((resolve) => setImmediate(resolve));
-      const entry = raw[i];
-      raw[i] = undefined;
+    for (let i = 0; i < ranges.length; i += 2) {
+      // Converting 10,000 devices takes a while: let /metrics requests in between.
+      if ((i & 511) === 510) await new Promise<void>((resolve) => setImmediate(resolve));
+      let entry: unknown;
+      try {
+        entry = JSON.parse(bytes.toString('utf8', ranges[i], ranges[i + 1]));
+      } catch (err) {
+        throw new ApiError('devices', 'invalid_response', 'malformed JSON', 200, { cause: err });
+      }
       const parsed = apiDeviceSchema.safeParse(entry);
       // A device listed twice would export every series twice: the first entry wins.
       if (parsed.success && !seen.has(parsed.data.id)) {
@@ -132,11 +133,16 @@ export class HttpTailscaleApi implements TailscaleApi {
     return devices;
   }
 
-  async getJson(endpoint: string, path: string, signal?: AbortSignal): Promise<unknown> {
+  getJson(endpoint: string, path: string, signal?: AbortSignal): Promise<unknown> {
+    return this.#get(endpoint, path, readJson, signal);
+  }
+
+  /** One GET with auth, retries and timeouts; `read` turns the 200 body into T (a throw = malformed). */
+  async #get<T>(endpoint: string, path: string, read: (res: Dispatcher.ResponseData) => Promise<T>, signal?: AbortSignal): Promise<T> {
     let refreshedAfter401 = false;
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.#attempt(endpoint, path, signal);
-      if (outcome.ok) return outcome.json;
+      const outcome = await this.#attempt(endpoint, path, read, signal);
+      if (outcome.ok) return outcome.value;
       const { error } = outcome;
       if (error.status === 401 && !refreshedAfter401) {
         // An expired or revoked token: get a fresh one once (not counted as a retry), then fail loudly.
@@ -154,11 +160,12 @@ export class HttpTailscaleApi implements TailscaleApi {
   }
 
   /** One request. Never throws except when the caller aborts; every outcome is recorded in the stats. */
-  async #attempt(
+  async #attempt<T>(
     endpoint: string,
     path: string,
+    read: (res: Dispatcher.ResponseData) => Promise<T>,
     signal?: AbortSignal,
-  ): Promise<{ ok: true; json: unknown } | { ok: false; error: ApiError; retryAfterMs?: number }> {
+  ): Promise<{ ok: true; value: T } | { ok: false; error: ApiError; retryAfterMs?: number }> {
     const started = performance.now();
     const fail = (reason: ApiErrorReason, message: string, status?: number, cause?: unknown, retryAfterMs?: number) => {
       this.#record(endpoint, started, reason);
@@ -183,12 +190,13 @@ export class HttpTailscaleApi implements TailscaleApi {
       return fail(reason, `HTTP ${status}${message ? `: ${message}` : ''}`, status, undefined, retryAfterMs);
     }
     try {
-      const json = await readJson(res);
+      const value = await read(res);
       this.#record(endpoint, started);
-      return { ok: true, json };
+      return { ok: true, value };
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
-      return isTimeout(err) ? fail('timeout', 'response body timed out', 200, err) : fail('invalid_response', 'malformed JSON', 200, err);
+      if (isTimeout(err)) return fail('timeout', 'response body timed out', 200, err);
+      return fail('invalid_response', err instanceof DeviceListShapeError ? err.message : 'malformed JSON', 200, err);
     }
   }
 
@@ -231,25 +239,35 @@ export function describe(err: unknown): string {
 }
 
 /**
- * The body parsed as JSON, holding one copy of its bytes when the length is declared: undici's json()
- * keeps the chunks and their concatenation at once, 2 × 12 MB for a 10,000-device list.
+ * The body's bytes, one copy of them when the length is declared: undici's json() keeps the chunks and
+ * their concatenation at once, 2 × 12 MB for a 10,000-device list.
  */
-async function readJson(res: Dispatcher.ResponseData): Promise<unknown> {
+async function readBytes(res: Dispatcher.ResponseData): Promise<Buffer> {
   const declared = Number(res.headers['content-length']);
-  let bytes: Buffer;
   if (Number.isSafeInteger(declared) && declared > 0) {
-    bytes = Buffer.allocUnsafe(declared);
+    const bytes = Buffer.allocUnsafe(declared);
     let length = 0;
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
       if (length + chunk.length > declared) throw new SyntaxError('body longer than its Content-Length');
       length += chunk.copy(bytes, length);
     }
-    bytes = bytes.subarray(0, length);
-  } else {
-    const chunks: Buffer[] = [];
-    for await (const chunk of res.body as AsyncIterable<Buffer>) chunks.push(chunk);
-    bytes = Buffer.concat(chunks);
+    return bytes.subarray(0, length);
   }
-  return JSON.parse(bytes.toString('utf8'));
+  const chunks: Buffer[] = [];
+  for await (const chunk of res.body as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
 }
 
+async function readJson(res: Dispatcher.ResponseData): Promise<unknown> {
+  return JSON.parse((await readBytes(res)).toString('utf8'));
+}
+
+/** The device list's bytes and the [start, end) range of each entry; throws when it is not a device list. */
+async function readDeviceList(res: Dispatcher.ResponseData): Promise<{ bytes: Buffer; ranges: number[] }> {
+  const bytes = await readBytes(res);
+  const ranges = arrayElementRanges(bytes, 'devices');
+  if (ranges === undefined) throw new DeviceListShapeError('response has no "devices" array');
+  return { bytes, ranges };
+}
+
+class DeviceListShapeError extends Error {}

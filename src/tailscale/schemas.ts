@@ -56,8 +56,6 @@ export const apiDeviceSchema = z.object({
 
 export type ApiDevice = z.infer<typeof apiDeviceSchema>;
 
-export const deviceListSchema = z.object({ devices: z.array(z.unknown()) });
-
 export const routesSchema = z.object({
   advertisedRoutes: z.array(z.string()).nullable().optional(),
   enabledRoutes: z.array(z.string()).nullable().optional(),
