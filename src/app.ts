@@ -19,10 +19,10 @@ import { sdRoute } from './server/sd-route.js';
 import { startServer, type RunningServer } from './server/server.js';
 import { HttpTailscaleApi, type TailscaleApi } from './tailscale/api.js';
 import { HeadscaleApi } from './tailscale/headscale.js';
-import { startHeadscale, type SimHeadscale } from './sim/headscale.js';
+import type { SimHeadscale } from './sim/headscale.js';
 import { OAuthTokenSource, StaticToken, type TokenSource } from './tailscale/auth.js';
 import { RequestStats } from './tailscale/request-stats.js';
-import { startTailnet, type SimTailnet } from './sim/tailnet.js';
+import type { SimTailnet } from './sim/tailnet.js';
 
 export interface App {
   readonly url: string;
@@ -45,6 +45,8 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
   let simulator: SimTailnet | undefined;
   let headscaleSimulator: SimHeadscale | undefined;
   if (config.simulator !== undefined && config.backend === 'headscale') {
+    // Loaded only in simulator mode: a real deployment does not carry the simulator in memory.
+    const { startHeadscale } = await import('./sim/headscale.js');
     headscaleSimulator = await startHeadscale({ scenario: 'scenario' in config.simulator ? config.simulator.scenario : { names: [...config.simulator.names] } });
     config = {
       ...config,
@@ -54,6 +56,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
     };
     log.info({ headscale_url: headscaleSimulator.url, nodes: headscaleSimulator.nodes.length }, 'running on the built-in simulated Headscale');
   } else if (config.simulator !== undefined) {
+    const { startTailnet } = await import('./sim/tailnet.js');
     simulator = await startTailnet({ scenario: 'scenario' in config.simulator ? config.simulator.scenario : { names: [...config.simulator.names] } });
     // The simulated devices live on 127.0.0.N, one port for all, exactly as a tailnet's devices on :5252.
     config = {

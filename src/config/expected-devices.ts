@@ -1,4 +1,4 @@
-import { parse } from 'yaml';
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 
 // EXPECTED_DEVICES_FILE: the devices a tailnet must have. Read at start (a bad file is a config error,
@@ -27,10 +27,15 @@ const fileSchema = z
 export type ExpectedDevices = z.infer<typeof fileSchema>;
 
 /** Parses the YAML text; throws an Error whose message says what is wrong and where. */
+// The YAML parser is loaded on first use: most deployments have no expected-devices file, and it costs
+// several MB of memory.
+let yaml: typeof import('yaml') | undefined;
+const loadYaml = (): typeof import('yaml') => (yaml ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
+
 export function parseExpectedDevices(text: string): ExpectedDevices {
   let raw: unknown;
   try {
-    raw = parse(text);
+    raw = loadYaml().parse(text);
   } catch (err) {
     throw new Error(`not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
