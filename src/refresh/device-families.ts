@@ -2,6 +2,8 @@ import { relabelFamilies } from '../collectors/client-metrics.js';
 import type { MetricFamily } from '../exposition/family.js';
 import { renderSeries } from '../exposition/render.js';
 
+const NO_SAMPLES: readonly never[] = Object.freeze([]);
+
 /** A fresh flat string: neither a rope of pieces nor a slice that keeps a whole device body alive. */
 const copyString = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
 
@@ -37,7 +39,7 @@ export function prerenderFamilies(
       name: interner.get(f.name),
       help: interner.get(f.help),
       type: f.type,
-      samples: [],
+      samples: NO_SAMPLES,
       unique: true,
       rendered: { text: copyString(rendered.text), series: rendered.series },
     };

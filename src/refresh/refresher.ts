@@ -120,6 +120,10 @@ export class Refresher {
     const keep = (families: readonly MetricFamily[], target: ScrapeTarget): MetricFamily[] => {
       const prerendered = prerenderFamilies(families, target.deviceId, target.deviceName, interner);
       this.#renderDropped += prerendered.invalid;
+      // The previous text is kept only to re-serve while the device fails: the new one takes its place
+      // now, so the two are never held together.
+      const previous = this.#scrapes.get(target.deviceId);
+      if (previous !== undefined) this.#scrapes.set(target.deviceId, { ...previous, families: prerendered.families, lastSuccessSeconds: Math.floor(this.#now() / 1000) });
       return prerendered.families;
     };
     const earlyResults = this.#o.scraper.scrapeAll(early, signal, keep);
