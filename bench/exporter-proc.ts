@@ -2,10 +2,12 @@
 // else lives in this process (no client, no simulator, no baseline server, no prom-client registry), so
 // its RSS is what a deployed exporter would use.
 //
-//   node dist/bench/exporter-proc.js '<env as JSON>' <cycles>
+//   node dist/bench/exporter-proc.js '<env as JSON>' <cycles> [gzip|plain]
 //
 // Starts the exporter (startApp, whose first cycle starts at once), runs `cycles` refresh cycles in all,
 // samples process.memoryUsage() every 5 ms throughout, and reports {after, peak, maxRssBytes, baseline},
+// With `plain`, one uncompressed /metrics request follows the first cycle: the exporter then builds the
+// plain body with every later snapshot (as it does once any client asks for it).
 // plus `live` (after a full GC, only when started with --expose-gc; nothing calls gc() before that).
 import { startApp } from '../src/app.js';
 import { loadConfig } from '../src/config/load.js';
@@ -16,6 +18,7 @@ import { serveHelper } from './lib.js';
 async function main(): Promise<void> {
   const env = JSON.parse(process.argv[2] ?? '{}') as Record<string, string>;
   const cycles = Number(process.argv[3] ?? 3);
+  const plainClient = process.argv[4] === 'plain';
   const baseline = process.memoryUsage();
   const peak = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
   const sample = (): void => {
@@ -35,6 +38,7 @@ async function main(): Promise<void> {
     await app.refresher.runOnce(); // the first call joins the cycle startApp began
     cycleMs.push(performance.now() - t0);
     sample();
+    if (plainClient && i === 0) await (await fetch(`${app.url}/metrics`, { headers: { 'accept-encoding': 'identity' } })).arrayBuffer();
   }
   clearInterval(timer);
   const after = process.memoryUsage();

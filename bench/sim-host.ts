@@ -1,8 +1,10 @@
-// Child process of bench/run.ts: hosts the simulated tailnet (fake API + one client-metrics endpoint per
-// scraped device on 127.0.0.N), so the simulator's own CPU work (device list JSON, 2,500 device answers)
-// is not charged to the exporter's event loop, as in production where devices are other machines.
+// Child process of bench/run.ts: hosts the simulated tailnet, so the simulator's own CPU work (device list
+// JSON, 2,500 device answers) is not charged to the exporter's event loop, as in production where the
+// control plane and the devices are other machines. The benchmark runs two: role `api` (the fake API
+// only) and role `devices` (one client-metrics endpoint per scraped device on 127.0.0.N; its API is not
+// used), so building the device list does not hold up the devices' answers either.
 //
-//   node dist/bench/sim-host.js <count> <deviceDelayMs>
+//   node dist/bench/sim-host.js <count> <deviceDelayMs> <api|devices>
 //
 // Messages: {type:'stats'} -> SimStats counters; {type:'close'}.
 import { setMaxListeners } from 'node:events';
@@ -16,10 +18,11 @@ async function main(): Promise<void> {
   setMaxListeners(0);
   const count = Number(process.argv[2] ?? 1000);
   const deviceDelayMs = Number(process.argv[3] ?? 0);
+  const role = process.argv[4] ?? 'devices';
   const started = performance.now();
   let sim: SimTailnet;
   try {
-    sim = await startTailnet({ scenario: { count, scrapedEvery: 4, seriesPerDevice: 30 }, deviceDelayMs });
+    sim = await startTailnet({ scenario: { count, scrapedEvery: 4, seriesPerDevice: 30 }, deviceDelayMs, serveDevices: role !== 'api' });
   } catch (err) {
     process.send?.({ type: 'fatal', error: err instanceof Error ? err.message : String(err) });
     process.exit(1);

@@ -42,6 +42,12 @@ export interface StartTailnetOptions {
   grantedScopes?: readonly string[] | 'all';
   /** Start with the ids-only `/keys` list (see SimTailnet.setKeyListIdsOnly). */
   keyListIdsOnly?: boolean;
+  /**
+   * False: the device endpoints are not bound. The benchmark serves the same scenario's devices from a
+   * second process, so building a 10,000-device list never stalls the devices' answers (in a real tailnet
+   * the control plane and the devices are different machines).
+   */
+  serveDevices?: boolean;
 }
 
 export interface SimStats {
@@ -123,7 +129,7 @@ export async function startTailnet(options: StartTailnetOptions = {}): Promise<S
   const scenario = options.scenario ?? 'demo';
   const factory = new DeviceFactory(startedAt);
   const devices = scenarioDevices(scenario, startedAt).map((p) => factory.make(p));
-  const fleet = await DeviceFleet.start(devices, {
+  const fleet = await DeviceFleet.start(options.serveDevices === false ? [] : devices, {
     port: options.clientMetricsPort,
     delayMs: options.deviceDelayMs ?? 0,
     now,
