@@ -32,8 +32,9 @@ export class ByteSink implements TextSink {
   #buf: Buffer;
   #length = 0;
 
-  constructor() {
-    this.#buf = Buffer.allocUnsafe(ByteSink.#hint);
+  /** `sizeHint`: the expected size in bytes, when the caller knows it (the last snapshot's). */
+  constructor(sizeHint?: number) {
+    this.#buf = Buffer.allocUnsafe(sizeHint === undefined ? ByteSink.#hint : Math.max(1 << 16, Math.ceil(sizeHint * 1.1)));
   }
 
   write(text: string): void {

@@ -9,7 +9,7 @@ const gunzipAsync = promisify(gunzip);
 /**
  * What /metrics serves, built once per refresh, never per request. The gzip body always exists (Prometheus
  * asks for it); the plain body (ten times larger: 40 MB at 10,000 devices) is held only once somebody asked
- * for it: inflated on the first plain request, then built alongside the gzip body on later refreshes.
+ * for it: inflated on the first plain request, then built alongside the gzip body while such requests keep coming.
  */
 export class Snapshot {
   readonly gzipBody: Buffer;
@@ -43,6 +43,8 @@ export class Snapshot {
 export interface SnapshotBuilderOptions {
   /** Build the plain body too (somebody scraped without gzip): no inflate on the next plain request. */
   readonly keepPlain: boolean;
+  /** Bytes the plain body is expected to take (the last snapshot's): its buffer is allocated once. */
+  readonly plainSizeHint?: number;
   /** Longest stretch of rendering between two turns of the event loop. */
   readonly sliceMs?: number;
 }
@@ -63,7 +65,7 @@ export class SnapshotBuilder {
   #error: Error | undefined;
 
   constructor(o: SnapshotBuilderOptions) {
-    this.#plain = o.keepPlain ? new ByteSink() : undefined;
+    this.#plain = o.keepPlain ? new ByteSink(o.plainSizeHint) : undefined;
     this.#sliceMs = o.sliceMs ?? 10;
     this.#gzip.on('data', (chunk: Buffer) => this.#gzipChunks.push(chunk));
     this.#gzip.on('error', (err) => (this.#error = err));
@@ -108,13 +110,29 @@ export async function buildSnapshot(families: readonly MetricFamily[], createdAt
   return builder.finish(createdAtMs);
 }
 
+/** After the last uncompressed request, snapshots keep being built with their plain body this long. */
+export const PLAIN_DEMAND_MS = 15 * 60_000;
+
 /** Holds the current snapshot; the refresher swaps, the server reads. */
 export class SnapshotStore {
   #current: Snapshot | undefined;
+  #lastPlainRequestMs: number | undefined;
   current(): Snapshot | undefined {
     return this.#current;
   }
   swap(next: Snapshot): void {
     this.#current = next;
+  }
+  /** A client asked for the uncompressed body (curl, a Prometheus configured without compression). */
+  notePlainRequest(nowMs: number): void {
+    this.#lastPlainRequestMs = nowMs;
+  }
+  /**
+   * Whether the next snapshot should be built with its plain body: a client asked for it lately. Remembered
+   * over time, not per snapshot: a snapshot replaced before its first plain request must not make the next
+   * one inflate again.
+   */
+  plainWanted(nowMs: number): boolean {
+    return this.#lastPlainRequestMs !== undefined && nowMs - this.#lastPlainRequestMs <= PLAIN_DEMAND_MS;
   }
 }

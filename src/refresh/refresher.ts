@@ -171,7 +171,11 @@ export class Refresher {
       selections,
       inventory: this.#o.inventory?.current() ?? EMPTY_INVENTORY,
     };
-    const builder = new SnapshotBuilder({ keepPlain: this.#o.store.current()?.plainBody !== undefined, sliceMs: RENDER_SLICE_MS });
+    const builder = new SnapshotBuilder({
+      keepPlain: this.#o.store.plainWanted(this.#now()),
+      plainSizeHint: this.#o.store.current()?.plainLength,
+      sliceMs: RENDER_SLICE_MS,
+    });
     const collected = new CollectorResults();
     const onError = (name: string, err: unknown): void => this.#o.log.error({ err, collector: name }, 'collector failed');
     const emit = (families: MetricFamily[]): Promise<void> => builder.add(families);

@@ -63,6 +63,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
       if (snapshot === undefined) return send(res, 503, 'text/plain; charset=utf-8', 'no data yet: the first refresh has not finished\n');
       const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
       const headOnly = req.method === 'HEAD';
+      if (!gzip) o.store.notePlainRequest(now());
       // The first plain GET of a snapshot inflates it once (off the event loop); later ones get the held buffer.
       const body = gzip ? snapshot.gzipBody : headOnly ? undefined : (snapshot.plainBody ?? (await snapshot.plain()));
       res.writeHead(200, {
