@@ -3,6 +3,7 @@ import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici'
 import { isTimeout } from '../errors.js';
 import type { MetricFamily } from '../exposition/family.js';
 import { parseExposition } from './parse.js';
+import { background } from '../slicer.js';
 import type { ScrapeTarget } from './targets.js';
 
 /** Bounded failure reasons: these are label values of tsmetrics_device_scrape_errors_total. */
@@ -114,12 +115,19 @@ export class DeviceScraper {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     }
-    const parsed = parseExposition(text, { maxSeries: this.#o.maxSeries });
-    if (!parsed.ok) {
-      return fail(parsed.error.reason, `line ${parsed.error.line}: ${parsed.error.message}`);
-    }
-    const series = parsed.families.reduce((n, f) => n + f.samples.length, 0);
-    return { ok: true, target, families: keep === undefined ? parsed.families : keep(parsed.families, target), bytes: Buffer.byteLength(text), durationSeconds: seconds(), series };
+    // 100 answers can arrive at once: parsing them all in one go would hold up the event loop (and every
+    // /metrics response being written) for tens of milliseconds. The wait is not the device's time.
+    const fetchedSeconds = seconds();
+    const body = text;
+    return background.run((): ScrapeResult => {
+      const parseStarted = performance.now();
+      const parsed = parseExposition(body, { maxSeries: this.#o.maxSeries });
+      if (!parsed.ok) return fail(parsed.error.reason, `line ${parsed.error.line}: ${parsed.error.message}`);
+      const series = parsed.families.reduce((n, f) => n + f.samples.length, 0);
+      const families = keep === undefined ? parsed.families : keep(parsed.families, target);
+      const durationSeconds = fetchedSeconds + (performance.now() - parseStarted) / 1000;
+      return { ok: true, target, families, bytes: Buffer.byteLength(body), durationSeconds, series };
+    });
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Labels, MetricFamily, MetricType, RenderedSeries, Sample } from './family.js';
+import { background, type Slicer } from '../slicer.js';
 import { escapeHelp, escapeLabelValue, formatValue, isValidLabelName, isValidMetricName } from './escape.js';
 
 export interface RenderStats {
@@ -124,20 +125,17 @@ export class ExpositionWriter {
     while (steps.next().done !== true);
   }
 
-  /** Writes one batch, yielding to the event loop every `sliceMs` of work (and while `wait` says so). */
-  async writeAsync(families: readonly MetricFamily[], sliceMs = 10, wait?: () => Promise<void> | undefined): Promise<void> {
+  /** Writes one batch, taking turns with the rest of the event loop (and pausing while `wait` says so). */
+  async writeAsync(families: readonly MetricFamily[], slicer: Slicer = background, wait?: () => Promise<void> | undefined): Promise<void> {
     const steps = this.steps(families);
-    let sliceStart = performance.now();
-    while (steps.next().done !== true) {
+    const step = (): boolean => steps.next().done !== true;
+    while (await slicer.run(step)) {
       const pending = wait?.();
       if (pending !== undefined) await pending;
-      else if (performance.now() - sliceStart >= sliceMs) await new Promise<void>((resolve) => setImmediate(resolve));
-      else continue;
-      sliceStart = performance.now();
     }
   }
 
-  /** The batch as a generator that yields (nothing) every few hundred series, so a caller can pause. */
+  /** The batch as a generator that yields (nothing) every 128 series, so a caller can pause. */
   *steps(families: readonly MetricFamily[]): Generator<void, void, void> {
     const merged = new Map<string, { name: string; help: string; type: MetricType; parts: MetricFamily[]; unique: boolean }>();
     for (const fam of families) {
@@ -186,7 +184,7 @@ export class ExpositionWriter {
         }
         const samples = part.samples;
         for (let i = 0; i < samples.length; i++) {
-          if ((i & 511) === 511) yield;
+          if ((i & 127) === 127) yield;
           const s = samples[i]!;
           const labelText = sampleLabelText(fam.name, fam.type, s, this.#labelNames);
           if (labelText === undefined) {
@@ -275,13 +273,13 @@ export function render(families: readonly MetricFamily[]): Rendered {
 }
 
 /**
- * The same, yielding to the event loop every `sliceMs` of work: a 10,000-device exposition takes seconds
- * to build, and /metrics must keep answering from the previous snapshot meanwhile.
+ * The same, taking turns with the rest of the event loop: a 10,000-device exposition takes a second to
+ * build, and /metrics must keep answering from the previous snapshot meanwhile.
  */
-export async function renderAsync(families: readonly MetricFamily[], sliceMs = 10): Promise<Rendered> {
+export async function renderAsync(families: readonly MetricFamily[], slicer: Slicer = background): Promise<Rendered> {
   const sink = new ByteSink();
   const writer = new ExpositionWriter(sink);
-  await writer.writeAsync(families, sliceMs);
+  await writer.writeAsync(families, slicer);
   return rendered(sink.finish(), writer.stats);
 }
 

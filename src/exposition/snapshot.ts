@@ -3,6 +3,7 @@ import { createGzip, gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { MetricFamily } from './family.js';
 import { ByteSink, ExpositionWriter, type RenderStats } from './render.js';
+import type { Slicer } from '../slicer.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -45,8 +46,8 @@ export interface SnapshotBuilderOptions {
   readonly keepPlain: boolean;
   /** Bytes the plain body is expected to take (the last snapshot's): its buffer is allocated once. */
   readonly plainSizeHint?: number;
-  /** Longest stretch of rendering between two turns of the event loop. */
-  readonly sliceMs?: number;
+  /** Whose turns rendering takes (default: the exporter's background work). */
+  readonly slicer?: Slicer;
 }
 
 /**
@@ -59,14 +60,14 @@ export class SnapshotBuilder {
   readonly #gzipChunks: Buffer[] = [];
   readonly #plain: ByteSink | undefined;
   readonly #writer: ExpositionWriter;
-  readonly #sliceMs: number;
+  readonly #slicer: Slicer | undefined;
   #plainLength = 0;
   #drained: Promise<void> | undefined;
   #error: Error | undefined;
 
   constructor(o: SnapshotBuilderOptions) {
     this.#plain = o.keepPlain ? new ByteSink(o.plainSizeHint) : undefined;
-    this.#sliceMs = o.sliceMs ?? 10;
+    this.#slicer = o.slicer;
     this.#gzip.on('data', (chunk: Buffer) => this.#gzipChunks.push(chunk));
     this.#gzip.on('error', (err) => (this.#error = err));
     this.#writer = new ExpositionWriter({ write: (text) => this.#write(text) });
@@ -82,7 +83,7 @@ export class SnapshotBuilder {
 
   /** Renders one batch of families (see ExpositionWriter for how batches combine). */
   async add(families: readonly MetricFamily[]): Promise<void> {
-    await this.#writer.writeAsync(families, this.#sliceMs, () => this.#drained);
+    await this.#writer.writeAsync(families, this.#slicer, () => this.#drained);
   }
 
   get stats(): RenderStats {

@@ -33,8 +33,6 @@ export interface RefresherOptions {
 /** A device's last good client metrics are re-served while a scrape fails, for this many intervals. */
 export const RETAIN_INTERVALS = 3;
 
-/** Longest stretch of rendering between two turns of the event loop: device answers wait no longer. */
-const RENDER_SLICE_MS = 5;
 
 /**
  * Sequences one cycle: API -> selection -> scrapes -> collectors -> render -> snapshot swap. Cycles never
@@ -174,7 +172,6 @@ export class Refresher {
     const builder = new SnapshotBuilder({
       keepPlain: this.#o.store.plainWanted(this.#now()),
       plainSizeHint: this.#o.store.current()?.plainLength,
-      sliceMs: RENDER_SLICE_MS,
     });
     const collected = new CollectorResults();
     const onError = (name: string, err: unknown): void => this.#o.log.error({ err, collector: name }, 'collector failed');

@@ -8,8 +8,8 @@ import { test } from 'node:test';
 
 const SRC = join(process.cwd(), 'src');
 const ORDER = ['config', 'tailscale', 'tsnet', 'devices', 'collectors', 'exposition', 'refresh', 'server'];
-// exposition/family.ts is the shared vocabulary every stage may use.
-const SHARED = ['exposition/family.ts', 'errors.ts', 'log.ts', 'version.ts'];
+// exposition/family.ts is the shared vocabulary every stage may use; slicer.ts the shared event-loop budget.
+const SHARED = ['exposition/family.ts', 'errors.ts', 'log.ts', 'version.ts', 'slicer.ts'];
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));

@@ -101,7 +101,8 @@ test('renderAsync gives the same result as render', async () => {
   const { renderAsync } = await import('../../src/exposition/render.js');
   const fams = [gauge('g', 'h', Array.from({ length: 5000 }, (_, i) => [{ i: String(i % 4000) }, i] as const))];
   const a = render(fams);
-  const b = await renderAsync(fams, 0);
+  const { Slicer } = await import('../../src/slicer.js');
+  const b = await renderAsync(fams, new Slicer(0));
   assert.equal(b.text, a.text);
   assert.deepEqual(b.stats, a.stats);
   assert.equal(a.stats.duplicates, 1000);
