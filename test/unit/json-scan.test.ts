@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { arrayElementRanges, JsonStructureError } from '../../src/tailscale/json-scan.js';
+
+// The device list is cut into its entries without parsing it whole; every cut must be what JSON.parse
+// would give, and a broken document must never yield a partial list.
+
+const elements = (text: string, key = 'devices'): unknown[] | undefined => {
+  const bytes = Buffer.from(text, 'utf8');
+  const ranges = arrayElementRanges(bytes, key);
+  if (ranges === undefined) return undefined;
+  const out: unknown[] = [];
+  for (let i = 0; i < ranges.length; i += 2) out.push(JSON.parse(bytes.toString('utf8', ranges[i], ranges[i + 1])));
+  return out;
+};
+
+test('entries of arbitrary JSON documents match JSON.parse, compact or indented (2,000 runs)', () => {
+  const doc = fc.record(
+    { devices: fc.array(fc.jsonValue(), { maxLength: 8 }), other: fc.jsonValue(), 'we\\"ird': fc.string() },
+    { requiredKeys: ['devices'] },
+  );
+  fc.assert(
+    fc.property(doc, fc.constantFrom(undefined, 2, '\t'), (value, indent) => {
+      const text = JSON.stringify(value, null, indent);
+      assert.deepEqual(elements(text), (JSON.parse(text) as { devices: unknown[] }).devices);
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('strings with brackets, quotes, escapes and multi-byte characters do not confuse the cuts', () => {
+  const devices = [{ name: 'a]}",{["\\', id: 'ü🙂' }, '[{', { nested: [[1, { x: '}' }], []] }, null, true, -1.5e3, 'ends with \\\\'];
+  const text = JSON.stringify({ before: '{"devices":[1]}', devices, after: [']'] });
+  assert.deepEqual(elements(text), devices);
+});
+
+test('no such key, or not an array: undefined; an empty array: no entries', () => {
+  assert.equal(elements('{}'), undefined);
+  assert.equal(elements('{"users":[1,2]}'), undefined);
+  assert.equal(elements('{"devices":{"a":1}}'), undefined);
+  assert.equal(elements('{"devices":null}'), undefined);
+  assert.deepEqual(elements('{"devices":[]}'), []);
+  assert.deepEqual(elements(' { "devices" : [ ] } \n'), []);
+});
+
+test('a repeated key: the last one wins, as with JSON.parse', () => {
+  assert.deepEqual(elements('{"devices":[1],"devices":[2,3]}'), [2, 3]);
+});
+
+test('every truncation of a document throws instead of giving part of the list (all prefixes)', () => {
+  const text = JSON.stringify({ devices: [{ id: '1', tags: ['tag:a'] }, { id: '2', s: 'x]"' }], n: 1 });
+  for (let cut = 0; cut < text.length; cut++) {
+    const prefix = text.slice(0, cut);
+    assert.throws(
+      () => {
+        const got = elements(prefix);
+        // A prefix that still scans must fail when its entries are parsed; never a shorter good list.
+        if (got !== undefined) throw new SyntaxError(`scanned ${got.length} entries from a truncated document`);
+        throw new SyntaxError('no list');
+      },
+      (err: unknown) => err instanceof SyntaxError,
+      `prefix of ${cut} bytes`,
+    );
+  }
+});
+
+test('structure errors are JsonStructureError', () => {
+  for (const bad of ['[1,2]', '{"devices":[1 2]}', '{"devices":[1],}', '{"devices" [1]}', '{"devices":[1]} x', '{"a":"unterminated}']) {
+    assert.throws(() => arrayElementRanges(Buffer.from(bad), 'devices'), JsonStructureError, bad);
+  }
+});
