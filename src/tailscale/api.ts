@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { ApiError, isTimeout, type ApiErrorReason } from '../errors.js';
@@ -63,6 +64,8 @@ export class HttpTailscaleApi implements TailscaleApi {
   readonly #agent: Agent;
   readonly #retry: RetryPolicy;
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** The last device list's entries by SHA-1 of their bytes: an unchanged entry is not converted again. */
+  #converted = new Map<string, Device>();
 
   get tailnet(): string {
     return this.#o.tailnet;
@@ -89,24 +92,36 @@ export class HttpTailscaleApi implements TailscaleApi {
     const devices: Device[] = [];
     const seen = new Set<string>();
     let invalidDevices = 0;
+    // Most entries are byte for byte what they were last time: their Device is taken over, not parsed,
+    // validated and built again (10,000 of them are 200 ms of CPU and ~100 MB of short-lived objects).
+    const previous = this.#converted;
+    const converted = new Map<string, Device>();
     const convert = (from: number, to: number): void => {
       for (let i = from; i < to; i += 2) {
-        let entry: unknown;
-        try {
-          entry = JSON.parse(bytes.toString('utf8', ranges[i], ranges[i + 1]));
-        } catch (err) {
-          throw new ApiError('devices', 'invalid_response', 'malformed JSON', 200, { cause: err });
+        const entryBytes = bytes.subarray(ranges[i], ranges[i + 1]);
+        const digest = createHash('sha1').update(entryBytes).digest('base64');
+        let device = previous.get(digest);
+        if (device === undefined) {
+          let entry: unknown;
+          try {
+            entry = JSON.parse(entryBytes.toString('utf8'));
+          } catch (err) {
+            throw new ApiError('devices', 'invalid_response', 'malformed JSON', 200, { cause: err });
+          }
+          const parsed = apiDeviceSchema.safeParse(entry);
+          if (parsed.success) device = toDevice(parsed.data);
         }
-        const parsed = apiDeviceSchema.safeParse(entry);
         // A device listed twice would export every series twice: the first entry wins.
-        if (parsed.success && !seen.has(parsed.data.id)) {
-          seen.add(parsed.data.id);
-          devices.push(toDevice(parsed.data));
+        if (device !== undefined && !seen.has(device.id)) {
+          seen.add(device.id);
+          converted.set(digest, device);
+          devices.push(device);
         } else invalidDevices++;
       }
     };
     // Converting 10,000 devices takes a while: 16 at a time, between /metrics requests and device answers.
     for (let i = 0; i < ranges.length; i += 32) await background.run(() => convert(i, Math.min(i + 32, ranges.length)));
+    this.#converted = converted;
     if (invalidDevices > 0) {
       this.#o.log.warn({ invalid_devices: invalidDevices }, 'device list entries without id or name, or repeated, were skipped');
     }

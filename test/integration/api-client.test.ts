@@ -204,3 +204,40 @@ test('the OAuth token is cached until shortly before it expires, then fetched an
   assert.equal(a, b, 'concurrent callers share one token request');
   assert.equal(sim.stats.tokenRequests, 3);
 });
+
+test('an unchanged device entry keeps its Device, a changed one is converted again; routes are looked up every time', async (t) => {
+  const { createServer } = await import('node:http');
+  let list: unknown[] = [
+    { id: '1', nodeId: 'nOne', name: 'a.ts.net', connectedToControl: true, advertisedRoutes: [], enabledRoutes: [] },
+    { id: '2', nodeId: 'nTwo', name: 'b.ts.net', connectedToControl: true },
+    { id: '3', nodeId: 'nThree', name: 'c.ts.net', connectedToControl: false, advertisedRoutes: [], enabledRoutes: [] },
+  ];
+  let routeCalls = 0;
+  const server = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    if (req.url?.startsWith('/api/v2/tailnet/-/devices')) return void res.end(JSON.stringify({ devices: list }));
+    routeCalls++;
+    res.end(JSON.stringify({ advertisedRoutes: [`10.${routeCalls}.0.0/16`], enabledRoutes: [] }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const port = (server.address() as { port: number }).port;
+  const api = new HttpTailscaleApi({ baseUrl: `http://127.0.0.1:${port}`, tailnet: '-', timeoutMs: 2000, tokens: new StaticToken('k'), stats: new RequestStats(), log: memoryLogger().log, sleep: noSleep });
+  t.after(() => api.close());
+
+  const first = (await api.listDevices()).devices;
+  list = [list[0], list[1], { ...(list[2] as object), connectedToControl: true }];
+  const second = (await api.listDevices()).devices;
+  assert.equal(second[0], first[0], 'same bytes: the very same Device');
+  assert.notEqual(second[2], first[2], 'changed entry: converted again');
+  assert.equal(first[2]!.online, false);
+  assert.equal(second[2]!.online, true);
+  // The device without routes in its entry is looked up on every list, never served from the cache.
+  assert.equal(routeCalls, 2);
+  assert.deepEqual([first[1]!.advertisedRoutes, second[1]!.advertisedRoutes], [['10.1.0.0/16'], ['10.2.0.0/16']]);
+  // A repeated entry is still dropped when it comes from the cache.
+  list = [list[0], list[0]];
+  const third = await api.listDevices();
+  assert.deepEqual([third.devices.length, third.invalidDevices], [1, 1]);
+  assert.equal(third.devices[0], first[0]);
+});
