@@ -56,7 +56,7 @@ export interface RefreshData extends ListData {
 }
 
 /** Pure and synchronous: no I/O, no clock reads. */
-interface CollectorOf<D extends ListData> {
+export interface CollectorOf<D extends ListData> {
   /** The public collector name (COLLECTORS, tsmetrics_collector_success); several collectors may share one. */
   readonly name: string;
   collect(data: D): MetricFamily[];

@@ -1,7 +1,7 @@
 import { COLLECTOR_NAMES } from '../config/schema.js';
 import type { MetricFamily } from '../exposition/family.js';
 import { clientMetricsCollector } from './client-metrics.js';
-import type { Collector, ListCollector, ListData, RefreshData } from './collector.js';
+import type { Collector, CollectorOf, ListCollector, ListData, RefreshData } from './collector.js';
 import { deviceConnectivityCollector } from './device-connectivity.js';
 import { makeDeviceInfoCollector, type DeviceInfoOptions } from './device-info.js';
 import { makeDeviceVersionsCollector } from './device-versions.js';
@@ -78,7 +78,7 @@ export class CollectorResults {
   readonly #results = new Map<string, { ok: boolean; seconds: number; sourced: boolean }>();
 
   /** Runs one collector; one that throws loses only its own families. */
-  run<D extends ListData>(c: { readonly name: string; collect(data: D): MetricFamily[]; source?(data: D): { readonly ok: boolean | undefined; readonly durationSeconds: number } }, data: D, onError: OnError): MetricFamily[] {
+  run<D extends ListData>(c: CollectorOf<D>, data: D, onError: OnError): MetricFamily[] {
     const started = performance.now();
     let families: MetricFamily[] = [];
     let ok = true;
@@ -124,7 +124,7 @@ export function runCollectors(data: RefreshData, collectors: readonly Collector[
  * the next runs, so only one collector's samples are alive at once (at 10,000 devices they are 300,000).
  */
 export async function runStage<D extends ListData>(
-  collectors: readonly { readonly name: string; collect(data: D): MetricFamily[] }[],
+  collectors: readonly CollectorOf<D>[],
   data: D,
   results: CollectorResults,
   emit: (families: MetricFamily[]) => Promise<void>,

@@ -40,23 +40,22 @@ export class ByteSink implements TextSink {
 
   write(text: string): void {
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    const worst = text.length * 3;
-    if (this.#length + worst > this.#buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#length + worst));
-      this.#buf.copy(next, 0, 0, this.#length);
-      this.#buf = next;
-    }
+    this.#reserve(text.length * 3);
     this.#length += this.#buf.write(text, this.#length, 'utf8');
   }
 
   /** Appends bytes already encoded. */
   writeBytes(bytes: Buffer): void {
-    if (this.#length + bytes.length > this.#buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#length + bytes.length));
-      this.#buf.copy(next, 0, 0, this.#length);
-      this.#buf = next;
-    }
+    this.#reserve(bytes.length);
     this.#length += bytes.copy(this.#buf, this.#length);
+  }
+
+  /** Room for `bytes` more, growing (doubling at least) when the hint was short. */
+  #reserve(bytes: number): void {
+    if (this.#length + bytes <= this.#buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#length + bytes));
+    this.#buf.copy(next, 0, 0, this.#length);
+    this.#buf = next;
   }
 
   finish(): Buffer {
