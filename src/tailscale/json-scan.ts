@@ -63,7 +63,8 @@ function expect(bytes: Uint8Array, pos: number, byte: number): void {
 /**
  * Byte ranges [start, end) of the elements of the array under `key` of the top-level object, or
  * undefined when the document is an object without that key or with a non-array under it. Throws
- * JsonStructureError when the structure is broken. Elements are not validated here: parse each one.
+ * JsonStructureError when the structure is broken, SyntaxError for a malformed value under another key.
+ * The array's elements are not validated here: parse each one.
  */
 export function arrayElementRanges(bytes: Uint8Array, key: string): number[] | undefined {
   let pos = skipSpace(bytes, 0);
@@ -85,6 +86,9 @@ export function arrayElementRanges(bytes: Uint8Array, key: string): number[] | u
         // JSON.parse keeps the last of repeated keys; so does this.
         found = true;
         ranges = bytes[pos] === OPEN_BRACKET ? elementRanges(bytes, pos, valueEnd) : undefined;
+      } else {
+        // Other values are small; parsed here so that a document JSON.parse rejects is rejected here too.
+        JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + pos, valueEnd - pos).toString('utf8'));
       }
       pos = skipSpace(bytes, valueEnd);
       if (bytes[pos] === COMMA) {

@@ -70,3 +70,10 @@ test('structure errors are JsonStructureError', () => {
     assert.throws(() => arrayElementRanges(Buffer.from(bad), 'devices'), JsonStructureError, bad);
   }
 });
+
+test('a malformed value under another key fails the document, as JSON.parse would', () => {
+  for (const bad of ['{"devices":[1],"x":tru}', '{"x":01,"devices":[]}', '{"x":{"a":nul},"devices":[]}']) {
+    assert.throws(() => JSON.parse(bad), SyntaxError);
+    assert.throws(() => arrayElementRanges(Buffer.from(bad), 'devices'), SyntaxError, bad);
+  }
+});
