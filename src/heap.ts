@@ -8,10 +8,12 @@ import { setFlagsFromString } from 'node:v8';
  */
 export const HEAP_GROWING_PERCENT = 50;
 
-/** Applies HEAP_GROWING_PERCENT unless the operator chose V8 heap flags (NODE_OPTIONS or the command line). */
-export function tuneHeapGrowth(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): boolean {
-  const chosen = [...execArgv, ...nodeOptions.split(/\s+/)].some((a) => /^--heap[-_]growing[-_]percent\b/.test(a));
-  if (chosen) return false;
+/**
+ * Applies HEAP_GROWING_PERCENT unless the operator chose it on the node command line
+ * (`node --heap-growing-percent=N bin/tsmetrics.js`; Node does not accept it in NODE_OPTIONS).
+ */
+export function tuneHeapGrowth(execArgv: readonly string[] = process.execArgv): boolean {
+  if (execArgv.some((a) => /^--heap[-_]growing[-_]percent\b/.test(a))) return false;
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   return true;
 }
