@@ -271,17 +271,6 @@ export function render(families: readonly MetricFamily[]): Rendered {
   return rendered(sink.finish(), writer.stats);
 }
 
-/**
- * The same, taking turns with the rest of the event loop: a 10,000-device exposition takes a second to
- * build, and /metrics must keep answering from the previous snapshot meanwhile.
- */
-export async function renderAsync(families: readonly MetricFamily[], slicer: Slicer = background): Promise<Rendered> {
-  const sink = new ByteSink();
-  const writer = new ExpositionWriter(sink);
-  await writer.writeAsync(families, slicer);
-  return rendered(sink.finish(), writer.stats);
-}
-
 function rendered(body: Buffer, stats: RenderStats): Rendered {
   let text: string | undefined;
   return {

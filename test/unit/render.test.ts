@@ -97,13 +97,15 @@ test('negative zero keeps its sign', () => {
   assert.equal(formatValue(-0), '-0');
 });
 
-test('renderAsync gives the same result as render', async () => {
-  const { renderAsync } = await import('../../src/exposition/render.js');
+test('writing a batch in turns (writeAsync) gives the same result as render', async () => {
+  const { ByteSink, ExpositionWriter } = await import('../../src/exposition/render.js');
+  const { Slicer } = await import('../../src/slicer.js');
   const fams = [gauge('g', 'h', Array.from({ length: 5000 }, (_, i) => [{ i: String(i % 4000) }, i] as const))];
   const a = render(fams);
-  const { Slicer } = await import('../../src/slicer.js');
-  const b = await renderAsync(fams, new Slicer(0));
-  assert.equal(b.text, a.text);
-  assert.deepEqual(b.stats, a.stats);
+  const sink = new ByteSink();
+  const writer = new ExpositionWriter(sink);
+  await writer.writeAsync(fams, new Slicer(0));
+  assert.equal(sink.finish().toString('utf8'), a.text);
+  assert.deepEqual(writer.stats, a.stats);
   assert.equal(a.stats.duplicates, 1000);
 });
