@@ -1,6 +1,7 @@
 // `npm test`: installs what the tests need, builds, and runs the whole suite. One command on a fresh
-// machine: npm packages (npm ci when node_modules is missing or stale) and Debian's `prometheus` package
-// (promtool and the server, used by the real-parts tests) via apt-get when missing.
+// machine: npm packages (npm ci when node_modules is missing or stale) and Debian's packages via apt-get when
+// missing: `prometheus` (promtool and the server, used by the real-parts tests) and `microsocks` (the real SOCKS5
+// server behind the tsnet tests' stand-in tailscaled).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,18 +22,24 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtime
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 
-// 2. promtool and prometheus from Debian
-if (!has('promtool') || !has('prometheus')) {
+// 2. Debian packages: the commands each one provides, all of which must be on PATH
+const debianPackages = { prometheus: ['promtool', 'prometheus'], microsocks: ['microsocks'] };
+const missing = Object.entries(debianPackages)
+  .filter(([, commands]) => !commands.every(has))
+  .map(([pkg]) => pkg);
+if (missing.length > 0) {
   if (!has('apt-get')) {
-    console.error('promtool/prometheus are missing and apt-get is not available: install Prometheus 2.x so both are on PATH');
+    console.error(`${missing.join(', ')} missing and apt-get is not available: install them so ${missing.flatMap((p) => debianPackages[p]).join(', ')} are on PATH`);
     process.exit(1);
   }
   const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
   const apt = (args) => (sudo.length ? run('sudo', ['apt-get', ...args]) : run('apt-get', args));
   apt(['update', '-q']);
-  apt(['install', '-y', '-q', '--no-install-recommends', 'prometheus']);
-  // The package starts a system Prometheus on :9090; the tests run their own on ephemeral ports.
-  spawnSync('sh', ['-c', 'systemctl stop prometheus 2>/dev/null || service prometheus stop 2>/dev/null || true'], { stdio: 'ignore' });
+  apt(['install', '-y', '-q', '--no-install-recommends', ...missing]);
+  // The prometheus package starts a system Prometheus on :9090; the tests run their own on ephemeral ports.
+  if (missing.includes('prometheus')) {
+    spawnSync('sh', ['-c', 'systemctl stop prometheus 2>/dev/null || service prometheus stop 2>/dev/null || true'], { stdio: 'ignore' });
+  }
 }
 
 // 3. build
