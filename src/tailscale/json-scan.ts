@@ -23,14 +23,19 @@ function skipSpace(bytes: Uint8Array, pos: number): number {
   return pos;
 }
 
-/** Index just past the string starting at `pos` (a quote). */
+/**
+ * Index just past the string starting at `pos` (a quote). Most of a device list is strings: the closing
+ * quote is found by the native byte search, and is the end unless an odd run of backslashes escapes it.
+ */
 function endOfString(bytes: Uint8Array, pos: number): number {
-  for (let i = pos + 1; i < bytes.length; i++) {
-    const b = bytes[i];
-    if (b === BACKSLASH) i++;
-    else if (b === QUOTE) return i + 1;
+  for (let from = pos + 1; ; ) {
+    const quote = bytes.indexOf(QUOTE, from);
+    if (quote < 0) throw new JsonStructureError('unterminated string');
+    let before = quote - 1;
+    while (before > pos && bytes[before] === BACKSLASH) before--;
+    if ((quote - 1 - before) % 2 === 0) return quote + 1;
+    from = quote + 1;
   }
-  throw new JsonStructureError('unterminated string');
 }
 
 /** Index just past the value starting at `pos`; nested values are matched by bracket depth. */
@@ -81,12 +86,20 @@ export function arrayElementRanges(bytes: Uint8Array, key: string): number[] | u
       pos = skipSpace(bytes, keyEnd);
       expect(bytes, pos, COLON);
       pos = skipSpace(bytes, pos + 1);
-      const valueEnd = endOfValue(bytes, pos);
+      let valueEnd: number;
       if (name === key) {
         // JSON.parse keeps the last of repeated keys; so does this.
         found = true;
-        ranges = bytes[pos] === OPEN_BRACKET ? elementRanges(bytes, pos, valueEnd) : undefined;
+        // The array is cut into its elements in the same pass that finds its end.
+        if (bytes[pos] === OPEN_BRACKET) {
+          ranges = [];
+          valueEnd = elementRanges(bytes, pos, ranges);
+        } else {
+          ranges = undefined;
+          valueEnd = endOfValue(bytes, pos);
+        }
       } else {
+        valueEnd = endOfValue(bytes, pos);
         // Other values are small; parsed here so that a document JSON.parse rejects is rejected here too.
         JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + pos, valueEnd - pos).toString('utf8'));
       }
@@ -103,10 +116,10 @@ export function arrayElementRanges(bytes: Uint8Array, key: string): number[] | u
   return found ? ranges : undefined;
 }
 
-function elementRanges(bytes: Uint8Array, open: number, close: number): number[] {
-  const ranges: number[] = [];
+/** Pushes the [start, end) of each element of the array opening at `open`; returns the index past its `]`. */
+function elementRanges(bytes: Uint8Array, open: number, ranges: number[]): number {
   let pos = skipSpace(bytes, open + 1);
-  if (pos === close - 1) return ranges;
+  if (bytes[pos] === CLOSE_BRACKET) return pos + 1;
   for (;;) {
     const end = endOfValue(bytes, pos);
     ranges.push(pos, end);
@@ -115,7 +128,7 @@ function elementRanges(bytes: Uint8Array, open: number, close: number): number[]
       pos = skipSpace(bytes, pos + 1);
       continue;
     }
-    if (pos !== close - 1) throw new JsonStructureError(`expected , or ] at ${pos}`);
-    return ranges;
+    if (bytes[pos] !== CLOSE_BRACKET) throw new JsonStructureError(`expected , or ] at ${pos}`);
+    return pos + 1;
   }
 }

@@ -35,6 +35,18 @@ test('strings with brackets, quotes, escapes and multi-byte characters do not co
   assert.deepEqual(elements(text), devices);
 });
 
+test('runs of backslashes before quotes: a quote is escaped only by an odd run (1,000 runs)', () => {
+  // The closing quote is found by a byte search, then checked against the backslashes before it.
+  const tricky = fc.array(fc.constantFrom('\\', '"', 'x', '\\\\', '\\"', ']', '}'), { maxLength: 12 }).map((parts) => parts.join(''));
+  fc.assert(
+    fc.property(fc.array(fc.oneof(tricky, fc.record({ k: tricky }), fc.array(tricky, { maxLength: 3 })), { maxLength: 6 }), (devices) => {
+      const text = JSON.stringify({ devices, after: devices });
+      assert.deepEqual(elements(text), (JSON.parse(text) as { devices: unknown[] }).devices);
+    }),
+    { numRuns: 1000 },
+  );
+});
+
 test('no such key, or not an array: undefined; an empty array: no entries', () => {
   assert.equal(elements('{}'), undefined);
   assert.equal(elements('{"users":[1,2]}'), undefined);
