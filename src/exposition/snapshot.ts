@@ -95,7 +95,11 @@ export class SnapshotBuilder {
     this.#gzip.end();
     await ended;
     if (this.#error !== undefined) throw this.#error;
-    return new Snapshot(Buffer.concat(this.#gzipChunks), this.#plainLength, this.#plain?.finish(), createdAtMs, this.#writer.stats);
+    const gzipBody = Buffer.concat(this.#gzipChunks);
+    // A 'drain' still awaited when the stream ended keeps this builder reachable: its chunks must not
+    // stay alive with it, next to their concatenation.
+    this.#gzipChunks.length = 0;
+    return new Snapshot(gzipBody, this.#plainLength, this.#plain?.finish(), createdAtMs, this.#writer.stats);
   }
 
   /** Drops a half-built snapshot (the cycle was aborted). */
