@@ -80,4 +80,4 @@ EXPOSE 9100
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
   CMD ["node", "/app/bin/tsmetrics.js", "--health-check"]
 
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/bin/tsmetrics.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--max-semi-space-size=4", "/app/bin/tsmetrics.js"]

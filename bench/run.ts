@@ -21,6 +21,7 @@ import { render } from '../src/exposition/render.js';
 import { buildSnapshot } from '../src/exposition/snapshot.js';
 import { createLogger } from '../src/log.js';
 import { VERSION } from '../src/version.js';
+import { NODE_FLAGS } from '../src/heap.js';
 import { fetchOnce, fmtBytes, fmtMs, fmtRatio, freePort, Helper, median, sampleValue, summarize, type LatencySummary } from './lib.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
@@ -508,7 +509,7 @@ async function benchSize(devices: number, client: Helper): Promise<SizeResult> {
     // Prometheus only (gzip), then again with one plain-text request after the first cycle.
     const memoryRun = async (plainClient: boolean): Promise<MemoryResult> => {
       const args = [JSON.stringify(exporterEnv(sim, await freePort(), 10)), String(MEMORY_CYCLES), plainClient ? 'plain' : 'gzip'];
-      const memHelper = new Helper(here('exporter-proc.js'), args, ['--expose-gc']);
+      const memHelper = new Helper(here('exporter-proc.js'), args, ['--expose-gc', ...NODE_FLAGS]);
       let m: any;
       try {
         m = await memHelper.ready<any>();

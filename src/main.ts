@@ -4,6 +4,7 @@ import { startApp } from './app.js';
 import { loadConfig } from './config/load.js';
 import { VARIABLES } from './config/schema.js';
 import { ConfigError } from './errors.js';
+import { missingNodeFlags } from './heap.js';
 import { createLogger } from './log.js';
 import { VERSION } from './version.js';
 import { TsnetError } from './tsnet/errors.js';
@@ -78,6 +79,11 @@ async function main(argv: string[]): Promise<number> {
     log.fatal({ err }, 'uncaught exception; exiting');
     process.exit(1);
   });
+
+  const missing = missingNodeFlags();
+  if (missing.length > 0) {
+    log.info({ missing_node_flags: missing }, 'node was started without the memory flags bin/tsmetrics.js passes; peak memory will be higher');
+  }
 
   // Signals are handled from here on, so a SIGTERM while tsnet waits for a login still stops tailscaled.
   const starting = new AbortController();

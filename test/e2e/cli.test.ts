@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { NODE_FLAGS } from '../../src/heap.js';
 
 // The process as users run it: exit codes, messages, signals.
 
@@ -54,7 +55,8 @@ test('a port already in use: exit 2 with a clear message', async () => {
   const port = (blocker.address() as { port: number }).port;
   try {
     const r = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [BIN, '--demo'], { cwd, env: { ...baseEnv, PORT: String(port), LOG_FORMAT: 'json' } });
+      // Started as the launchers start it: no hint about missing memory flags.
+      const child = spawn(process.execPath, [...NODE_FLAGS, BIN, '--demo'], { cwd, env: { ...baseEnv, PORT: String(port), LOG_FORMAT: 'json' } });
       let stderr = '';
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
       const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
@@ -65,6 +67,7 @@ test('a port already in use: exit 2 with a clear message', async () => {
     });
     assert.equal(r.status, 2);
     assert.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the address is already in use`));
+    assert.ok(!r.stderr.includes('missing_node_flags'), r.stderr);
   } finally {
     blocker.close();
   }
@@ -88,6 +91,8 @@ test('SIGTERM shuts down cleanly with exit 0, leaving nothing behind', async () 
   clearTimeout(kill);
   assert.equal(code, 0);
   assert.match(stderr, /shutting down/);
+  // Started without NODE_FLAGS (plain `node bin/tsmetrics.js`): one line says which are missing.
+  assert.match(stderr, /"missing_node_flags":\["--max-semi-space-size=4"\]/);
   assert.ok(!/unhandled|uncaught/i.test(stderr), stderr);
 });
 

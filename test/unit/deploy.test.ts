@@ -140,7 +140,7 @@ test('Dockerfile: non-root uid 65534, health check without curl, state volume, p
 
   assert.ok(finalStage.instructions.some((i) => i.keyword === 'EXPOSE' && /\b9100\b/.test(i.args)));
   const entry = finalStage.instructions.filter((i) => i.keyword === 'ENTRYPOINT' || i.keyword === 'CMD').map((i) => i.args).join(' ');
-  assert.match(entry, /"node",\s*"[^"]*bin\/tsmetrics\.js"/, 'the image starts node bin/tsmetrics.js (exec form)');
+  assert.match(entry, /"node",\s*(?:"--[^"]+",\s*)*"[^"]*bin\/tsmetrics\.js"/, 'the image starts node bin/tsmetrics.js (exec form)');
 });
 
 test('Dockerfile: tailscale and tailscaled come from the official tailscale/tailscale:stable image', () => {
