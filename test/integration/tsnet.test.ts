@@ -459,8 +459,14 @@ if (mode === 'exit') process.exit(0); // no stop(): the 'exit' handler must take
 setInterval(() => {}, 1000); // wait to be killed
 `;
 
-async function supervisorInChild(t: TestContext, stateDir: string, mode: 'exit' | 'wait'): Promise<{ child: ReturnType<typeof spawn>; pids: { pid: number; microsocksPid: number } }> {
+async function supervisorInChild(
+  t: TestContext,
+  stateDir: string,
+  mode: 'exit' | 'wait',
+): Promise<{ child: ReturnType<typeof spawn>; exited: Promise<unknown>; pids: { pid: number; microsocksPid: number } }> {
   const child = spawn(process.execPath, ['--no-warnings', '--input-type=module', '-e', CHILD_SCRIPT, '--', stateDir, mode], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+  // Listened for from the start: in 'exit' mode the child may be gone before its PIDs have been read.
+  const exited = new Promise((resolve) => child.once('exit', resolve));
   t.after(() => {
     child.kill('SIGKILL');
   });
@@ -469,20 +475,20 @@ async function supervisorInChild(t: TestContext, stateDir: string, mode: 'exit' 
   child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
   child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
   await waitFor(`the child's PIDs (stderr: ${err})`, () => out.includes('\n'), 15_000);
-  return { child, pids: JSON.parse(out.split('\n')[0]!) as { pid: number; microsocksPid: number } };
+  return { child, exited, pids: JSON.parse(out.split('\n')[0]!) as { pid: number; microsocksPid: number } };
 }
 
 test('the exporter process exiting without stop() takes tailscaled and its helpers along', async (t) => {
-  const { child, pids } = await supervisorInChild(t, join(tempDir(t), 'state'), 'exit');
-  await new Promise((resolve) => child.once('exit', resolve));
+  const { exited, pids } = await supervisorInChild(t, join(tempDir(t), 'state'), 'exit');
+  await exited;
   await waitFor('tailscaled and microsocks to be gone', () => !alive(pids.pid) && !alive(pids.microsocksPid), 5_000);
 });
 
 test('a tailscaled left over by an exporter killed with SIGKILL is ended by the next start', async (t) => {
   const stateDir = join(tempDir(t), 'state');
-  const { child, pids } = await supervisorInChild(t, stateDir, 'wait');
+  const { child, exited, pids } = await supervisorInChild(t, stateDir, 'wait');
   child.kill('SIGKILL');
-  await new Promise((resolve) => child.once('exit', resolve));
+  await exited;
   // SIGKILL runs no handler: the daemon is orphaned, still running in its own process group.
   assert.equal(alive(pids.pid), true);
   t.after(() => {
