@@ -6,7 +6,7 @@ import type { Device } from './device.js';
 import { backoffMs, DEFAULT_RETRY, isRetryableStatus, parseRetryAfter, type RetryPolicy } from './retry.js';
 import type { RequestStats } from './request-stats.js';
 import { apiDeviceSchema, routesSchema, toDevice } from './schemas.js';
-import { arrayElementRanges } from './json-scan.js';
+import { ArrayElementSplitter } from './json-scan.js';
 import { background } from '../slicer.js';
 import type { TokenSource } from './auth.js';
 
@@ -86,41 +86,39 @@ export class HttpTailscaleApi implements TailscaleApi {
 
   async listDevices(signal?: AbortSignal): Promise<DeviceList> {
     const path = `/api/v2/tailnet/${encodeURIComponent(this.#o.tailnet)}/devices?fields=all`;
-    // The bytes and where each device's entry lies in them: each entry is parsed, validated and converted
-    // on its own, so the whole list is never held as one string and one tree of raw objects.
-    const { bytes, ranges } = await this.#get('devices', path, readDeviceList, signal);
+    // Most entries are byte for byte what they were last time: their Device is taken over as the entry
+    // streams in, not parsed, validated and built again (10,000 of them are 200 ms of CPU and ~100 MB of
+    // short-lived objects); only the changed ones are kept as bytes until they are converted below.
+    const previous = this.#converted;
+    const entries = await this.#get('devices', path, (res) => readDeviceEntries(res, previous), signal);
     const devices: Device[] = [];
     const seen = new Set<string>();
     let invalidDevices = 0;
-    // Most entries are byte for byte what they were last time: their Device is taken over, not parsed,
-    // validated and built again (10,000 of them are 200 ms of CPU and ~100 MB of short-lived objects).
-    const previous = this.#converted;
     const converted = new Map<string, Device>();
     const convert = (from: number, to: number): void => {
-      for (let i = from; i < to; i += 2) {
-        const entryBytes = bytes.subarray(ranges[i], ranges[i + 1]);
-        const digest = createHash('sha1').update(entryBytes).digest('base64');
-        let device = previous.get(digest);
-        if (device === undefined) {
-          let entry: unknown;
+      for (let i = from; i < to; i++) {
+        const entry = entries[i]!;
+        let device = entry.device;
+        if (entry.bytes !== undefined) {
+          let raw: unknown;
           try {
-            entry = JSON.parse(entryBytes.toString('utf8'));
+            raw = JSON.parse(entry.bytes.toString('utf8'));
           } catch (err) {
             throw new ApiError('devices', 'invalid_response', 'malformed JSON', 200, { cause: err });
           }
-          const parsed = apiDeviceSchema.safeParse(entry);
+          const parsed = apiDeviceSchema.safeParse(raw);
           if (parsed.success) device = toDevice(parsed.data);
         }
         // A device listed twice would export every series twice: the first entry wins.
         if (device !== undefined && !seen.has(device.id)) {
           seen.add(device.id);
-          converted.set(digest, device);
+          converted.set(entry.digest, device);
           devices.push(device);
         } else invalidDevices++;
       }
     };
-    // Converting 10,000 devices takes a while: 16 at a time, between /metrics requests and device answers.
-    for (let i = 0; i < ranges.length; i += 32) await background.run(() => convert(i, Math.min(i + 32, ranges.length)));
+    // Converting 10,000 devices takes a while: 32 at a time, between /metrics requests and device answers.
+    for (let i = 0; i < entries.length; i += 32) await background.run(() => convert(i, Math.min(i + 32, entries.length)));
     this.#converted = converted;
     if (invalidDevices > 0) {
       this.#o.log.warn({ invalid_devices: invalidDevices }, 'device list entries without id or name, or repeated, were skipped');
@@ -258,7 +256,7 @@ export function describe(err: unknown): string {
 
 /**
  * The body's bytes, one copy of them when the length is declared: undici's json() keeps the chunks and
- * their concatenation at once, 2 × 12 MB for a 10,000-device list.
+ * their concatenation at once (the users or keys of a large tailnet are megabytes too).
  */
 async function readBytes(res: Dispatcher.ResponseData): Promise<Buffer> {
   const declared = Number(res.headers['content-length']);
@@ -280,12 +278,33 @@ async function readJson(res: Dispatcher.ResponseData): Promise<unknown> {
   return JSON.parse((await readBytes(res)).toString('utf8'));
 }
 
-/** The device list's bytes and the [start, end) range of each entry; throws when it is not a device list. */
-async function readDeviceList(res: Dispatcher.ResponseData): Promise<{ bytes: Buffer; ranges: number[] }> {
-  const bytes = await readBytes(res);
-  const ranges = arrayElementRanges(bytes, 'devices');
-  if (ranges === undefined) throw new DeviceListShapeError('response has no "devices" array');
-  return { bytes, ranges };
+/** A device-list entry: the Device it gave last time, or its bytes (a copy) when it changed. */
+interface DeviceEntry {
+  readonly digest: string;
+  readonly device?: Device;
+  readonly bytes?: Buffer;
+}
+
+/**
+ * The device list's entries, cut out of the body as it arrives (never the whole 12 MB of a 10,000-device
+ * list at once), each known by the SHA-1 of its bytes. Throws when the body is not a whole device list:
+ * a list cut short is never part of a list.
+ */
+async function readDeviceEntries(res: Dispatcher.ResponseData, previous: ReadonlyMap<string, Device>): Promise<DeviceEntry[]> {
+  let entries: DeviceEntry[] = [];
+  const splitter = new ArrayElementSplitter('devices', {
+    onArrayStart: () => (entries = []),
+    onElement: (bytes) => {
+      const digest = createHash('sha1').update(bytes).digest('base64');
+      const device = previous.get(digest);
+      // The chunk the bytes lie in is not kept: a changed entry is copied until it is converted.
+      entries.push(device !== undefined ? { digest, device } : { digest, bytes: Buffer.from(bytes) });
+    },
+  });
+  for await (const chunk of res.body as AsyncIterable<Buffer>) await background.run(() => splitter.push(chunk));
+  const found = splitter.end();
+  if (found !== 'array') throw new DeviceListShapeError('response has no "devices" array');
+  return entries;
 }
 
 class DeviceListShapeError extends Error {}

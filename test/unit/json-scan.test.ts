@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { arrayElementRanges, JsonStructureError } from '../../src/tailscale/json-scan.js';
+import { ArrayElementSplitter, arrayElementRanges, JsonStructureError } from '../../src/tailscale/json-scan.js';
 
 // The device list is cut into its entries without parsing it whole; every cut must be what JSON.parse
 // would give, and a broken document must never yield a partial list.
@@ -88,4 +88,67 @@ test('a malformed value under another key fails the document, as JSON.parse woul
     assert.throws(() => JSON.parse(bad), SyntaxError);
     assert.throws(() => arrayElementRanges(Buffer.from(bad), 'devices'), SyntaxError, bad);
   }
+});
+
+/** The document fed to a splitter in pieces cut at `cuts` (byte offsets): its elements, or what it threw. */
+function streamed(bytes: Buffer, cuts: readonly number[]): { elements?: unknown[]; found?: string; error?: unknown } {
+  let elements: unknown[] = [];
+  const splitter = new ArrayElementSplitter('devices', {
+    onArrayStart: () => (elements = []),
+    onElement: (element) => elements.push(JSON.parse(element.toString('utf8'))),
+  });
+  try {
+    let from = 0;
+    for (const cut of [...cuts].sort((a, b) => a - b)) {
+      splitter.push(bytes.subarray(from, Math.max(from, cut)));
+      from = Math.max(from, cut);
+    }
+    splitter.push(bytes.subarray(from));
+    const found = splitter.end();
+    return { elements, found };
+  } catch (error) {
+    return { error };
+  }
+}
+
+test('fed in arbitrary pieces, down to single bytes, the splitter cuts what the whole document gives (1,000 runs)', () => {
+  const doc = fc.record({ devices: fc.array(fc.jsonValue(), { maxLength: 6 }), other: fc.jsonValue() }, { requiredKeys: ['devices'] });
+  fc.assert(
+    fc.property(doc, fc.constantFrom(undefined, 1), fc.array(fc.nat(), { maxLength: 20 }), fc.boolean(), (value, indent, cuts, bytewise) => {
+      const bytes = Buffer.from(JSON.stringify(value, null, indent), 'utf8');
+      const pieces = bytewise ? Array.from({ length: bytes.length }, (_, i) => i) : cuts.map((c) => c % (bytes.length + 1));
+      const got = streamed(bytes, pieces);
+      assert.equal(got.error, undefined);
+      assert.deepEqual(got.elements, (JSON.parse(bytes.toString('utf8')) as { devices: unknown[] }).devices);
+      assert.equal(got.found, 'array');
+    }),
+    { numRuns: 1000 },
+  );
+});
+
+test('in pieces, a broken or cut-short document still throws, and a repeated key still keeps the last array', () => {
+  const broken = ['{"devices":[1 2]}', '{"devices":[1],}', '{"devices":[{"a":"x"}', '{"devices":[1]} x', '{"x":tru,"devices":[]}', '{"devices":[12'];
+  for (const text of broken) {
+    const bytes = Buffer.from(text);
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const got = streamed(bytes, [cut]);
+      assert.ok(got.error instanceof SyntaxError, `${text} cut at ${cut}: ${JSON.stringify(got)}`);
+    }
+  }
+  const repeated = Buffer.from('{"devices":[1,2],"devices":[3]}');
+  for (let cut = 0; cut <= repeated.length; cut++) assert.deepEqual(streamed(repeated, [cut]).elements, [3], `cut at ${cut}`);
+  assert.equal(streamed(Buffer.from('{"devices":[1],"devices":null}'), [5]).found, 'other');
+  assert.equal(streamed(Buffer.from('{"users":[]}'), [3]).found, 'absent');
+});
+
+test('a large element arriving in many small pieces is scanned in linear time, not once per piece', () => {
+  // Rescanned on every 64-byte piece, 2 MB of one string would be scanned 31,000 times (a quadratic 30 GB).
+  const big = Buffer.from(JSON.stringify({ devices: ['x'.repeat(2_000_000)] }));
+  let elements = 0;
+  const splitter = new ArrayElementSplitter('devices', { onArrayStart: () => undefined, onElement: () => elements++ });
+  for (let i = 0; i < big.length; i += 64) splitter.push(big.subarray(i, i + 64));
+  assert.equal(splitter.end(), 'array');
+  assert.equal(elements, 1);
+  // The held bytes are scanned again only once they have doubled: about log2(2 MB / 64) times.
+  assert.ok(splitter.scans < 40, `${splitter.scans} scans`);
 });
