@@ -118,10 +118,23 @@ export async function buildSnapshot(families: readonly MetricFamily[], createdAt
 /** After the last uncompressed request, snapshots keep being built with their plain body this long. */
 export const PLAIN_DEMAND_MS = 15 * 60_000;
 
+/**
+ * Snapshots whose plain body is at most this large always hold it (a tailnet of up to about 2,000 devices):
+ * a few MB cost less than making the first plain request after a quiet spell wait for an inflate, which
+ * takes a few hundred milliseconds while a refresh keeps both cores busy.
+ */
+export const PLAIN_ALWAYS_UP_TO_BYTES = 8 * 1024 * 1024;
+
 /** Holds the current snapshot; the refresher swaps, the server reads. */
 export class SnapshotStore {
+  readonly #plainAlwaysUpTo: number;
   #current: Snapshot | undefined;
   #lastPlainRequestMs: number | undefined;
+
+  constructor(options: { plainAlwaysUpToBytes?: number } = {}) {
+    this.#plainAlwaysUpTo = options.plainAlwaysUpToBytes ?? PLAIN_ALWAYS_UP_TO_BYTES;
+  }
+
   current(): Snapshot | undefined {
     return this.#current;
   }
@@ -133,11 +146,13 @@ export class SnapshotStore {
     this.#lastPlainRequestMs = nowMs;
   }
   /**
-   * Whether the next snapshot should be built with its plain body: a client asked for it lately. Remembered
-   * over time, not per snapshot: a snapshot replaced before its first plain request must not make the next
-   * one inflate again.
+   * Whether the next snapshot should be built with its plain body: it is small (judged by the current
+   * one; the first snapshot is built without), or a client asked for plain lately. Remembered over time,
+   * not per snapshot: a snapshot replaced before its first plain request must not make the next one
+   * inflate again.
    */
   plainWanted(nowMs: number): boolean {
+    if (this.#current !== undefined && this.#current.plainLength <= this.#plainAlwaysUpTo) return true;
     return this.#lastPlainRequestMs !== undefined && nowMs - this.#lastPlainRequestMs <= PLAIN_DEMAND_MS;
   }
 }

@@ -28,7 +28,8 @@ function get(url: string, headers: Record<string, string>, method = 'GET'): Prom
 
 test('plain, gzip and HEAD from a snapshot built without its plain body; plain demand is remembered', async (t) => {
   let now = 5_000_000;
-  const store = new SnapshotStore();
+  // As for a large tailnet: the plain body is held only on demand.
+  const store = new SnapshotStore({ plainAlwaysUpToBytes: 0 });
   const server = await startServer({
     host: '127.0.0.1', port: 0, store, status: new RefreshStatus(now), version: 't', intervalMs: 30_000, debugConfig: undefined,
     log: memoryLogger().log, now: () => now,
@@ -60,4 +61,21 @@ test('plain, gzip and HEAD from a snapshot built without its plain body; plain d
   assert.equal(store.plainWanted(now), true);
   now += 1;
   assert.equal(store.plainWanted(now), false, 'forgotten after PLAIN_DEMAND_MS without a plain request');
+});
+
+test('a small exposition always holds its plain body, from the second snapshot on; a large one only on demand', async () => {
+  const build = async (store: SnapshotStore, now: number) => {
+    const builder = new SnapshotBuilder({ keepPlain: store.plainWanted(now) });
+    await builder.add(FAMILIES);
+    const snapshot = await builder.finish(now);
+    store.swap(snapshot);
+    return snapshot;
+  };
+  const plainLength = Buffer.byteLength(render(FAMILIES).text);
+  const small = new SnapshotStore({ plainAlwaysUpToBytes: plainLength });
+  assert.equal((await build(small, 0)).plainBody, undefined, 'the first snapshot: its size is not known yet');
+  assert.equal((await build(small, 1)).plainBody?.length, plainLength, 'no plain request, yet held: it is small');
+  const large = new SnapshotStore({ plainAlwaysUpToBytes: plainLength - 1 });
+  await build(large, 0);
+  assert.equal((await build(large, 1)).plainBody, undefined, 'one byte over: only on demand');
 });
