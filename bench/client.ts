@@ -5,7 +5,8 @@
 // (node:http Agent, one request in flight on each), `warmup` unrecorded requests first, then exactly
 // `requests` recorded ones. Latency is from just before the request is written until the last body byte.
 // With `untilStopped`, `requests` is only a cap: the run ends when a {type:'stop'} message arrives (used to
-// measure over a fixed number of refresh cycles rather than a fixed number of requests).
+// measure over a fixed number of refresh cycles rather than a fixed number of requests). {type:'warmed'}
+// answers once the current run's warm-up requests are done: its connections are open and its code is warm.
 import { Agent, get } from 'node:http';
 import { serveHelper, summarize } from './lib.js';
 
@@ -21,6 +22,9 @@ interface RunMessage {
 }
 
 let stopRequested = false;
+/** Settles once the current run's warm-up requests have completed ({type:'warmed'} waits for it). */
+let warmed: Promise<void> = Promise.resolve();
+let onWarmed: () => void = () => undefined;
 
 interface One {
   ms: number;
@@ -56,11 +60,16 @@ async function run(m: RunMessage): Promise<Record<string, unknown>> {
   const t0 = performance.now();
   let measuredFrom = t0;
   stopRequested = false;
+  warmed = new Promise((resolve) => (onWarmed = resolve));
+  if (warmup === 0) onWarmed();
   const worker = async (): Promise<void> => {
     while (issued < total && !(m.untilStopped === true && stopRequested)) {
       const i = issued++;
       const r = await once(agent, m.url, m.gzip);
-      if (i === warmup - 1) measuredFrom = performance.now();
+      if (i === warmup - 1) {
+        measuredFrom = performance.now();
+        onWarmed();
+      }
       if (i < warmup) continue;
       latencies.push(r.ms);
       bytes = r.bytes;
@@ -88,6 +97,10 @@ async function run(m: RunMessage): Promise<Record<string, unknown>> {
 serveHelper(
   async (msg) => {
     if (msg?.type === 'run') return run(msg as RunMessage);
+    if (msg?.type === 'warmed') {
+      await warmed;
+      return {};
+    }
     if (msg?.type === 'stop') {
       stopRequested = true;
       return {};
