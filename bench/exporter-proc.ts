@@ -13,7 +13,24 @@ import { startApp } from '../src/app.js';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/log.js';
 import { VERSION } from '../src/version.js';
+import { readFileSync } from 'node:fs';
 import { serveHelper } from './lib.js';
+
+/**
+ * The kernel's high-water mark of this process's resident memory. On Linux it is VmHWM of /proc/self/status:
+ * getrusage's maxRSS (process.resourceUsage()) starts from the RSS of the process that forked this one
+ * (Linux keeps the pre-exec image's high-water mark), so it would report the benchmark process's 270 MB
+ * instead of this exporter's peak. Elsewhere, maxRSS is all there is.
+ */
+function peakRssBytes(): number {
+  try {
+    const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (hwm !== null) return Number(hwm[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
 
 async function main(): Promise<void> {
   const env = JSON.parse(process.argv[2] ?? '{}') as Record<string, string>;
@@ -57,7 +74,7 @@ async function main(): Promise<void> {
     after,
     live,
     peak,
-    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    maxRssBytes: peakRssBytes(),
     cycleMs,
     devicesDiscovered: health.devices_discovered,
     devicesScraped: health.devices_scraped,

@@ -663,7 +663,8 @@ function report(results: SizeResult[], meta: { cpu: string; cores: number; code:
 
   l(`## 5. Memory (the exporter alone in a fresh process, MAX_CONCURRENT_SCRAPES=10, ${MEMORY_CYCLES} cycles)`);
   l();
-  l('Peak RSS is the kernel\'s high-water mark (process.resourceUsage().maxRSS); heap figures from process.memoryUsage()');
+  l('Peak RSS is the kernel\'s high-water mark of the exporter process (VmHWM in /proc/self/status: getrusage\'s maxRSS would start from');
+  l('the RSS of the benchmark process that forked it); heap figures from process.memoryUsage()');
   l('(sampled every 5 ms, and after the last cycle). "Live" is after one full GC at the very end (the process runs with');
   l('--expose-gc for that call only): what the exporter really retains between cycles.');
   l();
