@@ -1,5 +1,5 @@
 import { gauge, type Labels } from '../exposition/family.js';
-import { deviceLabels, type CycleCollector } from './collector.js';
+import { deviceLabels, pauseBefore, stepwise, type CycleCollector } from './collector.js';
 
 // Scrape coverage: for every device, why it is or is not scraped, and the share of the devices meant to
 // be scraped that were. Bounded states, so this is safe as a label.
@@ -12,11 +12,13 @@ const WANTED: ReadonlySet<CoverageState> = new Set(['scraped', 'failing', 'clien
 export const coverageCollector: CycleCollector = {
   name: 'client_metrics',
   stage: 'cycle',
-  collect({ selections, scrapes }) {
+  ...stepwise(function* ({ selections, scrapes }) {
     const samples: Array<readonly [Labels, number]> = [];
     let wanted = 0;
     let scraped = 0;
-    for (const s of selections) {
+    for (let i = 0; i < selections.length; i++) {
+      if (pauseBefore(i)) yield;
+      const s = selections[i]!;
       const state: CoverageState = s.state === 'eligible' ? (scrapes.get(s.device.id)?.last.ok === true ? 'scraped' : 'failing') : s.state;
       samples.push([{ ...deviceLabels(s.device), state }, 1]);
       if (WANTED.has(state)) wanted++;
@@ -30,5 +32,5 @@ export const coverageCollector: CycleCollector = {
         wanted === 0 ? [] : [[{}, scraped / wanted]],
       ),
     ];
-  },
+  }),
 };

@@ -1,19 +1,21 @@
 import { boolValue, family, gauge, type Labels } from '../exposition/family.js';
-import { deviceListSource, deviceLabels, type ListCollector } from './collector.js';
+import { deviceListSource, deviceLabels, pauseBefore, stepwise, type ListCollector } from './collector.js';
 
 // Connectivity as the control plane saw it (clientConnectivity, fields=all) and device posture.
 
 export const deviceConnectivityCollector: ListCollector = {
   name: 'devices',
   stage: 'list',
-    source: deviceListSource,
-  collect({ devices }) {
+  source: deviceListSource,
+  ...stepwise(function* ({ devices }) {
     if (devices === undefined) return [];
     const latency: Array<readonly [Labels, number]> = [];
     const endpoints: Array<readonly [Labels, number]> = [];
     const supports: Array<readonly [Labels, number]> = [];
     const serials: Array<readonly [Labels, number]> = [];
-    for (const d of devices) {
+    for (let i = 0; i < devices.length; i++) {
+      if (pauseBefore(i)) yield;
+      const d = devices[i]!;
       const c = d.clientConnectivity;
       if (c !== undefined) {
         for (const l of c.latency) {
@@ -47,5 +49,5 @@ export const deviceConnectivityCollector: ListCollector = {
         serials,
       ),
     ];
-  },
+  }),
 };

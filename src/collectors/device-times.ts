@@ -1,5 +1,5 @@
 import { gauge, type Labels } from '../exposition/family.js';
-import { deviceListSource, deviceLabels, type ListCollector } from './collector.js';
+import { deviceListSource, deviceLabels, pauseBefore, stepwise, type ListCollector } from './collector.js';
 
 // Timestamps in Unix seconds. A time the API does not have is an absent series, never 0: an alert on
 // `tailscale_device_machine_key_expiry - time() < 14*86400` must not fire for keys that never expire.
@@ -7,13 +7,15 @@ import { deviceListSource, deviceLabels, type ListCollector } from './collector.
 export const deviceTimesCollector: ListCollector = {
   name: 'devices',
   stage: 'list',
-    source: deviceListSource,
-  collect({ devices, nowSeconds }) {
+  source: deviceListSource,
+  ...stepwise(function* ({ devices, nowSeconds }) {
     if (devices === undefined) return [];
     const lastSeen: Array<readonly [Labels, number]> = [];
     const expiry: Array<readonly [Labels, number]> = [];
     const created: Array<readonly [Labels, number]> = [];
-    for (const d of devices) {
+    for (let i = 0; i < devices.length; i++) {
+      if (pauseBefore(i)) yield;
+      const d = devices[i]!;
       // The API omits lastSeen while a device is connected: it is seen now, at this refresh.
       const seen = d.online ? nowSeconds : d.lastSeenSeconds;
       if (seen !== undefined) lastSeen.push([deviceLabels(d), seen]);
@@ -33,5 +35,5 @@ export const deviceTimesCollector: ListCollector = {
       ),
       gauge('tailscale_device_created_timestamp', 'Unix time the device was added to the tailnet (created). Absent for external devices.', created),
     ];
-  },
+  }),
 };

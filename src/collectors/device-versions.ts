@@ -1,6 +1,6 @@
 import { gauge, type Labels } from '../exposition/family.js';
 import { compareVersions, parseClientVersion, type Version } from '../tailscale/client-version.js';
-import { deviceListSource, deviceLabels, type ListCollector } from './collector.js';
+import { deviceListSource, deviceLabels, pauseBefore, stepwise, type ListCollector } from './collector.js';
 
 // Client version policy: fleet skew by major.minor, and devices below MIN_CLIENT_VERSION.
 // Unparseable versions are counted, never guessed; external devices report no version at all.
@@ -11,12 +11,14 @@ export function makeDeviceVersionsCollector(minimum: string | undefined): ListCo
     name: 'devices',
     stage: 'list',
     source: deviceListSource,
-    collect({ devices }) {
+    ...stepwise(function* ({ devices }) {
       if (devices === undefined) return [];
       const info: Array<readonly [Labels, number]> = [];
       const below: Array<readonly [Labels, number]> = [];
       let unparseable = 0;
-      for (const d of devices) {
+      for (let i = 0; i < devices.length; i++) {
+        if (pauseBefore(i)) yield;
+        const d = devices[i]!;
         if (d.clientVersion === '') continue;
         const v = parseClientVersion(d.clientVersion);
         if (v === undefined) {
@@ -34,6 +36,6 @@ export function makeDeviceVersionsCollector(minimum: string | undefined): ListCo
         families.push(gauge('tailscale_device_client_version_below_minimum', '1 if the device client is older than MIN_CLIENT_VERSION (clientVersion).', below));
       }
       return families;
-    },
+    }),
   };
 }

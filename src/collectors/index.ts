@@ -15,6 +15,7 @@ import { apiKeysCollector, headscaleNodesCollector, makeHeadscaleUsersCollector,
 import { HEADSCALE_UNSUPPORTED_FAMILIES } from '../tailscale/headscale.js';
 import { makePeersCollector, type TsnetView } from './peers.js';
 import { gauge } from '../exposition/family.js';
+import { background, type Slicer } from '../slicer.js';
 import { makeUsersCollector } from './users.js';
 import { keysCollector } from './keys.js';
 import { settingsCollector } from './settings.js';
@@ -54,7 +55,19 @@ export function buildCollectors(o: CollectorOptions): Collector[] {
 
 /** A family Headscale cannot fill is absent in headscale mode, never a made-up 0. */
 function withoutUnsupported(c: ListCollector): ListCollector {
-  return { ...c, collect: (data) => c.collect(data).filter((f) => !HEADSCALE_UNSUPPORTED_FAMILIES.has(f.name)) };
+  const supported = (families: MetricFamily[]): MetricFamily[] => families.filter((f) => !HEADSCALE_UNSUPPORTED_FAMILIES.has(f.name));
+  const { steps } = c;
+  return {
+    ...c,
+    collect: (data) => supported(c.collect(data)),
+    ...(steps === undefined
+      ? {}
+      : {
+          *steps(data: ListData) {
+            return supported(yield* steps.call(c, data));
+          },
+        }),
+  };
 }
 
 const ALL_COLLECTORS: ReadonlySet<string> = new Set(COLLECTOR_NAMES);
@@ -83,15 +96,51 @@ export class CollectorResults {
     let families: MetricFamily[] = [];
     let ok = true;
     try {
-      // Collectors emit each series once by construction (see MetricFamily.unique).
-      families = c.collect(data).map((f) => (f.unique === undefined ? { ...f, unique: true } : f));
+      families = c.collect(data);
     } catch (err) {
       onError(c.name, err);
       ok = false;
     }
+    return this.#record(c, data, ok, (performance.now() - started) / 1000, families);
+  }
+
+  /**
+   * Like run, but a stepwise collector's pieces each take a turn of `slicer` (with device answers and
+   * /metrics responses in between); its duration is the time spent in its pieces, not the waits.
+   */
+  async runInSteps<D extends ListData>(c: CollectorOf<D>, data: D, onError: OnError, slicer: Slicer = background): Promise<MetricFamily[]> {
+    if (c.steps === undefined) return slicer.run(() => this.run(c, data, onError));
+    let seconds = 0;
+    let families: MetricFamily[] = [];
+    let ok = true;
+    try {
+      const pieces = c.steps(data);
+      const step = (): IteratorResult<void, MetricFamily[]> => {
+        const started = performance.now();
+        try {
+          return pieces.next();
+        } finally {
+          seconds += (performance.now() - started) / 1000;
+        }
+      };
+      for (;;) {
+        const r = await slicer.run(step);
+        if (r.done === true) {
+          families = r.value;
+          break;
+        }
+      }
+    } catch (err) {
+      onError(c.name, err);
+      ok = false;
+    }
+    return this.#record(c, data, ok, seconds, families);
+  }
+
+  #record<D extends ListData>(c: CollectorOf<D>, data: D, ok: boolean, seconds: number, families: MetricFamily[]): MetricFamily[] {
     const r = this.#results.get(c.name) ?? { ok: true, seconds: 0, sourced: false };
     r.ok &&= ok;
-    r.seconds += (performance.now() - started) / 1000;
+    r.seconds += seconds;
     const source = c.source?.(data);
     if (source !== undefined && !r.sourced) {
       // Several collectors may share one source (devices): count its fetch once.
@@ -100,7 +149,8 @@ export class CollectorResults {
       r.seconds += source.durationSeconds;
     }
     this.#results.set(c.name, r);
-    return families;
+    // Collectors emit each series once by construction (see MetricFamily.unique).
+    return families.map((f) => (f.unique === undefined ? { ...f, unique: true } : f));
   }
 
   families(): MetricFamily[] {
@@ -131,6 +181,6 @@ export async function runStage<D extends ListData>(
   onError: OnError,
 ): Promise<void> {
   for (const c of collectors) {
-    await emit(results.run(c, data, onError));
+    await emit(await results.runInSteps(c, data, onError));
   }
 }

@@ -48,6 +48,22 @@ export function family(
   return { name, type, help, samples: samples.map(([labels, value]) => ({ name, labels, value })) };
 }
 
+/** A family filled sample by sample: what `family(name, type, help, rows)` gives, without the rows. */
+export class FamilyBuilder {
+  readonly #samples: Sample[] = [];
+  constructor(
+    readonly name: string,
+    readonly type: MetricType,
+    readonly help: string,
+  ) {}
+  add(labels: Labels, value: number): void {
+    this.#samples.push({ name: this.name, labels, value });
+  }
+  build(): MetricFamily {
+    return { name: this.name, type: this.type, help: this.help, samples: this.#samples };
+  }
+}
+
 export const gauge = (name: string, help: string, samples: ReadonlyArray<readonly [Labels, number]>): MetricFamily =>
   family(name, 'gauge', help, samples);
 
