@@ -598,6 +598,8 @@ function report(results: SizeResult[], meta: { cpu: string; cores: number; code:
   l(`- Setup: simulated tailnet in its own process (every device with API metadata, one in four scraped, ~30 client`);
   l(`  series each, device answers delayed ${DEVICE_DELAY_MS} ms); exporter in the benchmark process (startApp, SCRAPE_INTERVAL=1h so only`);
   l(`  the cycles the benchmark triggers run, RATE_LIMIT_RPS=0); ${SCRAPERS} keep-alive scrapers in a separate client process.`);
+  const benchFlags = NODE_FLAGS.filter((f) => process.execArgv.includes(f)).join(' ');
+  l(`- Node flags, as every launcher starts the exporter: ${NODE_FLAGS.join(' ')} for the memory process; ${benchFlags === '' ? 'none for the benchmark process (run it with npm run bench)' : `${benchFlags} for the benchmark process too`}.`);
   l(`- Total run time: ${meta.totalS.toFixed(0)} s`);
   l();
 
