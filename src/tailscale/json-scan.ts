@@ -106,14 +106,18 @@ export class ArrayElementSplitter {
   /** An incomplete token is scanned again only once the bytes held have doubled: linear in all. */
   #retryAt = 0;
   #name = '';
-  /** Scans of the held bytes so far: what keeps a long token arriving in small pieces linear (tested on it). */
-  scans = 0;
+  #scans = 0;
   /** What the last value under the key was: none yet, an array, or something else. */
   #found: 'absent' | 'array' | 'other' = 'absent';
 
   constructor(key: string, handler: ArrayElementHandler) {
     this.#key = key;
     this.#handler = handler;
+  }
+
+  /** Scans of the held bytes so far: what keeps a long token arriving in small pieces linear (tested on it). */
+  get scans(): number {
+    return this.#scans;
   }
 
   push(chunk: Buffer): void {
@@ -132,7 +136,7 @@ export class ArrayElementSplitter {
   }
 
   #scan(): void {
-    this.scans++;
+    this.#scans++;
     const bytes = this.#pending;
     let pos = 0;
     try {
