@@ -239,17 +239,3 @@ export class ArrayElementSplitter {
 function expect(bytes: Uint8Array, pos: number, byte: number, base: number): void {
   if (bytes[pos] !== byte) throw new JsonStructureError(`expected ${String.fromCharCode(byte)} at ${base + pos}`);
 }
-
-/**
- * Byte ranges [start, end) of the elements of the array under `key` of the top-level object of a whole
- * document, or undefined when it has no such key or another value under it. Throws like the splitter.
- */
-export function arrayElementRanges(bytes: Uint8Array, key: string): number[] | undefined {
-  let ranges: number[] = [];
-  const splitter = new ArrayElementSplitter(key, {
-    onArrayStart: () => (ranges = []),
-    onElement: (element, offset) => ranges.push(offset, offset + element.length),
-  });
-  splitter.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
-  return splitter.end() === 'array' ? ranges : undefined;
-}

@@ -1,10 +1,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { ArrayElementSplitter, arrayElementRanges, JsonStructureError } from '../../src/tailscale/json-scan.js';
+import { ArrayElementSplitter, JsonStructureError } from '../../src/tailscale/json-scan.js';
 
 // The device list is cut into its entries without parsing it whole; every cut must be what JSON.parse
 // would give, and a broken document must never yield a partial list.
+
+/** A whole document in one piece: the [start, end) of each element, or undefined without an array under `key`. */
+function arrayElementRanges(bytes: Uint8Array, key: string): number[] | undefined {
+  let ranges: number[] = [];
+  const splitter = new ArrayElementSplitter(key, {
+    onArrayStart: () => (ranges = []),
+    onElement: (element, offset) => ranges.push(offset, offset + element.length),
+  });
+  splitter.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+  return splitter.end() === 'array' ? ranges : undefined;
+}
 
 const elements = (text: string, key = 'devices'): unknown[] | undefined => {
   const bytes = Buffer.from(text, 'utf8');
