@@ -16,3 +16,6 @@ function findRoot(): string {
 export const ROOT = findRoot();
 export const repoPath = (relative: string): string => join(ROOT, relative);
 export const readRepo = (relative: string): string => readFileSync(repoPath(relative), 'utf8');
+
+/** A file of the steering material beside the checkout (`../shared/reference/<name>`), as CI lays it out. */
+export const sharedReference = (name: string): string => join(ROOT, '..', 'shared', 'reference', name);
