@@ -76,7 +76,8 @@ VOLUME ["/var/lib/tsmetrics"]
 USER 65534:65534
 EXPOSE 9100
 
-# The image has no curl: the exporter itself queries its local /health and exits 0 (healthy) or 1.
+# The image has no curl: the exporter itself queries its local /livez and exits 0 (alive) or 1. Liveness, not
+# /health: during an API outage the exporter still serves its last good data, and a restart would lose it.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
   CMD ["node", "/app/bin/tsmetrics.js", "--health-check"]
 

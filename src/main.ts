@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { startApp } from './app.js';
+import type { Logger } from 'pino';
+import { startApp, type App } from './app.js';
 import { loadConfig } from './config/load.js';
 import { VARIABLES } from './config/schema.js';
 import { ConfigError } from './errors.js';
@@ -17,12 +18,18 @@ working directory when present); see README.md or .env.example for every variabl
 Options:
   --demo           run on the built-in simulated tailnet (no credentials needed)
   --check-config   validate the configuration, print it (secrets redacted) and exit
-  --health-check   query the local /health endpoint; exit 0 when healthy, 1 otherwise
+  --health-check   query the local /livez endpoint (liveness); exit 0 when it answers 200, 1 otherwise
   --version        print the version and exit
   --help           print this help and exit
 
 Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or the port is in use.
 `;
+
+/**
+ * How long a stop may take before the process exits anyway: the HTTP server's 2 s grace for open scrapes, then
+ * tailscaled's 3 s to stop plus its kill, inside Docker's default 10 s before SIGKILL.
+ */
+const STOP_BUDGET_MS = 8_000;
 
 /** The only place that exits the process. */
 async function main(argv: string[]): Promise<number> {
@@ -51,9 +58,19 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`tsmetrics ${VERSION} (node ${process.version})\n`);
     return 0;
   }
-  if (existsSync('.env')) {
-    // Values already in the environment win over the file.
-    process.loadEnvFile('.env');
+  // Signals are handled from here on, before anything starts: a SIGHUP or SIGTERM while tsnet waits for a
+  // login must neither kill the process (Node's default for SIGHUP) nor leave tailscaled behind.
+  const signals = new SignalRouter();
+  const envFile = statSync('.env', { throwIfNoEntry: false });
+  if (envFile !== undefined) {
+    try {
+      if (!envFile.isFile()) throw Object.assign(new Error('not a file'), { code: envFile.isDirectory() ? 'EISDIR' : 'not a regular file' });
+      // Values already in the environment win over the file.
+      process.loadEnvFile('.env');
+    } catch (err) {
+      process.stderr.write(`tsmetrics: cannot read .env in ${process.cwd()}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; it must be a readable file of NAME=value lines\n`);
+      return 2;
+    }
   }
   if (args['health-check']) return healthCheck();
 
@@ -74,33 +91,28 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const log = createLogger(config.log);
+  signals.log = log;
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection'));
   process.on('uncaughtException', (err) => {
     log.fatal({ err }, 'uncaught exception; exiting');
     process.exit(1);
   });
+  // Node prints warnings as free text on stderr; here they join the structured log. Known experimental
+  // APIs we use on purpose (undici's SOCKS5 agent in tsnet mode) are debug-level noise, not warnings.
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => log[w.name === 'ExperimentalWarning' ? 'debug' : 'warn']({ warning: w.name, detail: w.message }, 'node warning'));
 
   const missing = missingNodeFlags();
   if (missing.length > 0) {
     log.info({ missing_node_flags: missing }, 'node was started without the memory flags bin/tsmetrics.js passes; peak memory will be higher');
   }
 
-  // Signals are handled from here on, so a SIGTERM while tsnet waits for a login still stops tailscaled.
-  const starting = new AbortController();
-  let stopRequested: string | undefined;
-  const early = (signal: string): void => {
-    stopRequested = signal;
-    starting.abort(new Error(`${signal} during start-up`));
-  };
-  process.once('SIGTERM', () => early('SIGTERM'));
-  process.once('SIGINT', () => early('SIGINT'));
-
-  let app;
+  let app: App;
   try {
-    app = await startApp(config, log, VERSION, { signal: starting.signal });
+    app = await startApp(config, log, VERSION, { signal: signals.starting.signal });
   } catch (err) {
-    if (stopRequested !== undefined) {
-      log.info({ signal: stopRequested }, 'stopped during start-up');
+    if (signals.stopRequested !== undefined) {
+      log.info({ signal: signals.stopRequested }, 'stopped during start-up');
       return 0;
     }
     if (err instanceof TsnetError) {
@@ -120,40 +132,86 @@ async function main(argv: string[]): Promise<number> {
     log.fatal({ err }, 'start-up failed');
     return 1;
   }
-
-  process.removeAllListeners('SIGTERM');
-  process.removeAllListeners('SIGINT');
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string): void => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'shutting down');
-      // Bounded: whatever hangs, the process is gone within 5 s.
-      setTimeout(() => resolve(1), 5000).unref();
-      app.stop().then(
-        () => resolve(0),
-        (err: unknown) => {
-          log.error({ err }, 'shutdown failed');
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGHUP', () => app.reloadExpectedDevices());
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  return signals.run(app, log);
 }
 
+/**
+ * Owns SIGTERM, SIGINT and SIGHUP for the whole life of the process. During start-up a stop aborts the start
+ * and a reload is held until the app is running; once running, a stop is bounded in time.
+ */
+class SignalRouter {
+  readonly starting = new AbortController();
+  stopRequested: NodeJS.Signals | undefined;
+  log: Logger | undefined;
+  #app: App | undefined;
+  #reloadHeld = false;
+  #stop: ((signal: NodeJS.Signals) => void) | undefined;
+
+  constructor() {
+    process.on('SIGTERM', (s) => this.#onStop(s));
+    process.on('SIGINT', (s) => this.#onStop(s));
+    process.on('SIGHUP', () => this.#onReload());
+  }
+
+  #onStop(signal: NodeJS.Signals): void {
+    if (this.#stop !== undefined) return this.#stop(signal);
+    if (this.stopRequested !== undefined) return;
+    this.stopRequested = signal;
+    this.starting.abort(new Error(`${signal} during start-up`));
+    // Nothing has started yet (config check, health check): nothing to clean up.
+    if (this.log === undefined) process.exit(0);
+  }
+
+  #onReload(): void {
+    if (this.#app !== undefined) return this.#app.reloadExpectedDevices();
+    if (this.stopRequested !== undefined || this.#reloadHeld) return;
+    this.#reloadHeld = true;
+    this.log?.info({ signal: 'SIGHUP' }, 'SIGHUP during start-up: the reload runs once start-up has finished');
+  }
+
+  /** Serves until SIGTERM or SIGINT; resolves with the exit code. */
+  run(app: App, log: Logger): Promise<number> {
+    this.#app = app;
+    if (this.#reloadHeld) app.reloadExpectedDevices();
+    return new Promise<number>((resolve) => {
+      this.#stop = (signal) => {
+        if (this.stopRequested !== undefined) return;
+        this.stopRequested = signal;
+        log.info({ signal }, 'shutting down');
+        // Bounded: whatever hangs, the process is gone within STOP_BUDGET_MS.
+        setTimeout(() => resolve(1), STOP_BUDGET_MS).unref();
+        app.stop().then(
+          () => resolve(0),
+          (err: unknown) => {
+            log.error({ err }, 'shutdown failed');
+            resolve(1);
+          },
+        );
+      };
+      // A signal that arrived between the end of start-up and now.
+      if (this.stopRequested !== undefined) {
+        const early = this.stopRequested;
+        this.stopRequested = undefined;
+        this.#stop(early);
+      }
+    });
+  }
+}
+
+/**
+ * `--health-check` for container HEALTHCHECKs: liveness, like the Kubernetes probes. It asks /livez (the process
+ * answers HTTP), not /health, which turns 503 during an API outage while the exporter still serves its last good
+ * data: restarting the container then would lose that data and fix nothing.
+ */
 async function healthCheck(): Promise<number> {
   const port = process.env.PORT ?? VARIABLES.find((v) => v.name === 'PORT')!.default!;
   const bind = process.env.BIND_HOST;
   const host = bind === undefined || bind === '' || bind === '0.0.0.0' ? '127.0.0.1' : bind === '::' ? '::1' : bind;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/health`;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/livez`;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
-    const body = (await res.json()) as { status?: string };
-    process.stdout.write(`${res.status} ${body.status ?? ''}\n`);
+    const body = (await res.text()).trim().slice(0, 200);
+    process.stdout.write(`${res.status} ${body}\n`);
     return res.status === 200 ? 0 : 1;
   } catch (err) {
     process.stdout.write(`unreachable: ${(err as Error).message}\n`);

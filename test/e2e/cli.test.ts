@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -16,6 +16,18 @@ const baseEnv = { PATH: process.env.PATH ?? '', HOME: cwd };
 
 const run = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, [BIN, ...args], { cwd, env: { ...baseEnv, ...env }, encoding: 'utf8', timeout: 20_000 });
+
+/** `run` without blocking the event loop, for a child that talks to a server in this process. */
+function runAsync(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...baseEnv, ...env }, timeout: 20_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
 
 test('--help and --version', () => {
   const help = run(['--help']);
@@ -99,6 +111,42 @@ test('SIGTERM shuts down cleanly with exit 0, leaving nothing behind', async () 
 test('--health-check exits 1 when nothing listens', () => {
   const r = run(['--health-check'], { PORT: '1' });
   assert.equal(r.status, 1);
+  assert.match(r.stdout, /^unreachable: /);
+});
+
+/** An HTTP server on an ephemeral port answering `routes` (path -> status and body); 404 elsewhere. */
+async function fakeExporter(t: import('node:test').TestContext, routes: Record<string, [number, string]>): Promise<number> {
+  const { createServer: createHttp } = await import('node:http');
+  const server = createHttp((req, res) => {
+    const [status, body] = routes[req.url ?? ''] ?? [404, 'not found\n'];
+    res.writeHead(status, { 'content-type': 'text/plain' }).end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  return (server.address() as { port: number }).port;
+}
+
+test('--health-check is liveness: healthy while /health is 503 (API outage, last good data served)', async (t) => {
+  const port = await fakeExporter(t, { '/livez': [200, 'ok\n'], '/health': [503, '{"status":"unhealthy"}'] });
+  const r = await runAsync(['--health-check'], { PORT: String(port) });
+  assert.equal(r.status, 0, r.stdout);
+  assert.equal(r.stdout, '200 ok\n');
+});
+
+test('--health-check reports the HTTP status and text of an answer that is not 200 and not JSON', async (t) => {
+  const port = await fakeExporter(t, { '/livez': [429, 'too many requests\n'] });
+  const r = await runAsync(['--health-check'], { PORT: String(port) });
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, '429 too many requests\n');
+});
+
+test('a .env that is a directory: exit 2 with one line, no stack trace', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsmetrics-envdir-'));
+  mkdirSync(join(dir, '.env'));
+  const r = spawnSync(process.execPath, [BIN], { cwd: dir, env: baseEnv, encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /^tsmetrics: cannot read \.env in .*: EISDIR; it must be a readable file/);
 });
 
 test('SIGTERM during a refresh (the API hanging) ends the process cleanly within 2 s', async (t) => {

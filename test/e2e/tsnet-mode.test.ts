@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -65,3 +65,63 @@ test('USE_TSNET=true without the tailscale binaries: exit 2 naming both and how 
   assert.match(r.stderr, /tailscale\b/);
   assert.match(r.stderr, /TAILSCALED_PATH/);
 });
+
+test('SIGHUP while tsnet waits for a login: the process stays up and says so; a SIGTERM then leaves nothing running', { timeout: 60_000 }, async (t) => {
+  const cwd = mkdtempSync(join(tmpdir(), 'tsm-hup-'));
+  t.after(() => rmSync(cwd, { recursive: true, force: true }));
+  const child = spawn(process.execPath, [join(process.cwd(), 'bin/tsmetrics.js')], {
+    cwd,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: cwd,
+      TAILSCALE_API_KEY: 'tskey-api-x',
+      TAILSCALE_API_URL: 'http://127.0.0.1:1',
+      USE_TSNET: 'true',
+      TSNET_STATE_DIR: join(cwd, 'state'),
+      TAILSCALED_PATH: join(FAKE_DIR, 'tailscaled'),
+      TAILSCALE_PATH: join(FAKE_DIR, 'tailscale'),
+      FAKE_TAILSCALED_NEEDS_LOGIN: '1',
+      // Never listened on: the start waits for the login before the HTTP server starts.
+      PORT: '1',
+      LOG_FORMAT: 'json',
+      // The stand-in's pid line reaches the log as tsnet child output, at debug level.
+      LOG_LEVEL: 'debug',
+    },
+  });
+  t.after(() => child.kill('SIGKILL'));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const waitFor = async (what: string, pattern: RegExp): Promise<void> => {
+    for (let i = 0; i < 200 && !pattern.test(stderr); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(stderr, pattern, `waiting for ${what}`);
+  };
+  await waitFor('the login URL', /needs a login/);
+  const pids = /fake tailscaled: pid (\d+), microsocks pid (\d+)/.exec(stderr);
+  assert.ok(pids, stderr);
+
+  child.kill('SIGHUP');
+  await waitFor('the SIGHUP line', /SIGHUP during start-up/);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(child.exitCode, null, 'SIGHUP did not end the process');
+  assert.equal(child.signalCode, null);
+
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, stderr);
+  assert.match(stderr, /stopped during start-up/);
+  for (const pid of [Number(pids[1]), Number(pids[2])]) assert.equal(gone(pid), true, `pid ${pid} still running`);
+});
+
+/** True once the process has exited (ESRCH, or a zombie left for init to reap). */
+function gone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return true;
+  }
+  try {
+    return /^\d+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}

@@ -130,6 +130,7 @@ test('Dockerfile: non-root uid 65534, health check without curl, state volume, p
   const health = finalStage.instructions.filter((i) => i.keyword === 'HEALTHCHECK');
   assert.equal(health.length, 1, 'one HEALTHCHECK in the runtime stage');
   assert.match(health[0]!.args, /bin\/tsmetrics\.js"?,?\s*"?--health-check/);
+  // --health-check is liveness (/livez): test/e2e/cli.test.ts proves it stays healthy while /health is 503.
   assert.doesNotMatch(health[0]!.args, /\b(curl|wget)\b/, 'the image has no curl or wget');
 
   const volumes = finalStage.instructions.filter((i) => i.keyword === 'VOLUME').map((i) => i.args).join(' ');
@@ -259,6 +260,7 @@ test('systemd unit: hardened service with a dynamic user and a state directory',
   assert.notEqual(one('MemoryDenyWriteExecute'), 'yes');
   assert.match(one('ExecStart') ?? '', /\bnode\b.*bin\/tsmetrics\.js/);
   assert.equal(one('RestartPreventExitStatus'), '2', 'bad configuration (exit 2) is not restarted in a loop');
+  assert.equal(one('ExecReload'), '/bin/kill -HUP $MAINPID', 'systemctl reload sends the SIGHUP that re-reads the expected devices');
 
   const environment = (service.get('Environment') ?? []).map((e) => e.split('=')[0]!);
   assertKnownVariables('tsmetrics.service Environment=', environment);
