@@ -6,8 +6,7 @@ import { makeSelector } from './devices/targets.js';
 import { SnapshotStore } from './exposition/snapshot.js';
 import { buildCollectors } from './collectors/index.js';
 import { userRedactor } from './collectors/pii.js';
-import { parseExpectedDevices, type ExpectedDevices } from './config/expected-devices.js';
-import { ConfigError } from './errors.js';
+import { readExpectedDevicesFile } from './config/expected-devices.js';
 import { tuneHeapGrowth } from './heap.js';
 import { readFileSync } from 'node:fs';
 import { Refresher } from './refresh/refresher.js';
@@ -40,8 +39,8 @@ export interface App {
 export async function startApp(baseConfig: Config, log: Logger, version: string, options: { signal?: AbortSignal } = {}): Promise<App> {
   let config = baseConfig;
   tuneHeapGrowth();
-  // Read before anything starts: a bad file is a configuration error (exit 2) with nothing to clean up.
-  let expected = config.expectedDevicesFile === undefined ? undefined : readExpected(config.expectedDevicesFile);
+  // Read and checked by loadConfig (so --check-config sees what start sees); SIGHUP replaces it.
+  let expected = config.expectedDevices;
   let simulator: SimTailnet | undefined;
   let headscaleSimulator: SimHeadscale | undefined;
   if (config.simulator !== undefined && config.backend === 'headscale') {
@@ -147,7 +146,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
     : undefined;
   const store = new SnapshotStore();
   const status = new RefreshStatus(Date.now());
-  const refresher = new Refresher({ api, apiStats, select, scraper, store, status, log: log.child({ stage: 'refresh' }), intervalMs: config.scrapeIntervalMs, version, collectors, inventory, scrapeDevices: config.collectors.includes('client_metrics') });
+  const refresher = new Refresher({ api, apiStats, select, scraper, store, status, log: log.child({ stage: 'refresh' }), intervalMs: config.scrapeIntervalMs, version, simulated: config.simulator !== undefined, collectors, inventory, scrapeDevices: config.collectors.includes('client_metrics') });
 
   let server: RunningServer;
   try {
@@ -185,7 +184,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
       const file = config.expectedDevicesFile;
       if (file === undefined) return;
       try {
-        expected = readExpected(file);
+        expected = readExpectedDevicesFile(file, (p) => readFileSync(p, 'utf8'));
         log.info({ file, selectors: expected.selectors.length }, 'expected devices reloaded');
       } catch (err) {
         // Keep the last good file: a typo during an edit must not blank the inventory alerts.
@@ -199,18 +198,4 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
       await tsnet?.stop();
     },
   };
-}
-
-function readExpected(file: string): ExpectedDevices {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`EXPECTED_DEVICES_FILE=${JSON.stringify(file)}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  try {
-    return parseExpectedDevices(text);
-  } catch (err) {
-    throw new ConfigError(`EXPECTED_DEVICES_FILE=${JSON.stringify(file)} is invalid: ${(err as Error).message}`);
-  }
 }

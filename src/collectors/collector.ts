@@ -33,6 +33,8 @@ export interface ErrorCounts {
 export interface ListData {
   readonly nowSeconds: number;
   readonly version: string;
+  /** True when the data comes from the built-in simulator (--demo, TEST_DEVICES). */
+  readonly simulated?: boolean;
   /** The last good device list; undefined until the first successful API call. */
   readonly devices: readonly Device[] | undefined;
   readonly api: {

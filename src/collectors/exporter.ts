@@ -11,6 +11,7 @@ export const exporterCollector: CycleCollector = {
     const { api, errors, scrapes, selections, cycle } = data;
     const families: MetricFamily[] = [
       gauge('tsmetrics_build_info', 'Build information, value 1.', [[{ version: data.version, node_version: process.version }, 1]]),
+      gauge('tsmetrics_simulated', '1 when the data comes from the built-in simulated tailnet (--demo or TEST_DEVICES), 0 for a real control server.', [[{}, data.simulated === true ? 1 : 0]]),
       gauge('tsmetrics_api_up', '1 if the last Tailscale API device list call succeeded.', [[{}, api.up ? 1 : 0]]),
       gauge(
         'tsmetrics_last_successful_refresh_timestamp_seconds',

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { z } from 'zod';
+import { ConfigError } from '../errors.js';
 
 // EXPECTED_DEVICES_FILE: the devices a tailnet must have. Read at start (a bad file is a config error,
 // exit 2) and on SIGHUP (a bad file keeps the last good one and says why).
@@ -45,4 +46,19 @@ export function parseExpectedDevices(text: string): ExpectedDevices {
     throw new Error(`${issue.path.join('.') || 'file'}: ${issue.message}`);
   }
   return result.data;
+}
+
+/** Reads and parses EXPECTED_DEVICES_FILE, at start (through loadConfig) and on SIGHUP; errors name the variable. */
+export function readExpectedDevicesFile(file: string, readFile: (path: string) => string): ExpectedDevices {
+  let text: string;
+  try {
+    text = readFile(file);
+  } catch (err) {
+    throw new ConfigError(`EXPECTED_DEVICES_FILE=${JSON.stringify(file)}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    return parseExpectedDevices(text);
+  } catch (err) {
+    throw new ConfigError(`EXPECTED_DEVICES_FILE=${JSON.stringify(file)} is invalid: ${(err as Error).message}`);
+  }
 }

@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js';
-import { SECRET_VARIABLES, VARIABLES, type VariableSpec } from './schema.js';
+import { readExpectedDevicesFile, type ExpectedDevices } from './expected-devices.js';
+import { BACKEND_COLLECTORS, SECRET_VARIABLES, VARIABLES, type VariableSpec } from './schema.js';
 
 export type ApiAuth =
   | { readonly kind: 'oauth'; readonly clientId: string; readonly clientSecret: string }
@@ -57,6 +58,8 @@ export interface Config {
   readonly labelsFromTags: ReadonlyArray<{ readonly label: string; readonly pattern: RegExp }>;
   readonly minClientVersion: string | undefined;
   readonly expectedDevicesFile: string | undefined;
+  /** EXPECTED_DEVICES_FILE as read and validated at load time; SIGHUP re-reads the file. */
+  readonly expectedDevices: ExpectedDevices | undefined;
   /** Key for REDACT_USER_EMAILS; undefined = e-mail addresses are exported as they are. */
   readonly redactKey: string | undefined;
   readonly log: { readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly format: 'text' | 'json' };
@@ -88,6 +91,9 @@ function rawValue(env: Env, spec: VariableSpec, readFile: (p: string) => string)
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
       throw new ConfigError(`${spec.name}_FILE=${JSON.stringify(filePath)}: cannot read the file (${code}); expected a readable file holding ${spec.accepted}`);
+    }
+    if (text.trim() === '') {
+      throw new ConfigError(`${spec.name}_FILE=${JSON.stringify(filePath)}: the file is empty; expected a file holding ${spec.accepted}`);
     }
     return text.trim();
   }
@@ -122,6 +128,14 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   const simulator = options.demo === true ? { scenario: 'demo' as const } : testDevices ? { names: testDevices } : undefined;
 
   const backend = get<'tailscale' | 'headscale'>('BACKEND');
+  if (testDevices !== undefined) {
+    // A .env migrated from the Go exporter can carry both: serving a fake tailnet to production dashboards
+    // would be silent, so the combination is refused.
+    const credential = ['OAUTH_CLIENT_ID', 'OAUTH_CLIENT_SECRET', 'TAILSCALE_API_KEY', 'OAUTH_TOKEN', 'HEADSCALE_URL', 'HEADSCALE_API_KEY'].find((name) => v[name] !== undefined);
+    if (credential !== undefined) {
+      throw new ConfigError(`TEST_DEVICES and ${credential} are both set: TEST_DEVICES runs the built-in simulated tailnet and would ignore the real credentials; unset TEST_DEVICES to monitor your tailnet, or unset ${credential} to run the simulator`);
+    }
+  }
   let headscale: HeadscaleConfig | undefined;
   if (backend === 'headscale') {
     const url = get<string | undefined>('HEADSCALE_URL');
@@ -190,6 +204,16 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     throw new ConfigError('REDACT_USER_EMAILS=true needs REDACT_KEY (or REDACT_KEY_FILE): a secret of at least 16 characters that keys the hash');
   }
 
+  const supported: readonly string[] = BACKEND_COLLECTORS[backend];
+  const named = get<string[]>('COLLECTORS');
+  const allCollectors = (env.COLLECTORS ?? '').trim() === '' || env.COLLECTORS!.trim() === 'all';
+  const foreign = allCollectors ? [] : named.filter((c) => !supported.includes(c));
+  if (foreign.length > 0) {
+    throw new ConfigError(`COLLECTORS=${JSON.stringify(named.join(','))} is invalid with BACKEND=${backend}: ${foreign.join(', ')} ${foreign.length === 1 ? 'is' : 'are'} not available there; expected all, or a subset of ${supported.join(', ')}`);
+  }
+  const collectors = allCollectors ? [...supported] : named;
+
+  const expectedFile = get<string | undefined>('EXPECTED_DEVICES_FILE');
   const envName = get<string>('ENV');
   const bindHost = get<string | undefined>('BIND_HOST');
   const listenHost = bindHost ?? (envName === 'production' || envName === 'prod' ? '0.0.0.0' : '127.0.0.1');
@@ -230,13 +254,14 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
       maxSeries: get('CLIENT_METRICS_MAX_SERIES'),
     },
     maxConcurrentScrapes: get('MAX_CONCURRENT_SCRAPES'),
-    collectors: get('COLLECTORS'),
+    collectors,
     inventoryIntervalMs: get('INVENTORY_INTERVAL'),
     shard: { index: shardIndex, count: shardCount, apiMetrics: get('SHARD_API_METRICS') },
     scrapeIntervalMs: get('SCRAPE_INTERVAL'),
     labelsFromTags: get<Array<{ label: string; pattern: RegExp }> | undefined>('DEVICE_LABELS_FROM_TAGS') ?? [],
     minClientVersion: get('MIN_CLIENT_VERSION'),
     expectedDevicesFile: get('EXPECTED_DEVICES_FILE'),
+    expectedDevices: expectedFile === undefined ? undefined : readExpectedDevicesFile(expectedFile, readFile),
     redactKey: redact ? redactKey : undefined,
     log: { level: get('LOG_LEVEL'), format: get('LOG_FORMAT') },
     simulator,

@@ -1,17 +1,33 @@
 import { formatGoDuration } from './duration.js';
 import type { Config } from './load.js';
 
+/**
+ * A URL for display: a password in its userinfo (a control server behind a basic-auth proxy) is replaced, the
+ * user name kept so the operator can tell which account is configured.
+ */
+export function redactUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url;
+  }
+  if (parsed.password === '') return url;
+  const user = parsed.username === '' ? '' : decodeURIComponent(parsed.username);
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.href.replace(/^([a-z][a-z0-9+.-]*:\/\/)/i, `$1${user}:<redacted>@`).replace(/\/$/, url.endsWith('/') ? '/' : '');
+}
+
 /** A display copy of the config for /debug and the start-up log: secrets are replaced by "<redacted>". */
 export function redactedConfig(config: Config): Record<string, unknown> {
   return {
-    auth: config.auth === undefined ? 'simulator' : config.auth.kind === 'oauth'
-      ? { kind: 'oauth', client_id: config.auth.clientId, client_secret: '<redacted>' }
-      : { kind: 'api-key', api_key: '<redacted>' },
+    auth: shownAuth(config),
     backend: config.backend,
-    headscale_url: config.headscale?.url,
+    headscale_url: config.headscale === undefined ? undefined : redactUrl(config.headscale.url),
     headscale_api_key: config.headscale === undefined ? undefined : '<redacted>',
     tailnet: config.tailnet,
-    api_url: config.apiUrl,
+    api_url: redactUrl(config.apiUrl),
     api_timeout: formatGoDuration(config.apiTimeoutMs),
     listen: `${config.listenHost}:${config.port}`,
     env: config.env,
@@ -46,4 +62,14 @@ export function redactedConfig(config: Config): Record<string, unknown> {
     log_format: config.log.format,
     simulator: config.simulator,
   };
+}
+
+/** How the exporter authenticates, as the operator configured it. */
+function shownAuth(config: Config): unknown {
+  if (config.simulator !== undefined) return 'simulator';
+  // Headscale takes its API key, shown (redacted) as headscale_api_key.
+  if (config.backend === 'headscale') return 'headscale-api-key';
+  const auth = config.auth;
+  if (auth === undefined) return undefined;
+  return auth.kind === 'oauth' ? { kind: 'oauth', client_id: auth.clientId, client_secret: '<redacted>' } : { kind: 'api-key', api_key: '<redacted>' };
 }

@@ -109,6 +109,12 @@ const version = z.string().trim().regex(/^v?\d{1,4}\.\d{1,4}(\.\d{1,6})?$/).tran
 export const COLLECTOR_NAMES = ['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy', 'preauthkeys', 'apikeys'] as const;
 export type CollectorName = (typeof COLLECTOR_NAMES)[number];
 
+/** The collectors each control server can fill: `COLLECTORS=all` means these, and naming another is an error. */
+export const BACKEND_COLLECTORS: Readonly<Record<'tailscale' | 'headscale', readonly CollectorName[]>> = {
+  tailscale: ['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy'],
+  headscale: ['devices', 'client_metrics', 'users', 'preauthkeys', 'apikeys'],
+};
+
 export const VARIABLES: readonly VariableSpec[] = [
   // Control server
   { name: 'BACKEND', default: 'tailscale', description: 'Control server: the Tailscale API, or a self-hosted Headscale', accepted: 'tailscale or headscale', schema: z.string().trim().toLowerCase().pipe(z.enum(['tailscale', 'headscale'])) },

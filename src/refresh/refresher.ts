@@ -22,6 +22,8 @@ export interface RefresherOptions {
   readonly log: Logger;
   readonly intervalMs: number;
   readonly version: string;
+  /** The control server is the built-in simulator: said in tsmetrics_simulated. */
+  readonly simulated?: boolean;
   readonly collectors?: readonly Collector[];
   /** The slowly changing inventory (users, keys, ...); refreshed on its own interval inside the cycle. */
   readonly inventory?: Inventory;
@@ -164,6 +166,7 @@ export class Refresher {
     const listData: ListData = {
       nowSeconds: Math.floor(this.#now() / 1000),
       version: this.#o.version,
+      simulated: this.#o.simulated === true,
       devices: this.#devices,
       api: { up: this.#apiUp, lastSuccessSeconds: this.#lastApiSuccessSeconds, listDurationSeconds, stats: this.#o.apiStats },
       selections,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { seriesValues, startExporter } from '../helpers/exporter.js';
+import { seriesValues, startExporter, startExporterWith } from '../helpers/exporter.js';
 import { promtoolCheck } from '../helpers/promtool.js';
 
 test('demo tailnet end to end: /metrics has API and device families, and promtool accepts it', async (t) => {
@@ -28,6 +28,7 @@ test('demo tailnet end to end: /metrics has API and device families, and promtoo
   assert.match(text, /^# TYPE tailscaled_inbound_bytes_total counter$/m, 're-exported counters stay counters');
   assert.match(text, /^tailscaled_inbound_bytes_total\{device_id="[^"]+",device_name="[^"]+",path="derp"\} \d+$/m);
   assert.equal(v.get('tsmetrics_api_up'), 1);
+  assert.equal(v.get('tsmetrics_simulated'), 1, 'simulated data is marked');
   const scraped = [...v.entries()].filter(([k, val]) => k.startsWith('tsmetrics_device_scrape_up{') && val === 1);
   assert.ok(scraped.length >= 5, `expected the demo's tagged devices to be scraped, got ${scraped.length}`);
   assert.deepEqual(promtoolCheck(text), []);
@@ -285,4 +286,21 @@ test('the HTTP server bounds header size and answers oversized requests with 431
   });
   assert.equal(status, 431);
   assert.equal((await ex.get('/metrics')).status, 200, 'the server keeps serving');
+});
+
+test('a password in TAILSCALE_API_URL never reaches the start-up log, /debug or an API error', async (t) => {
+  const { startTailnet } = await import('../../src/sim/tailnet.js');
+  const sim = await startTailnet({ scenario: { names: ['gw-1'] } });
+  t.after(() => sim.close());
+  const password = 'proxy-PASSWORD-0123';
+  const url = sim.apiUrl.replace('http://', `http://ops:${password}@`);
+  const ex = await startExporterWith(t, { TAILSCALE_API_KEY: sim.apiKey, TAILSCALE_API_URL: url, CLIENT_METRICS_PORT: String(sim.clientMetricsPort), LOG_LEVEL: 'debug' });
+  sim.setApiFault({ kind: 'status', status: 500 });
+  await ex.app.refresher.runOnce();
+  const debug = await (await ex.get('/debug')).text();
+  assert.match(debug, /ops:<redacted>@127\.0\.0\.1/);
+  assert.ok(ex.lines.some((l) => l.includes('tsmetrics listening') && l.includes('ops:<redacted>@')), 'the start-up log shows the URL redacted');
+  assert.ok(![...ex.lines, debug].join('\n').includes(password), 'the password leaked');
+  // Real credentials against a (simulated) API: not the built-in simulator.
+  assert.equal(seriesValues(await ex.metrics()).get('tsmetrics_simulated'), 0);
 });

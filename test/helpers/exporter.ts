@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { startApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { memoryLogger } from './log.js';
+
+const readText = (path: string): string => readFileSync(path, 'utf8');
 
 export interface TestExporter {
   readonly app: App;
@@ -18,7 +21,7 @@ export async function startExporter(
   env: Record<string, string> = { TEST_DEVICES: 'gateway-1,gateway-2' },
   options: { demo?: boolean; override?: Partial<Config> } = {},
 ): Promise<TestExporter> {
-  const base = loadConfig({ SCRAPE_INTERVAL: '1h', LOG_LEVEL: 'debug', ...env }, { demo: options.demo === true });
+  const base = loadConfig({ SCRAPE_INTERVAL: '1h', LOG_LEVEL: 'debug', ...env }, { demo: options.demo === true, readFile: readText });
   const config: Config = { ...base, port: 0, listenHost: '127.0.0.1', ...options.override };
   const { log, lines } = memoryLogger();
   const app = await startApp(config, log, '0.0.0-test');
@@ -51,7 +54,7 @@ export function seriesValues(text: string): Map<string, number> {
  * credentials, client-metrics port), runs the first cycle, and stops it in t.after.
  */
 export async function startExporterWith(t: TestContext, env: Record<string, string>) {
-  const config = loadConfig({ SCRAPE_ALLOWED_CIDRS: '127.0.0.0/8', SCRAPE_INTERVAL: '1h', RATE_LIMIT_RPS: '0', ...env });
+  const config = loadConfig({ SCRAPE_ALLOWED_CIDRS: '127.0.0.0/8', SCRAPE_INTERVAL: '1h', RATE_LIMIT_RPS: '0', ...env }, { readFile: readText });
   const { log, lines } = memoryLogger();
   const app = await startApp({ ...config, port: 0, listenHost: '127.0.0.1' }, log, 'test');
   t.after(() => app.stop());

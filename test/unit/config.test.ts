@@ -139,3 +139,62 @@ test('redacted config shows no secret', () => {
   assert.match(text, /"client_id":"kClient123"/);
   assert.match(text, /"scrape_interval":"30s"/);
 });
+
+test('TEST_DEVICES next to real credentials is refused, naming both: a fake tailnet never reaches production dashboards', () => {
+  for (const [name, env] of [
+    ['OAUTH_CLIENT_ID', OAUTH],
+    ['TAILSCALE_API_KEY', { TAILSCALE_API_KEY: 'tskey-api-x' }],
+    ['OAUTH_TOKEN', { OAUTH_TOKEN: 'tskey-api-x' }],
+    ['HEADSCALE_URL', { BACKEND: 'headscale', HEADSCALE_URL: 'https://hs.example.com', HEADSCALE_API_KEY: 'k' }],
+  ] as const) {
+    assert.match(configError({ ...env, TEST_DEVICES: 'gw-1' }), new RegExp(`^TEST_DEVICES and ${name} are both set: .*unset TEST_DEVICES to monitor your tailnet`));
+  }
+  // Alone, each works.
+  assert.deepEqual(loadConfig({ TEST_DEVICES: 'gw-1' }).simulator, { names: ['gw-1'] });
+});
+
+test('EXPECTED_DEVICES_FILE is read and validated by the config load, so --check-config refuses what start refuses', () => {
+  const files: Record<string, string> = {
+    '/good.yaml': 'selectors:\n  - name: gateways\n    match: { tag: "tag:gateway" }\n    min: 2\n',
+    '/bad.yaml': 'selectors: []\n',
+  };
+  const readFile = (p: string): string => {
+    const text = files[p];
+    if (text === undefined) throw Object.assign(new Error('missing'), { code: 'ENOENT' });
+    return text;
+  };
+  const c = loadConfig({ ...OAUTH, EXPECTED_DEVICES_FILE: '/good.yaml' }, { readFile });
+  assert.equal(c.expectedDevices?.selectors[0]?.min, 2);
+  assert.match(configError({ ...OAUTH, EXPECTED_DEVICES_FILE: '/missing.yaml' }, { readFile }), /^EXPECTED_DEVICES_FILE="\/missing\.yaml": cannot read the file \(ENOENT\)$/);
+  assert.match(configError({ ...OAUTH, EXPECTED_DEVICES_FILE: '/bad.yaml' }, { readFile }), /^EXPECTED_DEVICES_FILE="\/bad\.yaml" is invalid: selectors: /);
+});
+
+test('an empty *_FILE secret names the _FILE variable and says the file is empty', () => {
+  const readFile = (): string => '  \n';
+  const m = configError({ OAUTH_CLIENT_ID: 'kClient123', OAUTH_CLIENT_SECRET_FILE: '/run/secrets/oauth' }, { readFile });
+  assert.match(m, /^OAUTH_CLIENT_SECRET_FILE="\/run\/secrets\/oauth": the file is empty; expected a file holding /);
+});
+
+test('a password in a control server URL is redacted in the displayed config; the user name stays', () => {
+  const c = loadConfig({ BACKEND: 'headscale', HEADSCALE_URL: 'https://ops:hunter2-proxy@hs.example.com', HEADSCALE_API_KEY: 'hskey-api-abc' });
+  const shown = JSON.stringify(redactedConfig(c));
+  assert.ok(!shown.includes('hunter2'), shown);
+  assert.match(shown, /"headscale_url":"https:\/\/ops:<redacted>@hs\.example\.com"/);
+  const t = loadConfig({ ...OAUTH, TAILSCALE_API_URL: 'https://u:pa%40ss@api.example.com' });
+  const tShown = JSON.stringify(redactedConfig(t));
+  assert.ok(!tShown.includes('pa%40ss') && !tShown.includes('pa@ss'), tShown);
+  assert.match(tShown, /"api_url":"https:\/\/u:<redacted>@api\.example\.com"/);
+});
+
+test('Headscale mode: the displayed config names its own auth and only the collectors Headscale can fill', () => {
+  const c = loadConfig({ BACKEND: 'headscale', HEADSCALE_URL: 'https://hs.example.com', HEADSCALE_API_KEY: 'hskey-api-abc' });
+  const shown = redactedConfig(c);
+  assert.equal(shown['auth'], 'headscale-api-key');
+  assert.deepEqual(shown['collectors'], ['devices', 'client_metrics', 'users', 'preauthkeys', 'apikeys']);
+  assert.deepEqual(loadConfig(OAUTH).collectors, ['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy']);
+  assert.match(
+    configError({ BACKEND: 'headscale', HEADSCALE_URL: 'https://hs.example.com', HEADSCALE_API_KEY: 'k', COLLECTORS: 'devices,keys,dns' }),
+    /^COLLECTORS="devices,keys,dns" is invalid with BACKEND=headscale: keys, dns are not available there; expected all, or a subset of devices, client_metrics, users, preauthkeys, apikeys$/,
+  );
+  assert.equal(redactedConfig(loadConfig({ BACKEND: 'headscale', TEST_DEVICES: 'n1' }))['auth'], 'simulator');
+});
