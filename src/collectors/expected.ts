@@ -1,16 +1,16 @@
 import type { ExpectedDevices } from '../config/expected-devices.js';
-import { globToRegExp } from '../devices/targets.js';
+import { deviceNameMatcher } from '../devices/names.js';
 import { gauge, type Labels } from '../exposition/family.js';
-import { shortName, type Device } from '../tailscale/device.js';
+import type { Device } from '../tailscale/device.js';
 import { deviceLabels, type ListCollector } from './collector.js';
 
 // Expected inventory (EXPECTED_DEVICES_FILE): how many devices each selector wants and how many are there
 // and online, and in strict mode the devices no selector accounts for.
 
 function matcher(match: ExpectedDevices['selectors'][number]['match']): (d: Device) => boolean {
-  const name = match.name === undefined ? undefined : globToRegExp(match.name);
+  const named = match.name === undefined ? undefined : deviceNameMatcher(match.name);
   return (d) =>
-    (name === undefined || name.test(shortName(d)) || name.test(d.name) || name.test(d.hostname)) &&
+    (named === undefined || named(d)) &&
     (match.tag === undefined || d.tags.includes(match.tag));
 }
 

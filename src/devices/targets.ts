@@ -1,5 +1,6 @@
 import { BlockList, isIP } from 'node:net';
-import { shortName, type Device } from '../tailscale/device.js';
+import type { Device } from '../tailscale/device.js';
+import { deviceNameMatcher } from './names.js';
 import { inShard, type Shard } from './shard.js';
 import { CLIENT_METRICS_MIN_VERSION, compareVersions, parseClientVersion } from '../tailscale/client-version.js';
 
@@ -34,15 +35,6 @@ export interface Selection {
   readonly target?: ScrapeTarget;
 }
 
-/** `*` matches any run of characters; everything else literally; case-insensitive. */
-export function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .split('*')
-    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${body}$`, 'i');
-}
-
 export function buildBlockList(cidrs: readonly string[]): BlockList {
   const list = new BlockList();
   for (const cidr of cidrs) {
@@ -58,11 +50,10 @@ export function scrapeAddress(device: Device): string | undefined {
 }
 
 export function makeSelector(rules: SelectionRules): (devices: readonly Device[]) => Selection[] {
-  const targets = rules.targetDevices.map(globToRegExp);
-  const excludes = rules.excludeDevices.map(globToRegExp);
+  const targets = rules.targetDevices.map((t) => deviceNameMatcher(t));
+  const excludes = rules.excludeDevices.map((t) => deviceNameMatcher(t));
   const allowed = buildBlockList(rules.allowedCidrs);
-  const matches = (patterns: RegExp[], d: Device): boolean =>
-    patterns.some((p) => p.test(shortName(d)) || p.test(d.name) || (d.hostname !== '' && p.test(d.hostname)));
+  const matches = (patterns: ReadonlyArray<(d: Device) => boolean>, d: Device): boolean => patterns.some((p) => p(d));
 
   const decide = (d: Device): Selection => {
     if (rules.shard !== undefined && !inShard(d.id, rules.shard)) return { device: d, state: 'other_shard' };

@@ -3,6 +3,7 @@ import type { ScrapeResult } from '../devices/scraper.js';
 import type { Selection, ScrapeTarget } from '../devices/targets.js';
 import { gauge, type MetricFamily } from '../exposition/family.js';
 import { render } from '../exposition/render.js';
+import { deviceNameMatcher } from '../devices/names.js';
 import { send, type Handler } from './server.js';
 
 export interface ProbeOptions {
@@ -21,7 +22,8 @@ export function probeRoute(o: ProbeOptions): Handler {
   return async (req, res) => {
     const wanted = new URL(req.url ?? '/', 'http://x').searchParams.get('target');
     if (wanted === null || wanted === '') return send(res, 400, 'text/plain; charset=utf-8', 'missing ?target=<device id or name>\n');
-    const match = o.selections().find(({ device: d }) => d.id === wanted || d.nodeId === wanted || d.name === wanted || d.name.split('.')[0] === wanted);
+    const named = deviceNameMatcher(wanted, { glob: false });
+    const match = o.selections().find(({ device: d }) => d.id === wanted || d.nodeId === wanted || named(d));
     if (match?.target === undefined) {
       return send(res, 404, 'text/plain; charset=utf-8', `not an eligible device: ${match === undefined ? 'unknown' : match.state}\n`);
     }

@@ -56,6 +56,14 @@ test('/sd lists eligible devices in http_sd format; /probe scrapes one eligible 
     assert.ok(g.labels.__meta_tailscale_device_id && g.labels.__meta_tailscale_device_name && g.labels.__meta_tailscale_device_os);
   }
   const id = groups[0]!.labels.__meta_tailscale_device_id!;
+  // A device is found by the name a person writes, as TARGET_DEVICES finds it: any case, a rooted FQDN.
+  const fqdn = groups[0]!.labels.__meta_tailscale_device_name!;
+  for (const written of [fqdn, `${fqdn.toUpperCase()}.`, fqdn.split('.')[0]!.toUpperCase()]) {
+    const byName = await ex.get(`/probe?target=${encodeURIComponent(written)}`);
+    assert.equal(byName.status, 200, written);
+    assert.match(await byName.text(), new RegExp(`device_id="${id}"`), written);
+  }
+  assert.equal((await ex.get(`/probe?target=${encodeURIComponent(`${fqdn.slice(0, 3)}*`)}`)).status, 404, 'a probe target is a name, not a glob');
   const probe = await ex.get(`/probe?target=${id}`);
   assert.equal(probe.status, 200);
   const text = await probe.text();

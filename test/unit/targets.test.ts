@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { globToRegExp, makeSelector, type SelectionRules } from '../../src/devices/targets.js';
+import { globToRegExp } from '../../src/devices/names.js';
+import { makeSelector, type SelectionRules } from '../../src/devices/targets.js';
 import { device } from '../helpers/devices.js';
 
 const RULES: SelectionRules = {
