@@ -175,7 +175,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'REDACT_USER_EMAILS', default: 'false', description: 'Replace user e-mail addresses and login names in labels by a stable keyed hash', accepted: 'true or false (true needs REDACT_KEY)', schema: bool },
   { name: 'REDACT_KEY', default: undefined, description: 'Key of the hash used by REDACT_USER_EMAILS', accepted: 'a key of at least 16 characters', secret: true, schema: z.string().trim().min(16) },
   // Logging
-  { name: 'LOG_LEVEL', default: 'info', description: 'Log level', accepted: 'debug, info, warn or error', schema: z.string().trim().toLowerCase().pipe(z.enum(['debug', 'info', 'warn', 'error'])) },
+  { name: 'LOG_LEVEL', default: 'info', description: 'Log level; `debug` adds a line per API request (path, duration, outcome), per device and cycle (selection state and scrape outcome) and per cycle, never a secret', accepted: 'debug, info, warn or error', schema: z.string().trim().toLowerCase().pipe(z.enum(['debug', 'info', 'warn', 'error'])) },
   { name: 'LOG_FORMAT', default: 'text', description: 'Log format', accepted: 'text or json', schema: z.string().trim().toLowerCase().pipe(z.enum(['text', 'json'])) },
 ];
 

@@ -148,7 +148,8 @@ export class Refresher {
     } else {
       this.#apiRefreshFailures++;
       const level = this.#apiUp || this.#apiRefreshFailures === 1 ? 'error' : 'warn';
-      this.#o.log[level]({ err: apiError, serving_devices_from: this.#lastApiSuccessSeconds ?? null }, 'device list refresh failed; serving the last good data');
+      if (this.#devices === undefined) this.#o.log[level]({ err: apiError }, 'device list refresh failed; no device list yet, so no device data until the API answers');
+      else this.#o.log[level]({ err: apiError, serving_devices_from: this.#lastApiSuccessSeconds ?? null }, 'device list refresh failed; serving the last good data');
       this.#apiUp = false;
     }
 
@@ -158,6 +159,11 @@ export class Refresher {
     earlySelections = undefined;
     this.#noteSelectionChanges(selections);
     this.#o.status.selections = selections;
+    const debug = this.#o.log.isLevelEnabled('debug');
+    if (debug) {
+      // "Why is device X not scraped?": one line per device and cycle, only when asked for.
+      for (const s of selections) this.#o.log.debug({ device_id: s.device.id, device_name: s.device.name, state: s.state, ...(s.target === undefined ? {} : { url: s.target.url }) }, 'device selection');
+    }
     const targets = this.#targets(selections);
 
     // The API families need only the list: they are collected, rendered and compressed while the devices
@@ -225,6 +231,17 @@ export class Refresher {
     this.#o.store.swap(snapshot);
 
     const scraped = results.filter((r) => r.ok).length;
+    if (debug) {
+      for (const r of results) {
+        const common = { device_id: r.target.deviceId, device_name: r.target.deviceName, url: r.target.url, duration_ms: Math.round(r.durationSeconds * 1000) };
+        if (r.ok) this.#o.log.debug({ ...common, outcome: 'ok', series: r.series, bytes: r.bytes }, 'device scrape');
+        else this.#o.log.debug({ ...common, outcome: r.reason, detail: r.message, ...(r.status === undefined ? {} : { status: r.status }) }, 'device scrape');
+      }
+      this.#o.log.debug(
+        { duration_ms: Math.round(performance.now() - t0), api_ok: list !== undefined, devices: this.#devices?.length ?? 0, eligible: targets.length, scraped, failed: results.length - scraped },
+        'refresh cycle finished',
+      );
+    }
     this.#o.status.failingDevices = results
       .filter((r): r is Extract<ScrapeResult, { ok: false }> => !r.ok)
       .map((r) => ({

@@ -184,7 +184,7 @@ export class HttpTailscaleApi implements TailscaleApi {
   ): Promise<{ ok: true; value: T } | { ok: false; error: ApiError; retryAfterMs?: number }> {
     const started = performance.now();
     const fail = (reason: ApiErrorReason, message: string, status?: number, cause?: unknown, retryAfterMs?: number) => {
-      this.#record(endpoint, started, reason);
+      this.#record(endpoint, started, path, reason, message);
       const error = new ApiError(endpoint, reason, message, status, cause === undefined ? undefined : { cause });
       return retryAfterMs === undefined ? { ok: false as const, error } : { ok: false as const, error, retryAfterMs };
     };
@@ -207,7 +207,7 @@ export class HttpTailscaleApi implements TailscaleApi {
     }
     try {
       const value = await read(res);
-      this.#record(endpoint, started);
+      this.#record(endpoint, started, path);
       return { ok: true, value };
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
@@ -226,8 +226,11 @@ export class HttpTailscaleApi implements TailscaleApi {
     });
   }
 
-  #record(endpoint: string, started: number, reason?: string): void {
-    this.#o.stats.record(endpoint, (performance.now() - started) / 1000, reason);
+  #record(endpoint: string, started: number, path: string, reason?: string, detail?: string): void {
+    const seconds = (performance.now() - started) / 1000;
+    this.#o.stats.record(endpoint, seconds, reason);
+    // The path and the outcome only: the token is in a header, never logged.
+    this.#o.log.debug({ endpoint, path, duration_ms: Math.round(seconds * 1000), outcome: reason ?? 'ok', ...(detail === undefined ? {} : { detail }) }, 'api request');
   }
 
   async close(): Promise<void> {

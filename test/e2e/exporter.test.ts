@@ -304,3 +304,48 @@ test('a password in TAILSCALE_API_URL never reaches the start-up log, /debug or 
   // Real credentials against a (simulated) API: not the built-in simulator.
   assert.equal(seriesValues(await ex.metrics()).get('tsmetrics_simulated'), 0);
 });
+
+test('LOG_LEVEL=debug explains every cycle: API calls with durations, each device\'s selection and scrape outcome', async (t) => {
+  const ex = await startExporter(t, {}, { demo: true });
+  const sim = ex.app.simulator!;
+  const scraped = sim.devices.find((d) => (d.tags ?? []).includes('tag:exporter') && d.connectedToControl)!;
+  sim.setDeviceFault(scraped.id, { kind: 'status', status: 500 });
+  const before = ex.lines.length;
+  await ex.nextCycle();
+  const lines = ex.lines.slice(before).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const debug = (msg: string): Array<Record<string, unknown>> => lines.filter((l) => l['level'] === 20 && l['msg'] === msg);
+
+  const api = debug('api request').find((l) => l['endpoint'] === 'devices');
+  assert.ok(api, 'the device list call is logged');
+  assert.equal(api['outcome'], 'ok');
+  assert.equal(typeof api['duration_ms'], 'number');
+
+  const selections = debug('device selection');
+  assert.equal(selections.length, sim.devices.length, 'one selection line per device');
+  const states = new Set(selections.map((l) => l['state']));
+  assert.ok(states.has('eligible') && states.has('untagged'), [...states].join());
+
+  const failed = debug('device scrape').find((l) => l['device_id'] === scraped.id);
+  assert.equal(failed?.['outcome'], 'http_status');
+  assert.equal(failed?.['status'], 500);
+  assert.ok(debug('device scrape').some((l) => l['outcome'] === 'ok' && typeof l['series'] === 'number'));
+  const cycle = debug('refresh cycle finished');
+  assert.equal(cycle.length, 1);
+  assert.equal(cycle[0]!['failed'], 1);
+  assert.equal(cycle[0]!['devices'], sim.devices.length);
+});
+
+test('an API that fails before any list succeeded does not claim to serve last good data', async (t) => {
+  const { startTailnet } = await import('../../src/sim/tailnet.js');
+  const sim = await startTailnet({ scenario: { names: ['gw-1'] } });
+  t.after(() => sim.close());
+  sim.setApiFault({ kind: 'status', status: 500 });
+  const ex = await startExporterWith(t, { TAILSCALE_API_KEY: sim.apiKey, TAILSCALE_API_URL: sim.apiUrl, CLIENT_METRICS_PORT: String(sim.clientMetricsPort) });
+  assert.ok(ex.lines.some((l) => l.includes('no device list yet')), ex.lines.join('\n'));
+  assert.ok(!ex.lines.some((l) => l.includes('serving the last good data')));
+  sim.setApiFault(null);
+  await ex.app.refresher.runOnce();
+  sim.setApiFault({ kind: 'status', status: 500 });
+  await ex.app.refresher.runOnce();
+  assert.ok(ex.lines.some((l) => l.includes('serving the last good data')), 'once a list succeeded, it is served');
+});
