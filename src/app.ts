@@ -36,8 +36,16 @@ export interface App {
 }
 
 /** Composition root: builds every stage from the config and wires them; no logic of its own. */
-export async function startApp(baseConfig: Config, log: Logger, version: string, options: { signal?: AbortSignal } = {}): Promise<App> {
+export interface StartOptions {
+  /** Aborts a start that waits (tsnet login). */
+  readonly signal?: AbortSignal;
+  /** The clock of the refresh loop, retention, health and the HTTP server; tests move it. */
+  readonly now?: () => number;
+}
+
+export async function startApp(baseConfig: Config, log: Logger, version: string, options: StartOptions = {}): Promise<App> {
   let config = baseConfig;
+  const now = options.now ?? Date.now;
   tuneHeapGrowth();
   // Read and checked by loadConfig (so --check-config sees what start sees); SIGHUP replaces it.
   let expected = config.expectedDevices;
@@ -145,8 +153,8 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
     ? new Inventory({ api, enabled: config.collectors, intervalMs: config.inventoryIntervalMs, log: log.child({ stage: 'inventory' }), backend: config.backend })
     : undefined;
   const store = new SnapshotStore();
-  const status = new RefreshStatus(Date.now());
-  const refresher = new Refresher({ api, apiStats, select, scraper, store, status, log: log.child({ stage: 'refresh' }), intervalMs: config.scrapeIntervalMs, version, simulated: config.simulator !== undefined, collectors, inventory, scrapeDevices: config.collectors.includes('client_metrics') });
+  const status = new RefreshStatus(now());
+  const refresher = new Refresher({ api, apiStats, select, scraper, store, status, log: log.child({ stage: 'refresh' }), intervalMs: config.scrapeIntervalMs, version, simulated: config.simulator !== undefined, collectors, inventory, scrapeDevices: config.collectors.includes('client_metrics'), now });
 
   let server: RunningServer;
   try {
@@ -166,6 +174,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
       },
       rateLimit: config.rateLimit,
       log: log.child({ stage: 'http' }),
+      now,
     });
   } catch (err) {
     await Promise.allSettled([api.close(), scraper.close(), tokens.close?.(), simulator?.close(), headscaleSimulator?.close(), tsnet?.stop()]);

@@ -349,3 +349,28 @@ test('an API that fails before any list succeeded does not claim to serve last g
   await ex.app.refresher.runOnce();
   assert.ok(ex.lines.some((l) => l.includes('serving the last good data')), 'once a list succeeded, it is served');
 });
+
+test('retention: a failing device keeps its last good series for 3 intervals, and loses them after', async (t) => {
+  const clock = { ms: Date.parse('2026-12-01T00:00:00Z') };
+  const HOUR = 3_600_000; // SCRAPE_INTERVAL of the test exporter: retention is 3 h
+  const ex = await startExporter(t, { TEST_DEVICES: 'gateway-1,gateway-2' }, { now: () => clock.ms });
+  const sim = ex.app.simulator!;
+  const failing = sim.devices.find((d) => d.name.startsWith('gateway-1'))!;
+  const series = async (): Promise<string[]> =>
+    [...seriesValues(await (await ex.get('/metrics')).text()).keys()].filter((k) => k.startsWith('tailscaled_inbound_bytes_total{') && k.includes(`device_id="${failing.id}"`));
+  assert.ok((await series()).length > 0, 'scraped while healthy');
+  sim.setDeviceFault(failing.id, { kind: 'status', status: 500 });
+  for (const at of [1, 2, 3]) {
+    clock.ms += HOUR;
+    await ex.nextCycle();
+    assert.ok((await series()).length > 0, `still served ${at} interval(s) after the last success`);
+  }
+  clock.ms += 1000;
+  await ex.nextCycle();
+  assert.deepEqual(await series(), [], 'gone once the last success is older than 3 intervals');
+  const up = seriesValues(await (await ex.get('/metrics')).text());
+  assert.equal([...up.entries()].find(([k]) => k.startsWith('tsmetrics_device_scrape_up{') && k.includes(failing.id))?.[1], 0, 'still reported as failing');
+  // The other device is untouched throughout.
+  const other = sim.devices.find((d) => d.name.startsWith('gateway-2'))!;
+  assert.ok([...up.keys()].some((k) => k.startsWith('tailscaled_inbound_bytes_total{') && k.includes(`device_id="${other.id}"`)));
+});

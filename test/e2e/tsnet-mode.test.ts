@@ -110,6 +110,9 @@ test('SIGHUP while tsnet waits for a login: the process stays up and says so; a 
   assert.equal(await exited, 0, stderr);
   assert.match(stderr, /stopped during start-up/);
   for (const pid of [Number(pids[1]), Number(pids[2])]) assert.equal(gone(pid), true, `pid ${pid} still running`);
+  // Node's warnings (undici's experimental SOCKS5 agent) join the JSON log instead of breaking it.
+  for (const line of stderr.trim().split('\n')) assert.doesNotThrow(() => JSON.parse(line), line);
+  assert.match(stderr, /"warning":"ExperimentalWarning"/);
 });
 
 /** True once the process has exited (ESRCH, or a zombie left for init to reap). */

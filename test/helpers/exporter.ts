@@ -19,12 +19,12 @@ export interface TestExporter {
 export async function startExporter(
   t: TestContext,
   env: Record<string, string> = { TEST_DEVICES: 'gateway-1,gateway-2' },
-  options: { demo?: boolean; override?: Partial<Config> } = {},
+  options: { demo?: boolean; override?: Partial<Config>; now?: () => number } = {},
 ): Promise<TestExporter> {
   const base = loadConfig({ SCRAPE_INTERVAL: '1h', LOG_LEVEL: 'debug', ...env }, { demo: options.demo === true, readFile: readText });
   const config: Config = { ...base, port: 0, listenHost: '127.0.0.1', ...options.override };
   const { log, lines } = memoryLogger();
-  const app = await startApp(config, log, '0.0.0-test');
+  const app = await startApp(config, log, '0.0.0-test', options.now === undefined ? {} : { now: options.now });
   t.after(() => app.stop());
   const exporter: TestExporter = {
     app,
