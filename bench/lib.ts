@@ -2,6 +2,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { get, type IncomingHttpHeaders } from 'node:http';
 import { createServer } from 'node:net';
+import { resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
 export interface LatencySummary {
@@ -170,3 +171,12 @@ export const MB = 1024 * 1024;
 export const fmtMs = (ms: number): string => (Number.isNaN(ms) ? 'n/a' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
 export const fmtBytes = (b: number): string => (b >= MB ? `${(b / MB).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
 export const fmtRatio = (r: number): string => (Number.isNaN(r) ? 'n/a' : r >= 10 ? `${r.toFixed(0)}×` : `${r.toFixed(2)}×`);
+
+/**
+ * Where the report goes: BENCH_RESULTS (relative to the project root) when set, else dist/bench/results.md. The
+ * committed bench/results.md holds the figures the README quotes, so a casual run must not overwrite it.
+ */
+export function resultsPath(env: Readonly<Record<string, string | undefined>>, root: string): string {
+  const chosen = env.BENCH_RESULTS;
+  return resolve(root, chosen === undefined || chosen === '' ? 'dist/bench/results.md' : chosen);
+}

@@ -3,8 +3,9 @@
 //
 //   npx tsc -p tsconfig.json && node dist/bench/run.js
 //
-// Environment (all optional): BENCH_SIZES=1000,10000  BENCH_REQUESTS=400  BENCH_TIMEOUT_S=540
-// Prints a Markdown report and writes it to bench/results.md.
+// Environment (all optional): BENCH_SIZES=1000,10000  BENCH_REQUESTS=400  BENCH_TIMEOUT_S=540  BENCH_RESULTS=<file>
+// Prints a Markdown report and writes it to dist/bench/results.md, or to BENCH_RESULTS (the committed
+// bench/results.md is replaced only when asked: BENCH_RESULTS=bench/results.md).
 import { createServer, type Server } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { execFileSync } from 'node:child_process';
@@ -22,7 +23,7 @@ import { buildSnapshot } from '../src/exposition/snapshot.js';
 import { createLogger } from '../src/log.js';
 import { VERSION } from '../src/version.js';
 import { NODE_FLAGS } from '../src/heap.js';
-import { fetchOnce, fmtBytes, fmtMs, fmtRatio, freePort, Helper, median, sampleValue, summarize, type LatencySummary } from './lib.js';
+import { resultsPath, fetchOnce, fmtBytes, fmtMs, fmtRatio, freePort, Helper, median, sampleValue, summarize, type LatencySummary } from './lib.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400);
@@ -40,7 +41,7 @@ const MEMORY_CYCLES = 5;
 const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_S ?? 540);
 
 const here = (file: string): URL => new URL(`./${file}`, import.meta.url);
-const RESULTS_MD = fileURLToPath(new URL('../../bench/results.md', import.meta.url));
+const RESULTS_MD = resultsPath(process.env, fileURLToPath(new URL('../../', import.meta.url)));
 const log = createLogger({ level: 'warn', format: 'text' });
 
 interface SimInfo {

@@ -200,9 +200,12 @@ function landingPage(version: string, debug: boolean): string {
   const links = [
     ['/metrics', 'Prometheus metrics'],
     ['/health', 'health (JSON)'],
+    ['/healthz', 'health verdict (plain text)'],
     ['/livez', 'liveness probe'],
     ['/readyz', 'readiness probe'],
     ['/startupz', 'startup probe'],
+    ['/sd', 'Prometheus HTTP service discovery of the scraped devices (JSON)'],
+    ['/probe?target=', 'scrape one device now: /probe?target=&lt;device id or name&gt;'],
     ...(debug ? [['/debug', 'debug information (JSON, secrets redacted)']] : []),
   ];
   return `<!doctype html>

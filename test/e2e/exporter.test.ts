@@ -78,7 +78,8 @@ test('/health, /livez, /readyz, /debug and the landing page', async (t) => {
   const debugText = JSON.stringify(debug);
   assert.ok(!debugText.includes(sim.clientSecret), 'no OAuth secret in /debug');
   const landing = await (await ex.get('/')).text();
-  for (const link of ['/metrics', '/health', '/debug']) assert.ok(landing.includes(`href="${link}"`), link);
+  // Every endpoint the README lists is linked.
+  for (const link of ['/metrics', '/health', '/healthz', '/livez', '/readyz', '/startupz', '/sd', '/probe?target=', '/debug']) assert.ok(landing.includes(`href="${link}"`), link);
 });
 
 test('DEBUG_ENDPOINT=false removes /debug', async (t) => {
