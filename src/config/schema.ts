@@ -123,9 +123,9 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'HEADSCALE_CA_FILE', default: undefined, description: 'PEM file of the CA that signed the Headscale server certificate (a private CA)', accepted: 'a readable PEM file path', schema: nonEmpty },
   // Tailscale API access
   { name: 'OAUTH_CLIENT_ID', default: undefined, description: 'Tailscale OAuth client ID (trust credential)', accepted: 'the client ID from the admin console', schema: nonEmpty },
-  { name: 'OAUTH_CLIENT_SECRET', default: undefined, description: 'Tailscale OAuth client secret', accepted: 'a tskey-client-... secret', secret: true, schema: nonEmpty },
-  { name: 'TAILSCALE_API_KEY', default: undefined, description: 'Tailscale API access token, instead of OAuth', accepted: 'a tskey-api-... token', secret: true, schema: nonEmpty },
-  { name: 'OAUTH_TOKEN', default: undefined, description: 'Alias of TAILSCALE_API_KEY (the Go original\'s name)', accepted: 'a tskey-api-... token', secret: true, schema: nonEmpty },
+  { name: 'OAUTH_CLIENT_SECRET', default: undefined, description: 'Tailscale OAuth client secret', accepted: 'a non-empty secret (issued as tskey-client-...; not checked)', secret: true, schema: nonEmpty },
+  { name: 'TAILSCALE_API_KEY', default: undefined, description: 'Tailscale API access token, instead of OAuth', accepted: 'a non-empty token (issued as tskey-api-...; not checked)', secret: true, schema: nonEmpty },
+  { name: 'OAUTH_TOKEN', default: undefined, description: 'Alias of TAILSCALE_API_KEY (the Go original\'s name)', accepted: 'a non-empty token (issued as tskey-api-...; not checked)', secret: true, schema: nonEmpty },
   { name: 'TAILNET_NAME', default: '-', description: 'Tailnet ID or name; `-` is the credential\'s own tailnet', accepted: '`-`, a tailnet ID (T1234CNTRL) or organization name', schema: z.string().trim().regex(/^[^\s/?#]+$/) },
   { name: 'TAILSCALE_API_URL', default: 'https://api.tailscale.com', description: 'Base URL of the Tailscale API', accepted: 'an http(s) URL', schema: httpUrl },
   { name: 'API_TIMEOUT', default: '30s', description: 'Timeout of one Tailscale API call', accepted: 'a duration between 1s and 5m, e.g. 30s', schema: duration(1000, 300_000) },
@@ -145,7 +145,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'TSNET_STATE_SECRET', default: undefined, description: 'Kubernetes Secret holding the tsnet node state instead of a file in TSNET_STATE_DIR (tailscaled --state=kube:<name>)', accepted: 'a Secret name (lower-case letters, digits, -, .)', schema: z.string().trim().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/) },
   { name: 'TAILSCALED_PATH', default: undefined, description: 'tailscaled binary for tsnet mode; else found in PATH', accepted: 'a path to an executable', schema: nonEmpty },
   { name: 'TAILSCALE_PATH', default: undefined, description: 'tailscale CLI binary for tsnet mode; else found in PATH', accepted: 'a path to an executable', schema: nonEmpty },
-  { name: 'TS_AUTHKEY', default: undefined, description: 'Auth key that registers the tsnet node', accepted: 'a tskey-auth-... key', secret: true, schema: nonEmpty },
+  { name: 'TS_AUTHKEY', default: undefined, description: 'Auth key that registers the tsnet node', accepted: 'a non-empty key (issued as tskey-auth-...; not checked)', secret: true, schema: nonEmpty },
   // Which devices are scraped
   { name: 'SCRAPE_TAG', default: 'exporter', description: 'Tag that marks devices whose client metrics are scraped', accepted: 'a tag name, with or without tag:', schema: z.string().trim().min(1).transform((t) => (t.startsWith('tag:') ? t : `tag:${t}`)).pipe(z.string().regex(/^tag:[A-Za-z0-9][A-Za-z0-9_\-]*$/)) },
   { name: 'REQUIRE_EXPORTER_TAG', default: 'false', description: 'Scrape only devices carrying SCRAPE_TAG; when false, untagged devices named in TARGET_DEVICES are scraped too; in tsnet mode the exporter\'s own node must also carry TSNET_TAGS (tag:exporter when unset)', accepted: 'true or false', schema: bool },
