@@ -266,7 +266,8 @@ test('api fault hang: no answer until the client gives up; close() still returns
   tn.setApiFault({ kind: 'hang' });
   await assert.rejects(get(tn, '/tailnet/-/devices', `Bearer ${tn.apiKey}`, AbortSignal.timeout(200)), { name: 'TimeoutError' });
   const pending = get(tn, '/tailnet/-/devices', `Bearer ${tn.apiKey}`);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // Closed only once the second request hangs in the server (a fixed 50 ms was too short on a loaded machine).
+  for (let i = 0; i < 500 && tn.stats.faultsInjected.get('api:hang') !== 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
   await tn.close();
   await assert.rejects(pending);
   assert.equal(tn.stats.faultsInjected.get('api:hang'), 2);
