@@ -3,39 +3,106 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, dirname, resolve } from 'node:path';
 import { test } from 'node:test';
 
-// The data flows one way: config -> tailscale (control plane) -> tsnet (transport) -> devices -> collectors -> exposition -> refresh -> server.
-// A stage may import upstream stages, never downstream ones; the simulator imports nothing from src/.
+// The data flows one way: config -> tailscale (control plane) -> tsnet (transport) -> devices -> collectors ->
+// exposition -> refresh -> server -> the composition root (app.ts, main.ts). A stage may import upstream stages,
+// never downstream ones; the simulator imports nothing from src/, and only the composition root reaches the
+// simulator, by a dynamic import (a real deployment never loads it). Every import form counts: static, re-export,
+// side-effect, dynamic `import()`, `require()` and `createRequire(...)(...)`.
 
 const SRC = join(process.cwd(), 'src');
-const ORDER = ['config', 'tailscale', 'tsnet', 'devices', 'collectors', 'exposition', 'refresh', 'server'];
+const ORDER = ['config', 'tailscale', 'tsnet', 'devices', 'collectors', 'exposition', 'refresh', 'server', 'root'];
 // exposition/family.ts is the shared vocabulary every stage may use; slicer.ts the shared event-loop budget.
 const SHARED = ['exposition/family.ts', 'errors.ts', 'log.ts', 'version.ts', 'slicer.ts'];
+// Files at the top of src/ that are not shared belong to the composition root; a new one must be placed here.
+const ROOT_FILES = ['app.ts', 'main.ts', 'heap.ts'];
+
+export interface ImportSite {
+  readonly specifier: string;
+  readonly kind: 'static' | 'type' | 'side-effect' | 'dynamic' | 'require';
+}
+
+/** Every module a TypeScript file names, in any import form. Comments count too: a false alarm is cheap. */
+export function importSites(text: string): ImportSite[] {
+  const sites: ImportSite[] = [];
+  for (const m of text.matchAll(/(?:^|[;}\n])\s*(import|export)(\s+type)?\s+(?:[^;'"]*?\s)?from\s*['"]([^'"]+)['"]/g)) {
+    sites.push({ specifier: m[3]!, kind: m[1] === 'import' && m[2] !== undefined ? 'type' : 'static' });
+  }
+  for (const m of text.matchAll(/(?:^|[;}\n])\s*import\s*['"]([^'"]+)['"]/g)) sites.push({ specifier: m[1]!, kind: 'side-effect' });
+  // `typeof import('x')` is a type, not a load.
+  for (const m of text.matchAll(/(typeof\s+)?\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) sites.push({ specifier: m[2]!, kind: m[1] === undefined ? 'dynamic' : 'type' });
+  for (const m of text.matchAll(/\brequire\(\s*['"]([^'"]+)['"]\s*\)|\bcreateRequire\([^)]*\)\(\s*['"]([^'"]+)['"]\s*\)/g)) sites.push({ specifier: (m[1] ?? m[2])!, kind: 'require' });
+  // A computed specifier cannot be checked: it is reported as such.
+  for (const m of text.matchAll(/\bimport\(\s*(?!['"])([^)]*)\)|\brequire\(\s*(?!['"])([^)]*)\)/g)) sites.push({ specifier: `<computed: ${(m[1] ?? m[2])!.trim()}>`, kind: 'dynamic' });
+  return sites;
+}
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
 }
 
-function imports(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/^(?:import|export)[^'"]*from '(\.[^']+)'/gm)].map((m) => relative(SRC, resolve(dirname(file), m[1]!.replace(/\.js$/, '.ts'))));
+function stageOf(path: string): string {
+  if (SHARED.includes(path)) return 'shared';
+  if (path.includes('/')) return path.split('/')[0]!;
+  return ROOT_FILES.includes(path) ? 'root' : 'unplaced';
 }
 
-test('stages import only upstream stages', () => {
+test('the import extractor sees every import form', () => {
+  const text = [
+    "import { a } from './a.js';",
+    "import type { B } from './b.js';",
+    'import {\n  c,\n  d,\n} from "./c.js";',
+    "export { e } from './e.js';",
+    "export * from './f.js';",
+    "import './g.js';",
+    "const h = await import('./h.js');",
+    "let y: typeof import('yaml');",
+    "const i = createRequire(import.meta.url)('./i.js');",
+    "const j = require('./j.js');",
+    'const k = await import(name);',
+  ].join('\n');
+  const got = importSites(text).map((s) => `${s.kind} ${s.specifier}`).sort();
+  assert.deepEqual(got, [
+    'dynamic ./h.js', 'dynamic <computed: name>', 'require ./i.js', 'require ./j.js', 'side-effect ./g.js',
+    'static ./a.js', 'static ./c.js', 'static ./e.js', 'static ./f.js', 'type ./b.js', 'type yaml',
+  ].sort());
+});
+
+test('stages import only upstream stages, in every import form; root files are placed', () => {
   const violations: string[] = [];
   for (const file of files(SRC)) {
     const from = relative(SRC, file);
-    const stage = from.split('/')[0]!;
-    for (const target of imports(file)) {
-      if (SHARED.includes(target)) continue;
-      const targetStage = target.split('/')[0]!;
+    const stage = stageOf(from);
+    if (stage === 'unplaced') violations.push(`${from}: a file at the top of src/ must be listed as SHARED or ROOT_FILES`);
+    for (const site of importSites(readFileSync(file, 'utf8'))) {
+      if (site.specifier.startsWith('<computed')) {
+        violations.push(`${from}: ${site.specifier} cannot be checked`);
+        continue;
+      }
+      if (!site.specifier.startsWith('.')) continue;
+      const target = relative(SRC, resolve(dirname(file), site.specifier.replace(/\.js$/, '.ts')));
+      const targetStage = stageOf(target);
+      if (site.kind === 'type' || targetStage === 'shared') continue;
       if (stage === 'sim') {
         if (targetStage !== 'sim') violations.push(`${from} -> ${target} (the simulator stands in for the outside world)`);
         continue;
       }
+      if (targetStage === 'sim') {
+        if (!(stage === 'root' && site.kind === 'dynamic')) violations.push(`${from} -> ${target} (${site.kind}): only the composition root loads the simulator, dynamically`);
+        continue;
+      }
       const a = ORDER.indexOf(stage);
       const b = ORDER.indexOf(targetStage);
-      if (a >= 0 && b > a) violations.push(`${from} -> ${target}`);
+      if (a >= 0 && b > a) violations.push(`${from} -> ${target} (${site.kind})`);
     }
   }
   assert.deepEqual(violations, []);
+});
+
+test('main.ts is the entry point: nothing imports it, and only main.ts imports app.ts', () => {
+  const importers = (wanted: string): string[] =>
+    files(SRC).filter((file) =>
+      importSites(readFileSync(file, 'utf8')).some((s) => s.specifier.startsWith('.') && relative(SRC, resolve(dirname(file), s.specifier.replace(/\.js$/, '.ts'))) === wanted),
+    ).map((f) => relative(SRC, f));
+  assert.deepEqual(importers('main.ts'), []);
+  assert.deepEqual(importers('app.ts'), ['main.ts']);
 });
