@@ -26,7 +26,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 # test/ and bench/ are not in the build context (.dockerignore): only src/ is compiled.
-RUN npx tsc -p tsconfig.json
+RUN npm run build
 
 FROM node:${NODE_VERSION}-bookworm-slim AS deps
 WORKDIR /app

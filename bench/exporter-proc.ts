@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     live = process.memoryUsage();
   }
   const health = (await (await fetch(`${app.url}/health`)).json()) as { devices_discovered: number; devices_scraped: number };
-  serveHelper(async () => ({}), () => app.stop());
+  serveHelper(() => Promise.resolve({}), () => app.stop());
   process.send?.({
     type: 'ready',
     baseline,

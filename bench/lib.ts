@@ -15,7 +15,7 @@ export interface LatencySummary {
 }
 
 /** Nearest-rank percentile of an ascending array. */
-export function percentile(sorted: readonly number[], p: number): number {
+function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
@@ -167,7 +167,7 @@ export function serveHelper(handle: (msg: any) => Promise<Record<string, unknown
   process.on('disconnect', () => void onClose().finally(() => process.exit(0)));
 }
 
-export const MB = 1024 * 1024;
+const MB = 1024 * 1024;
 export const fmtMs = (ms: number): string => (Number.isNaN(ms) ? 'n/a' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
 export const fmtBytes = (b: number): string => (b >= MB ? `${(b / MB).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
 export const fmtRatio = (r: number): string => (Number.isNaN(r) ? 'n/a' : r >= 10 ? `${r.toFixed(0)}×` : `${r.toFixed(2)}×`);

@@ -1,7 +1,7 @@
 // Micro-benchmark for src/devices/parse.ts: one realistic tailscaled client-metrics payload (30 series,
 // the families of tailscale-facts §2.1, in tailscaled's own TYPE-then-HELP layout) parsed many times.
 //
-//   npx tsc -p tsconfig.json && node dist/bench/parse.bench.js [iterations]
+//   npm run build && node dist/bench/parse.bench.js [iterations]
 //
 // Budget: thousands of devices x ~30 series every 30 s; at 10 µs per payload, 5,000 devices cost 50 ms of
 // parsing per refresh.

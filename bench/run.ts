@@ -1,7 +1,7 @@
 // End-to-end performance benchmark of tsmetrics: serving, rendering, refreshing, memory and
 // responsiveness on a simulated tailnet of 1,000 and 10,000 devices. See bench/README.md.
 //
-//   npx tsc -p tsconfig.json && node dist/bench/run.js
+//   npm run build && node dist/bench/run.js
 //
 // Environment (all optional): BENCH_SIZES=1000,10000  BENCH_REQUESTS=400  BENCH_TIMEOUT_S=540  BENCH_RESULTS=<file>
 // Prints a Markdown report and writes it to dist/bench/results.md, or to BENCH_RESULTS (the committed

@@ -28,13 +28,13 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   serveHelper(
-    async (msg) => {
+    (msg) => {
       if (msg?.type === 'stats') {
         let scrapes = 0;
         for (const n of sim.stats.scrapes.values()) scrapes += n;
-        return { tokenRequests: sim.stats.tokenRequests, deviceListRequests: sim.stats.deviceListRequests, routeRequests: sim.stats.routeRequests, scrapes };
+        return Promise.resolve({ tokenRequests: sim.stats.tokenRequests, deviceListRequests: sim.stats.deviceListRequests, routeRequests: sim.stats.routeRequests, scrapes });
       }
-      throw new Error(`unknown message ${JSON.stringify(msg)}`);
+      return Promise.reject(new Error(`unknown message ${JSON.stringify(msg)}`));
     },
     () => sim.close(),
   );

@@ -20,5 +20,5 @@ if (!existsSync(join(root, 'node_modules'))) {
 }
 const sources = Math.max(...['src', 'bench', 'test'].filter((d) => existsSync(join(root, d))).map((d) => newest(join(root, d))));
 if (!existsSync(entry) || statSync(entry).mtimeMs < sources) {
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript-native/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
 }

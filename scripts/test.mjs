@@ -43,7 +43,8 @@ if (missing.length > 0) {
 }
 
 // 3. build
-run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']);
+// TypeScript 7 (native) compiles; the `typescript` package (6.0) is there for ESLint's type-aware rules only.
+run(process.execPath, [join(root, 'node_modules/typescript-native/bin/tsc'), '-p', 'tsconfig.json']);
 
 // 4. every *.test.js under dist/test
 const tests = [];

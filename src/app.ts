@@ -145,7 +145,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
     // With several replicas, API device metrics come from shard 0 only unless asked otherwise (no duplicates).
     apiDeviceMetrics: config.shard.index === 0 || config.shard.apiMetrics === 'all',
     enabled: new Set(config.collectors),
-    tsnet: tsnet === undefined ? undefined : () => ({ up: tsnet!.isUp(), status: tsnet!.status() }),
+    tsnet: tsnet === undefined ? undefined : () => ({ up: tsnet.isUp(), status: tsnet.status() }),
     backend: config.backend,
   });
   // The inventory is tailnet-wide: with several replicas, shard 0 fetches it.
@@ -167,7 +167,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
       intervalMs: config.scrapeIntervalMs,
       debugConfig: config.debugEndpoint ? redactedConfig(config) : undefined,
       metricsToken: config.metricsToken,
-      tsnetUp: tsnet === undefined ? undefined : () => tsnet!.isUp(),
+      tsnetUp: tsnet === undefined ? undefined : () => tsnet.isUp(),
       extraRoutes: {
         '/sd': sdRoute(() => status.selections, config.clientMetrics.port, userLabel),
         '/probe': probeRoute({ selections: () => status.selections, scrape: (t) => scraper.scrape(t), maxConcurrent: config.maxConcurrentScrapes }),

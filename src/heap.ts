@@ -6,7 +6,7 @@ import { setFlagsFromString } from 'node:v8';
  * near 400 MB of RSS. 50% keeps that peak about 130 MB lower for a few more (concurrent) collections per
  * cycle, which the benchmark shows cost no measurable cycle time. Like Go's GOGC.
  */
-export const HEAP_GROWING_PERCENT = 50;
+const HEAP_GROWING_PERCENT = 50;
 
 /**
  * V8 options every launcher puts on the node command line (bin/tsmetrics.js, the npm scripts, the

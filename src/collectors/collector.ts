@@ -18,7 +18,7 @@ export interface DeviceScrapeState {
   readonly lastSuccessSeconds: number | undefined;
 }
 
-export interface ErrorCounts {
+interface ErrorCounts {
   /** `${device_id}\u0000${reason}` -> count, kept for devices still present. */
   readonly deviceScrapeErrors: ReadonlyMap<string, number>;
   readonly apiRefreshFailures: number;

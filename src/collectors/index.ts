@@ -56,7 +56,7 @@ export function buildCollectors(o: CollectorOptions): Collector[] {
 /** A family Headscale cannot fill is absent in headscale mode, never a made-up 0. */
 function withoutUnsupported(c: ListCollector): ListCollector {
   const supported = (families: MetricFamily[]): MetricFamily[] => families.filter((f) => !HEADSCALE_UNSUPPORTED_FAMILIES.has(f.name));
-  const { steps } = c;
+  const steps = c.steps?.bind(c);
   return {
     ...c,
     collect: (data) => supported(c.collect(data)),
@@ -64,7 +64,7 @@ function withoutUnsupported(c: ListCollector): ListCollector {
       ? {}
       : {
           *steps(data: ListData) {
-            return supported(yield* steps.call(c, data));
+            return supported(yield* steps(data));
           },
         }),
   };

@@ -38,7 +38,7 @@ export function parseExpectedDevices(text: string): ExpectedDevices {
   try {
     raw = loadYaml().parse(text);
   } catch (err) {
-    throw new Error(`not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    throw new Error(`not valid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }
   const result = fileSchema.safeParse(raw);
   if (!result.success) {

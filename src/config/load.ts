@@ -2,11 +2,11 @@ import { ConfigError } from '../errors.js';
 import { readExpectedDevicesFile, type ExpectedDevices } from './expected-devices.js';
 import { BACKEND_COLLECTORS, SECRET_VARIABLES, VARIABLES, type VariableSpec } from './schema.js';
 
-export type ApiAuth =
+type ApiAuth =
   | { readonly kind: 'oauth'; readonly clientId: string; readonly clientSecret: string }
   | { readonly kind: 'api-key'; readonly apiKey: string };
 
-export interface HeadscaleConfig {
+interface HeadscaleConfig {
   readonly url: string;
   readonly apiKey: string;
   /** PEM text of a private CA, read from HEADSCALE_CA_FILE. */
@@ -278,7 +278,7 @@ function deepFreeze<T>(value: T): T {
 }
 
 /** The StatefulSet ordinal at the end of a pod name: `tsmetrics-2` -> 2. */
-export function ordinalFromHostname(hostname: string): number | undefined {
+function ordinalFromHostname(hostname: string): number | undefined {
   const m = /-(\d+)$/.exec(hostname);
   return m === null ? undefined : Number(m[1]);
 }

@@ -54,10 +54,10 @@ const list = z.string().transform((s) =>
     .filter((x) => x !== ''),
 );
 
-const nameGlobs = list.pipe(z.array(z.string().regex(/^[A-Za-z0-9*._\-]+$/)));
+const nameGlobs = list.pipe(z.array(z.string().regex(/^[A-Za-z0-9*._-]+$/)));
 
 const tagList = list.transform((tags) => tags.map((t) => (t.startsWith('tag:') ? t : `tag:${t}`))).pipe(
-  z.array(z.string().regex(/^tag:[A-Za-z0-9][A-Za-z0-9_\-]*$/)),
+  z.array(z.string().regex(/^tag:[A-Za-z0-9][A-Za-z0-9_-]*$/)),
 );
 
 function isCidr(text: string): boolean {
@@ -147,7 +147,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'TAILSCALE_PATH', default: undefined, description: 'tailscale CLI binary for tsnet mode; else found in PATH', accepted: 'a path to an executable', schema: nonEmpty },
   { name: 'TS_AUTHKEY', default: undefined, description: 'Auth key that registers the tsnet node', accepted: 'a non-empty key (issued as tskey-auth-...; not checked)', secret: true, schema: nonEmpty },
   // Which devices are scraped
-  { name: 'SCRAPE_TAG', default: 'exporter', description: 'Tag that marks devices whose client metrics are scraped', accepted: 'a tag name, with or without tag:', schema: z.string().trim().min(1).transform((t) => (t.startsWith('tag:') ? t : `tag:${t}`)).pipe(z.string().regex(/^tag:[A-Za-z0-9][A-Za-z0-9_\-]*$/)) },
+  { name: 'SCRAPE_TAG', default: 'exporter', description: 'Tag that marks devices whose client metrics are scraped', accepted: 'a tag name, with or without tag:', schema: z.string().trim().min(1).transform((t) => (t.startsWith('tag:') ? t : `tag:${t}`)).pipe(z.string().regex(/^tag:[A-Za-z0-9][A-Za-z0-9_-]*$/)) },
   { name: 'REQUIRE_EXPORTER_TAG', default: 'false', description: 'Scrape only devices carrying SCRAPE_TAG; when false, untagged devices named in TARGET_DEVICES are scraped too; in tsnet mode the exporter\'s own node must also carry TSNET_TAGS (tag:exporter when unset)', accepted: 'true or false', schema: bool },
   { name: 'TARGET_DEVICES', default: undefined, description: 'Only these devices (names, `*` globs) are scraped', accepted: 'comma-separated names or globs, e.g. gateway-*,db-1', schema: nameGlobs },
   { name: 'EXCLUDE_DEVICES', default: undefined, description: 'Devices (names, `*` globs) never scraped', accepted: 'comma-separated names or globs', schema: nameGlobs },

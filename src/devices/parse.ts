@@ -39,21 +39,21 @@ export interface ParseOptions {
   maxLineLength?: number;
 }
 
-export type ParseFormat = 'text-0.0.4' | 'openmetrics';
+type ParseFormat = 'text-0.0.4' | 'openmetrics';
 
 export type ParseResult =
   | { ok: true; families: MetricFamily[]; format: ParseFormat }
   | { ok: false; error: ParseError };
 
-export interface ParseError {
+interface ParseError {
   reason: 'parse' | 'too_many_series';
   /** 1-based line of the offending input (0 if the input was not a string). */
   line: number;
   message: string;
 }
 
-export const DEFAULT_MAX_SERIES = 10_000;
-export const DEFAULT_MAX_LINE_LENGTH = 64 * 1024;
+const DEFAULT_MAX_SERIES = 10_000;
+const DEFAULT_MAX_LINE_LENGTH = 64 * 1024;
 /** Families that never receive a sample still cost memory; allow this many beyond maxSeries. */
 const SPARE_FAMILIES = 1024;
 
@@ -816,7 +816,7 @@ class Parser {
     const names = this.labelNames;
     const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (names[a]! < names[b]! ? -1 : 1));
     const parts: string[] = [];
-    for (const i of order) parts.push(`${names[i]!}="${text.slice(this.rawValueStart[i]!, this.rawValueEnd[i]!)}"`);
+    for (const i of order) parts.push(`${names[i]!}="${text.slice(this.rawValueStart[i], this.rawValueEnd[i])}"`);
     return `${name}{${parts.join(',')}}`;
   }
 

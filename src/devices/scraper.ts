@@ -7,7 +7,7 @@ import { background } from '../slicer.js';
 import type { ScrapeTarget } from './targets.js';
 
 /** Bounded failure reasons: these are label values of tsmetrics_device_scrape_errors_total. */
-export type ScrapeFailure = 'timeout' | 'connect' | 'http_status' | 'too_large' | 'parse' | 'too_many_series';
+type ScrapeFailure = 'timeout' | 'connect' | 'http_status' | 'too_large' | 'parse' | 'too_many_series';
 
 export type ScrapeResult =
   | { readonly ok: true; readonly target: ScrapeTarget; readonly families: readonly MetricFamily[]; readonly bytes: number; readonly durationSeconds: number; readonly series: number }
@@ -58,7 +58,7 @@ export class DeviceScraper {
    * index: no queue objects per target, and a slow device holds one worker, never the others.
    */
   async scrapeAll(targets: readonly ScrapeTarget[], signal?: AbortSignal, keep?: KeepFamilies): Promise<ScrapeResult[]> {
-    const results: ScrapeResult[] = new Array(targets.length);
+    const results = new Array<ScrapeResult>(targets.length);
     // Every scrape in flight listens on the cycle's signal (and removes its listener when done): more than
     // Node's default of 10 is expected here, not a leak worth a MaxListenersExceededWarning.
     if (signal !== undefined) setMaxListeners(Math.max(getMaxListeners(signal), this.#o.concurrency + 10), signal);

@@ -16,6 +16,6 @@ export interface Shard {
   readonly count: number;
 }
 
-export const shardOf = (deviceId: string, count: number): number => fnv1a32(deviceId) % count;
+const shardOf = (deviceId: string, count: number): number => fnv1a32(deviceId) % count;
 
 export const inShard = (deviceId: string, shard: Shard): boolean => shard.count <= 1 || shardOf(deviceId, shard.count) === shard.index;

@@ -35,7 +35,7 @@ export interface Selection {
   readonly target?: ScrapeTarget;
 }
 
-export function buildBlockList(cidrs: readonly string[]): BlockList {
+function buildBlockList(cidrs: readonly string[]): BlockList {
   const list = new BlockList();
   for (const cidr of cidrs) {
     const [ip, bits] = cidr.split('/') as [string, string];
@@ -45,7 +45,7 @@ export function buildBlockList(cidrs: readonly string[]): BlockList {
 }
 
 /** The device's first Tailscale IPv4 address, else its first IPv6 address. */
-export function scrapeAddress(device: Device): string | undefined {
+function scrapeAddress(device: Device): string | undefined {
   return device.addresses.find((a) => isIP(a) === 4) ?? device.addresses.find((a) => isIP(a) === 6);
 }
 

@@ -123,7 +123,7 @@ export const PLAIN_DEMAND_MS = 15 * 60_000;
  * a few MB cost less than making the first plain request after a quiet spell wait for an inflate, which
  * takes a few hundred milliseconds while a refresh keeps both cores busy.
  */
-export const PLAIN_ALWAYS_UP_TO_BYTES = 8 * 1024 * 1024;
+const PLAIN_ALWAYS_UP_TO_BYTES = 8 * 1024 * 1024;
 
 /** Holds the current snapshot; the refresher swaps, the server reads. */
 export class SnapshotStore {

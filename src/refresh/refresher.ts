@@ -33,7 +33,7 @@ export interface RefresherOptions {
 }
 
 /** A device's last good client metrics are re-served while a scrape fails, for this many intervals. */
-export const RETAIN_INTERVALS = 3;
+const RETAIN_INTERVALS = 3;
 
 
 /**
@@ -108,7 +108,6 @@ export class Refresher {
 
     let list: DeviceList | undefined;
     const listStarted = performance.now();
-    let listDurationSeconds = 0;
     const inventoryDone = this.#o.inventory?.refreshIfDue(signal);
     // The devices to scrape rarely change between cycles: scrape last cycle's targets while the device
     // list is fetched, then reconcile with the new list (drop the gone, scrape the new).
@@ -133,7 +132,7 @@ export class Refresher {
       if (signal.aborted) return;
       apiError = err instanceof Error ? err.message : String(err);
     }
-    listDurationSeconds = (performance.now() - listStarted) / 1000;
+    const listDurationSeconds = (performance.now() - listStarted) / 1000;
     await inventoryDone;
     if (signal.aborted) {
       await earlyResults;
@@ -156,6 +155,7 @@ export class Refresher {
     // Without a new list the devices are the same ones: no need to select them again.
     const selections = list === undefined ? earlySelections : this.#o.select(this.#devices ?? []);
     // They hold the previous device list: let it go now, not when the cycle ends (10,000 devices are ~30 MB).
+    // eslint-disable-next-line no-useless-assignment -- read by the garbage collector, not by this code
     earlySelections = undefined;
     this.#noteSelectionChanges(selections);
     this.#o.status.selections = selections;
@@ -195,7 +195,7 @@ export class Refresher {
     const listError = await listStage;
     if (signal.aborted || listError !== undefined) {
       builder.discard();
-      if (listError !== undefined) throw listError;
+      if (listError !== undefined) throw listError instanceof Error ? listError : new Error('the list stage failed', { cause: listError });
       return;
     }
     const scrapeSeconds = (performance.now() - s0) / 1000;

@@ -13,7 +13,7 @@ interface FamilyDef {
   readonly help: string;
 }
 
-export interface ClientSample {
+interface ClientSample {
   readonly labels: Labels;
   readonly value: number;
 }
@@ -82,7 +82,7 @@ const EXIT_ROUTES: ReadonlySet<string> = new Set(['0.0.0.0/0', '::/0']);
 /** Keeps a misconfigured seriesPerDevice from producing an unbounded body. */
 const MAX_SERIES = 100_000;
 /** Size of the natural (unpadded) set below. */
-export const NATURAL_SERIES = 24;
+const NATURAL_SERIES = 24;
 
 interface SeriesDef {
   readonly family: FamilyKey;

@@ -4,15 +4,15 @@ import { keyFrom, numericId, stableNodeId, tailnetIPv4, tailnetIPv6 } from './id
 
 export const MAGICDNS_SUFFIX = 'tail1234.ts.net';
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
-export const DEFAULT_CLIENT_VERSION = '1.80.2-t62b8bf6a0-g3c35ee987';
-export const DEFAULT_USER = 'admin@example.com';
+const DEFAULT_CLIENT_VERSION = '1.80.2-t62b8bf6a0-g3c35ee987';
+const DEFAULT_USER = 'admin@example.com';
 
-export interface DerpLatency {
+interface DerpLatency {
   latencyMs: number;
   preferred?: boolean;
 }
 
-export interface ClientSupports {
+interface ClientSupports {
   hairPinning: boolean | null;
   ipv6: boolean | null;
   pcp: boolean | null;
@@ -21,7 +21,7 @@ export interface ClientSupports {
   upnp: boolean | null;
 }
 
-export interface ClientConnectivity {
+interface ClientConnectivity {
   endpoints: string[];
   mappingVariesByDestIP: boolean;
   /** Keyed by DERP region NAME, e.g. "Frankfurt". */
@@ -29,7 +29,7 @@ export interface ClientConnectivity {
   clientSupports: ClientSupports;
 }
 
-export interface PostureIdentity {
+interface PostureIdentity {
   serialNumbers?: string[];
   disabled?: boolean;
 }
@@ -79,7 +79,7 @@ export interface DeviceRecord {
 }
 
 /** What the device's `/metrics` endpoint reports beyond what follows from the API record. */
-export interface ClientMetricsProfile {
+interface ClientMetricsProfile {
   homeDerpRegionId: number;
   healthWarnings: number;
   /** Total samples per answer; undefined means the natural set (about 24). */
@@ -98,7 +98,7 @@ export interface SimDevice extends SimDeviceSpec {
 }
 
 /** DERP regions by id and the name the API uses as the latency key. */
-export const DERP_REGIONS: ReadonlyMap<number, string> = new Map([
+const DERP_REGIONS: ReadonlyMap<number, string> = new Map([
   [1, 'New York City'],
   [2, 'San Francisco'],
   [4, 'Frankfurt'],
@@ -147,7 +147,7 @@ export function buildDevice(partial: Partial<SimDeviceSpec>, seed: string, index
 }
 
 /** Client connectivity measuring three DERP regions, the home region marked preferred. */
-export function connectivity(index: number, homeRegionId: number): ClientConnectivity {
+function connectivity(index: number, homeRegionId: number): ClientConnectivity {
   const latency: Record<string, DerpLatency> = {};
   const others = [1, 4, 8].filter((id) => id !== homeRegionId).slice(0, 2);
   for (const id of [homeRegionId, ...others]) {

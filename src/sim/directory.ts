@@ -8,7 +8,7 @@ import type { Scenario } from './scenarios.js';
 
 export type UserType = 'member' | 'shared';
 export type UserRole = 'owner' | 'admin' | 'member' | 'it-admin' | 'network-admin' | 'billing-admin' | 'auditor';
-export type UserStatus = 'active' | 'idle' | 'suspended' | 'needs-approval' | 'over-billing-limit';
+type UserStatus = 'active' | 'idle' | 'suspended' | 'needs-approval' | 'over-billing-limit';
 
 export const USER_TYPES: readonly UserType[] = ['member', 'shared'];
 export const USER_ROLES: readonly UserRole[] = ['owner', 'admin', 'member', 'it-admin', 'network-admin', 'billing-admin', 'auditor'];
@@ -33,9 +33,9 @@ export interface SimUser {
   currentlyConnected?: boolean;
 }
 
-export type KeyType = 'auth' | 'api' | 'client' | 'federated';
+type KeyType = 'auth' | 'api' | 'client' | 'federated';
 
-export interface KeyCapabilities {
+interface KeyCapabilities {
   devices: { create: { reusable: boolean; ephemeral: boolean; preauthorized: boolean; tags: string[] } };
 }
 

@@ -33,7 +33,7 @@ export type ApiFault =
   | { kind: 'wrong-types'; times?: number }
   | { kind: 'empty'; times?: number };
 
-export interface ApiStats {
+interface ApiStats {
   tokenRequests: number;
   deviceListRequests: number;
   routeRequests: number;

@@ -18,7 +18,7 @@ import {
 import { closeServer, listen, sendJson, sendText } from './http-util.js';
 
 /** Request counters: `node` = ListNodes, `node_get` = GetNode. */
-export type HeadscaleEndpoint = 'node' | 'node_get' | 'user' | 'preauthkey' | 'apikey' | 'policy' | 'health';
+type HeadscaleEndpoint = 'node' | 'node_get' | 'user' | 'preauthkey' | 'apikey' | 'policy' | 'health';
 
 interface FaultBase {
   /** Applies to this many requests, then clears; default until replaced. */

@@ -152,7 +152,7 @@ export function userJson(user: SimHeadscaleUser): Json {
 }
 
 /** TaggedDevices.Proto(): zero CreatedAt, no email or provider. */
-export function taggedDevicesUserJson(): Json {
+function taggedDevicesUserJson(): Json {
   return {
     id: String(TAGGED_DEVICES_USER_ID),
     name: 'tagged-devices',
@@ -191,7 +191,7 @@ export function apiKeyJson(key: SimHeadscaleApiKey, model: HeadscaleTagModel): J
 }
 
 /** hscontrol/types/api_key.go Proto(): 0.28+ masks the prefix; before, the bare 7 characters. */
-export function displayedApiKeyPrefix(prefix: string, model: HeadscaleTagModel): string {
+function displayedApiKeyPrefix(prefix: string, model: HeadscaleTagModel): string {
   if (model === 'legacy') return prefix;
   return prefix.length === 12 ? `hskey-api-${prefix}-***` : `${prefix}***`;
 }
@@ -244,7 +244,7 @@ export function nodeJson(node: SimHeadscaleNode, ctx: NodeRenderContext): Json {
  * What nodesToProto reports as subnetRoutes: the node's primary routes plus its exit routes. A route
  * is served (announced and approved); among online nodes serving the same prefix the lowest id is primary.
  */
-export function subnetRoutes(node: SimHeadscaleNode, nodes: readonly SimHeadscaleNode[]): string[] {
+function subnetRoutes(node: SimHeadscaleNode, nodes: readonly SimHeadscaleNode[]): string[] {
   const served = servedRoutes(node);
   const exits = served.filter((r) => EXIT_ROUTES.includes(r));
   if (!node.online) return exits;

@@ -40,7 +40,7 @@ export interface HeadscaleNodeSpec {
   healthWarnings?: number;
 }
 
-export interface HeadscaleApiKeySpec {
+interface HeadscaleApiKeySpec {
   id: number;
   expiration: number | null;
   createdAt: number | null;
@@ -62,7 +62,7 @@ export function headscaleScenario(scenario: HeadscaleScenario, model: HeadscaleT
 }
 
 /** A pre-auth key's secret in the form its version creates: 48 hex, or hskey-auth-<12>-<64>. */
-export function preAuthKeyText(model: HeadscaleTagModel, seed: string): string {
+function preAuthKeyText(model: HeadscaleTagModel, seed: string): string {
   if (model === 'legacy') return hexFrom(`pak:${seed}`, 48);
   return `hskey-auth-${urlSafe(`pak-prefix:${seed}`, 12)}-${urlSafe(`pak-secret:${seed}`, 64)}`;
 }

@@ -14,24 +14,14 @@ import {
   type SimHeadscaleApiKey,
   type SimHeadscaleNode,
   type SimHeadscalePreAuthKey,
-  type SimHeadscaleUser,
-} from './headscale-model.js';
+  type SimHeadscaleUser } from './headscale-model.js';
 import { headscaleScenario, urlSafe, type HeadscaleNodeSpec, type HeadscaleScenario } from './headscale-scenarios.js';
 import { hexFrom, loopbackAddress } from './ids.js';
 import { EXPORTER_TAG } from './scenarios.js';
 
-export type { HeadscaleEndpoint, HeadscaleFault } from './headscale-api.js';
-export type {
-  HeadscaleTagModel,
-  RegisterMethod,
-  SimHeadscaleApiKey,
-  SimHeadscaleNode,
-  SimHeadscalePreAuthKey,
-  SimHeadscaleUser,
-} from './headscale-model.js';
+export type { HeadscaleTagModel, SimHeadscaleNode } from './headscale-model.js';
 export { HEADSCALE_ZERO_TIME, TAGGED_DEVICES_USER_ID } from './headscale-model.js';
-export type { HeadscaleNodeSpec, HeadscaleScenario } from './headscale-scenarios.js';
-export type { DeviceFault } from './fake-device.js';
+export type { HeadscaleScenario } from './headscale-scenarios.js';
 
 export interface StartHeadscaleOptions {
   /** Default 'demo'. */
@@ -50,7 +40,7 @@ export interface StartHeadscaleOptions {
   apiKey?: string;
 }
 
-export interface SimHeadscaleStats extends HeadscaleApiStats {
+interface SimHeadscaleStats extends HeadscaleApiStats {
   /** `/metrics` requests per node id (as a decimal string). */
   scrapes: Map<string, number>;
   /** Injected faults by `api:<kind>` or `device:<kind>`. */
@@ -94,8 +84,7 @@ export async function startHeadscale(options: StartHeadscaleOptions = {}): Promi
     users: scenario.users,
     preAuthKeys: scenario.preAuthKeys,
     apiKeys: [ownKey, ...scenario.apiKeys.map((spec) => ({ ...spec, ...apiKeyCredential(model, `apikey:${spec.id}`) }))],
-    nodes: [],
-  };
+    nodes: [] };
   const factory = new NodeFactory(model, data, startedAt);
   const devices = new Map<SimHeadscaleNode, SimDevice>();
   for (const spec of scenario.nodes) {
@@ -110,8 +99,7 @@ export async function startHeadscale(options: StartHeadscaleOptions = {}): Promi
     now,
     startedAt,
     onScrape: (nodeId) => increment(stats.scrapes, nodeId),
-    onFault: (kind) => increment(stats.faultsInjected, `device:${kind}`),
-  });
+    onFault: (kind) => increment(stats.faultsInjected, `device:${kind}`) });
   let databaseHealthy = true;
   const policy = { text: defaultPolicy(data), updatedAt: startedAt - 7 * 86_400_000 };
   let api: HeadscaleApi;
@@ -124,8 +112,7 @@ export async function startHeadscale(options: StartHeadscaleOptions = {}): Promi
       stats,
       databaseHealthy: () => databaseHealthy,
       policy: () => policy,
-      onFault: (kind) => increment(stats.faultsInjected, `api:${kind}`),
-    });
+      onFault: (kind) => increment(stats.faultsInjected, `api:${kind}`) });
   } catch (err) {
     await fleet.close();
     throw err;
@@ -183,8 +170,7 @@ export async function startHeadscale(options: StartHeadscaleOptions = {}): Promi
     close() {
       closing ??= Promise.all([api.close(), fleet.close()]).then(() => undefined);
       return closing;
-    },
-  };
+    } };
 }
 
 /**
@@ -237,8 +223,7 @@ class NodeFactory {
       requestedTags: [...(spec.requestedTags ?? [])],
       invalidTags: [...(spec.invalidTags ?? [])],
       servesMetrics,
-      loopbackAddress: loopback,
-    };
+      loopbackAddress: loopback };
     // 0.28+ clears the expiry of tagged nodes; before, the client's zero request was stored as is.
     node.expiry = spec.expiry !== undefined ? spec.expiry : this.#model === 'v028' && isTagged(node) ? null : 'zero';
     return { node, device: loopback === null ? null : metricsDevice(node, spec, seed, nowMs) };
@@ -268,8 +253,7 @@ function metricsDevice(node: SimHeadscaleNode, spec: HeadscaleNodeSpec, seed: st
       addresses: [...node.ipAddresses],
       tags: appliedTags(node),
       servesMetrics: true,
-      clientMetrics: { homeDerpRegionId, healthWarnings: spec.healthWarnings ?? 0 },
-    },
+      clientMetrics: { homeDerpRegionId, healthWarnings: spec.healthWarnings ?? 0 } },
     seed,
     node.id,
     nowMs,
@@ -277,8 +261,7 @@ function metricsDevice(node: SimHeadscaleNode, spec: HeadscaleNodeSpec, seed: st
   const device = { ...base, loopbackAddress: node.loopbackAddress } as SimDevice;
   Object.defineProperties(device, {
     advertisedRoutes: { get: () => node.availableRoutes, enumerable: true },
-    enabledRoutes: { get: () => node.approvedRoutes, enumerable: true },
-  });
+    enabledRoutes: { get: () => node.approvedRoutes, enumerable: true } });
   return device;
 }
 

@@ -3,7 +3,7 @@
 // Field names follow tailscale-client-go-v2 policyfile.go (`grants`, `acls`, `groups`, `tagOwners`, ...).
 import { createHash } from 'node:crypto';
 
-export type PolicyValue = null | boolean | number | string | PolicyValue[] | { [key: string]: PolicyValue };
+type PolicyValue = null | boolean | number | string | PolicyValue[] | { [key: string]: PolicyValue };
 export type PolicyObject = { [key: string]: PolicyValue };
 
 export interface PolicyDocument {
@@ -105,7 +105,7 @@ const SECTION_COMMENTS: Readonly<Record<string, string>> = {
 };
 
 /** HuJSON the way the admin console writes it: tab indents, comments, trailing commas. */
-export function renderHuJson(policy: PolicyObject): string {
+function renderHuJson(policy: PolicyObject): string {
   const lines = ['// Tailnet policy file for example.com (simulated by tsmetrics).', '{'];
   for (const [key, value] of Object.entries(policy)) {
     const comment = SECTION_COMMENTS[key];

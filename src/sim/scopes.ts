@@ -22,7 +22,7 @@ const LEGACY: ReadonlyMap<string, readonly string[]> = new Map([
   ['acl:read', ['policy_file:read']],
 ]);
 
-export const KNOWN_SCOPES: ReadonlySet<string> = new Set([
+const KNOWN_SCOPES: ReadonlySet<string> = new Set([
   'all', 'all:read', ...GRANULAR, ...GRANULAR.map((s) => `${s}:read`), ...LEGACY.keys(),
 ]);
 

@@ -10,21 +10,17 @@ import {
   type SimKey,
   type SimService,
   type SimSettings,
-  type SimUser,
-} from './directory.js';
+  type SimUser } from './directory.js';
 import { startFakeApi, type ApiFault, type EndpointName, type FakeApi } from './fake-api.js';
 import { DeviceFleet, type DeviceFault } from './fake-device.js';
 import { loopbackAddress, tailnetIPv6 } from './ids.js';
 import { defaultPolicy, demoPolicy, type PolicyDocument, type PolicyObject } from './policy.js';
 import { scenarioDevices, type Scenario } from './scenarios.js';
 
-export type { ApiEndpoint, ApiFault, EndpointName } from './fake-api.js';
+export type { ApiFault } from './fake-api.js';
 export { API_ENDPOINTS, FORBIDDEN_MESSAGE } from './fake-api.js';
 export type { DeviceFault } from './fake-device.js';
-export type { Scenario } from './scenarios.js';
-export type { SimDevice, SimDeviceSpec } from './device.js';
-export type { KeyType, SimDns, SimKey, SimService, SimSettings, SimUser, UserRole, UserStatus, UserType } from './directory.js';
-export type { PolicyDocument, PolicyObject, PolicyValue } from './policy.js';
+export type { SimDevice } from './device.js';
 
 export interface StartTailnetOptions {
   scenario?: Scenario;
@@ -50,7 +46,7 @@ export interface StartTailnetOptions {
   serveDevices?: boolean;
 }
 
-export interface SimStats {
+interface SimStats {
   tokenRequests: number;
   deviceListRequests: number;
   routeRequests: number;
@@ -112,7 +108,7 @@ export interface SimTailnet {
   close(): Promise<void>;
 }
 
-export const SIM_TAILNET_NAME = 'example.com';
+const SIM_TAILNET_NAME = 'example.com';
 
 export async function startTailnet(options: StartTailnetOptions = {}): Promise<SimTailnet> {
   const now = options.now ?? Date.now;
@@ -124,8 +120,7 @@ export async function startTailnet(options: StartTailnetOptions = {}): Promise<S
     requests: new Map(),
     forbidden: new Map(),
     scrapes: new Map(),
-    faultsInjected: new Map(),
-  };
+    faultsInjected: new Map() };
   const scenario = options.scenario ?? 'demo';
   const factory = new DeviceFactory(startedAt);
   const devices = scenarioDevices(scenario, startedAt).map((p) => factory.make(p));
@@ -135,8 +130,7 @@ export async function startTailnet(options: StartTailnetOptions = {}): Promise<S
     now,
     startedAt,
     onScrape: (nodeId) => increment(stats.scrapes, nodeId),
-    onFault: (kind) => increment(stats.faultsInjected, `device:${kind}`),
-  });
+    onFault: (kind) => increment(stats.faultsInjected, `device:${kind}`) });
   const credentials = makeCredentials(options.credentials);
   const ids = { clientId: credentials.clientId, apiKeyId: apiKeyIdOf(credentials.apiKey) };
   const state = new ApiState(
@@ -156,8 +150,7 @@ export async function startTailnet(options: StartTailnetOptions = {}): Promise<S
       devices: () => devices,
       state,
       stats,
-      onFault: (kind) => increment(stats.faultsInjected, `api:${kind}`),
-    });
+      onFault: (kind) => increment(stats.faultsInjected, `api:${kind}`) });
   } catch (err) {
     await fleet.close();
     throw err;
@@ -226,8 +219,7 @@ function assemble({ api, fleet, devices, factory, state, stats, credentials, now
     close() {
       closing ??= Promise.all([api.close(), fleet.close()]).then(() => undefined);
       return closing;
-    },
-  };
+    } };
 }
 
 /** Numbers devices so ids and loopback addresses stay unique across scenario and later additions. */
@@ -255,8 +247,7 @@ function makeCredentials(fixed: StartTailnetOptions['credentials'] = {}): Parts[
   return {
     clientId,
     clientSecret: fixed.clientSecret ?? `tskey-client-${clientId}-${randomBytes(16).toString('hex')}`,
-    apiKey: fixed.apiKey ?? `tskey-api-k${randomBytes(6).toString('hex')}CNTRL-${randomBytes(16).toString('hex')}`,
-  };
+    apiKey: fixed.apiKey ?? `tskey-api-k${randomBytes(6).toString('hex')}CNTRL-${randomBytes(16).toString('hex')}` };
 }
 
 function increment(map: Map<string, number>, key: string): void {

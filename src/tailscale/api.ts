@@ -249,7 +249,7 @@ async function errorMessage(res: Dispatcher.ResponseData): Promise<string> {
 }
 
 /** An error as one line without credentials (undici errors never carry headers in their message). */
-export function describe(err: unknown): string {
+function describe(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     return typeof code === 'string' ? `${code}: ${err.message}` : err.message;

@@ -15,8 +15,8 @@ export class StaticToken implements TokenSource {
   constructor(key: string) {
     this.#key = key;
   }
-  async token(): Promise<string> {
-    return this.#key;
+  token(): Promise<string> {
+    return Promise.resolve(this.#key);
   }
   invalidate(): void {}
 }

@@ -45,7 +45,7 @@ const nodeSchema = z.object({
 });
 
 export type HeadscaleNode = z.infer<typeof nodeSchema>;
-export type HeadscaleUser = z.infer<typeof userSchema>;
+type HeadscaleUser = z.infer<typeof userSchema>;
 
 /** Families the Headscale API has no data for: absent in headscale mode rather than a made-up value. */
 export const HEADSCALE_UNSUPPORTED_FAMILIES: ReadonlySet<string> = new Set([

@@ -35,7 +35,7 @@ export interface PeerStatus {
   readonly Active: boolean;
 }
 
-export interface SelfStatus {
+interface SelfStatus {
   readonly ID: string;
   readonly HostName: string;
   readonly DNSName: string;

@@ -284,6 +284,7 @@ class Supervisor {
     const child = spawn(this.#bin.tailscaled, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: this.#o.env ?? process.env, cwd: this.#stateDir });
     const output: string[] = [];
     const abort = new AbortController();
+    // eslint-disable-next-line prefer-const -- assigned below, after the exit promise that reads it is made
     let gen!: Generation;
     const exited = new Promise<ExitInfo>((resolveExit) => {
       const done = (info: ExitInfo): void => {

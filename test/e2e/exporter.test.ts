@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { seriesValues, startExporter, startExporterWith } from '../helpers/exporter.js';
 import { promtoolCheck } from '../helpers/promtool.js';
@@ -224,17 +227,14 @@ test('/debug explains failing devices with a hint; coverage says why each device
   await slow.nextCycle();
   const debug = (await (await slow.get('/debug')).json()) as { refresh: { failing_devices: Array<{ reason: string; hint: string }> } };
   assert.equal(debug.refresh.failing_devices[0]?.reason, 'timeout');
-  assert.match(debug.refresh.failing_devices[0]!.hint, /tcp:5252/);
+  assert.match(debug.refresh.failing_devices[0].hint, /tcp:5252/);
   const text = await (await slow.get('/metrics')).text();
   const states = new Set([...text.matchAll(/^tsmetrics_device_scrape_coverage\{[^}]*state="([a-z_]+)"\} 1$/gm)].map((m) => m[1]));
-  for (const s of ['scraped', 'failing', 'untagged']) assert.ok(states.has(s), `state ${s} in ${[...states]}`);
+  for (const s of ['scraped', 'failing', 'untagged']) assert.ok(states.has(s), `state ${s} in ${[...states].join()}`);
   assert.match(text, /^tsmetrics_scrape_coverage_ratio 0\.\d+$/m);
 });
 
 test('EXPECTED_DEVICES_FILE: inventory gauges; a bad file on reload keeps the last good one', async (t) => {
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
   const file = join(mkdtempSync(join(tmpdir(), 'tsm-exp-')), 'expected.yaml');
   writeFileSync(file, 'selectors:\n  - name: gateways\n    match: { name: "gateway-*" }\n    min: 2\n');
   const ex = await startExporter(t, { TEST_DEVICES: 'gateway-1,gateway-2,db-1', EXPECTED_DEVICES_FILE: file });

@@ -16,7 +16,7 @@ test('shard assignment is stable and splits ids across shards', () => {
   const counts = [0, 0, 0];
   for (let i = 0; i < 3000; i++) for (let s = 0; s < 3; s++) if (inShard(`id-${i}`, { index: s, count: 3 })) counts[s]!++;
   assert.equal(counts.reduce((a, b) => a + b), 3000, 'every id in exactly one shard');
-  for (const c of counts) assert.ok(c > 800, `uneven split ${counts}`);
+  for (const c of counts) assert.ok(c > 800, `uneven split ${counts.join()}`);
 });
 
 test('three shards together scrape every device exactly once; API metrics come from shard 0 only', async (t) => {

@@ -23,7 +23,7 @@ function load(): { ajv: Ajv2020; doc: OpenApiDoc } {
     // strict: false, because the document carries OpenAPI keywords (example, discriminator) ajv does not know.
     ajv = new Ajv2020({ strict: false, allErrors: true });
     addFormats(ajv);
-    ajv.addSchema(doc as object, 'openapi.json');
+    ajv.addSchema(doc, 'openapi.json');
   }
   return { ajv, doc };
 }
@@ -37,7 +37,7 @@ export function documented(method: string, template: string, status = 200): bool
 }
 
 /** The document's validator for one operation's JSON answer. */
-export function responseValidator(method: string, template: string, status = 200): ValidateFunction {
+function responseValidator(method: string, template: string, status = 200): ValidateFunction {
   const key = `${method.toLowerCase()} ${template} ${status}`;
   let validate = compiled.get(key);
   if (validate === undefined) {

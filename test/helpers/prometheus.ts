@@ -12,7 +12,7 @@ export interface PromResult {
   data: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> };
 }
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   const port = (s.address() as { port: number }).port;

@@ -13,7 +13,7 @@ function findRoot(): string {
   }
 }
 
-export const ROOT = findRoot();
+const ROOT = findRoot();
 export const repoPath = (relative: string): string => join(ROOT, relative);
 export const readRepo = (relative: string): string => readFileSync(repoPath(relative), 'utf8');
 

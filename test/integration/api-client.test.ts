@@ -93,7 +93,7 @@ test('429 honours Retry-After within the call timeout and gives up beyond it', a
   const sim = await startTailnet({ scenario: 'demo' });
   const stats = new RequestStats();
   const { log } = memoryLogger();
-  const api = new HttpTailscaleApi({ baseUrl: sim.apiUrl, tailnet: '-', timeoutMs: 5000, tokens: new StaticToken(sim.apiKey), stats, log, sleep: async (ms) => void waits.push(ms) });
+  const api = new HttpTailscaleApi({ baseUrl: sim.apiUrl, tailnet: '-', timeoutMs: 5000, tokens: new StaticToken(sim.apiKey), stats, log, sleep: (ms) => Promise.resolve(void waits.push(ms)) });
   t.after(async () => { await api.close(); await sim.close(); });
   sim.setApiFault({ kind: 'status', status: 429, retryAfterSeconds: 2, times: 1 });
   await api.listDevices();

@@ -58,10 +58,10 @@ for (const tagModel of ['legacy', 'v028'] as const) {
 }
 
 test('tag models: forced and valid tags count before 0.28, invalid ones do not; one tags list after', () => {
-  const legacy = nodeTags({ id: '1', forcedTags: ['tag:a'], validTags: ['tag:b', 'tag:a'], invalidTags: ['tag:c'] } as never);
+  const legacy = nodeTags({ id: '1', forcedTags: ['tag:a'], validTags: ['tag:b', 'tag:a'], invalidTags: ['tag:c'] });
   assert.deepEqual(legacy.sort(), ['tag:a', 'tag:b']);
-  assert.deepEqual(nodeTags({ id: '1', tags: ['tag:x'], forcedTags: ['tag:ignored'] } as never), ['tag:x']);
-  const d = nodeToDevice({ id: '7', name: 'host', givenName: 'given', expiry: '0001-01-01T00:00:00Z', online: false, user: { email: '', name: 'bob' } } as never);
+  assert.deepEqual(nodeTags({ id: '1', tags: ['tag:x'], forcedTags: ['tag:ignored'] }), ['tag:x']);
+  const d = nodeToDevice({ id: '7', name: 'host', givenName: 'given', expiry: '0001-01-01T00:00:00Z', online: false, user: { email: '', name: 'bob' } });
   assert.equal(d.id, '7');
   assert.equal(d.name, 'given');
   assert.equal(d.hostname, 'host');

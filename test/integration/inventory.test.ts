@@ -101,7 +101,7 @@ test('DNS, services and policy', async (t) => {
     for (const p of s.ports) assert.equal(v.get(`tailscale_service_port_info{service="${s.name}",port="${p}"}`), 1);
   }
   const policy = sim.policy.json as Record<string, unknown>;
-  const count = (k: string) => (Array.isArray(policy[k]) ? (policy[k] as unknown[]).length : policy[k] ? Object.keys(policy[k] as object).length : 0);
+  const count = (k: string) => (Array.isArray(policy[k]) ? (policy[k] as unknown[]).length : policy[k] ? Object.keys(policy[k]).length : 0);
   assert.equal(v.get('tailscale_policy_entries{part="grants"}'), count('grants'));
   assert.equal(v.get('tailscale_policy_entries{part="groups"}'), count('groups'));
   assert.equal(v.get('tailscale_policy_entries{part="tag_owners"}'), count('tagOwners'));

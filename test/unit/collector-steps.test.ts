@@ -34,7 +34,7 @@ test('the device collectors run in one piece per DEVICES_PER_STEP devices, and t
   // Device info, times, routes, connectivity, versions (list stage) and coverage (after the scrapes).
   assert.equal(collectors.length, 6);
   for (const c of collectors) {
-    const { pieces, families } = drive(c as CollectorOf<ListData>);
+    const { pieces, families } = drive(c);
     assert.equal(pieces, Math.ceil(COUNT / DEVICES_PER_STEP), c.collect.toString().slice(0, 40));
     assert.deepEqual(families, c.collect(DATA as never));
     assert.ok(families.some((f) => f.samples.length >= COUNT), 'a family with a series per device');
@@ -53,7 +53,7 @@ test('a refresh runs the pieces as turns of the event loop: other work goes on b
     if (ticking) setImmediate(tick);
   };
   setImmediate(tick);
-  const families = await results.runInSteps(info as CollectorOf<ListData>, DATA, () => assert.fail('no error expected'), slicer);
+  const families = await results.runInSteps(info, DATA, () => assert.fail('no error expected'), slicer);
   ticking = false;
   assert.ok(turns >= Math.ceil(COUNT / DEVICES_PER_STEP), `${turns} turns of other work while the collector ran`);
   assert.deepEqual(
@@ -84,7 +84,7 @@ test('Headscale: the pieces leave out the device families Headscale cannot fill,
   const collectors = stepwiseCollectors('headscale');
   assert.ok(collectors.length >= 5);
   for (const c of collectors) {
-    const { families } = drive(c as CollectorOf<ListData>);
+    const { families } = drive(c);
     for (const f of families) assert.ok(!HEADSCALE_UNSUPPORTED_FAMILIES.has(f.name), `${f.name} is not filled by Headscale`);
     assert.deepEqual(families, c.collect(DATA as never));
   }

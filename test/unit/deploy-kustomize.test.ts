@@ -247,7 +247,7 @@ test('kustomize production: ServiceMonitor, tsnet state on a PVC, PodDisruptionB
   assert.equal(state?.emptyDir, undefined, 'the emptyDir of the base is gone');
   assert.equal(d.spec.strategy?.type, 'Recreate', 'a ReadWriteOnce volume with one node identity: never two pods at once');
 
-  const pdb = one(objects, 'PodDisruptionBudget') as K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; minAvailable?: number; maxUnavailable?: number } };
+  const pdb = one<K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; minAvailable?: number; maxUnavailable?: number } }>(objects, 'PodDisruptionBudget');
   assert.equal(pdb.apiVersion, 'policy/v1');
   assert.ok(selects(pdb.spec.selector.matchLabels, podLabels), 'the PDB selects the pods');
   assert.ok(!(pdb.spec.minAvailable !== undefined && pdb.spec.minAvailable >= (d.spec.replicas ?? 1)), 'the PDB must not block every drain of a single replica');
@@ -347,7 +347,7 @@ test('kustomize sharded: a StatefulSet of 3 shards, headless Service, per-pod ts
   assert.ok(selects(sm.spec.selector.matchLabels, headless.metadata.labels), 'the ServiceMonitor selects the headless Service');
   assert.ok(sm.spec.endpoints.some((e) => headless.spec.ports.some((p) => p.name === e.port)), 'on its port');
   checkServiceMonitorToken('sharded', sm);
-  const pdb = one(objects, 'PodDisruptionBudget') as K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; maxUnavailable?: number; minAvailable?: number } };
+  const pdb = one<K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; maxUnavailable?: number; minAvailable?: number } }>(objects, 'PodDisruptionBudget');
   assert.ok(selects(pdb.spec.selector.matchLabels, sts.spec.template.metadata.labels), 'the PDB selects the pods');
-  assert.ok((pdb.spec.maxUnavailable ?? 0) >= 1 && (pdb.spec.maxUnavailable ?? 0) < sts.spec.replicas!, 'the PDB lets one shard go at a time');
+  assert.ok((pdb.spec.maxUnavailable ?? 0) >= 1 && (pdb.spec.maxUnavailable ?? 0) < sts.spec.replicas, 'the PDB lets one shard go at a time');
 });

@@ -3,7 +3,7 @@
 // strings "NaN", "+Inf" and "-Inf".
 //
 // After an intended change of behaviour, rewrite the .json files and review the diff:
-//   npx tsc -p tsconfig.json && UPDATE_GOLDEN=1 node --test dist/test/unit/parse-golden.test.js
+//   npm run build && UPDATE_GOLDEN=1 node --test dist/test/unit/parse-golden.test.js
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -25,8 +25,8 @@ test('API families are rendered before the scrapes end; the snapshot has both st
   const events: string[] = [];
   const api: TailscaleApi = {
     tailnet: 'example.com',
-    listDevices: async () => ({ devices: DEVICES, invalidDevices: 0 }),
-    getJson: async () => ({}),
+    listDevices: () => Promise.resolve({ devices: DEVICES, invalidDevices: 0 }),
+    getJson: () => Promise.resolve({}),
     close: async () => {},
   };
   const scraper = {
