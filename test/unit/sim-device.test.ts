@@ -145,7 +145,8 @@ test('device fault hang: no answer; the client times out and close() returns', a
   await assert.rejects(scrape(tn, device, { timeoutMs: 200 }), /client timeout/);
   assert.equal((await scrape(tn, served(tn, 'gateway-2'))).status, 200, 'other devices unaffected');
   const pending = scrape(tn, device);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // Closed only once the second request hangs in the simulator (a fixed 50 ms was too short under load).
+  for (let i = 0; i < 500 && tn.stats.faultsInjected.get('device:hang') !== 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
   await tn.close();
   await assert.rejects(pending);
   assert.equal(tn.stats.faultsInjected.get('device:hang'), 2);
