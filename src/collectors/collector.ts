@@ -43,6 +43,8 @@ export interface ListData {
     /** Duration of this cycle's device list call, retries included. */
     readonly listDurationSeconds: number;
     readonly stats: RequestStats;
+    /** Why this cycle's device list call failed. */
+    readonly error?: string | undefined;
   };
   readonly selections: readonly Selection[];
   /** Users, keys, settings, DNS, services, policy: fetched on INVENTORY_INTERVAL, last good data kept. */
@@ -68,7 +70,7 @@ export interface CollectorOf<D extends ListData> {
    */
   steps?(data: D): Generator<void, MetricFamily[], void>;
   /** How the data this collector renders was fetched: a failed fetch makes the collector unsuccessful. */
-  source?(data: D): { readonly ok: boolean | undefined; readonly durationSeconds: number };
+  source?(data: D): { readonly ok: boolean | undefined; readonly durationSeconds: number; readonly error?: string | undefined };
 }
 
 /** Needs only the device list and inventory: runs, and is rendered, while the devices are being scraped. */
@@ -122,4 +124,4 @@ export function deviceLabels(d: Pick<Device, 'id' | 'name'>): { readonly device_
 }
 
 /** The source of every device family: this cycle's device list call. */
-export const deviceListSource = (d: ListData): { ok: boolean; durationSeconds: number } => ({ ok: d.api.up, durationSeconds: d.api.listDurationSeconds });
+export const deviceListSource = (d: ListData): { ok: boolean; durationSeconds: number; error: string | undefined } => ({ ok: d.api.up, durationSeconds: d.api.listDurationSeconds, error: d.api.error });

@@ -83,25 +83,34 @@ export const COLLECTORS: readonly Collector[] = buildCollectors({
 
 type OnError = (name: string, err: unknown) => void;
 
+/** One public collector's outcome in a cycle, for the status page. */
+export interface CollectorOutcome {
+  readonly collector: string;
+  readonly ok: boolean;
+  readonly durationSeconds: number;
+  /** Why it was unsuccessful: the first error it threw, or the error of the fetch its data came from. */
+  readonly error?: string;
+}
+
 /**
  * Per public collector name, over both stages: success (every part collected, and the data it renders was
  * fetched) and duration (fetch plus building its families).
  */
 export class CollectorResults {
-  readonly #results = new Map<string, { ok: boolean; seconds: number; sourced: boolean }>();
+  readonly #results = new Map<string, { ok: boolean; seconds: number; sourced: boolean; error?: string }>();
 
   /** Runs one collector; one that throws loses only its own families. */
   run<D extends ListData>(c: CollectorOf<D>, data: D, onError: OnError): MetricFamily[] {
     const started = performance.now();
     let families: MetricFamily[] = [];
-    let ok = true;
+    let error: string | undefined;
     try {
       families = c.collect(data);
     } catch (err) {
       onError(c.name, err);
-      ok = false;
+      error = errorText(err);
     }
-    return this.#record(c, data, ok, (performance.now() - started) / 1000, families);
+    return this.#record(c, data, error, (performance.now() - started) / 1000, families);
   }
 
   /**
@@ -112,7 +121,7 @@ export class CollectorResults {
     if (c.steps === undefined) return slicer.run(() => this.run(c, data, onError));
     let seconds = 0;
     let families: MetricFamily[] = [];
-    let ok = true;
+    let error: string | undefined;
     try {
       const pieces = c.steps(data);
       const step = (): IteratorResult<void, MetricFamily[]> => {
@@ -132,25 +141,31 @@ export class CollectorResults {
       }
     } catch (err) {
       onError(c.name, err);
-      ok = false;
+      error = errorText(err);
     }
-    return this.#record(c, data, ok, seconds, families);
+    return this.#record(c, data, error, seconds, families);
   }
 
-  #record<D extends ListData>(c: CollectorOf<D>, data: D, ok: boolean, seconds: number, families: MetricFamily[]): MetricFamily[] {
+  #record<D extends ListData>(c: CollectorOf<D>, data: D, error: string | undefined, seconds: number, families: MetricFamily[]): MetricFamily[] {
     const r = this.#results.get(c.name) ?? { ok: true, seconds: 0, sourced: false };
-    r.ok &&= ok;
+    r.ok &&= error === undefined;
+    r.error ??= error;
     r.seconds += seconds;
     const source = c.source?.(data);
     if (source !== undefined && !r.sourced) {
       // Several collectors may share one source (devices): count its fetch once.
       r.sourced = true;
       r.ok &&= source.ok !== false;
+      if (source.ok === false) r.error ??= source.error ?? 'its data could not be fetched';
       r.seconds += source.durationSeconds;
     }
     this.#results.set(c.name, r);
     // Collectors emit each series once by construction (see MetricFamily.unique).
     return families.map((f) => (f.unique === undefined ? { ...f, unique: true } : f));
+  }
+
+  outcomes(): CollectorOutcome[] {
+    return [...this.#results.entries()].map(([collector, r]) => ({ collector, ok: r.ok, durationSeconds: r.seconds, ...(r.error === undefined ? {} : { error: r.error }) }));
   }
 
   families(): MetricFamily[] {
@@ -161,6 +176,8 @@ export class CollectorResults {
     ];
   }
 }
+
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
 
 /** Every collector of both stages on one cycle's data, and the collector self-metrics: all families at once. */
 export function runCollectors(data: RefreshData, collectors: readonly Collector[] = COLLECTORS, onError: OnError = () => {}): MetricFamily[] {

@@ -174,7 +174,7 @@ export class Refresher {
       version: this.#o.version,
       simulated: this.#o.simulated === true,
       devices: this.#devices,
-      api: { up: this.#apiUp, lastSuccessSeconds: this.#lastApiSuccessSeconds, listDurationSeconds, stats: this.#o.apiStats },
+      api: { up: this.#apiUp, lastSuccessSeconds: this.#lastApiSuccessSeconds, listDurationSeconds, stats: this.#o.apiStats, error: apiError },
       selections,
       inventory: this.#o.inventory?.current() ?? EMPTY_INVENTORY,
     };
@@ -229,6 +229,8 @@ export class Refresher {
     this.#renderDropped += snapshot.stats.invalid + snapshot.stats.duplicates;
     this.#typeConflicts += snapshot.stats.typeConflicts;
     this.#o.store.swap(snapshot);
+    this.#o.status.scrapes = this.#scrapes;
+    this.#o.status.recordCollectors(collected.outcomes(), this.#now());
 
     const scraped = results.filter((r) => r.ok).length;
     if (debug) {
@@ -256,6 +258,7 @@ export class Refresher {
       {
         startedAt: new Date(startedMs).toISOString(),
         durationSeconds: (performance.now() - t0) / 1000,
+        scrapeDurationSeconds: scrapeSeconds,
         apiOk: list !== undefined,
         ...(apiError === undefined ? {} : { apiError }),
         devicesDiscovered: this.#devices?.length ?? 0,

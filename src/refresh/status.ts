@@ -1,8 +1,10 @@
-// What /health and /debug report about refreshing: the last outcome, and a bounded history.
+// What /health, /debug and the status page report about refreshing: the last outcome, and a bounded history.
 
 export interface CycleRecord {
   readonly startedAt: string;
   readonly durationSeconds: number;
+  /** From the cycle's start to its last device answer (tsmetrics_scrape_cycle_duration_seconds). */
+  readonly scrapeDurationSeconds: number;
   readonly apiOk: boolean;
   readonly apiError?: string;
   readonly devicesDiscovered: number;
@@ -33,8 +35,15 @@ export function failureHint(reason: string, message: string, status?: number): s
 }
 
 import type { Selection } from '../devices/targets.js';
+import type { DeviceScrapeState } from '../collectors/collector.js';
+import type { CollectorOutcome } from '../collectors/index.js';
 
 const HISTORY = 20;
+
+/** A collector's outcome in the last cycle, and its most recent error even when it has recovered since. */
+export interface CollectorStatus extends CollectorOutcome {
+  readonly lastError?: { readonly message: string; readonly at: string };
+}
 
 export class RefreshStatus {
   readonly startedAtMs: number;
@@ -46,6 +55,12 @@ export class RefreshStatus {
   failingDevices: FailingDevice[] = [];
   /** The selection of the last cycle: what /sd lists and /probe may scrape. */
   selections: readonly Selection[] = [];
+  /**
+   * Each scraped device's last result, by device id: the refresher's own map of the last finished cycle,
+   * shared (not copied), so the status page costs the refresh nothing.
+   */
+  scrapes: ReadonlyMap<string, DeviceScrapeState> = new Map();
+  #collectors: CollectorStatus[] = [];
 
   constructor(startedAtMs: number) {
     this.startedAtMs = startedAtMs;
@@ -62,5 +77,18 @@ export class RefreshStatus {
 
   history(): readonly CycleRecord[] {
     return [...this.#history];
+  }
+
+  /** Notes this cycle's collector outcomes; an error is remembered until the next one replaces it. */
+  recordCollectors(outcomes: readonly CollectorOutcome[], atMs: number): void {
+    const previous = new Map(this.#collectors.map((c) => [c.collector, c.lastError]));
+    this.#collectors = outcomes.map((o) => {
+      const lastError = o.error === undefined ? previous.get(o.collector) : { message: o.error, at: new Date(atMs).toISOString() };
+      return lastError === undefined ? o : { ...o, lastError };
+    });
+  }
+
+  collectors(): readonly CollectorStatus[] {
+    return this.#collectors;
   }
 }

@@ -28,7 +28,7 @@ test('health follows the age of the last good device list, with a fake clock', a
   assert.equal((await fetch(`${server.url}/startupz`)).status, 503);
   now += STALE_INTERVALS * interval + 1;
   assert.deepEqual(await health(), [503, 'unhealthy'], 'never a good refresh within 3 intervals of the start');
-  status.record({ startedAt: '', durationSeconds: 0, apiOk: true, devicesDiscovered: 1, devicesEligible: 0, devicesScraped: 0, scrapeFailures: 0 }, now);
+  status.record({ startedAt: '', durationSeconds: 0, scrapeDurationSeconds: 0, apiOk: true, devicesDiscovered: 1, devicesEligible: 0, devicesScraped: 0, scrapeFailures: 0 }, now);
   store.swap(await buildSnapshot([], now));
   assert.deepEqual(await health(), [200, 'healthy']);
   assert.equal(await ready(), 200);
