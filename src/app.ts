@@ -166,6 +166,12 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
       version,
       intervalMs: config.scrapeIntervalMs,
       debugConfig: config.debugEndpoint ? redactedConfig(config) : undefined,
+      about: {
+        mode: config.simulator !== undefined ? 'simulator' : config.tsnet.enabled ? 'tsnet' : 'standalone',
+        backend: config.backend,
+        tailnet: config.backend === 'headscale' ? (config.headscale?.url ?? '') : config.tailnet,
+        scrapeTag: config.scrapeTag,
+      },
       metricsToken: config.metricsToken,
       tsnetUp: tsnet === undefined ? undefined : () => tsnet.isUp(),
       extraRoutes: {

@@ -6,6 +6,9 @@ import type { RefreshStatus } from '../refresh/status.js';
 import { formatGoDuration } from '../config/duration.js';
 import { bearerChecker } from './bearer.js';
 import { createRateLimiter } from './rate-limit.js';
+import { DeviceTable } from './device-table.js';
+import { escapeHtml } from './html.js';
+import { renderStatusPage, type StatusPageInfo } from './status-page.js';
 
 export interface ServerOptions {
   readonly host: string;
@@ -14,8 +17,10 @@ export interface ServerOptions {
   readonly status: RefreshStatus;
   readonly version: string;
   readonly intervalMs: number;
-  /** Redacted config for /debug; undefined turns /debug off. */
+  /** Redacted config for /debug and the status page; undefined turns both off. */
   readonly debugConfig: Record<string, unknown> | undefined;
+  /** What the status page says about the deployment; without it `/` is only a list of links. */
+  readonly about?: Omit<StatusPageInfo, 'version' | 'config'>;
   readonly log: Logger;
   /** When set, every route not marked open requires `Authorization: Bearer <token>`. */
   readonly metricsToken?: string | undefined;
@@ -32,7 +37,8 @@ export const STALE_INTERVALS = 3;
 
 const CONTENT_TYPE_METRICS = 'text/plain; version=0.0.4; charset=utf-8';
 
-export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+/** `authorized`: the request passed the access check of protected routes (always true without one). */
+export type Handler = (req: IncomingMessage, res: ServerResponse, authorized: boolean) => void | Promise<void>;
 
 /** Probe endpoints stay reachable without the bearer token (Kubernetes probes carry none). */
 const OPEN_ROUTES = new Set(['/', '/health', '/healthz', '/livez', '/readyz', '/startupz']);
@@ -103,8 +109,29 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
       const ready = o.store.current() !== undefined && (status === 'healthy' || status === 'degraded');
       send(res, ready ? 200 : 503, 'text/plain; charset=utf-8', ready ? 'ready\n' : 'not ready: no fresh data\n');
     },
-    '/': (_req, res) => send(res, 200, 'text/html; charset=utf-8', landingPage(o.version, o.debugConfig !== undefined)),
   };
+  const links = endpointLinks(o.debugConfig !== undefined);
+  const statusPage = o.debugConfig === undefined || o.about === undefined ? undefined : { ...o.about, version: o.version, config: o.debugConfig };
+  const table = new DeviceTable();
+  const statusPageOf = (info: StatusPageInfo, req: IncomingMessage, path: string): string =>
+    renderStatusPage({
+      info,
+      status: o.status,
+      table,
+      health: health().status,
+      tsnetUp: o.tsnetUp?.(),
+      nowMs: now(),
+      path,
+      params: new URLSearchParams((req.url ?? '').split('?')[1] ?? ''),
+      links,
+    });
+  // `/` is the status page for whoever may see /debug; to anyone else (the token is missing) it is the list
+  // of links, and /status asks for the credentials.
+  routes['/'] = (req, res, authorized) => {
+    if (statusPage === undefined || !authorized) return sendHtml(res, landingPage(o.version, links, statusPage !== undefined));
+    return sendHtml(res, statusPageOf(statusPage, req, '/'));
+  };
+  if (statusPage !== undefined) routes['/status'] = (req, res) => sendHtml(res, statusPageOf(statusPage, req, '/status'));
   if (o.debugConfig !== undefined) {
     const config = o.debugConfig;
     routes['/debug'] = (_req, res) => {
@@ -146,7 +173,8 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
         res.setHeader('allow', 'GET, HEAD');
         return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
       }
-      if (!OPEN_ROUTES.has(path) && !authorized(req.headers.authorization)) {
+      const granted = authorized(req.headers.authorization);
+      if (!OPEN_ROUTES.has(path) && !granted) {
         res.setHeader('www-authenticate', 'Bearer realm="tsmetrics"');
         return send(res, 401, 'text/plain; charset=utf-8', 'unauthorized\n');
       }
@@ -156,7 +184,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
         else res.destroy();
       };
       try {
-        const pending = handler(req, res);
+        const pending = handler(req, res, granted);
         if (pending instanceof Promise) pending.catch(fail);
       } catch (err) {
         fail(err);
@@ -196,8 +224,14 @@ export function sendJson(res: ServerResponse, code: number, value: unknown): voi
   send(res, code, 'application/json; charset=utf-8', `${JSON.stringify(value, null, 2)}\n`);
 }
 
-function landingPage(version: string, debug: boolean): string {
-  const links = [
+/** The page and the scripts-free policy it is served with: nothing is loaded, nothing runs. */
+function sendHtml(res: ServerResponse, body: string): void {
+  res.setHeader('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
+  send(res, 200, 'text/html; charset=utf-8', body);
+}
+
+function endpointLinks(debug: boolean): Array<readonly [string, string]> {
+  return [
     ['/metrics', 'Prometheus metrics'],
     ['/health', 'health (JSON)'],
     ['/healthz', 'health verdict (plain text)'],
@@ -205,16 +239,20 @@ function landingPage(version: string, debug: boolean): string {
     ['/readyz', 'readiness probe'],
     ['/startupz', 'startup probe'],
     ['/sd', 'Prometheus HTTP service discovery of the scraped devices (JSON)'],
-    ['/probe?target=', 'scrape one device now: /probe?target=&lt;device id or name&gt;'],
-    ...(debug ? [['/debug', 'debug information (JSON, secrets redacted)']] : []),
+    ['/probe?target=', 'scrape one device now: /probe?target=<device id or name>'],
+    ...(debug ? [['/debug', 'debug information (JSON, secrets redacted)'] as const] : []),
   ];
+}
+
+function landingPage(version: string, links: ReadonlyArray<readonly [string, string]>, statusPage: boolean): string {
+  const all = statusPage ? [...links, ['/status', 'status page: refreshes, collectors, every device and why it is or is not scraped (needs the credentials)'] as const] : links;
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>tsmetrics</title></head>
+<html lang="en"><head><meta charset="utf-8"><title>tsmetrics</title><link rel="icon" href="data:,"></head>
 <body>
 <h1>tsmetrics</h1>
-<p>Prometheus exporter for Tailscale networks, version ${version}.</p>
+<p>Prometheus exporter for Tailscale networks, version ${escapeHtml(version)}.</p>
 <ul>
-${links.map(([href, text]) => `<li><a href="${href}">${href}</a>: ${text}</li>`).join('\n')}
+${all.map(([href, text]) => `<li><a href="${escapeHtml(href)}">${escapeHtml(href)}</a>: ${escapeHtml(text)}</li>`).join('\n')}
 </ul>
 </body></html>
 `;
