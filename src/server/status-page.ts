@@ -216,7 +216,7 @@ h1{margin:.6em 0 .2em}h2{margin:1.4em 0 .4em;border-bottom:1px solid #ddd}
 nav a{margin-right:.6em}
 dl{display:grid;grid-template-columns:max-content auto;gap:.15em 1em}dt{font-weight:600}dd{margin:0}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.25em .5em;border-bottom:1px solid #eee;vertical-align:top}
-th{background:#f5f5f7}td.num{text-align:right;white-space:nowrap}td.name{word-break:break-all;white-space:pre-wrap}
+th{background:#f5f5f7}td.num{text-align:right;white-space:nowrap}td.name{overflow-wrap:anywhere;white-space:pre-wrap}
 tr.warn td{background:#fff8e6}
 .ok{color:#1a7f37;font-weight:600}.bad{color:#c62828;font-weight:600}.muted{color:#6e6e73}.hint{color:#8a5a00}
 .state{padding:0 .4em;border-radius:3px;background:#eee;white-space:nowrap}
