@@ -131,6 +131,17 @@ interface MemoryResult {
   /** One plain-text /metrics request after the first cycle: later snapshots then carry the plain body too. */
   plainClient: boolean;
 }
+interface StatusPageResult {
+  /** The first request after a cycle: it sorts and groups every device once (then kept until the next cycle). */
+  coldMs: number;
+  variants: Array<{ label: string; path: string; bytes: number; latency: LatencySummary }>;
+  /** /metrics (gzip) alone, then while the status page is requested without pause on as many connections. */
+  metricsAlone: LatencySummary;
+  metricsWithPage: LatencySummary;
+  pageDuringMetrics: LatencySummary;
+  /** Longest event-loop stall inside the exporter while both were requested. */
+  loopDelayMaxMs: number;
+}
 interface SizeResult {
   devices: number;
   scraped: number;
@@ -144,6 +155,7 @@ interface SizeResult {
   during: DuringResult[];
   memory: MemoryResult;
   memoryPlain: MemoryResult;
+  statusPage: StatusPageResult;
   warnings: string[];
 }
 
@@ -269,8 +281,8 @@ function checkRun(label: string, run: ClientRun, gzip: boolean, warnings: string
   return run;
 }
 
-async function clientRun(client: Helper, url: string, gzip: boolean, label: string, warnings: string[], requests = REQUESTS, raw = false): Promise<ClientRun & { latencies?: number[] }> {
-  const run = await client.call<ClientRun & { latencies?: number[] }>({ type: 'run', url, requests, concurrency: SCRAPERS, gzip, warmup: SCRAPERS * 2, raw });
+async function clientRun(client: Helper, url: string, gzip: boolean, label: string, warnings: string[], requests = REQUESTS, raw = false, concurrency = SCRAPERS): Promise<ClientRun & { latencies?: number[] }> {
+  const run = await client.call<ClientRun & { latencies?: number[] }>({ type: 'run', url, requests, concurrency, gzip, warmup: concurrency * 2, raw });
   return checkRun(label, run, gzip, warnings);
 }
 
@@ -341,6 +353,43 @@ async function duringRefresh(app: App, concurrency: number, client: Helper, sim:
     loopDelayMaxMs: loopDelay.max / 1e6,
     apiCalls: after.deviceListRequests - before.deviceListRequests,
   };
+}
+
+/** Status page requests per variant, and the concurrent /metrics runs of section 7. */
+const PAGE_REQUESTS = 50;
+const PAGE_CONCURRENT_REQUESTS = 200;
+
+/**
+ * The status page at this size (section 7): the first request after a cycle (which sorts the devices), then
+ * warm requests per view on one connection, then /metrics alone and while the page is requested non-stop.
+ */
+async function statusPageBench(app: App, devices: number, client: Helper, warnings: string[]): Promise<StatusPageResult> {
+  const t0 = performance.now();
+  const cold = await fetchOnce(`${app.url}/`, false);
+  const coldMs = performance.now() - t0;
+  if (cold.status !== 200 || !cold.text.includes('id="device-table"')) warnings.push(`status page: HTTP ${cold.status}`);
+  const search = `node-${String(42).padStart(String(devices).length, '0')}`;
+  const views = [
+    ['first page, all devices', '/'],
+    ['scraped, page 3', '/?state=scraped&page=3'],
+    ['untagged, last page', `/?state=untagged&page=${Math.ceil((devices * 3) / 4 / 100)}`],
+    [`search "${search}"`, `/?q=${search}`],
+  ] as const;
+  const variants: StatusPageResult['variants'] = [];
+  for (const [label, path] of views) {
+    const run = await clientRun(client, `${app.url}${path}`, false, `status page ${label}`, warnings, PAGE_REQUESTS, false, 1);
+    variants.push({ label, path, bytes: run.bytes, latency: run.latency });
+  }
+  const metrics = `${app.url}/metrics`;
+  const metricsAlone = await clientRun(client, metrics, true, '/metrics alone', warnings, PAGE_CONCURRENT_REQUESTS, false, 2);
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
+  const [metricsWithPage, pageDuringMetrics] = await Promise.all([
+    clientRun(client, metrics, true, '/metrics with the status page', warnings, PAGE_CONCURRENT_REQUESTS, false, 2),
+    clientRun(client, `${app.url}/?state=scraped&page=3`, false, 'status page with /metrics', warnings, PAGE_CONCURRENT_REQUESTS, false, 2),
+  ]);
+  loopDelay.disable();
+  return { coldMs, variants, metricsAlone: metricsAlone.latency, metricsWithPage: metricsWithPage.latency, pageDuringMetrics: pageDuringMetrics.latency, loopDelayMaxMs: loopDelay.max / 1e6 };
 }
 
 /** The exporter's series, rendered by our renderer and by prom-client 15 holding the same label sets. */
@@ -480,6 +529,10 @@ async function benchSize(devices: number, client: Helper): Promise<SizeResult> {
     const s1 = await simHelper.call<SimStats>({ type: 'stats' });
     const metricsRequests = POST_REFRESH_REQUESTS + SCRAPERS * 2 + 2 * 2 * (Math.ceil(REQUESTS / 2) + SCRAPERS * 2) + 2;
 
+    // 7: the status page (after the API check above: it makes no API call either).
+    const statusPage = await statusPageBench(a.app, devices, client, warnings);
+    progress(`${devices} devices: status page first request ${fmtMs(statusPage.coldMs)} ms, warm p50 ${statusPage.variants.map((v) => fmtMs(v.latency.p50)).join(' / ')} ms`);
+
     // 6: responsiveness while cycles run.
     const during: DuringResult[] = [];
     if (devices === RESPONSIVENESS_SIZE) {
@@ -552,6 +605,7 @@ async function benchSize(devices: number, client: Helper): Promise<SizeResult> {
       during,
       memory,
       memoryPlain,
+      statusPage,
       warnings,
     };
   } finally {
@@ -699,6 +753,29 @@ function report(results: SizeResult[], meta: { cpu: string; cores: number; code:
     l();
   }
 
+  l('## 7. Status page (`/`)');
+  l();
+  l('The first request after a refresh cycle sorts and groups every device once (kept until the next cycle); then');
+  l(`${PAGE_REQUESTS} requests per view on one keep-alive connection (after 2 warm-up requests), 100 devices per page. Last: /metrics (gzip) on 2`);
+  l(`connections, ${PAGE_CONCURRENT_REQUESTS} requests alone, then ${PAGE_CONCURRENT_REQUESTS} more while 2 other connections request the status page without pause; the`);
+  l('event-loop stall is the longest inside the exporter meanwhile.');
+  l();
+  l('| devices | first request after a cycle | view | bytes | p50 | p99 | max |');
+  l('|---:|---:|---|---:|---:|---:|---:|');
+  for (const r of results) {
+    for (const v of r.statusPage.variants) {
+      l(`| ${r.devices} | ${fmtMs(r.statusPage.coldMs)} ms | ${v.label} (\`${v.path}\`) | ${fmtBytes(v.bytes)} | ${fmtMs(v.latency.p50)} ms | ${fmtMs(v.latency.p99)} ms | ${fmtMs(v.latency.max)} ms |`);
+    }
+  }
+  l();
+  l('| devices | /metrics gzip alone p50 / p99 | /metrics gzip with the status page p50 / p99 | status page meanwhile p50 / p99 | longest event-loop stall |');
+  l('|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    const p = r.statusPage;
+    l(`| ${r.devices} | ${fmtMs(p.metricsAlone.p50)} / ${fmtMs(p.metricsAlone.p99)} ms | ${fmtMs(p.metricsWithPage.p50)} / ${fmtMs(p.metricsWithPage.p99)} ms | ${fmtMs(p.pageDuringMetrics.p50)} / ${fmtMs(p.pageDuringMetrics.p99)} ms | ${fmtMs(p.loopDelayMaxMs)} ms |`);
+  }
+  l();
+
   l('## API calls vs /metrics requests (the simulator counts device-list calls)');
   l();
   l('| devices | /metrics requests with no cycle running | device-list calls meanwhile | cycles run in all | device-list calls in all |');
@@ -740,6 +817,10 @@ function report(results: SizeResult[], meta: { cpu: string; cores: number; code:
   for (const r of results) {
     const ok = r.apiCheck.apiCallsDuringServe === 0 && r.apiCheck.apiCallsTotal === r.apiCheck.cycles;
     l(`| API called once per cycle, however many scrapes (${r.devices} devices) | ${r.apiCheck.apiCallsDuringServe} calls during ${r.apiCheck.metricsRequests} /metrics requests; ${r.apiCheck.apiCallsTotal} calls in ${r.apiCheck.cycles} cycles | ${yes(ok)} |`);
+  }
+  for (const r of results.filter((x) => x.devices >= 10_000)) {
+    const worst = Math.max(r.statusPage.coldMs, ...r.statusPage.variants.map((v) => v.latency.p99));
+    l(`| status page answers within 200 ms at ${r.devices} devices (worst of the first request after a cycle and every view's p99) | ${fmtMs(worst)} ms | ${yes(worst < 200)} |`);
   }
   const warnings = results.flatMap((r) => r.warnings.map((w) => `${r.devices} devices: ${w}`));
   if (warnings.length > 0) {
