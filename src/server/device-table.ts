@@ -17,8 +17,6 @@ export const PAGE_SIZE = 100;
 export interface DeviceRow {
   readonly selection: Selection;
   readonly state: DeviceState;
-  /** The last scrape result, for eligible devices scraped at least once. */
-  readonly scrape: DeviceScrapeState | undefined;
   readonly failingSince: string | undefined;
 }
 
@@ -31,7 +29,8 @@ export interface DeviceQuery {
 }
 
 export interface DevicePage {
-  readonly rows: readonly DeviceRow[];
+  /** This page's rows, each with its last scrape result (eligible devices scraped at least once). */
+  readonly rows: ReadonlyArray<DeviceRow & { readonly scrape: DeviceScrapeState | undefined }>;
   /** Rows matching the state and search, over all pages. */
   readonly matching: number;
   readonly page: number;
@@ -59,33 +58,39 @@ export function parseDeviceQuery(params: URLSearchParams): DeviceQuery {
 }
 
 interface Index {
-  readonly selections: readonly Selection[];
-  readonly scrapes: ReadonlyMap<string, DeviceScrapeState>;
-  readonly failing: readonly FailingDevice[];
+  // Weak: the table must never keep a previous cycle's scrape results (they hold device families) alive.
+  readonly scrapes: WeakRef<ReadonlyMap<string, DeviceScrapeState>>;
+  readonly failing: WeakRef<readonly FailingDevice[]>;
   readonly byState: ReadonlyMap<DeviceState, readonly DeviceRow[]>;
   readonly all: readonly DeviceRow[];
 }
 
-/** Keeps the sorted rows of the last cycle seen; rebuilt when the refresher has published a new one. */
+/**
+ * Keeps the sorted rows of the cycle last seen, rebuilt when the refresher has published a new selection or
+ * new scrape results. Kept by selection in a WeakMap: once the refresher lets a selection (and so a device
+ * list) go, its rows go with it, whether or not the page is asked for again.
+ */
 export class DeviceTable {
-  #index: Index | undefined;
+  readonly #indexes = new WeakMap<readonly Selection[], Index>();
 
   page(status: RefreshStatus, query: DeviceQuery): DevicePage {
     const index = this.#current(status);
-    const rows = query.state === 'all' ? index.all : (index.byState.get(query.state) ?? []);
+    const inState = query.state === 'all' ? index.all : (index.byState.get(query.state) ?? []);
     const needle = query.q.toLowerCase();
-    const matching = needle === '' ? rows : rows.filter((r) => matches(r.selection, needle));
+    const matching = needle === '' ? inState : inState.filter((r) => matches(r.selection, needle));
     const pages = Math.max(1, Math.ceil(matching.length / PAGE_SIZE));
     const page = Math.min(query.page, pages);
     const counts = new Map([...index.byState].map(([state, list]) => [state, list.length]));
-    return { rows: matching.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE), matching: matching.length, page, pages, counts, total: index.all.length };
+    const rows = matching.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE).map((r) => ({ ...r, scrape: r.selection.state === 'eligible' ? status.scrapes.get(r.selection.device.id) : undefined }));
+    return { rows, matching: matching.length, page, pages, counts, total: index.all.length };
   }
 
   #current(status: RefreshStatus): Index {
-    const i = this.#index;
-    if (i !== undefined && i.selections === status.selections && i.scrapes === status.scrapes && i.failing === status.failingDevices) return i;
-    this.#index = build(status.selections, status.scrapes, status.failingDevices);
-    return this.#index;
+    const i = this.#indexes.get(status.selections);
+    if (i !== undefined && i.scrapes.deref() === status.scrapes && i.failing.deref() === status.failingDevices) return i;
+    const index = build(status.selections, status.scrapes, status.failingDevices);
+    this.#indexes.set(status.selections, index);
+    return index;
   }
 }
 
@@ -95,7 +100,7 @@ function build(selections: readonly Selection[], scrapes: ReadonlyMap<string, De
   for (const selection of selections) {
     const scrape = selection.state === 'eligible' ? scrapes.get(selection.device.id) : undefined;
     const state = deviceState(selection, scrape);
-    groups.get(state)!.push({ selection, state, scrape, failingSince: state === 'failing' ? since.get(selection.device.id) : undefined });
+    groups.get(state)!.push({ selection, state, failingSince: state === 'failing' ? since.get(selection.device.id) : undefined });
   }
   const byName = (a: DeviceRow, b: DeviceRow): number => {
     const x = a.selection.device.name;
@@ -103,7 +108,7 @@ function build(selections: readonly Selection[], scrapes: ReadonlyMap<string, De
     return x < y ? -1 : x > y ? 1 : 0;
   };
   for (const rows of groups.values()) rows.sort(byName);
-  return { selections, scrapes, failing, byState: groups, all: STATE_ORDER.flatMap((s) => groups.get(s)!) };
+  return { scrapes: new WeakRef(scrapes), failing: new WeakRef(failing), byState: groups, all: STATE_ORDER.flatMap((s) => groups.get(s)!) };
 }
 
 function matches(s: Selection, needle: string): boolean {

@@ -165,7 +165,7 @@ ${p.rows.map((row) => deviceRow(row, r))}</tbody></table>
 ${pager(r.path, query, p)}</section>`;
 }
 
-function deviceRow(row: DeviceRow, r: StatusPageRequest): Html {
+function deviceRow(row: DevicePage['rows'][number], r: StatusPageRequest): Html {
   const d = row.selection.device;
   const last = row.scrape?.last;
   const lastSuccess = row.scrape?.lastSuccessSeconds;

@@ -177,3 +177,24 @@ test('the simulator is marked unmistakably; history, chart and collectors are sh
   assert.match(sim, /<rect class="refresh" x="[\d.]+" y="50\.0" width="[\d.]+" height="50\.0"\/>/);
   assert.match(sim, /<title>2025-06-15T15:59:00.000Z: refresh 2\.00 s, scrape cycle 1\.50 s<\/title>/);
 });
+
+test('the device table keeps neither a replaced selection nor replaced scrape results alive', async () => {
+  const { setFlagsFromString } = await import('node:v8');
+  const { runInNewContext } = await import('node:vm');
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const table = new DeviceTable();
+  const status = statusOf(Array.from({ length: 50 }, (_, i) => device({ id: String(i), name: `d${i}`, addresses: [`100.64.0.${i + 1}`] })));
+  page(status, '', table);
+  const oldSelections = new WeakRef(status.selections);
+  const oldScrapes = new WeakRef(status.scrapes);
+  // The refresher publishes a new cycle: new selection, new scrape results. No page request follows.
+  status.selections = select([device({ id: 'x', addresses: ['100.64.1.1'] })]);
+  status.scrapes = new Map();
+  status.failingDevices = [];
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
+  assert.equal(oldSelections.deref(), undefined, 'the previous selection (the previous device list) was released');
+  assert.equal(oldScrapes.deref(), undefined, 'the previous scrape results (device families) were released');
+  assert.deepEqual(rows(page(status, '', table)), [['pending', 'x']]);
+});
