@@ -200,6 +200,9 @@ export class Refresher {
     }
     const scrapeSeconds = (performance.now() - s0) / 1000;
     this.#applyScrapes(results, Math.floor(this.#now() / 1000));
+    // Published at once: holding the previous map until the snapshot is built would keep the previous
+    // cycle's device families (in each result) alive through the cycle's peak.
+    this.#o.status.scrapes = this.#scrapes;
 
     const mem = process.memoryUsage();
     const data: RefreshData = {
@@ -229,7 +232,6 @@ export class Refresher {
     this.#renderDropped += snapshot.stats.invalid + snapshot.stats.duplicates;
     this.#typeConflicts += snapshot.stats.typeConflicts;
     this.#o.store.swap(snapshot);
-    this.#o.status.scrapes = this.#scrapes;
     this.#o.status.recordCollectors(collected.outcomes(), this.#now());
 
     const scraped = results.filter((r) => r.ok).length;

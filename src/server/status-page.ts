@@ -21,6 +21,8 @@ export interface StatusPageInfo {
   /** The tailnet name, or the Headscale URL. */
   readonly tailnet: string;
   readonly scrapeTag: string;
+  /** REQUIRE_EXPORTER_TAG: naming an untagged device in TARGET_DEVICES is not enough. */
+  readonly requireExporterTag: boolean;
   /** Redacted configuration (config/redact.ts). */
   readonly config: Record<string, unknown>;
 }
@@ -131,13 +133,13 @@ function scopeHint(collector: string, backend: 'tailscale' | 'headscale'): strin
 }
 
 /** Why a device in this state is or is not scraped. */
-function why(row: DeviceRow, scrapeTag: string): string {
+function why(row: DeviceRow, info: StatusPageInfo): string {
   const d = row.selection.device;
   switch (row.state) {
     case 'scraped': return 'tagged, online and allowed: its client metrics are scraped';
     case 'failing': return 'meant to be scraped, but its last scrape failed';
     case 'pending': return 'selected for scraping, no result yet (newly selected, or COLLECTORS leaves out client_metrics)';
-    case 'untagged': return `not tagged ${scrapeTag} (SCRAPE_TAG), nor named by TARGET_DEVICES`;
+    case 'untagged': return `not tagged ${info.scrapeTag} (SCRAPE_TAG)${info.requireExporterTag ? ', which REQUIRE_EXPORTER_TAG requires' : ', nor named by TARGET_DEVICES'}`;
     case 'excluded': return 'left out by EXCLUDE_DEVICES, TARGET_DEVICES or DEVICE_TAGS';
     case 'offline': return 'not connected to the control plane: nothing to scrape';
     case 'client_too_old': return `Tailscale ${d.clientVersion} is older than ${CLIENT_METRICS_MIN_VERSION.join('.')}, the first version that serves client metrics`;
@@ -175,7 +177,7 @@ function deviceRow(row: DevicePage['rows'][number], r: StatusPageRequest): Html 
   const error = last === undefined || last.ok
     ? ''
     : html`<strong>${last.reason}</strong>: ${last.message}${row.failingSince === undefined ? '' : html`<br><span class="muted">failing since ${row.failingSince}</span>`}${hint(failureHint(last.reason, last.message, last.status))}`;
-  return html`<tr data-state="${row.state}" data-device-id="${d.id}"><td class="name">${d.name}</td><td><code>${d.id}</code></td><td>${scrapeAddress(d) ?? ''}</td><td>${d.os} ${d.clientVersion}</td><td><span class="state state-${row.state}">${row.state}</span></td><td>${why(row, r.info.scrapeTag)}</td><td class="num">${scrape}</td><td>${error}</td></tr>\n`;
+  return html`<tr data-state="${row.state}" data-device-id="${d.id}"><td class="name">${d.name}</td><td><code>${d.id}</code></td><td>${scrapeAddress(d) ?? ''}</td><td>${d.os} ${d.clientVersion}</td><td><span class="state state-${row.state}">${row.state}</span></td><td>${why(row, r.info)}</td><td class="num">${scrape}</td><td>${error}</td></tr>\n`;
 }
 
 const hint = (text: string): Html | string => (text === '' ? '' : html`<br><span class="hint">hint: ${text}</span>`);

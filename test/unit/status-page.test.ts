@@ -16,7 +16,7 @@ const QUOTES = `say "hi" & 'bye'\nsecond line`;
 
 const select = makeSelector({ scrapeTag: 'tag:exporter', requireExporterTag: false, targetDevices: [], excludeDevices: ['excluded-*'], deviceTags: [], allowedCidrs: ['100.64.0.0/10'], port: 5252 });
 
-const info: StatusPageInfo = { version: '1.2.3', mode: 'standalone', backend: 'tailscale', tailnet: 'example.com', scrapeTag: 'tag:exporter', config: { tailnet: 'example.com', client_secret: '<redacted>' } };
+const info: StatusPageInfo = { version: '1.2.3', mode: 'standalone', backend: 'tailscale', tailnet: 'example.com', scrapeTag: 'tag:exporter', requireExporterTag: false, config: { tailnet: 'example.com', client_secret: '<redacted>' } };
 
 function ok(t: ScrapeTarget): DeviceScrapeState {
   return { last: { ok: true, target: t, families: [], bytes: 10, durationSeconds: 0.012, series: 3 }, families: [], lastSuccessSeconds: 1_750_000_000 };
@@ -107,7 +107,8 @@ test('devices: failing first, every state with its reason, the same states as ts
   assert.deepEqual(shown.map(([s]) => s), ['failing', 'pending', 'address_refused', 'client_too_old', 'offline', 'scraped', 'untagged', 'excluded']);
   assert.match(text, /its address 10\.1\.2\.3 is outside SCRAPE_ALLOWED_CIDRS/);
   assert.match(text, /Tailscale 1\.62\.0 is older than 1\.78\.0/);
-  assert.match(text, /not tagged tag:exporter/);
+  assert.match(text, /not tagged tag:exporter \(SCRAPE_TAG\), nor named by TARGET_DEVICES/);
+  assert.match(page(status, '', new DeviceTable(), { ...info, requireExporterTag: true }), /not tagged tag:exporter \(SCRAPE_TAG\), which REQUIRE_EXPORTER_TAG requires/);
   assert.match(text, /<strong>timeout<\/strong>: no answer/);
   assert.match(text, /hint: no answer in time: the tailnet policy probably does not allow tcp:5252/);
   assert.match(text, /failing since 2025-06-15T15:00:00.000Z/);
