@@ -25,9 +25,12 @@ export default tseslint.config(
     },
   },
   {
-    // The benchmark's processes talk over IPC in untyped JSON messages; they are read field by field.
-    files: ['bench/**'],
+    // The benchmark's processes talk over IPC, and the browser tests over the DevTools protocol, in untyped
+    // JSON messages; they are read field by field.
+    files: ['bench/**', 'test/helpers/chromium.ts'],
     rules: {
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',

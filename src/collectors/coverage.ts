@@ -4,7 +4,7 @@ import { deviceLabels, pauseBefore, stepwise, type CycleCollector } from './coll
 // Scrape coverage: for every device, why it is or is not scraped, and the share of the devices meant to
 // be scraped that were. Bounded states, so this is safe as a label.
 
-type CoverageState = 'scraped' | 'failing' | 'untagged' | 'excluded' | 'offline' | 'client_too_old' | 'address_refused' | 'other_shard';
+export type CoverageState = 'scraped' | 'failing' | 'untagged' | 'excluded' | 'offline' | 'client_too_old' | 'address_refused' | 'other_shard';
 
 /** States of devices that should be scraped: the denominator of the coverage ratio. */
 const WANTED: ReadonlySet<CoverageState> = new Set(['scraped', 'failing', 'client_too_old', 'address_refused']);

@@ -45,7 +45,7 @@ function buildBlockList(cidrs: readonly string[]): BlockList {
 }
 
 /** The device's first Tailscale IPv4 address, else its first IPv6 address. */
-function scrapeAddress(device: Device): string | undefined {
+export function scrapeAddress(device: Device): string | undefined {
   return device.addresses.find((a) => isIP(a) === 4) ?? device.addresses.find((a) => isIP(a) === 6);
 }
 

@@ -11,7 +11,7 @@ import { fetchApiKeys, fetchHeadscaleUsers, fetchPreAuthKeys } from '../tailscal
 // own: a failure or a missing OAuth scope (403) costs that resource only, and keeps its last good data.
 
 /** The OAuth scope each collector needs (README: least-privilege scopes). */
-const COLLECTOR_SCOPES: Readonly<Record<CollectorName, string>> = {
+export const COLLECTOR_SCOPES: Readonly<Record<CollectorName, string>> = {
   devices: 'devices:core:read (and devices:routes:read, devices:posture_attributes:read)',
   client_metrics: 'none (reaches devices on tcp:5252)',
   users: 'users:read',

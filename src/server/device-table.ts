@@ -41,7 +41,7 @@ export interface DevicePage {
 }
 
 /** The same state the coverage collector reports (collectors/coverage.ts), with `pending` kept apart. */
-export function deviceState(s: Selection, scrape: DeviceScrapeState | undefined): DeviceState {
+function deviceState(s: Selection, scrape: DeviceScrapeState | undefined): DeviceState {
   if (s.state !== 'eligible') return s.state;
   if (scrape === undefined) return 'pending';
   return scrape.last.ok ? 'scraped' : 'failing';

@@ -37,5 +37,7 @@ function piece(value: unknown): string {
   if (value instanceof Html) return value.toString();
   if (Array.isArray(value)) return value.map(piece).join('');
   if (value === undefined || value === null || value === false) return '';
+  // Any other value, an object with its own toString included, becomes text and is escaped.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return escapeHtml(String(value));
 }

@@ -11,7 +11,7 @@ import { html, type Html } from './html.js';
 // The operator's status page: what the exporter sees and why, server-rendered, no script, no external
 // asset. Every dynamic string goes through the `html` template, which escapes it.
 
-export type Mode = 'standalone' | 'tsnet' | 'simulator';
+type Mode = 'standalone' | 'tsnet' | 'simulator';
 
 /** What does not change while the process runs. */
 export interface StatusPageInfo {
@@ -189,7 +189,7 @@ function pager(path: string, query: DeviceQuery, p: DevicePage): Html | string {
 }
 
 /** A link to the device table with this query; the default values are left out. */
-export function pageHref(path: string, q: DeviceQuery): string {
+function pageHref(path: string, q: DeviceQuery): string {
   const params = new URLSearchParams();
   if (q.state !== 'all') params.set('state', q.state);
   if (q.q !== '') params.set('q', q.q);

@@ -8,7 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 // --remote-debugging-pipe: JSON messages separated by NUL on file descriptors 3 (to the browser) and 4
 // (from it). No WebSocket and no npm dependency; every call has a deadline.
 
-export const CHROMIUM = process.env.CHROMIUM ?? 'chromium';
+const CHROMIUM = process.env.CHROMIUM ?? 'chromium';
 const CALL_TIMEOUT_MS = 20_000;
 
 interface Message {
