@@ -1,4 +1,4 @@
-// `npm test`: installs what the tests need, builds, and runs the whole suite. One command on a fresh
+// `npm test`: installs what the tests need, builds, lints and runs the whole suite. One command on a fresh
 // machine: npm packages (npm ci when node_modules is missing or stale) and Debian's packages via apt-get when
 // missing: `prometheus` (promtool and the server, used by the real-parts tests), `microsocks` (the real SOCKS5
 // server behind the tsnet tests' stand-in tailscaled) and `chromium` (the headless browser of the status-page test).
@@ -46,7 +46,7 @@ if (missing.length > 0) {
 // TypeScript 7 (native) compiles; the `typescript` package (6.0) is there for ESLint's type-aware rules only.
 run(process.execPath, [join(root, 'node_modules/typescript-native/bin/tsc'), '-p', 'tsconfig.json']);
 
-// 4. every *.test.js under dist/test
+// 4. every *.test.js under dist/test, run after step 5
 const tests = [];
 const walk = (dir) => {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -58,6 +58,23 @@ const walk = (dir) => {
 walk(join(root, 'dist/test'));
 tests.sort();
 const filter = process.argv.slice(2);
+
+// 5. lint (the whole suite only; before the tests, so the runner's summary stays the last lines): ESLint with
+// type-checked rules and knip, both at zero findings. The type check was the build above.
+if (filter.length === 0) {
+  for (const [what, bin, args] of [
+    ['eslint', 'node_modules/eslint/bin/eslint.js', ['.']],
+    ['knip', 'node_modules/knip/bin/knip.js', []],
+  ]) {
+    console.log(`> ${what}`);
+    const lint = spawnSync(process.execPath, [join(root, bin), ...args], { stdio: 'inherit' });
+    if (lint.status !== 0) {
+      console.error(`${what} found problems (npm run lint shows them): fix them, or say in eslint.config.js / knip.json why not`);
+      process.exit(lint.status ?? 1);
+    }
+  }
+}
+
 const selected = filter.length ? tests.filter((t) => filter.some((f) => t.includes(f))) : tests;
 const result = spawnSync(process.execPath, ['--test', '--test-concurrency=4', '--test-timeout=120000', ...selected], { stdio: 'inherit' });
 process.exit(result.status ?? 1);
