@@ -87,10 +87,13 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
   } else {
     const auth = config.auth;
     if (auth === undefined) throw new Error('no API credentials');
+    const common = { baseUrl: config.apiUrl, timeoutMs: config.apiTimeoutMs, stats: apiStats };
     tokens =
       auth.kind === 'api-key'
         ? new StaticToken(auth.apiKey)
-        : new OAuthTokenSource({ baseUrl: config.apiUrl, clientId: auth.clientId, clientSecret: auth.clientSecret, timeoutMs: config.apiTimeoutMs, stats: apiStats });
+        : auth.kind === 'federated'
+          ? new OAuthTokenSource({ ...common, clientId: auth.clientId, idTokenFile: auth.idTokenFile })
+          : new OAuthTokenSource({ ...common, clientId: auth.clientId, clientSecret: auth.clientSecret });
     api = new HttpTailscaleApi({ baseUrl: config.apiUrl, tailnet: config.tailnet, timeoutMs: config.apiTimeoutMs, tokens, stats: apiStats, log: log.child({ stage: 'api' }) });
   }
   // tsnet mode: our own userspace tailscaled; device scrapes leave through its SOCKS5 proxy.

@@ -4,6 +4,8 @@ import { BACKEND_COLLECTORS, SECRET_VARIABLES, VARIABLES, type VariableSpec } fr
 
 type ApiAuth =
   | { readonly kind: 'oauth'; readonly clientId: string; readonly clientSecret: string }
+  /** Workload identity federation: the ID token file is re-read for every exchange. */
+  | { readonly kind: 'federated'; readonly clientId: string; readonly idTokenFile: string }
   | { readonly kind: 'api-key'; readonly apiKey: string };
 
 interface HeadscaleConfig {
@@ -124,6 +126,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   const apiKey = get<string | undefined>('TAILSCALE_API_KEY') ?? get<string | undefined>('OAUTH_TOKEN');
   const clientId = get<string | undefined>('OAUTH_CLIENT_ID');
   const clientSecret = get<string | undefined>('OAUTH_CLIENT_SECRET');
+  const idTokenFile = get<string | undefined>('OAUTH_ID_TOKEN_FILE');
   const testDevices = get<string[] | undefined>('TEST_DEVICES');
   const simulator = options.demo === true ? { scenario: 'demo' as const } : testDevices ? { names: testDevices } : undefined;
 
@@ -131,7 +134,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   if (testDevices !== undefined) {
     // A .env migrated from the Go exporter can carry both: serving a fake tailnet to production dashboards
     // would be silent, so the combination is refused.
-    const credential = ['OAUTH_CLIENT_ID', 'OAUTH_CLIENT_SECRET', 'TAILSCALE_API_KEY', 'OAUTH_TOKEN', 'HEADSCALE_URL', 'HEADSCALE_API_KEY'].find((name) => v[name] !== undefined);
+    const credential = ['OAUTH_CLIENT_ID', 'OAUTH_CLIENT_SECRET', 'OAUTH_ID_TOKEN_FILE', 'TAILSCALE_API_KEY', 'OAUTH_TOKEN', 'HEADSCALE_URL', 'HEADSCALE_API_KEY'].find((name) => v[name] !== undefined);
     if (credential !== undefined) {
       throw new ConfigError(`TEST_DEVICES and ${credential} are both set: TEST_DEVICES runs the built-in simulated tailnet and would ignore the real credentials; unset TEST_DEVICES to monitor your tailnet, or unset ${credential} to run the simulator`);
     }
@@ -161,17 +164,23 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   if (get('TAILSCALE_API_KEY') !== undefined && get('OAUTH_TOKEN') !== undefined) {
     throw new ConfigError('TAILSCALE_API_KEY and OAUTH_TOKEN are both set: they are the same setting, set only one');
   }
-  if (apiKey !== undefined && (clientId !== undefined || clientSecret !== undefined)) {
-    throw new ConfigError('TAILSCALE_API_KEY and OAUTH_CLIENT_ID/OAUTH_CLIENT_SECRET are both set: choose one way to authenticate');
+  if (apiKey !== undefined && (clientId !== undefined || clientSecret !== undefined || idTokenFile !== undefined)) {
+    throw new ConfigError('TAILSCALE_API_KEY and OAUTH_CLIENT_ID/OAUTH_CLIENT_SECRET/OAUTH_ID_TOKEN_FILE are both set: choose one way to authenticate');
+  }
+  if (clientSecret !== undefined && idTokenFile !== undefined) {
+    throw new ConfigError('OAUTH_CLIENT_SECRET and OAUTH_ID_TOKEN_FILE are both set: choose one credential for OAUTH_CLIENT_ID (a client secret, or an ID token for workload identity federation)');
   }
   if (apiKey !== undefined) auth = { kind: 'api-key', apiKey };
   else if (clientId !== undefined && clientSecret !== undefined) auth = { kind: 'oauth', clientId, clientSecret };
-  else if (clientId !== undefined || clientSecret !== undefined) {
+  else if (clientId !== undefined && idTokenFile !== undefined) {
+    checkIdTokenFile(idTokenFile, readFile);
+    auth = { kind: 'federated', clientId, idTokenFile };
+  } else if (clientId !== undefined || clientSecret !== undefined || idTokenFile !== undefined) {
     const missing = clientId === undefined ? 'OAUTH_CLIENT_ID' : 'OAUTH_CLIENT_SECRET';
-    throw new ConfigError(`${missing} is not set: OAuth needs both OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (or use TAILSCALE_API_KEY)`);
+    throw new ConfigError(`${missing} is not set: OAuth needs OAUTH_CLIENT_ID with OAUTH_CLIENT_SECRET, or OAUTH_CLIENT_ID with OAUTH_ID_TOKEN_FILE (workload identity federation), or use TAILSCALE_API_KEY`);
   } else if (simulator === undefined && backend === 'tailscale') {
     throw new ConfigError(
-      'no Tailscale credentials: set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (or TAILSCALE_API_KEY), ' +
+      'no Tailscale credentials: set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (or OAUTH_ID_TOKEN_FILE, or TAILSCALE_API_KEY), ' +
         'or try the built-in simulated tailnet with `npm run demo` (or TEST_DEVICES=gateway-1,gateway-2)',
     );
   }
@@ -267,6 +276,23 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     simulator,
   };
   return deepFreeze(config);
+}
+
+/**
+ * The ID token file must be readable and hold a JWT at start (a wrong path is a configuration error, exit 2);
+ * it is re-read for every exchange later. Its content is never printed.
+ */
+function checkIdTokenFile(path: string, readFile: (p: string) => string): void {
+  let text: string;
+  try {
+    text = readFile(path).trim();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(`OAUTH_ID_TOKEN_FILE=${JSON.stringify(path)}: cannot read the file (${code}); expected a readable file holding an OIDC ID token (JWT)`);
+  }
+  if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(text)) {
+    throw new ConfigError(`OAUTH_ID_TOKEN_FILE=${JSON.stringify(path)} is invalid: expected a file holding an OIDC ID token (a JWT: three base64url parts separated by dots)`);
+  }
 }
 
 function deepFreeze<T>(value: T): T {

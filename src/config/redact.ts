@@ -71,5 +71,6 @@ function shownAuth(config: Config): unknown {
   if (config.backend === 'headscale') return 'headscale-api-key';
   const auth = config.auth;
   if (auth === undefined) return undefined;
+  if (auth.kind === 'federated') return { kind: 'federated', client_id: auth.clientId, id_token_file: auth.idTokenFile };
   return auth.kind === 'oauth' ? { kind: 'oauth', client_id: auth.clientId, client_secret: '<redacted>' } : { kind: 'api-key', api_key: '<redacted>' };
 }

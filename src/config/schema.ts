@@ -124,6 +124,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   // Tailscale API access
   { name: 'OAUTH_CLIENT_ID', default: undefined, description: 'Tailscale OAuth client ID (trust credential)', accepted: 'the client ID from the admin console', schema: nonEmpty },
   { name: 'OAUTH_CLIENT_SECRET', default: undefined, description: 'Tailscale OAuth client secret', accepted: 'a non-empty secret (issued as tskey-client-...; not checked)', secret: true, schema: nonEmpty },
+  { name: 'OAUTH_ID_TOKEN_FILE', default: undefined, description: 'Workload identity federation instead of OAUTH_CLIENT_SECRET: file holding an OIDC ID token (a Kubernetes projected service account token, a CI token), exchanged with OAUTH_CLIENT_ID (the federated identity\'s client ID) for API tokens; re-read for every exchange', accepted: 'a readable file holding a JWT', schema: nonEmpty },
   { name: 'TAILSCALE_API_KEY', default: undefined, description: 'Tailscale API access token, instead of OAuth', accepted: 'a non-empty token (issued as tskey-api-...; not checked)', secret: true, schema: nonEmpty },
   { name: 'OAUTH_TOKEN', default: undefined, description: 'Alias of TAILSCALE_API_KEY (the Go original\'s name)', accepted: 'a non-empty token (issued as tskey-api-...; not checked)', secret: true, schema: nonEmpty },
   { name: 'TAILNET_NAME', default: '-', description: 'Tailnet ID or name; `-` is the credential\'s own tailnet', accepted: '`-`, a tailnet ID (T1234CNTRL) or organization name', schema: z.string().trim().regex(/^[^\s/?#]+$/) },

@@ -111,7 +111,13 @@ export interface DirectoryIds {
   readonly clientId: string;
   /** The key id of the simulator's API access token. */
   readonly apiKeyId: string;
+  /** The client id of the federated identity tsmetrics can use (workload identity federation). */
+  readonly federatedClientId: string;
 }
+
+/** Issuer and subject of the simulator's own federated identity (a Kubernetes service account's token). */
+export const SIM_OIDC_ISSUER = 'https://oidc.cluster.example';
+export const SIM_OIDC_SUBJECT = 'system:serviceaccount:monitoring:tsmetrics';
 
 /** The tailnet's owner; the simulator's API access token belongs to this user. */
 export const OWNER_LOGIN = 'admin@example.com';
@@ -298,6 +304,20 @@ function standardKeys(now: number, ids: DirectoryIds): SimKey[] {
       issuer: 'https://token.actions.githubusercontent.com',
       subject: 'repo:example/infra:ref:refs/heads/main',
       customClaimRules: { repository_owner: 'example' },
+    },
+    {
+      id: ids.federatedClientId,
+      keyType: 'federated',
+      description: 'tsmetrics workload identity',
+      created: at(-10),
+      updated: at(-10),
+      expires: ZERO_TIME,
+      scopes: ['all:read'],
+      tags: ['tag:monitoring'],
+      userId: '',
+      audience: `api.tailscale.com/${ids.federatedClientId}`,
+      issuer: SIM_OIDC_ISSUER,
+      subject: SIM_OIDC_SUBJECT,
     },
   ];
 }

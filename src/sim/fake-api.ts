@@ -18,6 +18,7 @@ import {
   settingsJson,
   type EndpointName,
 } from './resource-json.js';
+import { idTokenProblem } from './jwt.js';
 import { canGrant, coversAny, KEY_TYPE_SCOPES, parseScopeList } from './scopes.js';
 import { TOKEN_LIFETIME_SECONDS, TokenStore } from './token-store.js';
 
@@ -94,6 +95,8 @@ export const API_ENDPOINTS: readonly ApiEndpoint[] = [
   { name: 'service', method: 'GET', path: '/tailnet/{tailnet}/services/{serviceName}', scopes: ['services:read'] },
   { name: 'service', method: 'GET', path: '/tailnet/{tailnet}/vip-services/{serviceName}', scopes: ['services:read'] },
   { name: 'acl', method: 'GET', path: '/tailnet/{tailnet}/acl', scopes: ['policy_file:read'] },
+  // Workload identity federation: an OIDC ID token for a bearer token (tailscale-facts §6.2).
+  { name: 'token_exchange', method: 'POST', path: '/oauth/token-exchange', scopes: [] },
 ];
 
 /** The message the real API sends with a 403 for a missing scope (tailscale/tailscale#15969). */
@@ -116,6 +119,8 @@ interface Credential {
   readonly scopes: readonly string[] | null;
   /** The key id this credential may always read: the OAuth client's, or the API token's own. */
   readonly ownKeyId: string;
+  /** For tokens from the token exchange: the federated identity's key id, whose scopes then apply. */
+  readonly federatedKeyId?: string | null;
 }
 
 interface Reply {
@@ -172,6 +177,7 @@ class FakeApiServer {
     const name = match.endpoint.name;
     this.#count(name);
     if (name === 'token') return this.#handleToken(req, res);
+    if (name === 'token_exchange') return this.#handleTokenExchange(req, res);
     req.resume();
     if (req.method !== 'GET') return sendError(res, 405, 'method not allowed', { allow: 'GET' });
     const credential = this.#authenticate(req);
@@ -233,13 +239,43 @@ class FakeApiServer {
     });
   }
 
+  /**
+   * `POST /oauth/token-exchange` (form: client_id, jwt): a bearer token with the federated identity's
+   * scopes. Like the real endpoint, every refusal is the same `400 invalid request` (what is checked: see jwt.ts).
+   */
+  async #handleTokenExchange(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') {
+      req.resume();
+      return sendError(res, 405, 'method not allowed', { allow: 'POST' });
+    }
+    const body = await readBody(req, MAX_FORM_BYTES);
+    if (this.#faults.take((f) => f.kind === 'token-endpoint-down') !== null) return sendError(res, 503, 'service unavailable');
+    if (body === null) return sendError(res, 413, 'request body too large');
+    const form = new URLSearchParams(body);
+    const now = this.#options.now();
+    const identity = this.#state.directory.keys.find((k) => k.keyType === 'federated' && k.id === form.get('client_id') && !keyInvalid(k, now));
+    const { audience, issuer, subject } = identity ?? {};
+    const problem =
+      identity === undefined || audience === undefined || issuer === undefined || subject === undefined
+        ? 'unknown identity'
+        : idTokenProblem(form.get('jwt') ?? '', { audience, issuer, subject }, Math.floor(now / 1000));
+    if (identity === undefined || problem !== null) return sendError(res, 400, 'invalid request');
+    const scopes = identity.scopes ?? [];
+    sendJson(res, 200, {
+      access_token: this.#tokens.issue(scopes, identity.id),
+      token_type: 'Bearer',
+      expires_in: TOKEN_LIFETIME_SECONDS,
+      scope: scopes.join(' '),
+    });
+  }
+
   #authenticate(req: IncomingMessage): Credential | null {
     const secret = presentedSecret(req);
     if (secret === null || secret === '') return null;
     if (secret === this.#options.apiKey) return { token: null, serial: 0, scopes: null, ownKeyId: this.#state.ids.apiKeyId };
     const issued = this.#tokens.lookup(secret);
     if (issued === null) return null;
-    return { token: secret, serial: issued.serial, scopes: issued.scopes, ownKeyId: this.#state.ids.clientId };
+    return { token: secret, serial: issued.serial, scopes: issued.scopes, ownKeyId: issued.federatedKeyId ?? this.#state.ids.clientId, federatedKeyId: issued.federatedKeyId };
   }
 
   /** Applies an 'expire-tokens' fault to this credential; true if the request must get a 401. */
@@ -256,7 +292,8 @@ class FakeApiServer {
    */
   #permits(credential: Credential, anyOf: readonly string[]): boolean {
     if (credential.scopes === null) return true;
-    return coversAny(credential.scopes, anyOf) && coversAny(this.#state.grantedScopes, anyOf);
+    const granted = credential.federatedKeyId == null ? this.#state.grantedScopes : this.#state.directory.keys.find((k) => k.id === credential.federatedKeyId)?.scopes ?? [];
+    return coversAny(credential.scopes, anyOf) && coversAny(granted, anyOf);
   }
 
   #reply(match: RouteMatch, url: URL, req: IncomingMessage, credential: Credential, fault: ApiFault | null): Reply {

@@ -144,7 +144,8 @@ export const dnsJson = {
 /** The names the fake API counts requests under (`stats.requests`). */
 export type EndpointName =
   | 'token' | 'devices' | 'device' | 'routes' | 'settings' | 'users' | 'user' | 'keys' | 'key'
-  | 'dns_nameservers' | 'dns_preferences' | 'dns_searchpaths' | 'dns_split' | 'services' | 'service' | 'acl';
+  | 'dns_nameservers' | 'dns_preferences' | 'dns_searchpaths' | 'dns_split' | 'services' | 'service' | 'acl'
+  | 'token_exchange';
 
 /** What the 'empty' fault serves instead of the real answer. */
 export function emptyBody(endpoint: EndpointName): Json {

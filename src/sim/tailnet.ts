@@ -6,6 +6,8 @@ import { buildDevice, deviceMatches, type SimDevice, type SimDeviceSpec } from '
 import {
   apiKeyIdOf,
   scenarioDirectory,
+  SIM_OIDC_ISSUER,
+  SIM_OIDC_SUBJECT,
   type SimDns,
   type SimKey,
   type SimService,
@@ -14,6 +16,7 @@ import {
 import { startFakeApi, type ApiFault, type EndpointName, type FakeApi } from './fake-api.js';
 import { DeviceFleet, type DeviceFault } from './fake-device.js';
 import { loopbackAddress, tailnetIPv6 } from './ids.js';
+import { mintIdToken, type IdTokenClaims } from './jwt.js';
 import { defaultPolicy, demoPolicy, type PolicyDocument, type PolicyObject } from './policy.js';
 import { scenarioDevices, type Scenario } from './scenarios.js';
 
@@ -33,7 +36,7 @@ export interface StartTailnetOptions {
   /** Clock in ms; default Date.now. Drives token expiry and counter growth. */
   now?: () => number;
   /** Fixed credentials (for the standalone sim); random ones by default. */
-  credentials?: { clientId?: string; clientSecret?: string; apiKey?: string };
+  credentials?: { clientId?: string; clientSecret?: string; apiKey?: string; federatedClientId?: string };
   /** What the OAuth client is granted (see SimTailnet.setGrantedScopes); default `["all:read"]`. */
   grantedScopes?: readonly string[] | 'all';
   /** Start with the ids-only `/keys` list (see SimTailnet.setKeyListIdsOnly). */
@@ -69,6 +72,13 @@ export interface SimTailnet {
   readonly clientSecret: string;
   /** A valid API access token, usable as Basic username or Bearer. */
   readonly apiKey: string;
+  /** Client id of a federated identity (scopes all:read) for workload identity federation. */
+  readonly federatedClientId: string;
+  /**
+   * A signed (not verifiable) OIDC ID token the token exchange accepts for federatedClientId: audience
+   * api.tailscale.com/<id>, the simulated issuer and subject, valid for an hour; `claims` override any of it.
+   */
+  mintIdToken(claims?: Partial<IdTokenClaims>, options?: { alg?: 'HS256' | 'none' }): string;
   readonly clientMetricsPort: number;
   /** Live objects: mutate a field and the API reflects it. */
   readonly devices: SimDevice[];
@@ -132,7 +142,7 @@ export async function startTailnet(options: StartTailnetOptions = {}): Promise<S
     onScrape: (nodeId) => increment(stats.scrapes, nodeId),
     onFault: (kind) => increment(stats.faultsInjected, `device:${kind}`) });
   const credentials = makeCredentials(options.credentials);
-  const ids = { clientId: credentials.clientId, apiKeyId: apiKeyIdOf(credentials.apiKey) };
+  const ids = { clientId: credentials.clientId, apiKeyId: apiKeyIdOf(credentials.apiKey), federatedClientId: credentials.federatedClientId };
   const state = new ApiState(
     scenarioDirectory(scenario, SIM_TAILNET_NAME, startedAt, ids),
     scenario === 'demo' || scenario === 'edge-cases' ? demoPolicy() : defaultPolicy(),
@@ -180,6 +190,11 @@ function assemble({ api, fleet, devices, factory, state, stats, credentials, now
     apiUrl: api.url,
     tailnet: SIM_TAILNET_NAME,
     ...credentials,
+    mintIdToken(claims = {}, options = {}) {
+      const nowSeconds = Math.floor(now() / 1000);
+      const defaults: IdTokenClaims = { iss: SIM_OIDC_ISSUER, sub: SIM_OIDC_SUBJECT, aud: `api.tailscale.com/${credentials.federatedClientId}`, iat: nowSeconds, exp: nowSeconds + 3600 };
+      return mintIdToken({ ...defaults, ...claims }, options);
+    },
     clientMetricsPort: fleet.port,
     devices,
     stats,
@@ -247,7 +262,8 @@ function makeCredentials(fixed: StartTailnetOptions['credentials'] = {}): Parts[
   return {
     clientId,
     clientSecret: fixed.clientSecret ?? `tskey-client-${clientId}-${randomBytes(16).toString('hex')}`,
-    apiKey: fixed.apiKey ?? `tskey-api-k${randomBytes(6).toString('hex')}CNTRL-${randomBytes(16).toString('hex')}` };
+    apiKey: fixed.apiKey ?? `tskey-api-k${randomBytes(6).toString('hex')}CNTRL-${randomBytes(16).toString('hex')}`,
+    federatedClientId: fixed.federatedClientId ?? `k${randomBytes(6).toString('hex')}CNTRL` };
 }
 
 function increment(map: Map<string, number>, key: string): void {

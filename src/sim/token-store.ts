@@ -10,11 +10,14 @@ interface TokenEntry {
   readonly serial: number;
   /** The scopes the token was issued with. */
   readonly scopes: readonly string[];
+  /** The federated identity's key id, for tokens from the token exchange; null for the OAuth client's. */
+  readonly federatedKeyId: string | null;
 }
 
 export interface IssuedToken {
   readonly serial: number;
   readonly scopes: readonly string[];
+  readonly federatedKeyId: string | null;
 }
 
 export class TokenStore {
@@ -26,11 +29,11 @@ export class TokenStore {
     this.#now = now;
   }
 
-  issue(scopes: readonly string[]): string {
+  issue(scopes: readonly string[], federatedKeyId: string | null = null): string {
     if (this.#tokens.size >= PRUNE_THRESHOLD) this.#pruneExpired();
     const token = `tskey-api-${randomBytes(6).toString('hex')}-${randomBytes(16).toString('hex')}`;
     this.#serial += 1;
-    this.#tokens.set(token, { expiresAt: this.#now() + TOKEN_LIFETIME_SECONDS * 1000, serial: this.#serial, scopes: [...scopes] });
+    this.#tokens.set(token, { expiresAt: this.#now() + TOKEN_LIFETIME_SECONDS * 1000, serial: this.#serial, scopes: [...scopes], federatedKeyId });
     return token;
   }
 
@@ -42,7 +45,7 @@ export class TokenStore {
       this.#tokens.delete(token);
       return null;
     }
-    return { serial: entry.serial, scopes: entry.scopes };
+    return { serial: entry.serial, scopes: entry.scopes, federatedKeyId: entry.federatedKeyId };
   }
 
   /** Serial of the newest token issued so far (0 before the first). */

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'undici';
 import { ApiError, isTimeout } from '../errors.js';
 import type { RequestStats } from './request-stats.js';
@@ -21,19 +22,41 @@ export class StaticToken implements TokenSource {
   invalidate(): void {}
 }
 
-export interface OAuthOptions {
+interface OAuthCommon {
   readonly baseUrl: string;
   readonly clientId: string;
-  readonly clientSecret: string;
   readonly timeoutMs: number;
   readonly stats: RequestStats;
   readonly now?: () => number;
 }
 
+/**
+ * One credential kind per source: an OAuth client secret (client credentials), or an OIDC ID token file
+ * (workload identity federation), exchanged for the same kind of bearer token.
+ */
+export type OAuthOptions = OAuthCommon & (
+  | { readonly clientSecret: string; readonly idTokenFile?: undefined }
+  | {
+      readonly idTokenFile: string;
+      readonly clientSecret?: undefined;
+      /** Reads the ID token; default: the file, as text. */
+      readonly readIdToken?: (path: string) => Promise<string>;
+    }
+);
+
+/** What to check when the token exchange answers its uniform `400 invalid request` (tailscale-facts §6.2). */
+export const TOKEN_EXCHANGE_HINT =
+  'the ID token in OAUTH_ID_TOKEN_FILE was refused: check that its audience (aud) is the one the federated identity ' +
+  'expects (by convention api.tailscale.com/<OAUTH_CLIENT_ID>), that its issuer (iss) and subject (sub) match the ' +
+  "identity's issuer and subject, that it has not expired, and that OAUTH_CLIENT_ID is the federated identity's client ID";
+
 /** Refresh this long before the token's own expiry, so no call goes out with a token about to lapse. */
 const EXPIRY_MARGIN_MS = 5 * 60_000;
 
-/** OAuth2 client credentials (`POST /api/v2/oauth/token`), cached until shortly before expiry. */
+/**
+ * OAuth2 client credentials (`POST /api/v2/oauth/token`) or workload identity federation
+ * (`POST /api/v2/oauth/token-exchange` with an OIDC ID token), cached until shortly before expiry.
+ */
 export class OAuthTokenSource implements TokenSource {
   readonly #o: OAuthOptions;
   readonly #now: () => number;
@@ -60,36 +83,64 @@ export class OAuthTokenSource implements TokenSource {
     this.#cached = undefined;
   }
 
+  /** The endpoint, its stats name and its form: the ID token is read anew each time (projected tokens rotate). */
+  async #form(): Promise<{ endpoint: string; path: string; body: URLSearchParams }> {
+    const o = this.#o;
+    if (o.idTokenFile === undefined) {
+      return { endpoint: 'oauth_token', path: '/api/v2/oauth/token', body: new URLSearchParams({ client_id: o.clientId, client_secret: o.clientSecret, grant_type: 'client_credentials' }) };
+    }
+    let jwt: string;
+    try {
+      jwt = (await (o.readIdToken ?? ((p: string) => readFile(p, 'utf8')))(o.idTokenFile)).trim();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new ApiError('oauth_token_exchange', 'auth', `cannot read OAUTH_ID_TOKEN_FILE=${JSON.stringify(o.idTokenFile)} (${code})`, undefined, { cause: err });
+    }
+    if (jwt === '') throw new ApiError('oauth_token_exchange', 'auth', `OAUTH_ID_TOKEN_FILE=${JSON.stringify(o.idTokenFile)} is empty`);
+    return { endpoint: 'oauth_token_exchange', path: '/api/v2/oauth/token-exchange', body: new URLSearchParams({ client_id: o.clientId, jwt }) };
+  }
+
   async #fetch(signal?: AbortSignal): Promise<string> {
     const started = performance.now();
-    const record = (reason?: string): void => this.#o.stats.record('oauth_token', (performance.now() - started) / 1000, reason);
+    const exchange = this.#o.idTokenFile !== undefined;
+    const name = exchange ? 'oauth_token_exchange' : 'oauth_token';
+    const record = (reason?: string): void => this.#o.stats.record(name, (performance.now() - started) / 1000, reason);
+    let form;
+    try {
+      form = await this.#form();
+    } catch (err) {
+      record('auth');
+      throw err;
+    }
     const timeout = AbortSignal.timeout(this.#o.timeoutMs);
     let res;
     try {
-      res = await request(`${this.#o.baseUrl}/api/v2/oauth/token`, {
+      res = await request(`${this.#o.baseUrl}${form.path}`, {
         method: 'POST',
         dispatcher: this.#agent,
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'user-agent': 'tsmetrics' },
-        body: new URLSearchParams({ client_id: this.#o.clientId, client_secret: this.#o.clientSecret, grant_type: 'client_credentials' }).toString(),
+        body: form.body.toString(),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       const timedOut = isTimeout(err);
       record(timedOut ? 'timeout' : 'network');
-      throw new ApiError('oauth_token', timedOut ? 'timeout' : 'network', `token request failed: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
+      throw new ApiError(name, timedOut ? 'timeout' : 'network', `token request failed: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
     }
     if (res.statusCode !== 200) {
       await res.body.dump();
-      const reason = res.statusCode === 401 || res.statusCode === 403 ? 'auth' : res.statusCode === 429 ? 'rate_limited' : 'http_status';
+      // The exchange answers every refusal with the same 400: a bad token is an auth problem there.
+      const refused = res.statusCode === 401 || res.statusCode === 403 || (exchange && res.statusCode === 400);
+      const reason = refused ? 'auth' : res.statusCode === 429 ? 'rate_limited' : 'http_status';
       record(reason);
-      const hint = reason === 'auth' ? ' (check OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET)' : '';
-      throw new ApiError('oauth_token', reason, `HTTP ${res.statusCode}${hint}`, res.statusCode);
+      const hint = !refused ? '' : exchange ? `: ${TOKEN_EXCHANGE_HINT}` : ' (check OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET)';
+      throw new ApiError(name, reason, `HTTP ${res.statusCode}${hint}`, res.statusCode);
     }
     const parsed = tokenSchema.safeParse(await res.body.json().catch(() => undefined));
     if (!parsed.success) {
       record('invalid_response');
-      throw new ApiError('oauth_token', 'invalid_response', 'token response has no access_token', 200);
+      throw new ApiError(name, 'invalid_response', 'token response has no access_token', 200);
     }
     record();
     const lifetimeMs = (parsed.data.expires_in ?? 3600) * 1000;
