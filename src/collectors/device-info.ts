@@ -28,7 +28,7 @@ function derivedLabels(d: Device, rules: DeviceInfoOptions['labelsFromTags']): R
 }
 
 const FLAGS: ReadonlyArray<readonly [name: string, help: string, pick: (d: Device) => boolean]> = [
-  ['tailscale_device_online', '1 if the device is connected to the control plane (connectedToControl).', (d) => d.online],
+  ['tailscale_device_online', '1 if the device is connected to the control plane (connectedToControl; when the API omits that field: lastSeen absent or at most 5 minutes old).', (d) => d.online],
   ['tailscale_device_authorized', '1 if the device is authorized (authorized).', (d) => d.authorized],
   ['tailscale_device_update_available', '1 if a client update is available (updateAvailable).', (d) => d.updateAvailable],
   ['tailscale_device_external', '1 if the device is shared into the tailnet from another one (isExternal).', (d) => d.isExternal],

@@ -11,6 +11,8 @@ export class ApiState {
   keyListIdsOnly = false;
   /** `/keys` also lists revoked and expired keys (with `invalid: true`). */
   keyListIncludesInvalid = true;
+  /** Devices are listed without `connectedToControl` (the shape of servers that imitate the API). */
+  devicesWithoutConnectedToControl = false;
   #policy: PolicyDocument;
   #granted: readonly string[] = DEFAULT_GRANTED_SCOPES;
 

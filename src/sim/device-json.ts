@@ -19,10 +19,15 @@ export const ALL_ONLY_FIELDS: readonly Field[] = [
   'multipleConnections',
 ];
 
-export function deviceJson(device: DeviceRecord, fields: FieldSet): Record<string, unknown> {
+/**
+ * `withoutConnectedToControl`: the shape of control servers that imitate the API (Headscale's /api/v2, older
+ * API versions): no `connectedToControl`, `lastSeen` still only for devices that are not connected.
+ */
+export function deviceJson(device: DeviceRecord, fields: FieldSet, options: { withoutConnectedToControl?: boolean } = {}): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const names = fields === 'all' ? [...DEFAULT_FIELDS, ...ALL_ONLY_FIELDS] : DEFAULT_FIELDS;
   for (const name of names) {
+    if (name === 'connectedToControl' && options.withoutConnectedToControl === true) continue;
     if (isSent(device, name)) out[name] = device[name];
   }
   return out;

@@ -310,16 +310,17 @@ class FakeApiServer {
 
   #deviceReply(name: 'devices' | 'device' | 'routes', id: string | null, url: URL, fault: ApiFault | null): Reply {
     const fields: FieldSet = url.searchParams.get('fields') === 'all' ? 'all' : 'default';
+    const shape = { withoutConnectedToControl: this.#state.devicesWithoutConnectedToControl };
     if (name === 'devices') {
       if (fault?.kind === 'empty') return ok({ devices: [] });
-      const devices = this.#options.devices().map((d) => deviceJson(d, fields));
+      const devices = this.#options.devices().map((d) => deviceJson(d, fields, shape));
       return ok({ devices: fault?.kind === 'wrong-types' ? withWrongTypes(devices) : devices });
     }
     const device = this.#options.devices().find((d) => d.nodeId === id || d.id === id);
     if (device === undefined) return { status: 404, body: { message: 'device not found' } };
     if (name === 'routes') return ok(routesBody(device, fault));
     if (fault?.kind === 'empty') return ok({});
-    const json = deviceJson(device, fields);
+    const json = deviceJson(device, fields, shape);
     return ok(fault?.kind === 'wrong-types' ? withWrongTypes([json])[0] : json);
   }
 

@@ -110,6 +110,8 @@ export interface SimTailnet {
   setKeyListIdsOnly(on: boolean): void;
   /** When off, `/keys` leaves out revoked and expired keys, as "active keys" suggests. Default on. */
   setKeyListIncludesInvalid(on: boolean): void;
+  /** When on, devices are listed without `connectedToControl` (Headscale's /api/v2 shape). Default off. */
+  setDevicesWithoutConnectedToControl(on: boolean): void;
   setApiFault(fault: ApiFault | null): void;
   setDeviceFault(deviceNodeIdOrName: string, fault: DeviceFault | null): void;
   addDevice(partial: Partial<SimDeviceSpec>): Promise<SimDevice>;
@@ -216,6 +218,9 @@ function assemble({ api, fleet, devices, factory, state, stats, credentials, now
     },
     setKeyListIncludesInvalid: (on) => {
       state.keyListIncludesInvalid = on;
+    },
+    setDevicesWithoutConnectedToControl: (on) => {
+      state.devicesWithoutConnectedToControl = on;
     },
     setApiFault: (fault) => api.setFault(fault),
     setDeviceFault: (key, fault) => fleet.setFault(find(key), fault),

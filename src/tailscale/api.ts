@@ -5,7 +5,7 @@ import { ApiError, isTimeout, type ApiErrorReason } from '../errors.js';
 import type { Device } from './device.js';
 import { backoffMs, DEFAULT_RETRY, isRetryableStatus, parseRetryAfter, type RetryPolicy } from './retry.js';
 import type { RequestStats } from './request-stats.js';
-import { apiDeviceSchema, routesSchema, toDevice } from './schemas.js';
+import { apiDeviceSchema, onlineFromClock, routesSchema, toDevice } from './schemas.js';
 import { ArrayElementSplitter } from './json-scan.js';
 import { background } from '../slicer.js';
 import type { TokenSource } from './auth.js';
@@ -39,6 +39,8 @@ export interface HttpTailscaleApiOptions {
   readonly maxBodyBytes?: number;
   /** PEM of a private CA to trust (Headscale behind an internal CA). */
   readonly ca?: string | undefined;
+  /** Clock in ms, for devices whose online state comes from lastSeen; default Date.now. */
+  readonly now?: () => number;
 }
 
 const ROUTE_LOOKUP_CONCURRENCY = 4;
@@ -95,10 +97,13 @@ export class HttpTailscaleApi implements TailscaleApi {
     const seen = new Set<string>();
     let invalidDevices = 0;
     const converted = new Map<string, Device>();
+    const nowSeconds = (this.#o.now ?? Date.now)() / 1000;
     const convert = (from: number, to: number): void => {
       for (let i = from; i < to; i++) {
         const entry = entries[i]!;
         let device = entry.device;
+        // An entry whose online state depends on the clock is converted anew every time, never reused.
+        let reusable = true;
         if (entry.bytes !== undefined) {
           let raw: unknown;
           try {
@@ -107,12 +112,15 @@ export class HttpTailscaleApi implements TailscaleApi {
             throw new ApiError('devices', 'invalid_response', 'malformed JSON', 200, { cause: err });
           }
           const parsed = apiDeviceSchema.safeParse(raw);
-          if (parsed.success) device = toDevice(parsed.data);
+          if (parsed.success) {
+            device = toDevice(parsed.data, nowSeconds);
+            reusable = !onlineFromClock(parsed.data);
+          }
         }
         // A device listed twice would export every series twice: the first entry wins.
         if (device !== undefined && !seen.has(device.id)) {
           seen.add(device.id);
-          converted.set(entry.digest, device);
+          if (reusable) converted.set(entry.digest, device);
           devices.push(device);
         } else invalidDevices++;
       }

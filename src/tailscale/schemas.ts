@@ -105,9 +105,23 @@ function connectivity(raw: ApiDevice['clientConnectivity']): ClientConnectivity 
   return { endpoints: raw.endpoints ?? [], latency, clientSupports, mappingVariesByDestIP: raw.mappingVariesByDestIP };
 }
 
-export function toDevice(raw: ApiDevice): Device {
+/**
+ * Without `connectedToControl` (control servers that imitate the Tailscale API, such as Headscale's planned
+ * /api/v2, and older API shapes), a device counts as online when `lastSeen` is absent (such servers send it
+ * only for offline devices) or at most this many seconds old.
+ */
+export const ONLINE_LAST_SEEN_SECONDS = 5 * 60;
+
+/** True when the device's online state is derived from lastSeen and the clock: it changes without the entry changing. */
+export function onlineFromClock(raw: ApiDevice): boolean {
+  return raw.connectedToControl === undefined && timestampSeconds(raw.lastSeen) !== undefined;
+}
+
+export function toDevice(raw: ApiDevice, nowSeconds: number): Device {
   const keyExpiryDisabled = raw.keyExpiryDisabled === true;
-  const online = raw.connectedToControl === true;
+  const lastSeenSeconds = timestampSeconds(raw.lastSeen);
+  const online =
+    raw.connectedToControl !== undefined ? raw.connectedToControl : lastSeenSeconds === undefined || nowSeconds - lastSeenSeconds <= ONLINE_LAST_SEEN_SECONDS;
   const posture = raw.postureIdentity;
   return {
     id: raw.id,
@@ -129,7 +143,7 @@ export function toDevice(raw: ApiDevice): Device {
     keyExpiryDisabled,
     tailnetLockError: raw.tailnetLockError ?? '',
     createdSeconds: timestampSeconds(raw.created),
-    lastSeenSeconds: timestampSeconds(raw.lastSeen),
+    lastSeenSeconds,
     // Gate on keyExpiryDisabled first: the API may still carry a stale date for such devices.
     expiresSeconds: keyExpiryDisabled ? undefined : timestampSeconds(raw.expires),
     advertisedRoutes: uniq(raw.advertisedRoutes),

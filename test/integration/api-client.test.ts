@@ -241,3 +241,33 @@ test('an unchanged device entry keeps its Device, a changed one is converted aga
   assert.deepEqual([third.devices.length, third.invalidDevices], [1, 1]);
   assert.equal(third.devices[0], first[0]);
 });
+
+test('a device without connectedToControl: online when lastSeen is absent or at most 5 minutes old, and that follows the clock', async (t) => {
+  const tn = await startTailnet({ scenario: 'demo' });
+  t.after(() => tn.close());
+  tn.setDevicesWithoutConnectedToControl(true);
+  let nowMs = Date.now();
+  const api = new HttpTailscaleApi({ baseUrl: tn.apiUrl, tailnet: '-', timeoutMs: 2000, tokens: new StaticToken(tn.apiKey), stats: new RequestStats(), log: memoryLogger().log, sleep: noSleep, now: () => nowMs });
+  t.after(() => api.close());
+  const connected = tn.devices.filter((d) => d.connectedToControl);
+  const longGone = tn.devices.filter((d) => !d.connectedToControl && d.lastSeen !== undefined && Date.parse(d.lastSeen) < nowMs - 3600_000);
+  assert.ok(connected.length > 0 && longGone.length > 0);
+  const recent = longGone[0]!;
+  recent.lastSeen = new Date(nowMs - 2 * 60_000).toISOString();
+
+  const byNode = (list: Awaited<ReturnType<typeof api.listDevices>>) => new Map(list.devices.map((d) => [d.nodeId, d]));
+  const listed = await fetch(`${tn.apiUrl}/api/v2/tailnet/-/devices`, { headers: { authorization: `Bearer ${tn.apiKey}` } });
+  assert.ok(((await listed.json()) as { devices: object[] }).devices.every((d) => !('connectedToControl' in d)), 'the field is really absent');
+  const first = byNode(await api.listDevices());
+  for (const d of connected) assert.equal(first.get(d.nodeId)?.online, true, `${d.hostname}: no lastSeen, so online`);
+  for (const d of longGone.slice(1)) assert.equal(first.get(d.nodeId)?.online, false, `${d.hostname}: last seen long ago`);
+  assert.equal(first.get(recent.nodeId)?.online, true, 'last seen 2 minutes ago');
+  // The same bytes four minutes later: the device is 6 minutes gone now, offline; its entry is not reused.
+  nowMs += 4 * 60_000;
+  const second = byNode(await api.listDevices());
+  assert.equal(second.get(recent.nodeId)?.online, false);
+  assert.equal(second.get(connected[0]!.nodeId), first.get(connected[0]!.nodeId), 'a clock-independent entry is reused');
+  // With the field present, it decides alone.
+  tn.setDevicesWithoutConnectedToControl(false);
+  assert.equal(byNode(await api.listDevices()).get(recent.nodeId)?.online, recent.connectedToControl);
+});
