@@ -22,6 +22,23 @@ export const headscaleNodesCollector: ListCollector = {
   },
 };
 
+/** 0.27+: the server's own health check, fetched every refresh cycle; absent when the server has none. */
+export const headscaleHealthCollector: ListCollector = {
+  name: 'devices',
+  stage: 'list',
+  source: (d) => d.inventory.headscaleHealth,
+  collect({ inventory }) {
+    const connectivity = inventory.headscaleHealth.data?.databaseConnectivity;
+    return [
+      gauge(
+        'headscale_database_connectivity',
+        '1 if Headscale reaches its database (GET /api/v1/health: databaseConnectivity; 0 when the health call answers 500); absent on servers without the endpoint (before 0.27).',
+        connectivity === undefined ? [] : [[{}, boolValue(connectivity)]],
+      ),
+    ];
+  },
+};
+
 export function makeHeadscaleUsersCollector(userLabel: (user: string) => string): ListCollector {
   return {
     name: 'users',

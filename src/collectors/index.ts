@@ -11,7 +11,7 @@ import type { ExpectedDevices } from '../config/expected-devices.js';
 import { deviceRoutesCollector } from './device-routes.js';
 import { deviceTimesCollector } from './device-times.js';
 import { exporterCollector } from './exporter.js';
-import { apiKeysCollector, headscaleNodesCollector, makeHeadscaleUsersCollector, makePreAuthKeysCollector } from './headscale.js';
+import { apiKeysCollector, headscaleHealthCollector, headscaleNodesCollector, makeHeadscaleUsersCollector, makePreAuthKeysCollector } from './headscale.js';
 import { HEADSCALE_UNSUPPORTED_FAMILIES } from '../tailscale/headscale.js';
 import { makePeersCollector, type TsnetView } from './peers.js';
 import { gauge } from '../exposition/family.js';
@@ -44,7 +44,7 @@ export function buildCollectors(o: CollectorOptions): Collector[] {
     ? [makeHeadscaleUsersCollector(o.userLabel), makePreAuthKeysCollector(o.userLabel), apiKeysCollector]
     : [makeUsersCollector(o.userLabel), keysCollector, settingsCollector, dnsCollector, servicesCollector, policyCollector];
   const all: Collector[] = [
-    ...(o.apiDeviceMetrics ? (headscale ? [...deviceCollectors.map(withoutUnsupported), headscaleNodesCollector] : deviceCollectors) : []),
+    ...(o.apiDeviceMetrics ? (headscale ? [...deviceCollectors.map(withoutUnsupported), headscaleNodesCollector, headscaleHealthCollector] : deviceCollectors) : []),
     clientMetricsCollector,
     coverageCollector,
     ...(o.apiDeviceMetrics ? inventory : []),

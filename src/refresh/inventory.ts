@@ -5,7 +5,7 @@ import type { TailscaleApi } from '../tailscale/api.js';
 import { EMPTY_INVENTORY, fetchDns, fetchKeys, fetchPolicy, fetchServices, fetchSettings, fetchUsers, type InventoryData, type Policy, type ResourceState } from '../tailscale/inventory.js';
 
 export { EMPTY_INVENTORY, type InventoryData } from '../tailscale/inventory.js';
-import { fetchApiKeys, fetchHeadscaleUsers, fetchPreAuthKeys } from '../tailscale/headscale.js';
+import { fetchApiKeys, fetchHeadscaleHealth, fetchHeadscaleUsers, fetchPreAuthKeys } from '../tailscale/headscale.js';
 
 // Fetches the slowly changing inventory on its own interval (INVENTORY_INTERVAL), each resource on its
 // own: a failure or a missing OAuth scope (403) costs that resource only, and keeps its last good data.
@@ -27,6 +27,12 @@ export const COLLECTOR_SCOPES: Readonly<Record<CollectorName, string>> = {
 
 type Resource = keyof InventoryData;
 
+/** Health signals: fetched on every refresh cycle, not on INVENTORY_INTERVAL. */
+const EVERY_CYCLE: ReadonlySet<Resource> = new Set(['headscaleHealth']);
+
+/** Resources fetched for a public collector name other than their own (the backend decides which exist). */
+const ALSO_FOR: Readonly<Record<string, readonly Resource[]>> = { users: ['headscaleUsers'], devices: ['headscaleHealth'] };
+
 export class Inventory {
   readonly #api: TailscaleApi;
   readonly #enabled: readonly Resource[];
@@ -44,7 +50,7 @@ export class Inventory {
     this.#api = o.api;
     this.#fetchers = o.backend === 'headscale' ? HEADSCALE_FETCHERS : TAILSCALE_FETCHERS;
     // COLLECTORS names the collector `users` for both backends; Headscale's users are their own resource.
-    const wanted = o.enabled.map((c) => (o.backend === 'headscale' && c === 'users' ? 'headscaleUsers' : c));
+    const wanted = o.enabled.flatMap((c) => [c, ...(ALSO_FOR[c] ?? [])]);
     this.#enabled = (Object.keys(this.#fetchers) as Resource[]).filter((r) => wanted.includes(r));
     this.#intervalMs = o.intervalMs;
     this.#log = o.log;
@@ -55,12 +61,17 @@ export class Inventory {
     return { ...this.#state };
   }
 
-  /** Fetches every enabled resource when the interval has passed since the last round; never rejects. */
+  /**
+   * Fetches every enabled resource when the interval has passed since the last round, and the health
+   * signals (EVERY_CYCLE) on every call; never rejects.
+   */
   async refreshIfDue(signal?: AbortSignal): Promise<void> {
     const now = this.#now();
-    if (this.#enabled.length === 0 || (this.#lastRunMs !== undefined && now - this.#lastRunMs < this.#intervalMs)) return;
-    this.#lastRunMs = now;
-    await Promise.all(this.#enabled.map((r) => this.#refresh(r, signal)));
+    const due = this.#lastRunMs === undefined || now - this.#lastRunMs >= this.#intervalMs;
+    const resources = this.#enabled.filter((r) => due || EVERY_CYCLE.has(r));
+    if (resources.length === 0) return;
+    if (due) this.#lastRunMs = now;
+    await Promise.all(resources.map((r) => this.#refresh(r, signal)));
   }
 
   async #refresh(resource: Resource, signal?: AbortSignal): Promise<void> {
@@ -104,6 +115,7 @@ const HEADSCALE_FETCHERS: Partial<Fetchers> = {
   headscaleUsers: (api, signal) => fetchHeadscaleUsers(api, signal),
   preauthkeys: (api, signal) => fetchPreAuthKeys(api, signal),
   apikeys: (api, signal) => fetchApiKeys(api, signal),
+  headscaleHealth: (api, signal) => fetchHeadscaleHealth(api, signal),
 };
 
 const TAILSCALE_FETCHERS: Partial<Fetchers> = {

@@ -12,6 +12,7 @@ import {
   protoTime,
   userJson,
   type HeadscaleData,
+  type HeadscaleFlavor,
   type HeadscaleTagModel,
   type SimHeadscaleNode,
 } from './headscale-model.js';
@@ -45,6 +46,10 @@ export interface HeadscaleApiStats {
 export interface HeadscaleApiOptions {
   readonly port: number;
   readonly model: HeadscaleTagModel;
+  /** 'v030': errors as application/problem+json, null times, tagged nodes without a user. */
+  readonly flavor: HeadscaleFlavor;
+  /** false: a server before 0.27, without GET /api/v1/health (404). */
+  readonly healthEndpoint: boolean;
   readonly now: () => number;
   readonly data: HeadscaleData;
   readonly stats: HeadscaleApiStats;
@@ -135,8 +140,10 @@ class HeadscaleApiServer {
     }
     if (!path.startsWith('/api/v1/')) return sendText(res, 404, '404 page not found\n', TEXT_TYPE);
     const fault = this.faults.take((f) => f.kind !== 'unauthorized' && applies(f, endpoint));
+    const v030 = this.#options.flavor === 'v030';
     switch (fault?.kind) {
       case 'status':
+        if (v030) return sendProblem(res, fault.status, `simulated HTTP ${fault.status}`);
         return grpcError(res, { code: GRPC.unknown.code, http: fault.status }, `simulated HTTP ${fault.status}`);
       case 'reset':
         req.socket.resetAndDestroy();
@@ -147,6 +154,7 @@ class HeadscaleApiServer {
         break;
     }
     const reply = this.#route(path, req.method ?? 'GET', url.searchParams);
+    if (v030 && reply.status !== 200) return sendProblem(res, reply.status, String((reply.body as { message?: unknown }).message ?? ''));
     const text = JSON.stringify(reply.body);
     const body = fault?.kind === 'malformed-json' && reply.status === 200 ? text.slice(0, Math.max(1, Math.floor(text.length / 2))) : text;
     sendText(res, reply.status, body, JSON_TYPE, reply.proxied ? GATEWAY_HEADERS : {});
@@ -184,6 +192,7 @@ class HeadscaleApiServer {
       const policy = this.#options.policy();
       return ok({ policy: policy.text, updatedAt: protoTime(policy.updatedAt, 'policy') });
     }
+    if (rest === 'health' && !this.#options.healthEndpoint) return routingError(GRPC.notFound, 'Not Found');
     if (rest === 'health') {
       if (!this.#options.databaseHealthy()) return failure(GRPC.unknown, 'pinging database: sql: database is closed');
       return ok({ databaseConnectivity: true });
@@ -206,7 +215,7 @@ class HeadscaleApiServer {
       const id = users[0]?.id;
       nodes = nodes.filter((n) => n.userId === id && !(model === 'v028' && isTagged(n)));
     }
-    return ok({ nodes: byId(nodes).map((n) => nodeJson(n, { data, model, listing: true })) });
+    return ok({ nodes: byId(nodes).map((n) => nodeJson(n, { data, model, listing: true, flavor: this.#options.flavor })) });
   }
 
   /** GetNode returns node.Proto() only: no tagged-devices user, no validTags, no subnetRoutes. */
@@ -218,7 +227,7 @@ class HeadscaleApiServer {
     const { data, model } = this.#options;
     const node = data.nodes.find((n) => BigInt(n.id) === id);
     if (node === undefined) return failure(GRPC.notFound, 'node not found');
-    return ok({ node: nodeJson(node, { data, model, listing: false }) });
+    return ok({ node: nodeJson(node, { data, model, listing: false, flavor: this.#options.flavor }) });
   }
 
   /** ListUsers: filters by name, else email, else id (empty list when nothing matches). */
@@ -310,6 +319,14 @@ function failure(grpc: Grpc, message: string): Reply {
 /** DefaultRoutingErrorHandler: same body, but the gateway answers itself. */
 function routingError(grpc: Grpc, message: string): Reply {
   return { ...failure(grpc, message), proxied: false };
+}
+
+const STATUS_TITLES: Readonly<Record<number, string>> = { 400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable' };
+
+/** 0.30's error answers: RFC 9457 problem details. */
+function sendProblem(res: ServerResponse, status: number, detail: string): void {
+  const body = { type: 'about:blank', title: STATUS_TITLES[status] ?? `HTTP ${status}`, status, detail };
+  sendText(res, status, JSON.stringify(body), 'application/problem+json');
 }
 
 function grpcError(res: ServerResponse, grpc: { code: number; http: number }, message: string): void {

@@ -204,7 +204,14 @@ export interface NodeRenderContext {
    * false for GetNode, which returns node.Proto() alone.
    */
   readonly listing: boolean;
+  /**
+   * 'v030' (main, 2026): plain HTTP instead of grpc-gateway; unset times are null (no zero time) and a
+   * tagged node has no user at all (no tagged-devices pseudo user). Default 'grpc-gateway' (0.26-0.29).
+   */
+  readonly flavor?: HeadscaleFlavor;
 }
+
+export type HeadscaleFlavor = 'grpc-gateway' | 'v030';
 
 /** One Node message; field order follows the proto field numbers, as protojson writes them. */
 export function nodeJson(node: SimHeadscaleNode, ctx: NodeRenderContext): Json {
@@ -212,6 +219,7 @@ export function nodeJson(node: SimHeadscaleNode, ctx: NodeRenderContext): Json {
   const owner = node.userId === null ? undefined : data.users.find((u) => u.id === node.userId);
   const key = node.preAuthKeyId === null ? undefined : data.preAuthKeys.find((k) => k.id === node.preAuthKeyId);
   const taggedView = model === 'v028' && listing && isTagged(node);
+  const v030 = ctx.flavor === 'v030';
   const json: Json = {
     id: String(node.id),
     machineKey: node.machineKey,
@@ -219,9 +227,9 @@ export function nodeJson(node: SimHeadscaleNode, ctx: NodeRenderContext): Json {
     discoKey: node.discoKey,
     ipAddresses: [...node.ipAddresses],
     name: node.hostname,
-    user: taggedView ? taggedDevicesUserJson() : owner === undefined ? null : userJson(owner),
+    user: taggedView ? (v030 ? null : taggedDevicesUserJson()) : owner === undefined ? null : userJson(owner),
     lastSeen: time(node.lastSeen, `node:${node.id}:seen`),
-    expiry: node.expiry === 'zero' ? HEADSCALE_ZERO_TIME : time(node.expiry, `node:${node.id}:expiry`),
+    expiry: node.expiry === 'zero' ? (v030 ? null : HEADSCALE_ZERO_TIME) : time(node.expiry, `node:${node.id}:expiry`),
     preAuthKey: key === undefined ? null : preAuthKeyJson(key, data, model),
     createdAt: protoTime(node.createdAt, `node:${node.id}:created`),
     registerMethod: node.registerMethod,

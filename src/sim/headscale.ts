@@ -10,6 +10,7 @@ import {
   appliedTags,
   isTagged,
   type HeadscaleData,
+  type HeadscaleFlavor,
   type HeadscaleTagModel,
   type SimHeadscaleApiKey,
   type SimHeadscaleNode,
@@ -28,6 +29,10 @@ export interface StartHeadscaleOptions {
   scenario?: HeadscaleScenario;
   /** Node shape: 'legacy' (0.26–0.27) or 'v028' (0.28+). Default 'v028'. */
   tagModel?: HeadscaleTagModel;
+  /** 'v030': the 0.30 (main) API: problem+json errors, null times, tagged nodes without a user. Default 'grpc-gateway'. */
+  flavor?: HeadscaleFlavor;
+  /** false: no GET /api/v1/health, as before 0.27. Default true. */
+  healthEndpoint?: boolean;
   /** Default 0 (ephemeral). */
   apiPort?: number;
   /** Port every node's metrics endpoint uses; default: a free ephemeral port. */
@@ -107,6 +112,8 @@ export async function startHeadscale(options: StartHeadscaleOptions = {}): Promi
     api = await startHeadscaleApi({
       port: options.apiPort ?? 0,
       model,
+      flavor: options.flavor ?? 'grpc-gateway',
+      healthEndpoint: options.healthEndpoint ?? true,
       now,
       data,
       stats,

@@ -246,11 +246,16 @@ export class HttpTailscaleApi implements TailscaleApi {
   }
 }
 
+/**
+ * The error's own words: `message` (Tailscale, grpc-gateway), or `detail`, else `title`, of an RFC 9457
+ * application/problem+json answer (Headscale 0.30's /api/v1).
+ */
 async function errorMessage(res: Dispatcher.ResponseData): Promise<string> {
   try {
-    const text = (await res.body.text()).slice(0, 512);
-    const parsed = JSON.parse(text) as { message?: unknown };
-    return typeof parsed.message === 'string' ? parsed.message.slice(0, 200) : '';
+    const text = (await res.body.text()).slice(0, 1024);
+    const parsed = JSON.parse(text) as { message?: unknown; detail?: unknown; title?: unknown };
+    const words = [parsed.message, parsed.detail, parsed.title].find((w) => typeof w === 'string' && w !== '');
+    return typeof words === 'string' ? words.slice(0, 200) : '';
   } catch {
     return '';
   }

@@ -63,6 +63,20 @@ export const HEADSCALE_UNSUPPORTED_FAMILIES: ReadonlySet<string> = new Set([
   'tailscale_device_client_version_below_minimum',
 ]);
 
+/** The pseudo user 0.28-0.29 list tagged nodes under (hscontrol/types/users.go TaggedDevices). */
+const TAGGED_DEVICES_USER_ID = '2147455555';
+
+/**
+ * The node's user as a label: none for a tagged node of 0.28+ (tags and user ownership are exclusive there;
+ * lists show the "tagged-devices" pseudo user, or no user at all), its e-mail or name otherwise.
+ */
+function nodeUser(n: HeadscaleNode): string {
+  const u = n.user;
+  if (u === undefined || u.id === TAGGED_DEVICES_USER_ID) return '';
+  if (n.tags !== undefined && n.tags !== null && n.tags.length > 0) return '';
+  return u.email || u.name || '';
+}
+
 export function nodeTags(n: HeadscaleNode): string[] {
   if (n.tags !== undefined && n.tags !== null) return [...new Set(n.tags)];
   return [...new Set([...(n.forcedTags ?? []), ...(n.validTags ?? [])])];
@@ -77,7 +91,7 @@ export function nodeToDevice(n: HeadscaleNode): Device {
     nodeId: n.id,
     name: given,
     hostname: n.name ?? given,
-    user: n.user?.email || n.user?.name || '',
+    user: nodeUser(n),
     addresses: n.ipAddresses ?? [],
     os: '',
     clientVersion: '',
@@ -236,6 +250,30 @@ export async function fetchPreAuthKeys(api: TailscaleApi, signal?: AbortSignal):
     createdSeconds: timestampSeconds(k.createdAt ?? undefined),
     aclTags: k.aclTags ?? [],
   }));
+}
+
+export interface HsHealth {
+  /** undefined on servers without GET /api/v1/health (before 0.27): absent, not 0. */
+  readonly databaseConnectivity: boolean | undefined;
+}
+
+/**
+ * 0.27+: `GET /api/v1/health` -> `{databaseConnectivity}`. When the database ping fails Headscale answers 500
+ * with the error, which means "no connectivity"; a 404 means the server predates the endpoint.
+ */
+export async function fetchHeadscaleHealth(api: TailscaleApi, signal?: AbortSignal): Promise<HsHealth> {
+  let body: unknown;
+  try {
+    body = await api.getJson('health', '/api/v1/health', signal);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return { databaseConnectivity: undefined };
+    if (err instanceof ApiError && err.status === 500) return { databaseConnectivity: false };
+    throw err;
+  }
+  const parsed = z.object({ databaseConnectivity: z.boolean().optional() }).safeParse(body);
+  if (!parsed.success) throw new ApiError('health', 'invalid_response', 'response has no boolean "databaseConnectivity"', 200);
+  // protojson leaves a false field out: an answer without it means false.
+  return { databaseConnectivity: parsed.data.databaseConnectivity === true };
 }
 
 export async function fetchApiKeys(api: TailscaleApi, signal?: AbortSignal): Promise<HsApiKey[]> {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { TailscaleApi } from './api.js';
 import { parseEntries, timestampSeconds, uniq } from './schemas.js';
-import type { HsApiKey, HsPreAuthKey, HsUser } from './headscale.js';
+import type { HsApiKey, HsHealth, HsPreAuthKey, HsUser } from './headscale.js';
 
 // The slowly changing tailnet inventory: users, keys, settings, DNS, Tailscale Services and the policy
 // file. One fetch function per resource, each returning normalized data (timestamps in Unix seconds,
@@ -253,6 +253,8 @@ export interface InventoryData {
   readonly headscaleUsers: ResourceState<HsUser[]>;
   readonly preauthkeys: ResourceState<HsPreAuthKey[]>;
   readonly apikeys: ResourceState<HsApiKey[]>;
+  /** Fetched every refresh cycle, not on INVENTORY_INTERVAL: a health signal. */
+  readonly headscaleHealth: ResourceState<HsHealth>;
 }
 
 export const EMPTY_INVENTORY: InventoryData = Object.freeze({
@@ -265,5 +267,6 @@ export const EMPTY_INVENTORY: InventoryData = Object.freeze({
   headscaleUsers: { data: undefined, ok: undefined, durationSeconds: 0 },
   preauthkeys: { data: undefined, ok: undefined, durationSeconds: 0 },
   apikeys: { data: undefined, ok: undefined, durationSeconds: 0 },
+  headscaleHealth: { data: undefined, ok: undefined, durationSeconds: 0 },
 });
 

@@ -89,3 +89,85 @@ test('configuration: BACKEND=headscale needs the URL and key; a bad CA file is e
   assert.deepEqual(c.headscale, { url: 'https://hs.example.com', apiKey: 'k', ca: undefined });
 });
 
+
+// ---- Headscale 0.27-0.30: health, problem+json errors, null times, tagged nodes without a user, masked keys
+
+async function runHs(t: TestContext, options: Parameters<typeof startHeadscale>[0], env: Record<string, string> = {}) {
+  const hs = await startHeadscale(options);
+  t.after(() => hs.close());
+  const ex = await startExporterWith(t, { BACKEND: 'headscale', HEADSCALE_URL: hs.url, HEADSCALE_API_KEY: hs.apiKey, CLIENT_METRICS_PORT: String(hs.clientMetricsPort), ...env });
+  return { hs, ...ex, values: async () => seriesValues(await ex.metrics()) };
+}
+
+test('0.27+: GET /api/v1/health is a database-connectivity gauge, refreshed every cycle, absent on older servers', async (t) => {
+  const { hs, app, values } = await runHs(t, { tagModel: 'v028' });
+  assert.equal((await values()).get('headscale_database_connectivity'), 1);
+  const before = hs.stats.requests.get('health');
+  hs.setDatabaseHealthy(false);
+  await app.refresher.runOnce();
+  let v = await values();
+  assert.equal(v.get('headscale_database_connectivity'), 0, 'the 500 of a failed database ping means no connectivity');
+  assert.ok(hs.stats.requests.get('health')! > before!, 'fetched again although INVENTORY_INTERVAL has not passed');
+  assert.equal(v.get('tsmetrics_collector_success{collector="devices"}'), 1);
+  hs.setDatabaseHealthy(true);
+  await app.refresher.runOnce();
+  assert.equal((await values()).get('headscale_database_connectivity'), 1);
+
+  const old = await runHs(t, { tagModel: 'legacy', healthEndpoint: false });
+  v = await old.values();
+  assert.equal(v.get('headscale_database_connectivity'), undefined, 'no endpoint (before 0.27): absent, not 0');
+  assert.equal(v.get('tsmetrics_collector_success{collector="devices"}'), 1, 'a missing endpoint is no failure');
+  assert.equal(v.get('headscale_up'), 1);
+});
+
+test('0.30: problem+json errors reach the log; null lastSeen and expiry; tagged nodes without a user', async (t) => {
+  const { hs, app, lines, values } = await runHs(t, { tagModel: 'v028', flavor: 'v030' });
+  const raw = await fetch(`${hs.url}/api/v1/node`, { headers: { authorization: `Bearer ${hs.apiKey}` } });
+  const nodes = ((await raw.json()) as { nodes: Array<Record<string, unknown>> }).nodes;
+  assert.ok(nodes.some((n) => n['expiry'] === null) && nodes.some((n) => n['lastSeen'] === null), 'the answer really has null times');
+  assert.ok(nodes.some((n) => n['user'] === null && (n['tags'] as string[]).length > 0), 'and tagged nodes without a user');
+  let v = await values();
+  assert.equal(v.get('tailscale_device_count'), hs.nodes.length);
+  assert.equal(v.get('tsmetrics_collector_success{collector="devices"}'), 1);
+  for (const n of hs.nodes) {
+    const expiry = with_(v, 'tailscale_device_machine_key_expiry', `device_id="${n.id}"`);
+    assert.equal(expiry.length, typeof n.expiry === 'number' ? 1 : 0, `${n.givenName}: null expiry is "never", no series`);
+    if (n.expiry !== null && typeof n.expiry !== 'number') assert.equal(with_(v, 'tailscale_device_key_expiry_disabled', `device_id="${n.id}"`)[0]?.[1], 1);
+  }
+  const tagged = hs.nodes.filter((n) => n.forcedTags.length + n.requestedTags.length > 0);
+  for (const n of tagged) assert.equal(with_(v, 'tailscale_device_user', `device_id="${n.id}"`, 'user_email=""').length, 1, `${n.givenName}: empty user`);
+
+  const problem = await fetch(`${hs.url}/api/v1/node/999`, { headers: { authorization: `Bearer ${hs.apiKey}` } });
+  assert.equal(problem.headers.get('content-type'), 'application/problem+json');
+  assert.deepEqual(await problem.json(), { type: 'about:blank', title: 'Not Found', status: 404, detail: 'node not found' });
+  hs.setFault({ kind: 'status', status: 400, endpoint: 'node', times: 1 });
+  await app.refresher.runOnce();
+  v = await values();
+  assert.equal(v.get('headscale_up'), 0);
+  assert.ok(lines.some((l) => l.includes('HTTP 400: simulated HTTP 400')), 'the problem detail is in the log');
+});
+
+for (const tagModel of ['legacy', 'v028'] as const) {
+  test(`${tagModel}: tagged nodes of 0.28+ have an empty user label; pre-auth key text is never exported`, async (t) => {
+    const { hs, metrics, lines } = await runHs(t, { tagModel });
+    const text = await metrics();
+    const v = seriesValues(text);
+    for (const n of hs.nodes) {
+      const tagged = n.forcedTags.length + n.requestedTags.length > 0;
+      const owner = hs.users.find((u) => u.id === n.userId);
+      const expected = tagModel === 'v028' && tagged ? '' : owner?.email || owner?.name || '';
+      assert.equal(with_(v, 'tailscale_device_user', `device_id="${n.id}"`, `user_email="${expected}"`).length, 1, `${n.givenName} (${tagModel})`);
+    }
+    assert.equal(v.get('tsmetrics_collector_success{collector="preauthkeys"}'), 1);
+    for (const k of hs.preAuthKeys) {
+      assert.equal(with_(v, 'headscale_preauthkey_info', `key_id="${k.id}"`).length, 1);
+      if (k.userId === null) assert.equal(with_(v, 'headscale_preauthkey_info', `key_id="${k.id}"`, 'user=""').length, 1, 'a tags-only key has no user');
+      // Neither the key, nor its masked listing, nor its secret half appears anywhere.
+      for (const fragment of [k.key, k.key.slice(-24), ...(k.key.startsWith('hskey-auth-') ? [`${k.key.slice(0, 'hskey-auth-'.length + 12)}-***`] : [])]) {
+        assert.ok(!text.includes(fragment), `pre-auth key ${k.id} text in /metrics`);
+        assert.ok(!lines.some((l) => l.includes(fragment)), `pre-auth key ${k.id} text in the log`);
+      }
+    }
+    assert.ok(!text.includes('hskey-auth-'), 'no masked key either');
+  });
+}
