@@ -1,4 +1,4 @@
-import type { MetricFamily } from '../exposition/family.js';
+import type { Labels, MetricFamily } from '../exposition/family.js';
 import type { Device } from '../tailscale/device.js';
 import type { Selection } from '../devices/targets.js';
 import type { ScrapeResult } from '../devices/scraper.js';
@@ -125,3 +125,13 @@ export function deviceLabels(d: Pick<Device, 'id' | 'name'>): { readonly device_
 
 /** The source of every device family: this cycle's device list call. */
 export const deviceListSource = (d: ListData): { ok: boolean; durationSeconds: number; error: string | undefined } => ({ ok: d.api.up, durationSeconds: d.api.listDurationSeconds, error: d.api.error });
+
+/** One sample per item that has a value: a value the API did not send is an absent series, never 0. */
+export function samplesOf<T>(items: readonly T[], labels: (item: T) => Labels, value: (item: T) => number | undefined): Array<readonly [Labels, number]> {
+  const out: Array<readonly [Labels, number]> = [];
+  for (const item of items) {
+    const v = value(item);
+    if (v !== undefined) out.push([labels(item), v]);
+  }
+  return out;
+}

@@ -22,6 +22,10 @@ import { settingsCollector } from './settings.js';
 import { dnsCollector } from './dns.js';
 import { servicesCollector } from './services.js';
 import { policyCollector } from './policy.js';
+import { logstreamCollector } from './logstream.js';
+import { postureIntegrationsCollector } from './posture-integrations.js';
+import { serviceHostsCollector } from './service-hosts.js';
+import { webhooksCollector } from './webhooks.js';
 
 export interface CollectorOptions extends DeviceInfoOptions {
   readonly minClientVersion: string | undefined;
@@ -42,7 +46,7 @@ export function buildCollectors(o: CollectorOptions): Collector[] {
   const deviceCollectors = [makeDeviceInfoCollector(o), deviceTimesCollector, deviceRoutesCollector, deviceConnectivityCollector, makeDeviceVersionsCollector(o.minClientVersion), makeExpectedCollector(o.expectedDevices)];
   const inventory = headscale
     ? [makeHeadscaleUsersCollector(o.userLabel), makePreAuthKeysCollector(o.userLabel), apiKeysCollector]
-    : [makeUsersCollector(o.userLabel), keysCollector, settingsCollector, dnsCollector, servicesCollector, policyCollector];
+    : [makeUsersCollector(o.userLabel), keysCollector, settingsCollector, dnsCollector, servicesCollector, policyCollector, logstreamCollector, postureIntegrationsCollector, serviceHostsCollector, webhooksCollector];
   const all: Collector[] = [
     ...(o.apiDeviceMetrics ? (headscale ? [...deviceCollectors.map(withoutUnsupported), headscaleNodesCollector, headscaleHealthCollector] : deviceCollectors) : []),
     clientMetricsCollector,
@@ -171,7 +175,7 @@ export class CollectorResults {
   families(): MetricFamily[] {
     const entries = [...this.#results.entries()];
     return [
-      gauge('tsmetrics_collector_success', '1 if the collector fetched and rendered its data in the last refresh (collector: devices, client_metrics, users, keys, settings, dns, services, policy, exporter).', entries.map(([collector, r]) => [{ collector }, r.ok ? 1 : 0] as const)),
+      gauge('tsmetrics_collector_success', '1 if the collector fetched and rendered its data in the last refresh (collector: devices, client_metrics, users, keys, settings, dns, services, policy, logstream, posture_integrations, service_hosts, webhooks, exporter).', entries.map(([collector, r]) => [{ collector }, r.ok ? 1 : 0] as const)),
       gauge('tsmetrics_collector_duration_seconds', 'Time the collector spent fetching (API calls, for the inventory collectors on their last fetch) and rendering.', entries.map(([collector, r]) => [{ collector }, r.seconds] as const)),
     ];
   }

@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { readExpectedDevicesFile, type ExpectedDevices } from './expected-devices.js';
-import { BACKEND_COLLECTORS, SECRET_VARIABLES, VARIABLES, type VariableSpec } from './schema.js';
+import { BACKEND_COLLECTORS, OPT_IN_COLLECTORS, SECRET_VARIABLES, VARIABLES, type CollectorName, type VariableSpec } from './schema.js';
 
 type ApiAuth =
   | { readonly kind: 'oauth'; readonly clientId: string; readonly clientSecret: string }
@@ -215,12 +215,14 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
 
   const supported: readonly string[] = BACKEND_COLLECTORS[backend];
   const named = get<string[]>('COLLECTORS');
-  const allCollectors = (env.COLLECTORS ?? '').trim() === '' || env.COLLECTORS!.trim() === 'all';
-  const foreign = allCollectors ? [] : named.filter((c) => !supported.includes(c));
+  const explicit = named.filter((c) => c !== 'all');
+  const foreign = explicit.filter((c) => !supported.includes(c));
   if (foreign.length > 0) {
     throw new ConfigError(`COLLECTORS=${JSON.stringify(named.join(','))} is invalid with BACKEND=${backend}: ${foreign.join(', ')} ${foreign.length === 1 ? 'is' : 'are'} not available there; expected all, or a subset of ${supported.join(', ')}`);
   }
-  const collectors = allCollectors ? [...supported] : named;
+  // `all` is every collector of the backend but the opt-in ones, which may be named next to it.
+  const everyDefault = named.includes('all') ? supported.filter((c) => !OPT_IN_COLLECTORS.has(c as CollectorName)) : [];
+  const collectors = [...new Set([...everyDefault, ...explicit])];
 
   const expectedFile = get<string | undefined>('EXPECTED_DEVICES_FILE');
   const envName = get<string>('ENV');

@@ -106,14 +106,20 @@ const labelsFromTags = z.string().transform((text, ctx) => {
 const version = z.string().trim().regex(/^v?\d{1,4}\.\d{1,4}(\.\d{1,6})?$/).transform((v) => v.replace(/^v/, ''));
 
 /** Every collector COLLECTORS can name; `all` (the default) is all of them. */
-export const COLLECTOR_NAMES = ['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy', 'preauthkeys', 'apikeys'] as const;
+export const COLLECTOR_NAMES = ['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy', 'preauthkeys', 'apikeys', 'logstream', 'posture_integrations', 'service_hosts', 'webhooks'] as const;
 export type CollectorName = (typeof COLLECTOR_NAMES)[number];
 
 /** The collectors each control server can fill: `COLLECTORS=all` means these, and naming another is an error. */
 export const BACKEND_COLLECTORS: Readonly<Record<'tailscale' | 'headscale', readonly CollectorName[]>> = {
-  tailscale: ['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy'],
+  tailscale: ['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy', 'logstream', 'posture_integrations', 'service_hosts', 'webhooks'],
   headscale: ['devices', 'client_metrics', 'users', 'preauthkeys', 'apikeys'],
 };
+
+/** Collectors `all` leaves out, because they cost an API call per object: name them (`all,service_hosts`). */
+export const OPT_IN_COLLECTORS: ReadonlySet<CollectorName> = new Set(['service_hosts']);
+
+/** Collector names, and `all`, which may be combined with opt-in ones (load.ts expands it per backend). */
+const collectorList = list.pipe(z.array(z.enum(['all', ...COLLECTOR_NAMES])).min(1));
 
 export const VARIABLES: readonly VariableSpec[] = [
   // Control server
@@ -156,8 +162,8 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'SCRAPE_ALLOWED_CIDRS', default: '100.64.0.0/10,fd7a:115c:a1e0::/48', description: 'Device addresses outside these ranges are never dialled', accepted: 'comma-separated CIDRs', schema: cidrList },
   { name: 'TEST_DEVICES', default: undefined, description: 'Start on the built-in simulated tailnet with these devices (no credentials needed)', accepted: 'comma-separated host names', schema: list.pipe(z.array(hostname).min(1)) },
   // Collectors
-  { name: 'COLLECTORS', default: 'all', description: 'Collectors turned on; each needs its OAuth scope (see Collectors and OAuth scopes)', accepted: 'all, or a comma-separated subset of devices, client_metrics, users, keys, settings, dns, services, policy (Tailscale), preauthkeys, apikeys (Headscale)', schema: list.transform((l) => (l.length === 1 && l[0] === 'all' ? [...COLLECTOR_NAMES] : l)).pipe(z.array(z.enum(COLLECTOR_NAMES)).min(1)) },
-  { name: 'INVENTORY_INTERVAL', default: '5m', description: 'Interval at which users, keys, settings, DNS, services and the policy are fetched (devices follow SCRAPE_INTERVAL)', accepted: 'a duration between 1m and 24h, e.g. 5m', schema: duration(60_000, 86_400_000) },
+  { name: 'COLLECTORS', default: 'all', description: 'Collectors turned on; each needs its OAuth scope (see Collectors and OAuth scopes); `all` is every collector but service_hosts, which costs an API call per service (`all,service_hosts` adds it)', accepted: 'all, or a comma-separated subset of devices, client_metrics, users, keys, settings, dns, services, policy, logstream, posture_integrations, service_hosts, webhooks (Tailscale), preauthkeys, apikeys (Headscale), optionally with all', schema: collectorList },
+  { name: 'INVENTORY_INTERVAL', default: '5m', description: 'Interval at which users, keys, settings, DNS, services, the policy and the integration health (log streaming, posture integrations, service hosts, webhooks) are fetched (devices follow SCRAPE_INTERVAL)', accepted: 'a duration between 1m and 24h, e.g. 5m', schema: duration(60_000, 86_400_000) },
   // Scaling out
   { name: 'SHARD_COUNT', default: '1', description: 'Number of replicas that split the device scrapes between them', accepted: 'an integer from 1 to 1000', schema: int(1, 1000) },
   { name: 'SHARD_INDEX', default: 'auto', description: 'This replica\'s share, 0 to SHARD_COUNT-1; `auto` takes the StatefulSet ordinal from the host name (tsmetrics-2 -> 2), or 0 when SHARD_COUNT is 1', accepted: 'auto or an integer from 0 to 999', schema: z.string().trim().regex(/^(auto|\d{1,3})$/) },

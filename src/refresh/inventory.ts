@@ -6,6 +6,7 @@ import { EMPTY_INVENTORY, fetchDns, fetchKeys, fetchPolicy, fetchServices, fetch
 
 export { EMPTY_INVENTORY, type InventoryData } from '../tailscale/inventory.js';
 import { fetchApiKeys, fetchHeadscaleHealth, fetchHeadscaleUsers, fetchPreAuthKeys } from '../tailscale/headscale.js';
+import { fetchLogStreams, fetchPostureIntegrations, fetchServiceHosts, fetchWebhooks } from '../tailscale/monitoring.js';
 
 // Fetches the slowly changing inventory on its own interval (INVENTORY_INTERVAL), each resource on its
 // own: a failure or a missing OAuth scope (403) costs that resource only, and keeps its last good data.
@@ -22,6 +23,10 @@ export const COLLECTOR_SCOPES: Readonly<Record<CollectorName, string>> = {
   policy: 'policy_file:read',
   preauthkeys: 'a Headscale API key (no scopes)',
   apikeys: 'a Headscale API key (no scopes)',
+  logstream: 'log_streaming:read',
+  posture_integrations: 'feature_settings:read',
+  service_hosts: 'services:read and devices:core:read',
+  webhooks: 'webhooks:read',
 };
 
 
@@ -31,7 +36,23 @@ type Resource = keyof InventoryData;
 const EVERY_CYCLE: ReadonlySet<Resource> = new Set(['headscaleHealth']);
 
 /** Resources fetched for a public collector name other than their own (the backend decides which exist). */
-const ALSO_FOR: Readonly<Record<string, readonly Resource[]>> = { users: ['headscaleUsers'], devices: ['headscaleHealth'] };
+const ALSO_FOR: Readonly<Record<string, readonly Resource[]>> = {
+  users: ['headscaleUsers'],
+  devices: ['headscaleHealth'],
+  posture_integrations: ['postureIntegrations'],
+  service_hosts: ['serviceHosts'],
+};
+
+/** The public collector name of a resource, for messages about scopes. */
+function collectorOf(resource: Resource): string {
+  return Object.entries(ALSO_FOR).find(([, resources]) => resources.includes(resource))?.[0] ?? resource;
+}
+
+/** Data that says the API answered 404 for it: not configured, not on this plan, or a missing scope. */
+function unavailable(data: unknown): boolean {
+  const flag = (d: unknown): boolean => d !== null && typeof d === 'object' && (d as { available?: unknown }).available === false;
+  return Array.isArray(data) ? data.length > 0 && data.every(flag) : flag(data);
+}
 
 export class Inventory {
   readonly #api: TailscaleApi;
@@ -42,6 +63,7 @@ export class Inventory {
   #state: { -readonly [K in Resource]: InventoryData[K] } = { ...EMPTY_INVENTORY };
   #lastRunMs: number | undefined;
   readonly #warnedScope = new Set<string>();
+  readonly #notedUnavailable = new Set<string>();
 
   readonly #fetchers: Partial<Fetchers>;
 
@@ -79,8 +101,18 @@ export class Inventory {
     const nowSeconds = Math.floor(this.#now() / 1000);
     const previous = this.#state[resource];
     try {
-      const data = await this.#fetchers[resource]!(this.#api, signal, nowSeconds);
+      const data = await this.#fetchers[resource]!(this.#api, signal, nowSeconds, previous.data as never);
       const durationSeconds = (performance.now() - started) / 1000;
+      if (!unavailable(data)) this.#notedUnavailable.delete(resource);
+      else if (!this.#notedUnavailable.has(resource)) {
+        this.#notedUnavailable.add(resource);
+        const collector = collectorOf(resource);
+        const scope = collector in COLLECTOR_SCOPES ? COLLECTOR_SCOPES[collector as CollectorName] : 'the read scope';
+        this.#log.info(
+          { collector, scope },
+          `the Tailscale API answered 404 for the ${collector} collector: not configured, not on this plan, or the OAuth client lacks ${scope}; it exports nothing until that changes`,
+        );
+      }
       if (resource === 'policy') {
         const before = previous.data as Policy | undefined;
         const changed = before === undefined || before.hash !== (data as Policy).hash;
@@ -96,10 +128,11 @@ export class Inventory {
       if (err instanceof ApiError && err.status === 403) {
         if (!this.#warnedScope.has(resource)) {
           this.#warnedScope.add(resource);
-          const scope = resource in COLLECTOR_SCOPES ? COLLECTOR_SCOPES[resource as CollectorName] : 'the read scope';
+          const collector = collectorOf(resource);
+          const scope = collector in COLLECTOR_SCOPES ? COLLECTOR_SCOPES[collector as CollectorName] : 'the read scope';
           this.#log.error(
-            { collector: resource, scope },
-            `the Tailscale API refused the ${resource} collector (403): grant the OAuth client ${scope} or all:read, or turn the collector off with COLLECTORS`,
+            { collector, scope },
+            `the Tailscale API refused the ${collector} collector (403): grant the OAuth client ${scope} or all:read, or turn the collector off with COLLECTORS`,
           );
         }
       } else if (previous.ok !== false) {
@@ -109,7 +142,9 @@ export class Inventory {
   }
 }
 
-type Fetchers = { [K in Resource]: (api: TailscaleApi, signal: AbortSignal | undefined, nowSeconds: number) => Promise<NonNullable<InventoryData[K]['data']>> };
+type Fetchers = {
+  [K in Resource]: (api: TailscaleApi, signal: AbortSignal | undefined, nowSeconds: number, previous: InventoryData[K]['data']) => Promise<NonNullable<InventoryData[K]['data']>>;
+};
 
 const HEADSCALE_FETCHERS: Partial<Fetchers> = {
   headscaleUsers: (api, signal) => fetchHeadscaleUsers(api, signal),
@@ -125,4 +160,8 @@ const TAILSCALE_FETCHERS: Partial<Fetchers> = {
   dns: (api, signal) => fetchDns(api, signal),
   services: (api, signal) => fetchServices(api, signal),
   policy: (api, signal) => fetchPolicy(api, signal),
+  logstream: (api, signal, now, previous) => fetchLogStreams(api, signal, now, previous),
+  postureIntegrations: (api, signal) => fetchPostureIntegrations(api, signal),
+  serviceHosts: (api, signal) => fetchServiceHosts(api, signal),
+  webhooks: (api, signal) => fetchWebhooks(api, signal),
 };

@@ -4,6 +4,7 @@
 // (tailscale-client-go-v2 tools/openapi/spec/tailscale-v2-openapi.yaml). Times are relative to `now`.
 import { DAY_MS, HOUR_MS, ZERO_TIME, isoTime } from './device.js';
 import { stableId, tailnetIPv4, tailnetIPv6 } from './ids.js';
+import { standardIntegrations, type SimIntegrations } from './integrations.js';
 import type { Scenario } from './scenarios.js';
 
 export type UserType = 'member' | 'shared';
@@ -104,6 +105,8 @@ export interface SimDirectory {
   services: SimService[];
   dns: SimDns;
   settings: SimSettings;
+  /** Log streaming, posture integrations, service hosts, webhooks. */
+  integrations: SimIntegrations;
 }
 
 export interface DirectoryIds {
@@ -137,6 +140,7 @@ export function scenarioDirectory(scenario: Scenario, tailnet: string, nowMs: nu
     users: standardUsers(tailnet, nowMs),
     keys: standardKeys(nowMs, ids),
     services: standardServices(),
+    integrations: standardIntegrations(nowMs),
     dns: {
       nameservers: ['1.1.1.1', '8.8.8.8', '2606:4700:4700::1111'],
       magicDNS: true,

@@ -18,6 +18,7 @@ import {
   settingsJson,
   type EndpointName,
 } from './resource-json.js';
+import { postureIntegrationJson, webhookJson } from './integrations.js';
 import { idTokenProblem } from './jwt.js';
 import { canGrant, coversAny, KEY_TYPE_SCOPES, parseScopeList } from './scopes.js';
 import { TOKEN_LIFETIME_SECONDS, TokenStore } from './token-store.js';
@@ -71,6 +72,8 @@ export interface ApiEndpoint {
   readonly path: string;
   /** Any one of these is enough; empty for the token endpoint; null where the handler decides. */
   readonly scopes: readonly string[] | null;
+  /** What a missing scope gets: 403, or 404 where the live API says "not found" (tailscale-facts §6.3). */
+  readonly missingScope?: 403 | 404;
 }
 
 const KEY_SCOPES: readonly string[] = Object.values(KEY_TYPE_SCOPES);
@@ -97,6 +100,11 @@ export const API_ENDPOINTS: readonly ApiEndpoint[] = [
   { name: 'acl', method: 'GET', path: '/tailnet/{tailnet}/acl', scopes: ['policy_file:read'] },
   // Workload identity federation: an OIDC ID token for a bearer token (tailscale-facts §6.2).
   { name: 'token_exchange', method: 'POST', path: '/oauth/token-exchange', scopes: [] },
+  // Integration health (tailscale-facts §6.1, §6.3). Listing a service's hosts also needs devices:core:read.
+  { name: 'logstream_status', method: 'GET', path: '/tailnet/{tailnet}/logging/{logType}/stream/status', scopes: ['log_streaming:read'], missingScope: 404 },
+  { name: 'posture_integrations', method: 'GET', path: '/tailnet/{tailnet}/posture/integrations', scopes: ['feature_settings:read'], missingScope: 404 },
+  { name: 'service_hosts', method: 'GET', path: '/tailnet/{tailnet}/services/{serviceName}/devices', scopes: ['services:read'] },
+  { name: 'webhooks', method: 'GET', path: '/tailnet/{tailnet}/webhooks', scopes: ['webhooks:read'], missingScope: 404 },
 ];
 
 /** The message the real API sends with a 403 for a missing scope (tailscale/tailscale#15969). */
@@ -184,7 +192,7 @@ class FakeApiServer {
     if (credential === null) return sendError(res, 401, 'API token invalid');
     if (this.#takeExpiry(credential)) return sendError(res, 401, 'API token invalid');
     const needed = match.endpoint.scopes;
-    if (needed !== null && !this.#permits(credential, needed)) return this.#forbid(res, name);
+    if (needed !== null && !this.#permits(credential, needed)) return this.#forbid(res, name, match.endpoint.missingScope);
     const fault = this.#faults.take((f) => DATA_FAULTS.has(f.kind));
     if (fault !== null && applyTransportFault(fault, req, res)) return;
     const reply = this.#reply(match, url, req, credential, fault);
@@ -200,9 +208,10 @@ class FakeApiServer {
     if (name === 'routes') stats.routeRequests += 1;
   }
 
-  #forbid(res: ServerResponse, name: EndpointName): void {
+  #forbid(res: ServerResponse, name: EndpointName, status: 403 | 404 = 403): void {
     increment(this.#options.stats.forbidden, name);
-    sendError(res, 403, FORBIDDEN_MESSAGE);
+    if (status === 404) sendError(res, 404, 'not found');
+    else sendError(res, 403, FORBIDDEN_MESSAGE);
   }
 
   async #handleToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -360,6 +369,19 @@ class FakeApiServer {
         const service = directory.services.find((s) => s.name === id);
         return service === undefined ? { status: 404, body: { message: 'service not found' } } : ok(serviceJson(service));
       }
+      case 'logstream_status': {
+        const stream = id === 'configuration' || id === 'network' ? directory.integrations.logStreams[id] : undefined;
+        return stream === undefined ? { status: 404, body: { message: 'not found' } } : ok({ ...stream });
+      }
+      case 'posture_integrations':
+        return ok({ integrations: directory.integrations.postureIntegrations.map(postureIntegrationJson) });
+      case 'service_hosts': {
+        if (!this.#permits(credential, ['devices:core:read'])) return { status: 403, body: null };
+        if (!directory.services.some((s) => s.name === id)) return { status: 404, body: { message: 'service not found' } };
+        return ok({ hosts: (directory.integrations.serviceHosts[id ?? ''] ?? []).map((h) => ({ ...h })) });
+      }
+      case 'webhooks':
+        return ok({ webhooks: directory.integrations.webhooks.map(webhookJson) });
       default:
         return { status: 404, body: { message: `no route for ${url.pathname}` } };
     }

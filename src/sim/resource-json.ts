@@ -145,7 +145,7 @@ export const dnsJson = {
 export type EndpointName =
   | 'token' | 'devices' | 'device' | 'routes' | 'settings' | 'users' | 'user' | 'keys' | 'key'
   | 'dns_nameservers' | 'dns_preferences' | 'dns_searchpaths' | 'dns_split' | 'services' | 'service' | 'acl'
-  | 'token_exchange';
+  | 'token_exchange' | 'logstream_status' | 'posture_integrations' | 'service_hosts' | 'webhooks';
 
 /** What the 'empty' fault serves instead of the real answer. */
 export function emptyBody(endpoint: EndpointName): Json {
@@ -160,6 +160,12 @@ export function emptyBody(endpoint: EndpointName): Json {
       return { searchPaths: [] };
     case 'services':
       return { vipServices: [] };
+    case 'posture_integrations':
+      return { integrations: [] };
+    case 'service_hosts':
+      return { hosts: [] };
+    case 'webhooks':
+      return { webhooks: [] };
     default:
       return {};
   }
@@ -195,6 +201,14 @@ export function corruptBody(endpoint: EndpointName, body: Json): Json {
       return damage(body, SERVICE_DAMAGE[0]);
     case 'acl':
       return { ...body, grants: { src: '*' }, acls: 'accept', groups: ['group:admins'] };
+    case 'logstream_status':
+      return { ...body, numEntriesSent: String(body['numEntriesSent']), numFailedRequests: -1, lastActivity: 1_767_225_600 };
+    case 'posture_integrations':
+      return { integrations: corruptEveryOther(body['integrations'], [(p) => { p['status'] = 'ok'; p['id'] = 5; }]) };
+    case 'service_hosts':
+      return { hosts: corruptEveryOther(body['hosts'], [(h) => { h['stableNodeID'] = 7; }]) };
+    case 'webhooks':
+      return { webhooks: corruptEveryOther(body['webhooks'], [(w) => { delete w['endpointId']; w['subscriptions'] = 'all'; }]) };
     default:
       return body;
   }

@@ -17,6 +17,7 @@ import { startFakeApi, type ApiFault, type EndpointName, type FakeApi } from './
 import { DeviceFleet, type DeviceFault } from './fake-device.js';
 import { loopbackAddress, tailnetIPv6 } from './ids.js';
 import { mintIdToken, type IdTokenClaims } from './jwt.js';
+import { standardServiceHosts, type SimIntegrations } from './integrations.js';
 import { defaultPolicy, demoPolicy, type PolicyDocument, type PolicyObject } from './policy.js';
 import { scenarioDevices, type Scenario } from './scenarios.js';
 
@@ -95,6 +96,8 @@ export interface SimTailnet {
   readonly dns: SimDns;
   /** Live tailnet settings; booleans may be null. */
   readonly settings: SimSettings;
+  /** Live integration health: log streams (a missing log type answers 404), posture integrations, service hosts, webhooks. */
+  readonly integrations: SimIntegrations;
   /** The current policy file: JSON form, HuJSON text and ETag. */
   readonly policy: PolicyDocument;
   /** Replaces the policy file (an object, rendered as HuJSON, or HuJSON text); the ETag changes with it. */
@@ -150,6 +153,7 @@ export async function startTailnet(options: StartTailnetOptions = {}): Promise<S
     scenario === 'demo' || scenario === 'edge-cases' ? demoPolicy() : defaultPolicy(),
     ids,
   );
+  state.directory.integrations.serviceHosts = standardServiceHosts(state.directory.services.map((svc) => svc.name), devices.map((d) => d.nodeId));
   if (options.grantedScopes !== undefined) state.setGrantedScopes(options.grantedScopes);
   state.keyListIdsOnly = options.keyListIdsOnly ?? false;
   let api: FakeApi;
@@ -205,6 +209,7 @@ function assemble({ api, fleet, devices, factory, state, stats, credentials, now
     services: state.directory.services,
     dns: state.directory.dns,
     settings: state.directory.settings,
+    integrations: state.directory.integrations,
     get policy() {
       return state.policy;
     },

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { TailscaleApi } from './api.js';
 import { parseEntries, timestampSeconds, uniq } from './schemas.js';
 import type { HsApiKey, HsHealth, HsPreAuthKey, HsUser } from './headscale.js';
+import type { LogStreamStatus, PostureIntegrations, ServiceHosts, Webhooks } from './monitoring.js';
 
 // The slowly changing tailnet inventory: users, keys, settings, DNS, Tailscale Services and the policy
 // file. One fetch function per resource, each returning normalized data (timestamps in Unix seconds,
@@ -255,6 +256,11 @@ export interface InventoryData {
   readonly apikeys: ResourceState<HsApiKey[]>;
   /** Fetched every refresh cycle, not on INVENTORY_INTERVAL: a health signal. */
   readonly headscaleHealth: ResourceState<HsHealth>;
+  // Integration health (Tailscale)
+  readonly logstream: ResourceState<LogStreamStatus[]>;
+  readonly postureIntegrations: ResourceState<PostureIntegrations>;
+  readonly serviceHosts: ResourceState<ServiceHosts>;
+  readonly webhooks: ResourceState<Webhooks>;
 }
 
 export const EMPTY_INVENTORY: InventoryData = Object.freeze({
@@ -268,5 +274,9 @@ export const EMPTY_INVENTORY: InventoryData = Object.freeze({
   preauthkeys: { data: undefined, ok: undefined, durationSeconds: 0 },
   apikeys: { data: undefined, ok: undefined, durationSeconds: 0 },
   headscaleHealth: { data: undefined, ok: undefined, durationSeconds: 0 },
+  logstream: { data: undefined, ok: undefined, durationSeconds: 0 },
+  postureIntegrations: { data: undefined, ok: undefined, durationSeconds: 0 },
+  serviceHosts: { data: undefined, ok: undefined, durationSeconds: 0 },
+  webhooks: { data: undefined, ok: undefined, durationSeconds: 0 },
 });
 

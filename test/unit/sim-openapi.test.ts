@@ -21,6 +21,7 @@ test('every documented GET of the simulated API answers in the shape of the Open
     '{userId}': tn.users[0]!.id,
     '{keyId}': tn.keys[0]!.id,
     '{serviceName}': tn.services[0]!.name,
+    '{logType}': 'network',
   };
   const checked: string[] = [];
   for (const endpoint of API_ENDPOINTS) {
@@ -31,7 +32,10 @@ test('every documented GET of the simulated API answers in the shape of the Open
     checked.push(endpoint.path);
   }
   // The core of what the exporter reads must be among the checked answers.
-  for (const p of ['/tailnet/{tailnet}/devices', '/tailnet/{tailnet}/users', '/tailnet/{tailnet}/keys', '/tailnet/{tailnet}/settings', '/tailnet/{tailnet}/services']) {
+  for (const p of [
+    '/tailnet/{tailnet}/devices', '/tailnet/{tailnet}/users', '/tailnet/{tailnet}/keys', '/tailnet/{tailnet}/settings', '/tailnet/{tailnet}/services',
+    '/tailnet/{tailnet}/logging/{logType}/stream/status', '/tailnet/{tailnet}/posture/integrations', '/tailnet/{tailnet}/services/{serviceName}/devices', '/tailnet/{tailnet}/webhooks',
+  ]) {
     assert.ok(checked.includes(p), `${p} validated`);
   }
 });
