@@ -43,6 +43,8 @@ const REQUIRED_ALERTS = [
   'TailscaleDeviceOffline', 'TailscaleDeviceKeyExpiringSoon', 'TailscaleHighPacketLoss', 'TailscaleHealthMessages',
   'TsmetricsApiDown', 'TsmetricsDeviceScrapeFailing', 'TsmetricsRefreshStale',
   'TailscaleKeyExpiringSoon', 'TailscaleUsersAwaitingApproval', 'TailscaleDeviceApprovalDisabled', 'TsmetricsCollectorFailing',
+  // Integration health and Headscale's own health check (issue 19).
+  'TailscaleLogStreamFailing', 'TailscalePostureSyncStale', 'TailscalePostureSyncFailing', 'TailscaleServiceWithoutReadyHost', 'HeadscaleDatabaseUnhealthy',
 ];
 
 /** The example scrape configs: one exporter, sharded replicas, Prometheus scraping the devices itself. */
@@ -186,6 +188,19 @@ test('alerts.yaml: the expressions implement the documented conditions', () => {
   assert.equal(collectorFailing.for, '15m');
   const tailnet = (parse(readRepo(`${DIR}/alerts.yaml`)) as { groups: { name: string; rules: Rule[] }[] }).groups.find((g) => g.name === 'tailscale-tailnet');
   assert.deepEqual(tailnet?.rules.map((r) => r.alert), ['TailscaleKeyExpiringSoon', 'TailscaleUsersAwaitingApproval', 'TailscaleDeviceApprovalDisabled', 'TsmetricsCollectorFailing'], 'the tailscale-tailnet group');
+});
+
+test('alerts.yaml: the integration-health alerts watch the new health signals', () => {
+  const expr = (name: string): string => alerts.find((a) => a.alert === name)!.expr.replace(/\s+/g, ' ');
+  assert.match(expr('TailscaleLogStreamFailing'), /increase\(tailscale_logstream_failed_requests_total\[30m\]\) > 0/);
+  assert.match(expr('TailscaleLogStreamFailing'), /increase\(tailscale_logstream_entries_sent_total\[30m\]\) == 0/);
+  assert.match(expr('TailscaleLogStreamFailing'), /tailscale_logstream_error == 1/);
+  assert.match(expr('TailscalePostureSyncStale'), /time\(\) - tailscale_posture_integration_last_sync_timestamp_seconds > /);
+  assert.match(expr('TailscalePostureSyncFailing'), /tailscale_posture_integration_error == 1/);
+  assert.match(expr('TailscaleServiceWithoutReadyHost'), /tailscale_service_approved_ready_hosts == 0/);
+  assert.match(expr('HeadscaleDatabaseUnhealthy'), /headscale_database_connectivity == 0/);
+  const group = (parse(readRepo(`${DIR}/alerts.yaml`)) as { groups: { name: string; rules: Rule[] }[] }).groups.find((g) => g.name === 'tailscale-integrations');
+  assert.deepEqual(group?.rules.map((r) => r.alert), ['TailscaleLogStreamFailing', 'TailscalePostureSyncStale', 'TailscalePostureSyncFailing', 'TailscaleServiceWithoutReadyHost', 'HeadscaleDatabaseUnhealthy']);
 });
 
 test('alerts.test.yaml: every alert has a case where it fires and one where it must not', () => {
