@@ -154,6 +154,24 @@ test('overview: a Tailnet row covers users, keys, settings, DNS, services, polic
   find('collector success', 'table', /tsmetrics_collector_success\b/);
 });
 
+test('overview: an Integrations row covers log streaming, posture integrations, service hosts, webhooks and Headscale', () => {
+  const panels = rowPanels(overview, 'Integrations');
+  const has = (what: string, type: RegExp, re: RegExp): void => {
+    assert.ok(panels.some((p) => type.test(p.type) && (p.targets ?? []).some((t) => re.test(t.expr))), `the Integrations row lacks ${what}`);
+  };
+  has('log streams with an error', /^stat$/, /tailscale_logstream_error == 1/);
+  has('log streaming status per log type', /^table$/, /by \(log_type\) \(tailscale_logstream_status_available\)/);
+  has('log streaming rates', /^timeseries$/, /rate\(tailscale_logstream_failed_requests_total\[/);
+  has('posture sync age', /^table$/, /time\(\) - tailscale_posture_integration_last_sync_timestamp_seconds/);
+  has('failing posture integrations', /^stat$/, /tailscale_posture_integration_error == 1/);
+  has('services without a ready host', /^stat$/, /tailscale_service_approved_ready_hosts == 0/);
+  has('service hosts', /^table$/, /tailscale_service_hosts\b/);
+  has('webhook endpoints', /^table$/, /tailscale_webhook_info\b/);
+  has('Headscale database health', /^stat$/, /headscale_database_connectivity\b/);
+  const collectors = allPanels(overview).find((p) => p.title === 'Inventory collectors')!;
+  assert.match(collectors.targets![0]!.expr, /logstream\|posture_integrations\|service_hosts\|webhooks/);
+});
+
 test('overview: client versions as a bar chart and a tags panel', () => {
   const all = allPanels(overview);
   const versions = all.find((p) => p.type === 'barchart' && (p.targets ?? []).some((t) => /count by \(major_minor\) \(tailscale_device_client_version_info\b/.test(t.expr)));
