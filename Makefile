@@ -5,7 +5,7 @@ IMAGE ?= tsmetrics
 TAG   ?= latest
 
 # What check-deploy validates (test/unit/deploy.test.ts checks that these lists name every file there).
-KUSTOMIZATIONS     := base overlays/development overlays/production overlays/sharded
+KUSTOMIZATIONS     := base overlays/development overlays/production overlays/sharded overlays/workload-identity
 PROMETHEUS_CONFIGS := prometheus.yaml prometheus-sharded.yaml prometheus-devices.yaml
 
 .PHONY: help build test lint run demo docker docker-run check-deploy clean
@@ -52,7 +52,7 @@ check-deploy: ## validate deploy/: alert rules + tests, scrape configs, kustomiz
 	  kubectl kustomize deploy/kustomize/$$o > /dev/null || exit 1; \
 	done
 	@if command -v helm > /dev/null; then \
-	  helm lint deploy/helm && helm lint deploy/helm --set sharding.enabled=true --set persistence.enabled=true; \
+	  helm lint deploy/helm && helm lint deploy/helm --set sharding.enabled=true --set persistence.enabled=true && helm lint deploy/helm --set tailscale.workloadIdentity.enabled=true --set tailscale.oauthClientId=kExample; \
 	else echo "helm not installed: skipping helm lint"; fi
 
 clean: ## remove build output

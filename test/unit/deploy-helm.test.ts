@@ -296,11 +296,28 @@ test('templates: sharding.enabled renders a StatefulSet and a headless Service i
   const config = templates.get('configmap.yaml')!;
   assert.match(config, /\{\{-? if \.Values\.sharding\.enabled \}\}\s*SHARD_COUNT: \{\{ \.Values\.sharding\.replicas \| quote \}\}\s*SHARD_INDEX: auto\b/);
   const pod = templates.get('_pod.tpl')!;
-  assert.match(pod, /\{\{-? if \.Values\.sharding\.enabled \}\}\s*env:[\s\S]*?- name: POD_NAME\s*valueFrom:\s*fieldRef:\s*fieldPath: metadata\.name/);
+  assert.match(pod, /\{\{-? if or \.Values\.sharding\.enabled [^}]*\}\}\s*env:\s*\{\{-? if \.Values\.sharding\.enabled \}\}[\s\S]*?- name: POD_NAME\s*valueFrom:\s*fieldRef:\s*fieldPath: metadata\.name/);
   // In tsnet mode every replica is its own node: TSNET_HOSTNAME is the pod name, defined after POD_NAME.
   assert.match(pod, /- name: POD_NAME[\s\S]*?\{\{-? if \.Values\.tailscale\.tsnet\.enabled \}\}[\s\S]*?- name: TSNET_HOSTNAME\s*value: \$\(POD_NAME\)/);
 
   const sharding = values.sharding as { enabled: boolean; replicas: number };
   assert.equal(sharding.enabled, false, 'one Deployment by default');
   assert.equal(sharding.replicas, 3);
+});
+
+test('templates: workload identity mounts a projected service account token with the Tailscale audience as OAUTH_ID_TOKEN_FILE', () => {
+  const wi = (values.tailscale as { workloadIdentity: { enabled: boolean; audience: string; expirationSeconds: number } }).workloadIdentity;
+  assert.deepEqual(wi, { enabled: false, audience: '', expirationSeconds: 3600 }, 'off by default');
+  const pod = templates.get('_pod.tpl')!;
+  const env = /\{\{-? if \.Values\.tailscale\.workloadIdentity\.enabled \}\}[^{]*?- name: OAUTH_ID_TOKEN_FILE\s*value: (\S+)/.exec(pod);
+  assert.ok(env, 'OAUTH_ID_TOKEN_FILE is set when enabled');
+  const mount = /- name: tailscale-id-token\s*mountPath: (\S+)\s*readOnly: true/.exec(pod);
+  assert.ok(mount, 'the token volume is mounted read-only');
+  const volume = /- name: tailscale-id-token\s*projected:\s*sources:\s*- serviceAccountToken:\s*path: (\S+)\s*audience: (.+)\s*expirationSeconds: (.+)/.exec(pod);
+  assert.ok(volume, 'a projected serviceAccountToken volume');
+  assert.equal(env[1], `${mount[1]}/${volume[1]}`, 'the variable names the projected file');
+  assert.match(volume[2]!, /\.audience \| default \(printf "api\.tailscale\.com\/%s" \$\.Values\.tailscale\.oauthClientId\)/, 'audience defaults to api.tailscale.com/<client id>');
+  assert.match(volume[3]!, /\.expirationSeconds/);
+  // The volume is guarded by the switch as well.
+  assert.match(pod, /\{\{-? with \.Values\.tailscale\.workloadIdentity \}\}\s*\{\{-? if \.enabled \}\}[\s\S]*?- name: tailscale-id-token\s*projected:/);
 });

@@ -45,7 +45,12 @@ interface Container {
   };
   volumeMounts?: { name: string; mountPath: string }[];
 }
-interface Volume { name: string; emptyDir?: unknown; persistentVolumeClaim?: { claimName: string } }
+interface Volume {
+  name: string;
+  emptyDir?: unknown;
+  persistentVolumeClaim?: { claimName: string };
+  projected?: { sources: { serviceAccountToken?: { path: string; audience?: string; expirationSeconds?: number } }[] };
+}
 interface PodSpec {
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; runAsGroup?: number; fsGroup?: number; seccompProfile?: { type: string } };
   automountServiceAccountToken?: boolean;
@@ -350,4 +355,25 @@ test('kustomize sharded: a StatefulSet of 3 shards, headless Service, per-pod ts
   const pdb = one<K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; maxUnavailable?: number; minAvailable?: number } }>(objects, 'PodDisruptionBudget');
   assert.ok(selects(pdb.spec.selector.matchLabels, sts.spec.template.metadata.labels), 'the PDB selects the pods');
   assert.ok((pdb.spec.maxUnavailable ?? 0) >= 1 && (pdb.spec.maxUnavailable ?? 0) < sts.spec.replicas, 'the PDB lets one shard go at a time');
+});
+
+test('kustomize workload identity: a projected service account token with the Tailscale audience as OAUTH_ID_TOKEN_FILE', (t: TestContext) => {
+  if (KUBECTL_MISSING) return t.skip(SKIP_MESSAGE);
+  checkCommon('overlays/workload-identity');
+  const d = deploymentOf(build('overlays/workload-identity'));
+  const c = containerOf(d);
+  const file = c.env?.find((e) => e.name === 'OAUTH_ID_TOKEN_FILE')?.value;
+  assert.ok(file, 'OAUTH_ID_TOKEN_FILE is set');
+  assert.ok(c.env?.some((e) => e.name === 'METRICS_TOKEN'), 'the base environment is kept');
+  const mount = c.volumeMounts?.find((m) => m.name === 'tailscale-id-token');
+  assert.ok(mount && (mount as { readOnly?: boolean }).readOnly === true, 'mounted read-only');
+  const volume = d.spec.template.spec.volumes?.find((v) => v.name === 'tailscale-id-token');
+  const token = volume?.projected?.sources.find((s) => s.serviceAccountToken)?.serviceAccountToken;
+  assert.ok(token, 'a projected serviceAccountToken');
+  assert.equal(file, `${mount.mountPath}/${token.path}`, 'the variable names the projected file');
+  assert.match(token.audience ?? '', /^api\.tailscale\.com\/\S+$/, 'the audience Tailscale expects');
+  assert.ok((token.expirationSeconds ?? 0) >= 600);
+  assert.equal(d.spec.template.spec.automountServiceAccountToken, false, 'still no Kubernetes API token');
+  // The other overlays carry no token volume.
+  assert.ok(!deploymentOf(build('base')).spec.template.spec.volumes?.some((v) => v.projected !== undefined));
 });

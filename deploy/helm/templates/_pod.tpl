@@ -41,8 +41,9 @@ spec:
             name: {{ include "tsmetrics.fullname" . }}
         - secretRef:
             name: {{ include "tsmetrics.secretName" . }}
-      {{- if .Values.sharding.enabled }}
+      {{- if or .Values.sharding.enabled .Values.tailscale.workloadIdentity.enabled }}
       env:
+        {{- if .Values.sharding.enabled }}
         # SHARD_INDEX=auto reads the StatefulSet ordinal from POD_NAME (<fullname>-2 -> shard 2).
         - name: POD_NAME
           valueFrom:
@@ -53,6 +54,13 @@ spec:
         # TSNET_HOSTNAME literally, so it is the pod name (defined above, so $(POD_NAME) expands).
         - name: TSNET_HOSTNAME
           value: $(POD_NAME)
+        {{- end }}
+        {{- end }}
+        {{- if .Values.tailscale.workloadIdentity.enabled }}
+        # Workload identity federation: the projected token below, re-read by tsmetrics for every exchange
+        # (the kubelet rotates it), instead of OAUTH_CLIENT_SECRET.
+        - name: OAUTH_ID_TOKEN_FILE
+          value: /var/run/secrets/tailscale/id-token
         {{- end }}
       {{- end }}
       # /startupz: 200 once the first refresh cycle has finished, which it does even when the Tailscale API
@@ -90,10 +98,27 @@ spec:
           mountPath: /tmp
         - name: state
           mountPath: /var/lib/tsmetrics
+        {{- if .Values.tailscale.workloadIdentity.enabled }}
+        - name: tailscale-id-token
+          mountPath: /var/run/secrets/tailscale
+          readOnly: true
+        {{- end }}
   volumes:
     - name: tmp
       emptyDir:
         sizeLimit: 64Mi
+    {{- with .Values.tailscale.workloadIdentity }}
+    {{- if .enabled }}
+    # The pod's service account token for Tailscale (not for the Kubernetes API, whose token stays unmounted).
+    - name: tailscale-id-token
+      projected:
+        sources:
+          - serviceAccountToken:
+              path: id-token
+              audience: {{ .audience | default (printf "api.tailscale.com/%s" $.Values.tailscale.oauthClientId) | quote }}
+              expirationSeconds: {{ .expirationSeconds | default 3600 }}
+    {{- end }}
+    {{- end }}
     {{- if not .Values.sharding.enabled }}
     - name: state
       {{- if .Values.persistence.enabled }}
