@@ -157,3 +157,26 @@ test('API_ENDPOINTS documents a scope for every data endpoint', () => {
     else assert.ok((e.scopes?.length ?? 0) > 0 && e.scopes?.every((s) => s.endsWith(':read')), e.path);
   }
 });
+
+test('integration-health endpoints: a missing scope answers 404 where the live API does; service hosts also need devices:core:read', async (t) => {
+  const tn = await sim(t);
+  const paths: Array<[string, string]> = [
+    ['/tailnet/-/logging/network/stream/status', 'log_streaming:read'],
+    ['/tailnet/-/posture/integrations', 'feature_settings:read'],
+    ['/tailnet/-/webhooks', 'webhooks:read'],
+  ];
+  const narrow = (await token(tn, 'users:read')).auth;
+  for (const [path, scope] of paths) {
+    const res = await fetch(`${tn.apiUrl}/api/v2${path}`, { headers: { authorization: narrow } });
+    assert.equal(res.status, 404, `${path} without ${scope}`);
+    assert.deepEqual(await res.json(), { message: 'not found' });
+    assert.equal(await status(tn, path, (await token(tn, scope)).auth), 200, `${path} with ${scope}`);
+  }
+  const hosts = '/tailnet/-/services/svc:grafana/devices';
+  assert.equal(await status(tn, hosts, (await token(tn, 'services:read')).auth), 403, 'services:read alone');
+  assert.equal(await status(tn, hosts, (await token(tn, 'services:read devices:core:read')).auth), 200);
+  assert.equal(await status(tn, '/tailnet/-/services/svc:nope/devices', `Bearer ${tn.apiKey}`), 404, 'unknown service');
+  assert.equal(await status(tn, '/tailnet/-/logging/bogus/stream/status', `Bearer ${tn.apiKey}`), 404, 'unknown log type');
+  delete tn.integrations.logStreams.configuration;
+  assert.equal(await status(tn, '/tailnet/-/logging/configuration/stream/status', `Bearer ${tn.apiKey}`), 404, 'not configured');
+});
