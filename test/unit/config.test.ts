@@ -191,7 +191,13 @@ test('Headscale mode: the displayed config names its own auth and only the colle
   const shown = redactedConfig(c);
   assert.equal(shown['auth'], 'headscale-api-key');
   assert.deepEqual(shown['collectors'], ['devices', 'client_metrics', 'users', 'preauthkeys', 'apikeys']);
-  assert.deepEqual(loadConfig(OAUTH).collectors, ['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy']);
+  // `all` leaves out the opt-in service_hosts (a call per service), which may be named next to it.
+  assert.deepEqual(loadConfig(OAUTH).collectors, ['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy', 'logstream', 'posture_integrations', 'webhooks']);
+  assert.deepEqual(loadConfig({ ...OAUTH, COLLECTORS: 'all,service_hosts' }).collectors.slice(-2), ['webhooks', 'service_hosts']);
+  assert.match(
+    configError({ BACKEND: 'headscale', HEADSCALE_URL: 'https://hs.example.com', HEADSCALE_API_KEY: 'k', COLLECTORS: 'all,service_hosts' }),
+    /^COLLECTORS="all,service_hosts" is invalid with BACKEND=headscale: service_hosts is not available there/,
+  );
   assert.match(
     configError({ BACKEND: 'headscale', HEADSCALE_URL: 'https://hs.example.com', HEADSCALE_API_KEY: 'k', COLLECTORS: 'devices,keys,dns' }),
     /^COLLECTORS="devices,keys,dns" is invalid with BACKEND=headscale: keys, dns are not available there; expected all, or a subset of devices, client_metrics, users, preauthkeys, apikeys$/,
