@@ -94,7 +94,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
         : auth.kind === 'federated'
           ? new OAuthTokenSource({ ...common, clientId: auth.clientId, idTokenFile: auth.idTokenFile })
           : new OAuthTokenSource({ ...common, clientId: auth.clientId, clientSecret: auth.clientSecret });
-    api = new HttpTailscaleApi({ baseUrl: config.apiUrl, tailnet: config.tailnet, timeoutMs: config.apiTimeoutMs, tokens, stats: apiStats, log: log.child({ stage: 'api' }) });
+    api = new HttpTailscaleApi({ baseUrl: config.apiUrl, tailnet: config.tailnet, timeoutMs: config.apiTimeoutMs, tokens, stats: apiStats, log: log.child({ stage: 'api' }), now });
   }
   // tsnet mode: our own userspace tailscaled; device scrapes leave through its SOCKS5 proxy.
   let tsnet: Tsnet | undefined;
