@@ -171,3 +171,24 @@ for (const tagModel of ['legacy', 'v028'] as const) {
     assert.ok(!text.includes('hskey-auth-'), 'no masked key either');
   });
 }
+
+test('health answers: 404 absent, 500 no connectivity, a missing field false (protojson), malformed or refused throws', async () => {
+  const { fetchHeadscaleHealth } = await import('../../src/tailscale/headscale.js');
+  const { ApiError } = await import('../../src/errors.js');
+  const api = (answer: unknown) => ({
+    tailnet: '-',
+    listDevices: () => Promise.reject(new Error('not used')),
+    close: async () => {},
+    getJson: async () => {
+      if (answer instanceof Error) throw answer;
+      return answer;
+    },
+  });
+  assert.deepEqual(await fetchHeadscaleHealth(api({ databaseConnectivity: true })), { databaseConnectivity: true });
+  assert.deepEqual(await fetchHeadscaleHealth(api({})), { databaseConnectivity: false });
+  assert.deepEqual(await fetchHeadscaleHealth(api(new ApiError('health', 'http_status', 'HTTP 404: Not Found', 404))), { databaseConnectivity: undefined });
+  assert.deepEqual(await fetchHeadscaleHealth(api(new ApiError('health', 'http_status', 'HTTP 500: pinging database', 500))), { databaseConnectivity: false });
+  await assert.rejects(fetchHeadscaleHealth(api({ databaseConnectivity: 'yes' })), /invalid|databaseConnectivity/);
+  await assert.rejects(fetchHeadscaleHealth(api('ok')), /databaseConnectivity/);
+  await assert.rejects(fetchHeadscaleHealth(api(new ApiError('health', 'auth', 'HTTP 401', 401))), /HTTP 401/);
+});
