@@ -63,18 +63,13 @@ export const HEADSCALE_UNSUPPORTED_FAMILIES: ReadonlySet<string> = new Set([
   'tailscale_device_client_version_below_minimum',
 ]);
 
-/** The pseudo user 0.28-0.29 list tagged nodes under (hscontrol/types/users.go TaggedDevices). */
-const TAGGED_DEVICES_USER_ID = '2147455555';
-
 /**
- * The node's user as a label: none for a tagged node of 0.28+ (tags and user ownership are exclusive there;
- * lists show the "tagged-devices" pseudo user, or no user at all), its e-mail or name otherwise.
+ * The node's user as a label: none for a tagged node of 0.28+ (the `tags` field; tags and user ownership are
+ * exclusive there, and lists show the "tagged-devices" pseudo user or no user at all), its e-mail or name otherwise.
  */
 function nodeUser(n: HeadscaleNode): string {
-  const u = n.user;
-  if (u === undefined || u.id === TAGGED_DEVICES_USER_ID) return '';
   if (n.tags !== undefined && n.tags !== null && n.tags.length > 0) return '';
-  return u.email || u.name || '';
+  return n.user?.email || n.user?.name || '';
 }
 
 export function nodeTags(n: HeadscaleNode): string[] {
