@@ -154,7 +154,10 @@ class HeadscaleApiServer {
         break;
     }
     const reply = this.#route(path, req.method ?? 'GET', url.searchParams);
-    if (v030 && reply.status !== 200) return sendProblem(res, reply.status, String((reply.body as { message?: unknown }).message ?? ''));
+    if (v030 && reply.status !== 200) {
+      const message = (reply.body as { message?: unknown }).message;
+      return sendProblem(res, reply.status, typeof message === 'string' ? message : '');
+    }
     const text = JSON.stringify(reply.body);
     const body = fault?.kind === 'malformed-json' && reply.status === 200 ? text.slice(0, Math.max(1, Math.floor(text.length / 2))) : text;
     sendText(res, reply.status, body, JSON_TYPE, reply.proxied ? GATEWAY_HEADERS : {});

@@ -5,10 +5,10 @@
 import { HOUR_MS, isoTime } from './device.js';
 import { stableId } from './ids.js';
 
-export type LogType = 'configuration' | 'network';
+type LogType = 'configuration' | 'network';
 
 /** Every field the document marks required. */
-export interface SimLogStream {
+interface SimLogStream {
   lastActivity: string;
   lastError: string;
   maxBodySize: number;

@@ -29,13 +29,13 @@ async function unless404(api: TailscaleApi, endpoint: string, path: string, sign
 function listOf(endpoint: string, body: unknown, key: string): unknown[] {
   const parsed = z.object({ [key]: z.array(z.unknown()).nullable().optional() }).safeParse(body);
   if (!parsed.success) throw new ApiError(endpoint, 'invalid_response', `response has no "${key}" array`, 200);
-  return (parsed.data[key] as unknown[] | null | undefined) ?? [];
+  return parsed.data[key] ?? [];
 }
 
 // ---------------------------------------------------------------------------------------- log streaming
 
-export const LOG_TYPES = ['configuration', 'network'] as const;
-export type LogType = (typeof LOG_TYPES)[number];
+const LOG_TYPES = ['configuration', 'network'] as const;
+type LogType = (typeof LOG_TYPES)[number];
 
 export interface LogStreamStatus {
   readonly logType: LogType;
@@ -153,7 +153,7 @@ export async function fetchPostureIntegrations(api: TailscaleApi, signal?: Abort
 
 // ----------------------------------------------------------------------------- Tailscale Services hosts
 
-export interface ServiceHost {
+interface ServiceHost {
   readonly nodeId: string;
   /** not-approved, approved:auto or approved:manual. */
   readonly approvalLevel: string;

@@ -110,7 +110,7 @@ function connectivity(raw: ApiDevice['clientConnectivity']): ClientConnectivity 
  * /api/v2, and older API shapes), a device counts as online when `lastSeen` is absent (such servers send it
  * only for offline devices) or at most this many seconds old.
  */
-export const ONLINE_LAST_SEEN_SECONDS = 5 * 60;
+const ONLINE_LAST_SEEN_SECONDS = 5 * 60;
 
 /** True when the device's online state is derived from lastSeen and the clock: it changes without the entry changing. */
 export function onlineFromClock(raw: ApiDevice): boolean {

@@ -179,10 +179,7 @@ test('health answers: 404 absent, 500 no connectivity, a missing field false (pr
     tailnet: '-',
     listDevices: () => Promise.reject(new Error('not used')),
     close: async () => {},
-    getJson: async () => {
-      if (answer instanceof Error) throw answer;
-      return answer;
-    },
+    getJson: () => (answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer)),
   });
   assert.deepEqual(await fetchHeadscaleHealth(api({ databaseConnectivity: true })), { databaseConnectivity: true });
   assert.deepEqual(await fetchHeadscaleHealth(api({})), { databaseConnectivity: false });

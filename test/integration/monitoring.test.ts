@@ -177,12 +177,12 @@ function scripted(answers: Record<string, unknown>): TailscaleApi & { calls: str
     calls,
     listDevices: () => Promise.reject(new Error('not used')),
     close: async () => {},
-    async getJson(endpoint, path) {
+    getJson(endpoint, path) {
       calls.push(path);
       const answer = answers[path];
-      if (answer instanceof Error) throw answer;
-      if (answer === undefined) throw new ApiError(endpoint, 'http_status', 'HTTP 404: not found', 404);
-      return answer;
+      if (answer instanceof Error) return Promise.reject(answer);
+      if (answer === undefined) return Promise.reject(new ApiError(endpoint, 'http_status', 'HTTP 404: not found', 404));
+      return Promise.resolve(answer);
     },
   };
 }

@@ -37,7 +37,7 @@ function exchangeSource(tn: SimTailnet, file: string, stats = new RequestStats()
     idTokenFile: file,
     timeoutMs: 2000,
     stats,
-    ...(reads === undefined ? {} : { readIdToken: async (p: string) => (reads.push(p), readFileSync(p, 'utf8')) }),
+    ...(reads === undefined ? {} : { readIdToken: (p: string) => (reads.push(p), Promise.resolve(readFileSync(p, 'utf8'))) }),
   });
 }
 
