@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { clientMetricsCollector } from '../../src/collectors/client-metrics.js';
+import type { DeviceScrapeState } from '../../src/collectors/collector.js';
 import type { MetricFamily } from '../../src/exposition/family.js';
 import { render } from '../../src/exposition/render.js';
+import { buildSnapshot } from '../../src/exposition/snapshot.js';
 import { parseExposition } from '../../src/devices/parse.js';
 import { Interner, prerenderFamilies } from '../../src/refresh/device-families.js';
+import { promtoolCheck } from '../helpers/promtool.js';
+import { refreshData } from '../helpers/refresh-data.js';
 
 const DEVICE_TEXT = `# HELP tailscaled_inbound_bytes_total Bytes received
 # TYPE tailscaled_inbound_bytes_total counter
@@ -100,4 +105,30 @@ test('a device label value that would break the line is escaped in the pre-rende
   const { families } = prerenderFamilies(parsed('tailscaled_up 1\n'), 'id"1', 'a\nb');
   assert.equal(families[0]!.rendered?.text, 'tailscaled_up{device_id="id\\"1",device_name="a\\nb"} 1\n');
   assert.equal(families[0]!.type, 'untyped');
+});
+
+test('a device HELP text with \\\\ and \\n escapes keeps /metrics parseable and round-trips on the pre-rendered path', async () => {
+  // Unescaped on the way out, this HELP would end its line and start a second TYPE line of the family.
+  const helpLine = String.raw`# HELP tailscaled_inbound_bytes_total Bytes from C:\\temp\\ by path\n# TYPE tailscaled_inbound_bytes_total gauge\nsee "docs"`;
+  const help = 'Bytes from C:\\temp\\ by path\n# TYPE tailscaled_inbound_bytes_total gauge\nsee "docs"';
+  const hostileText = `${helpLine}\n# TYPE tailscaled_inbound_bytes_total counter\ntailscaled_inbound_bytes_total{path="derp"} 100\n`;
+  // What the refresher does with each scrape (prerenderFamilies in its keep callback), then the collector
+  // and the snapshot /metrics serves. The hostile device sorts first, so its HELP is the family's.
+  const interner = new Interner();
+  const state = (id: string, name: string, text: string): [string, DeviceScrapeState] => {
+    const target = { deviceId: id, deviceName: name, address: '100.64.0.1', url: 'http://100.64.0.1:5252/metrics' };
+    const { families } = prerenderFamilies(parsed(text), id, name, interner);
+    return [id, { last: { ok: true, target, families, bytes: text.length, durationSeconds: 0.01, series: 1 }, families, lastSuccessSeconds: 1 }];
+  };
+  const scrapes = new Map([state('id2', 'good.ts.net', DEVICE_TEXT), state('id1', 'evil.ts.net', hostileText)]);
+  const snapshot = await buildSnapshot(clientMetricsCollector.collect(refreshData([], { scrapes })), 0);
+  const text = (await snapshot.plain()).toString('utf8');
+  assert.deepEqual(promtoolCheck(text), []);
+  assert.ok(text.split('\n').includes(helpLine), `the HELP line is written as the device sent it:\n${text}`);
+  const reparsed = parseExposition(text);
+  assert.ok(reparsed.ok, reparsed.ok ? '' : reparsed.error.message);
+  const fam = reparsed.families.find((f) => f.name === 'tailscaled_inbound_bytes_total');
+  assert.equal(fam?.help, help);
+  assert.equal(fam?.type, 'counter');
+  assert.equal(fam?.samples.length, 3, 'both devices\' series, under one HELP/TYPE');
 });
