@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
+import { runCollectors } from '../../src/collectors/index.js';
+import { parseExposition } from '../../src/devices/parse.js';
 import { ApiError } from '../../src/errors.js';
+import { render } from '../../src/exposition/render.js';
 import { HttpTailscaleApi } from '../../src/tailscale/api.js';
 import { OAuthTokenSource, StaticToken, type TokenSource } from '../../src/tailscale/auth.js';
 import { RequestStats } from '../../src/tailscale/request-stats.js';
 import { parseRetryAfter, backoffMs, DEFAULT_RETRY } from '../../src/tailscale/retry.js';
 import { startTailnet } from '../../src/sim/tailnet.js';
 import { memoryLogger } from '../helpers/log.js';
+import { refreshData } from '../helpers/refresh-data.js';
 
 const noSleep = async (): Promise<void> => {};
 
@@ -270,4 +274,27 @@ test('a device without connectedToControl: online when lastSeen is absent or at 
   // With the field present, it decides alone.
   tn.setDevicesWithoutConnectedToControl(false);
   assert.equal(byNode(await api.listDevices()).get(recent.nodeId)?.online, recent.connectedToControl);
+});
+
+test('a tag repeated in the API answer is exported once: one tailscale_device_tags series, no duplicate series', async (t) => {
+  const { createServer } = await import('node:http');
+  const entry = { id: '1', nodeId: 'nOne', name: 'a.ts.net', connectedToControl: true, tags: ['tag:a', 'tag:b', 'tag:a'], advertisedRoutes: [], enabledRoutes: [] };
+  const server = createServer((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ devices: [entry] }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const port = (server.address() as { port: number }).port;
+  const api = new HttpTailscaleApi({ baseUrl: `http://127.0.0.1:${port}`, tailnet: '-', timeoutMs: 2000, tokens: new StaticToken('k'), stats: new RequestStats(), log: memoryLogger().log, sleep: noSleep });
+  t.after(() => api.close());
+  const { devices } = await api.listDevices();
+  const { text } = render(runCollectors(refreshData(devices)));
+  const tagLines = text.split('\n').filter((l) => l.startsWith('tailscale_device_tags{'));
+  assert.deepEqual(tagLines, ['tailscale_device_tags{device_id="1",device_name="a.ts.net",tag="tag:a"} 1', 'tailscale_device_tags{device_id="1",device_name="a.ts.net",tag="tag:b"} 1']);
+  assert.equal(text.split('\n').filter((l) => l.startsWith('tailscale_device_info{')).length, 1);
+  const series = text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.slice(0, l.lastIndexOf(' ')));
+  assert.equal(new Set(series).size, series.length, 'no series twice in the exposition');
+  const parsed = parseExposition(text);
+  assert.ok(parsed.ok, parsed.ok ? '' : parsed.error.message);
 });
