@@ -21,6 +21,8 @@ import { closeServer, isAddressInUse, listen, sendText } from './http-util.js';
 export type DeviceFault =
   | { kind: 'hang' }
   | { kind: 'slow'; delayMs: number }
+  /** A valid body sent one sample line every `intervalMs`: never idle long enough for an idle (body) timeout. */
+  | { kind: 'trickle'; lines: number; intervalMs: number }
   | { kind: 'reset' }
   | { kind: 'status'; status: number }
   | { kind: 'huge'; bytes: number }
@@ -205,6 +207,8 @@ export class DeviceFleet {
         return sendText(res, fault.status, `simulated HTTP ${fault.status}\n`, 'text/plain; charset=utf-8');
       case 'huge':
         return streamHuge(res, fault.bytes);
+      case 'trickle':
+        return this.#trickle(res, fault.lines, fault.intervalMs);
       case 'malformed':
         return sendText(res, 200, malformedText(), TEXT_CONTENT_TYPE);
       case 'label-injection':
@@ -216,6 +220,25 @@ export class DeviceFleet {
       default:
         return sendText(res, 200, renderText(this.#families(device)), TEXT_CONTENT_TYPE);
     }
+  }
+
+  /** Sends the header at once, then a sample line per interval; stops when the client hangs up or the fleet closes. */
+  async #trickle(res: ServerResponse, lines: number, intervalMs: number): Promise<void> {
+    const hungUp = new AbortController();
+    res.once('close', () => hungUp.abort());
+    const signal = AbortSignal.any([this.#closing.signal, hungUp.signal]);
+    res.writeHead(200, { 'content-type': TEXT_CONTENT_TYPE });
+    res.write(hugeHeader());
+    for (let line = 0; line < lines; line++) {
+      try {
+        await sleep(intervalMs, undefined, { signal });
+      } catch {
+        res.destroy();
+        return;
+      }
+      res.write(hugeChunk(line, 1));
+    }
+    res.end();
   }
 
   #families(device: SimDevice): ReturnType<typeof clientFamilies> {

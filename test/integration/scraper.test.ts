@@ -14,14 +14,14 @@ import { promtoolCheck } from '../helpers/promtool.js';
 // Generous enough that a loaded CI machine never times out a healthy device.
 const TIMEOUT_MS = 1500;
 
-async function fleet(t: TestContext, names: string[], opts: { maxBytes?: number; maxSeries?: number; concurrency?: number } = {}) {
+async function fleet(t: TestContext, names: string[], opts: { maxBytes?: number; maxSeries?: number; concurrency?: number; timeoutMs?: number } = {}) {
   const sim = await startTailnet({ scenario: { names } });
   const api = new HttpTailscaleApi({ baseUrl: sim.apiUrl, tailnet: '-', timeoutMs: 5000, tokens: new StaticToken(sim.apiKey), stats: new RequestStats(), log: memoryLogger().log });
   const { devices } = await api.listDevices();
   await api.close();
   const select = makeSelector({ scrapeTag: 'tag:exporter', requireExporterTag: true, targetDevices: [], excludeDevices: [], deviceTags: [], allowedCidrs: ['127.0.0.0/8'], port: sim.clientMetricsPort });
   const targets = select(devices).flatMap((s) => (s.target ? [s.target] : []));
-  const scraper = new DeviceScraper({ timeoutMs: TIMEOUT_MS, maxBytes: opts.maxBytes ?? 1024 * 1024, maxSeries: opts.maxSeries ?? 10_000, concurrency: opts.concurrency ?? 10 });
+  const scraper = new DeviceScraper({ timeoutMs: opts.timeoutMs ?? TIMEOUT_MS, maxBytes: opts.maxBytes ?? 1024 * 1024, maxSeries: opts.maxSeries ?? 10_000, concurrency: opts.concurrency ?? 10 });
   t.after(async () => {
     await scraper.close();
     await sim.close();
@@ -67,6 +67,20 @@ test('every failure mode gets its bounded reason', async (t) => {
   assert.equal(failed(results.get('bad')!).reason, 'parse');
   assert.equal(failed(results.get('many')!).reason, 'too_many_series');
   assert.ok(results.get('fine')!.ok, 'a healthy device beside them is unaffected');
+});
+
+test('a device that trickles its body one line every 400 ms is cut off at the 1 s deadline, not when it ends 8 s later', async (t) => {
+  // Each gap (400 ms) is shorter than the body timeout, which measures idle time: only a deadline over
+  // the whole request and body ends this scrape.
+  const { sim, targets, scraper } = await fleet(t, ['drip'], { timeoutMs: 1000 });
+  sim.setDeviceFault('drip', { kind: 'trickle', lines: 20, intervalMs: 400 });
+  const started = performance.now();
+  const r = failed(await scraper.scrape(targets[0]!));
+  const seconds = (performance.now() - started) / 1000;
+  assert.equal(r.reason, 'timeout');
+  assert.equal(r.message, 'no complete answer within 1000 ms');
+  assert.ok(seconds < 3, `cut off after ${seconds.toFixed(1)} s, long before the trickle's 8 s`);
+  assert.equal(sim.stats.faultsInjected.get('device:trickle'), 1, 'the device did answer, and trickled');
 });
 
 test('a redirect (the web client answers 301 to anything but its IP) is a reported failure, not followed', async (t) => {

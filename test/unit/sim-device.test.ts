@@ -161,6 +161,22 @@ test('device fault slow: answers after the delay', async (t) => {
   assert.equal((await scrape(tn, device)).status, 200);
 });
 
+test('device fault trickle: a valid body sent line by line; close() ends one in flight', async (t) => {
+  const { tn } = await sim(t);
+  const device = served(tn, 'gateway-1');
+  tn.setDeviceFault(device.nodeId, { kind: 'trickle', lines: 5, intervalMs: 10 });
+  const reply = await scrape(tn, device);
+  assert.equal(reply.status, 200);
+  assert.ok(isValidExposition(reply.body), reply.body);
+  assert.equal(samples(reply.body).size, 5);
+  tn.setDeviceFault(device.nodeId, { kind: 'trickle', lines: 1_000, intervalMs: 50 });
+  const pending = scrape(tn, device);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await tn.close();
+  await assert.rejects(pending);
+  assert.equal(tn.stats.faultsInjected.get('device:trickle'), 2);
+});
+
 test('device fault reset and status', async (t) => {
   const { tn } = await sim(t);
   const device = served(tn, 'gateway-1');
