@@ -535,9 +535,13 @@ class Supervisor {
     }
   }
 
-  /** SIGTERM to the group, bounded wait, SIGKILL; resolves when the process has exited. */
+  /**
+   * SIGTERM to the group, bounded wait, SIGKILL; resolves when tailscaled, whatever it started and `tailscale
+   * up` are gone (or the bounded waits ran out, which is logged).
+   */
   async #killGeneration(gen: Generation): Promise<void> {
-    killChild(gen.upProcess);
+    const up = gen.upProcess;
+    killChild(up);
     if (gen.exit === undefined) {
       killGroup(gen.pid, 'SIGTERM');
       const bound = AbortSignal.timeout(this.#t.stopTimeoutMs);
@@ -551,8 +555,14 @@ class Supervisor {
         await abortable(gen.exited, AbortSignal.timeout(2_000)).catch(() => undefined);
       }
     }
-    // Anything left in its process group (helpers it started) goes too.
+    // Anything left in its process group (helpers it started) goes too. A signal is only delivered when
+    // its target next runs, which on a loaded machine can be a while after tailscaled's own exit: wait
+    // for the group to be empty, so a rejected start or a resolved stop() never leaves a helper running.
     killGroup(gen.pid, 'SIGKILL');
+    const bound = AbortSignal.timeout(2_000);
+    while (gen.pid !== undefined && groupHasLiveMember(gen.pid) && !bound.aborted) await sleep(10);
+    if (up !== undefined) await abortable(childExited(up), bound).catch(() => undefined);
+    if (bound.aborted) this.#log.warn({ pid: gen.pid }, 'processes of tailscaled\'s group or `tailscale up` still ran 2 s after SIGKILL');
   }
 
   /** process 'exit': only synchronous work is possible, so the whole group gets SIGKILL. */
@@ -605,6 +615,47 @@ function processExists(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/**
+ * Whether a process of the group still runs (a zombie waiting to be reaped does not). /proc tells
+ * zombies apart; without it, any member the kernel still knows counts.
+ */
+function groupHasLiveMember(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return true;
+  }
+  for (const name of entries) {
+    const code = name.charCodeAt(0);
+    if (code < 48 || code > 57) continue; // not a PID
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so fields count from the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3);
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+  }
+  return false;
+}
+
+/** Resolves when the child has exited (at once if it already has). */
+function childExited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolveExit) => {
+    child.once('exit', () => resolveExit());
+    child.once('error', () => resolveExit());
+  });
 }
 
 /** SIGKILL to a child still running (ChildProcess.kill never signals a PID that was already reaped). */
