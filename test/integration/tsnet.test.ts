@@ -118,8 +118,13 @@ function pidsFromLog(lines: readonly string[]): Array<{ tailscaled: number; micr
   });
 }
 
-/** Inode of the TCP socket whose local port is `port` (the client end of a loopback connection). */
-function inodeOfLocalPort(port: number): string | undefined {
+/**
+ * Inode of the client end of a loopback connection: the socket from `clientPort` to `serverPort`. Both
+ * ports must match: another socket (a TIME_WAIT left by an earlier connection, a listener elsewhere) may
+ * have the same local port on a machine busy with other tests.
+ */
+function inodeOfClientEnd(clientPort: number, serverPort: number): string | undefined {
+  const port = (address: string | undefined) => parseInt(address?.split(':').pop() ?? '', 16);
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text: string;
     try {
@@ -129,8 +134,7 @@ function inodeOfLocalPort(port: number): string | undefined {
     }
     for (const line of text.split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
-      const local = fields[1];
-      if (local !== undefined && parseInt(local.split(':').pop()!, 16) === port) return fields[9];
+      if (port(fields[1]) === clientPort && port(fields[2]) === serverPort) return fields[9];
     }
   }
   return undefined;
@@ -157,7 +161,7 @@ async function metricsTarget(t: TestContext, candidates: () => Record<string, nu
   const seen: Target['seen'] = [];
   const server = createHttpServer((req, res) => {
     const remotePort = req.socket.remotePort ?? 0;
-    const inode = inodeOfLocalPort(remotePort);
+    const inode = inodeOfClientEnd(remotePort, req.socket.localPort ?? 0);
     const owners = inode === undefined ? [] : Object.entries(candidates()).flatMap(([name, pid]) => (ownsSocket(pid, inode) ? [name] : []));
     seen.push({ remotePort, owners });
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
@@ -244,8 +248,8 @@ test('a crash of tailscaled is survived: down at once, restarted with back-off, 
   const scraper = scraperVia(t, tsnet);
   const device = await metricsTarget(t, () => ({}));
 
-  await waitFor('tailscaled to crash', () => !tsnet.isUp(), 10_000);
-  assert.equal(tsnet.pid(), undefined);
+  // Down as soon as the LocalAPI stops answering, possibly before the exit itself has been seen: wait for both.
+  await waitFor('tailscaled to crash and its exit to be seen', () => !tsnet.isUp() && tsnet.pid() === undefined, 10_000);
   // While down, a scrape fails at once with a clear reason instead of hanging on a dead proxy.
   const down = await scraper.scrape(target(device.url));
   assert.equal(down.ok, false);
