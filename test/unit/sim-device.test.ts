@@ -32,6 +32,11 @@ function served(tn: SimTailnet, hostname: string): SimDevice & { loopbackAddress
   return device as SimDevice & { loopbackAddress: string };
 }
 
+/** Waits (bounded) until the fault has shaped `n` answers: a request is in the server, not still on its way. */
+async function untilFaults(tn: SimTailnet, key: string, n: number): Promise<void> {
+  for (let i = 0; i < 500 && tn.stats.faultsInjected.get(key) !== n; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
 function scrape(tn: SimTailnet, device: { loopbackAddress: string }, options: DeviceGetOptions = {}): Promise<Reply> {
   return deviceGet(device.loopbackAddress, tn.clientMetricsPort, options);
 }
@@ -146,7 +151,7 @@ test('device fault hang: no answer; the client times out and close() returns', a
   assert.equal((await scrape(tn, served(tn, 'gateway-2'))).status, 200, 'other devices unaffected');
   const pending = scrape(tn, device);
   // Closed only once the second request hangs in the simulator (a fixed 50 ms was too short under load).
-  for (let i = 0; i < 500 && tn.stats.faultsInjected.get('device:hang') !== 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  await untilFaults(tn, 'device:hang', 2);
   await tn.close();
   await assert.rejects(pending);
   assert.equal(tn.stats.faultsInjected.get('device:hang'), 2);
@@ -171,7 +176,7 @@ test('device fault trickle: a valid body sent line by line; close() ends one in 
   assert.equal(samples(reply.body).size, 5);
   tn.setDeviceFault(device.nodeId, { kind: 'trickle', lines: 1_000, intervalMs: 50 });
   const pending = scrape(tn, device);
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await untilFaults(tn, 'device:trickle', 2);
   await tn.close();
   await assert.rejects(pending);
   assert.equal(tn.stats.faultsInjected.get('device:trickle'), 2);
