@@ -134,7 +134,8 @@ function inodeOfClientEnd(clientPort: number, serverPort: number): string | unde
     }
     for (const line of text.split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
-      if (port(fields[1]) === clientPort && port(fields[2]) === serverPort) return fields[9];
+      // Inode 0: a TIME_WAIT, owned by nobody.
+      if (port(fields[1]) === clientPort && port(fields[2]) === serverPort && fields[9] !== '0') return fields[9];
     }
   }
   return undefined;
