@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer, type RequestListener } from 'node:http';
 import { test, type TestContext } from 'node:test';
 import { runCollectors } from '../../src/collectors/index.js';
 import { parseExposition } from '../../src/devices/parse.js';
@@ -13,6 +14,17 @@ import { memoryLogger } from '../helpers/log.js';
 import { refreshData } from '../helpers/refresh-data.js';
 
 const noSleep = async (): Promise<void> => {};
+
+/** A client of a stand-in API on 127.0.0.1 answering with `handler`; both closed after the test. */
+async function apiServedBy(t: TestContext, handler: RequestListener): Promise<HttpTailscaleApi> {
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const port = (server.address() as { port: number }).port;
+  const api = new HttpTailscaleApi({ baseUrl: `http://127.0.0.1:${port}`, tailnet: '-', timeoutMs: 2000, tokens: new StaticToken('k'), stats: new RequestStats(), log: memoryLogger().log, sleep: noSleep });
+  t.after(() => api.close());
+  return api;
+}
 
 async function setup(t: TestContext, opts: { apiKey?: boolean; timeoutMs?: number; secret?: string } = {}) {
   const sim = await startTailnet({ scenario: 'demo' });
@@ -163,9 +175,8 @@ test('retry timing helpers', () => {
 });
 
 test('a device entry without routes gets them from the per-device routes endpoint', async (t) => {
-  const { createServer } = await import('node:http');
   const calls: string[] = [];
-  const server = createServer((req, res) => {
+  const api = await apiServedBy(t, (req, res) => {
     calls.push(req.url ?? '');
     res.setHeader('content-type', 'application/json');
     if (req.url?.startsWith('/api/v2/tailnet/-/devices')) {
@@ -177,11 +188,6 @@ test('a device entry without routes gets them from the per-device routes endpoin
       res.end('{"message":"not found"}');
     }
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise<void>((r) => server.close(() => r())));
-  const port = (server.address() as { port: number }).port;
-  const api = new HttpTailscaleApi({ baseUrl: `http://127.0.0.1:${port}`, tailnet: '-', timeoutMs: 2000, tokens: new StaticToken('k'), stats: new RequestStats(), log: memoryLogger().log, sleep: noSleep });
-  t.after(() => api.close());
   const { devices } = await api.listDevices();
   assert.deepEqual(devices.map((d) => [d.id, d.advertisedRoutes, d.enabledRoutes]), [
     ['1', ['192.168.0.0/24'], ['192.168.0.0/24']],
@@ -210,24 +216,18 @@ test('the OAuth token is cached until shortly before it expires, then fetched an
 });
 
 test('an unchanged device entry keeps its Device, a changed one is converted again; routes are looked up every time', async (t) => {
-  const { createServer } = await import('node:http');
   let list: unknown[] = [
     { id: '1', nodeId: 'nOne', name: 'a.ts.net', connectedToControl: true, advertisedRoutes: [], enabledRoutes: [] },
     { id: '2', nodeId: 'nTwo', name: 'b.ts.net', connectedToControl: true },
     { id: '3', nodeId: 'nThree', name: 'c.ts.net', connectedToControl: false, advertisedRoutes: [], enabledRoutes: [] },
   ];
   let routeCalls = 0;
-  const server = createServer((req, res) => {
+  const api = await apiServedBy(t, (req, res) => {
     res.setHeader('content-type', 'application/json');
     if (req.url?.startsWith('/api/v2/tailnet/-/devices')) return void res.end(JSON.stringify({ devices: list }));
     routeCalls++;
     res.end(JSON.stringify({ advertisedRoutes: [`10.${routeCalls}.0.0/16`], enabledRoutes: [] }));
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise<void>((r) => server.close(() => r())));
-  const port = (server.address() as { port: number }).port;
-  const api = new HttpTailscaleApi({ baseUrl: `http://127.0.0.1:${port}`, tailnet: '-', timeoutMs: 2000, tokens: new StaticToken('k'), stats: new RequestStats(), log: memoryLogger().log, sleep: noSleep });
-  t.after(() => api.close());
 
   const first = (await api.listDevices()).devices;
   list = [list[0], list[1], { ...(list[2] as object), connectedToControl: true }];
@@ -277,17 +277,11 @@ test('a device without connectedToControl: online when lastSeen is absent or at 
 });
 
 test('a tag repeated in the API answer is exported once: one tailscale_device_tags series, no duplicate series', async (t) => {
-  const { createServer } = await import('node:http');
   const entry = { id: '1', nodeId: 'nOne', name: 'a.ts.net', connectedToControl: true, tags: ['tag:a', 'tag:b', 'tag:a'], advertisedRoutes: [], enabledRoutes: [] };
-  const server = createServer((_req, res) => {
+  const api = await apiServedBy(t, (_req, res) => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ devices: [entry] }));
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise<void>((r) => server.close(() => r())));
-  const port = (server.address() as { port: number }).port;
-  const api = new HttpTailscaleApi({ baseUrl: `http://127.0.0.1:${port}`, tailnet: '-', timeoutMs: 2000, tokens: new StaticToken('k'), stats: new RequestStats(), log: memoryLogger().log, sleep: noSleep });
-  t.after(() => api.close());
   const { devices } = await api.listDevices();
   const { text } = render(runCollectors(refreshData(devices)));
   const tagLines = text.split('\n').filter((l) => l.startsWith('tailscale_device_tags{'));
