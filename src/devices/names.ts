@@ -25,8 +25,9 @@ export function globToRegExp(glob: string): RegExp {
 export function deviceNameMatcher(pattern: string, options: { glob: boolean } = { glob: true }): (d: NamedDevice) => boolean {
   if (options.glob) {
     const re = globToRegExp(pattern);
-    return (d) => re.test(shortName(d)) || re.test(canonical(d.name)) || (d.hostname !== '' && re.test(d.hostname));
+    return (d) => re.test(shortName(d)) || re.test(canonical(d.name)) || re.test(d.hostname);
   }
   const wanted = canonical(pattern);
-  return (d) => wanted !== '' && (canonical(shortName(d)) === wanted || canonical(d.name) === wanted || (d.hostname !== '' && canonical(d.hostname) === wanted));
+  // An empty name never matches, not even a device without a host name.
+  return (d) => wanted !== '' && (canonical(shortName(d)) === wanted || canonical(d.name) === wanted || canonical(d.hostname) === wanted);
 }

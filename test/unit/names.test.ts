@@ -16,6 +16,7 @@ const WRITTEN: ReadonlyArray<readonly [string, boolean]> = [
   ['gw-1.tail1234.ts.net', true],
   ['GW-1.TAIL1234.TS.NET.', true],
   ['gateway-host', true],
+  [' gw-1 ', true],
   ['gw-2', false],
   ['gw', false],
   ['tail1234.ts.net', false],
