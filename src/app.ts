@@ -11,6 +11,7 @@ import { tuneHeapGrowth } from './heap.js';
 import { readFileSync } from 'node:fs';
 import { Refresher } from './refresh/refresher.js';
 import { Inventory } from './refresh/inventory.js';
+import { makeLogPollers, type LogPollers } from './refresh/logs.js';
 import { startTsnet, type Tsnet } from './tsnet/supervisor.js';
 import { RefreshStatus } from './refresh/status.js';
 import { probeRoute } from './server/probe-route.js';
@@ -79,6 +80,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
   const apiStats = new RequestStats();
   let tokens: TokenSource & { close?: () => Promise<void> };
   let api: TailscaleApi;
+  let httpApi: HttpTailscaleApi | undefined;
   const hs = config.headscale;
   if (config.backend === 'headscale') {
     if (hs === undefined) throw new Error('no Headscale settings');
@@ -94,7 +96,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
         : auth.kind === 'federated'
           ? new OAuthTokenSource({ ...common, clientId: auth.clientId, idTokenFile: auth.idTokenFile })
           : new OAuthTokenSource({ ...common, clientId: auth.clientId, clientSecret: auth.clientSecret });
-    api = new HttpTailscaleApi({ baseUrl: config.apiUrl, tailnet: config.tailnet, timeoutMs: config.apiTimeoutMs, tokens, stats: apiStats, log: log.child({ stage: 'api' }), now });
+    api = httpApi = new HttpTailscaleApi({ baseUrl: config.apiUrl, tailnet: config.tailnet, timeoutMs: config.apiTimeoutMs, tokens, stats: apiStats, log: log.child({ stage: 'api' }), now });
   }
   // tsnet mode: our own userspace tailscaled; device scrapes leave through its SOCKS5 proxy.
   let tsnet: Tsnet | undefined;
@@ -140,6 +142,19 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
     shard: config.shard,
   });
   const userLabel = userRedactor(config.redactKey);
+  // Tailnet-wide like the inventory: with several replicas, shard 0 reads the logs.
+  const tailnetWide = config.shard.index === 0 || config.shard.apiMetrics === 'all';
+  let inventory: Inventory | undefined;
+  const logPollers: LogPollers | undefined = httpApi === undefined || !tailnetWide
+    ? undefined
+    : makeLogPollers({
+        source: httpApi,
+        collectors: config.collectors,
+        flow: config.logs.flow,
+        audit: config.logs.audit,
+        log: log.child({ stage: 'logs' }),
+        flowLoggingOn: () => inventory?.current().settings.data?.booleans.networkFlowLoggingOn ?? undefined,
+      });
   const collectors = buildCollectors({
     labelsFromTags: config.labelsFromTags,
     userLabel,
@@ -150,9 +165,10 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
     enabled: new Set(config.collectors),
     tsnet: tsnet === undefined ? undefined : () => ({ up: tsnet.isUp(), status: tsnet.status() }),
     backend: config.backend,
+    ...(logPollers === undefined ? {} : { logs: () => logPollers.views() }),
   });
   // The inventory is tailnet-wide: with several replicas, shard 0 fetches it.
-  const inventory = config.shard.index === 0 || config.shard.apiMetrics === 'all'
+  inventory = tailnetWide
     ? new Inventory({ api, enabled: config.collectors, intervalMs: config.inventoryIntervalMs, log: log.child({ stage: 'inventory' }), backend: config.backend })
     : undefined;
   const store = new SnapshotStore();
@@ -191,6 +207,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
     throw err;
   }
   refresher.start();
+  logPollers?.start();
   log.info({ url: server.url, config: redactedConfig(config) }, 'tsmetrics listening');
 
   return {
@@ -211,7 +228,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
       }
     },
     async stop() {
-      await refresher.stop();
+      await Promise.all([refresher.stop(), logPollers?.stop()]);
       await server.close();
       await Promise.allSettled([api.close(), scraper.close(), tokens.close?.(), simulator?.close(), headscaleSimulator?.close()]);
       await tsnet?.stop();

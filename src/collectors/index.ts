@@ -26,6 +26,18 @@ import { logstreamCollector } from './logstream.js';
 import { postureIntegrationsCollector } from './posture-integrations.js';
 import { serviceHostsCollector } from './service-hosts.js';
 import { webhooksCollector } from './webhooks.js';
+import { makeFlowLogsCollector } from './flow-logs.js';
+import { makeAuditCollector } from './audit.js';
+import { makeLogPollersCollector } from './log-pollers.js';
+import type { FlowView } from '../tailscale/flow-logs.js';
+import type { AuditView } from '../tailscale/audit-log.js';
+import type { LogPollView } from '../tailscale/log-window.js';
+
+/** The opt-in log collectors' running totals and their pollers (absent when not turned on). */
+export interface LogViews {
+  readonly flow?: { readonly flows: FlowView; readonly poll: LogPollView };
+  readonly audit?: { readonly audit: AuditView; readonly poll: LogPollView };
+}
 
 export interface CollectorOptions extends DeviceInfoOptions {
   readonly minClientVersion: string | undefined;
@@ -38,6 +50,8 @@ export interface CollectorOptions extends DeviceInfoOptions {
   readonly tsnet?: () => TsnetView | undefined;
   /** Headscale: its own inventory collectors, and device families it cannot fill left out. */
   readonly backend?: 'tailscale' | 'headscale';
+  /** Flow logs and audit log: their totals, read when a snapshot is built. */
+  readonly logs?: () => LogViews;
 }
 
 /** Every collector, in a fixed order (no import side effects decide what runs). */
@@ -47,6 +61,8 @@ export function buildCollectors(o: CollectorOptions): Collector[] {
   const inventory = headscale
     ? [makeHeadscaleUsersCollector(o.userLabel), makePreAuthKeysCollector(o.userLabel), apiKeysCollector]
     : [makeUsersCollector(o.userLabel), keysCollector, settingsCollector, dnsCollector, servicesCollector, policyCollector, logstreamCollector, postureIntegrationsCollector, serviceHostsCollector, webhooksCollector];
+  const logs = o.logs;
+  if (logs !== undefined && !headscale) inventory.push(makeFlowLogsCollector(() => logs().flow), makeAuditCollector(() => logs().audit));
   const all: Collector[] = [
     ...(o.apiDeviceMetrics ? (headscale ? [...deviceCollectors.map(withoutUnsupported), headscaleNodesCollector, headscaleHealthCollector] : deviceCollectors) : []),
     clientMetricsCollector,
@@ -54,7 +70,11 @@ export function buildCollectors(o: CollectorOptions): Collector[] {
     ...(o.apiDeviceMetrics ? inventory : []),
   ];
   // Exporter self-metrics always run.
-  return [...all.filter((c) => o.enabled.has(c.name)), ...(o.tsnet === undefined ? [] : [makePeersCollector(o.tsnet)]), exporterCollector];
+  const logPollers = logs === undefined ? [] : [makeLogPollersCollector(() => {
+    const v = logs();
+    return [...(v.flow === undefined ? [] : [['flowlogs', v.flow.poll] as const]), ...(v.audit === undefined ? [] : [['audit', v.audit.poll] as const])];
+  })];
+  return [...all.filter((c) => o.enabled.has(c.name)), ...(o.tsnet === undefined ? [] : [makePeersCollector(o.tsnet)]), ...logPollers, exporterCollector];
 }
 
 /** A family Headscale cannot fill is absent in headscale mode, never a made-up 0. */
@@ -175,7 +195,7 @@ export class CollectorResults {
   families(): MetricFamily[] {
     const entries = [...this.#results.entries()];
     return [
-      gauge('tsmetrics_collector_success', '1 if the collector fetched and rendered its data in the last refresh (collector: devices, client_metrics, users, keys, settings, dns, services, policy, logstream, posture_integrations, service_hosts, webhooks, exporter).', entries.map(([collector, r]) => [{ collector }, r.ok ? 1 : 0] as const)),
+      gauge('tsmetrics_collector_success', '1 if the collector fetched and rendered its data in the last refresh (collector: devices, client_metrics, users, keys, settings, dns, services, policy, logstream, posture_integrations, service_hosts, webhooks, flowlogs, audit, exporter).', entries.map(([collector, r]) => [{ collector }, r.ok ? 1 : 0] as const)),
       gauge('tsmetrics_collector_duration_seconds', 'Time the collector spent fetching (API calls, for the inventory collectors on their last fetch) and rendering.', entries.map(([collector, r]) => [{ collector }, r.seconds] as const)),
     ];
   }

@@ -55,6 +55,11 @@ export interface Config {
   readonly maxConcurrentScrapes: number;
   readonly collectors: readonly string[];
   readonly inventoryIntervalMs: number;
+  /** The opt-in log collectors' polling: each window is [now - lag - lookback, now - lag]. */
+  readonly logs: {
+    readonly flow: LogPolling & { readonly pairs: number };
+    readonly audit: LogPolling;
+  };
   readonly shard: { readonly index: number; readonly count: number; readonly apiMetrics: 'first' | 'all' };
   readonly scrapeIntervalMs: number;
   readonly labelsFromTags: ReadonlyArray<{ readonly label: string; readonly pattern: RegExp }>;
@@ -67,6 +72,12 @@ export interface Config {
   readonly log: { readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly format: 'text' | 'json' };
   /** Simulated tailnet instead of the real API: `demo` scenario, or the TEST_DEVICES names. */
   readonly simulator: { readonly scenario: 'demo' } | { readonly names: readonly string[] } | undefined;
+}
+
+export interface LogPolling {
+  readonly intervalMs: number;
+  readonly lagMs: number;
+  readonly lookbackMs: number;
 }
 
 export interface LoadOptions {
@@ -267,6 +278,10 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     maxConcurrentScrapes: get('MAX_CONCURRENT_SCRAPES'),
     collectors,
     inventoryIntervalMs: get('INVENTORY_INTERVAL'),
+    logs: {
+      flow: { intervalMs: get('FLOW_LOGS_INTERVAL'), lagMs: get('FLOW_LOGS_LAG'), lookbackMs: get('FLOW_LOGS_LOOKBACK'), pairs: get('FLOW_LOGS_PAIRS') },
+      audit: { intervalMs: get('AUDIT_LOG_INTERVAL'), lagMs: get('AUDIT_LOG_LAG'), lookbackMs: get('AUDIT_LOG_LOOKBACK') },
+    },
     shard: { index: shardIndex, count: shardCount, apiMetrics: get('SHARD_API_METRICS') },
     scrapeIntervalMs: get('SCRAPE_INTERVAL'),
     labelsFromTags: get<Array<{ label: string; pattern: RegExp }> | undefined>('DEVICE_LABELS_FROM_TAGS') ?? [],

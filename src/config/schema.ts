@@ -105,18 +105,22 @@ const labelsFromTags = z.string().transform((text, ctx) => {
 
 const version = z.string().trim().regex(/^v?\d{1,4}\.\d{1,4}(\.\d{1,6})?$/).transform((v) => v.replace(/^v/, ''));
 
-/** Every collector COLLECTORS can name; `all` (the default) is all of them. */
-export const COLLECTOR_NAMES = ['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy', 'preauthkeys', 'apikeys', 'logstream', 'posture_integrations', 'service_hosts', 'webhooks'] as const;
+/** Every collector COLLECTORS can name; `all` (the default) is all of them but the opt-in ones. */
+export const COLLECTOR_NAMES = ['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy', 'preauthkeys', 'apikeys', 'logstream', 'posture_integrations', 'service_hosts', 'webhooks', 'flowlogs', 'audit'] as const;
 export type CollectorName = (typeof COLLECTOR_NAMES)[number];
 
-/** The collectors each control server can fill: `COLLECTORS=all` means these, and naming another is an error. */
+/** The collectors each control server can fill: `COLLECTORS=all` means these but the opt-in ones, and naming another is an error. */
 export const BACKEND_COLLECTORS: Readonly<Record<'tailscale' | 'headscale', readonly CollectorName[]>> = {
-  tailscale: ['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy', 'logstream', 'posture_integrations', 'service_hosts', 'webhooks'],
+  tailscale: ['devices', 'client_metrics', 'users', 'keys', 'settings', 'dns', 'services', 'policy', 'logstream', 'posture_integrations', 'service_hosts', 'webhooks', 'flowlogs', 'audit'],
   headscale: ['devices', 'client_metrics', 'users', 'preauthkeys', 'apikeys'],
 };
 
-/** Collectors `all` leaves out, because they cost an API call per object: name them (`all,service_hosts`). */
-export const OPT_IN_COLLECTORS: ReadonlySet<CollectorName> = new Set(['service_hosts']);
+/**
+ * Collectors `all` leaves out, named to run (`all,service_hosts,flowlogs`): service_hosts costs an API call
+ * per object; flowlogs and audit need a paid plan (flow logs) or a scope most read-only clients lack, and
+ * cost API calls and series of their own (README: Flow logs and the audit log).
+ */
+export const OPT_IN_COLLECTORS: ReadonlySet<CollectorName> = new Set(['service_hosts', 'flowlogs', 'audit']);
 
 /** Collector names, and `all`, which may be combined with opt-in ones (load.ts expands it per backend). */
 const collectorList = list.pipe(z.array(z.enum(['all', ...COLLECTOR_NAMES])).min(1));
@@ -162,8 +166,16 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'SCRAPE_ALLOWED_CIDRS', default: '100.64.0.0/10,fd7a:115c:a1e0::/48', description: 'Device addresses outside these ranges are never dialled', accepted: 'comma-separated CIDRs', schema: cidrList },
   { name: 'TEST_DEVICES', default: undefined, description: 'Start on the built-in simulated tailnet with these devices (no credentials needed)', accepted: 'comma-separated host names', schema: list.pipe(z.array(hostname).min(1)) },
   // Collectors
-  { name: 'COLLECTORS', default: 'all', description: 'Collectors turned on; each needs its OAuth scope (see Collectors and OAuth scopes); `all` is every collector but service_hosts, which costs an API call per service (`all,service_hosts` adds it)', accepted: 'all, or a comma-separated subset of devices, client_metrics, users, keys, settings, dns, services, policy, logstream, posture_integrations, service_hosts, webhooks (Tailscale), preauthkeys, apikeys (Headscale), optionally with all', schema: collectorList },
+  { name: 'COLLECTORS', default: 'all', description: 'Collectors turned on; each needs its OAuth scope (see Collectors and OAuth scopes); `all` is every collector but the opt-in service_hosts (an API call per service), flowlogs and audit (see Flow logs and the audit log), which may be named next to it (`all,service_hosts,flowlogs`)', accepted: 'all, or a comma-separated subset of devices, client_metrics, users, keys, settings, dns, services, policy, logstream, posture_integrations, service_hosts, webhooks, flowlogs, audit (Tailscale), preauthkeys, apikeys (Headscale), optionally with all', schema: collectorList },
   { name: 'INVENTORY_INTERVAL', default: '5m', description: 'Interval at which users, keys, settings, DNS, services, the policy and the integration health (log streaming, posture integrations, service hosts, webhooks) are fetched (devices follow SCRAPE_INTERVAL)', accepted: 'a duration between 1m and 24h, e.g. 5m', schema: duration(60_000, 86_400_000) },
+  // Flow logs and audit log (opt-in collectors flowlogs and audit)
+  { name: 'FLOW_LOGS_INTERVAL', default: '1m', description: 'Interval at which the flowlogs collector reads network flow logs', accepted: 'a duration between 1s and 1h, e.g. 1m', schema: duration(1000, 3_600_000) },
+  { name: 'FLOW_LOGS_LAG', default: '2m', description: 'How far behind now each flow-log window ends: records arrive minutes after their start', accepted: 'a duration between 0s and 1h, e.g. 2m', schema: duration(0, 3_600_000) },
+  { name: 'FLOW_LOGS_LOOKBACK', default: '5m', description: 'Length of each flow-log window: windows overlap by this much, so late records are still read (each counted once)', accepted: 'a duration between 10s and 1h, e.g. 5m', schema: duration(10_000, 3_600_000) },
+  { name: 'FLOW_LOGS_PAIRS', default: '0', description: 'Device-to-device pairs exported per flow-log window (top N by bytes, the rest as `other`); 0 turns the pair family off', accepted: 'an integer from 0 to 1000', schema: int(0, 1000) },
+  { name: 'AUDIT_LOG_INTERVAL', default: '1m', description: 'Interval at which the audit collector reads the configuration audit log', accepted: 'a duration between 1s and 1h, e.g. 1m', schema: duration(1000, 3_600_000) },
+  { name: 'AUDIT_LOG_LAG', default: '2m', description: 'How far behind now each audit-log window ends', accepted: 'a duration between 0s and 1h, e.g. 2m', schema: duration(0, 3_600_000) },
+  { name: 'AUDIT_LOG_LOOKBACK', default: '5m', description: 'Length of each audit-log window (overlapping, each event counted once)', accepted: 'a duration between 10s and 1h, e.g. 5m', schema: duration(10_000, 3_600_000) },
   // Scaling out
   { name: 'SHARD_COUNT', default: '1', description: 'Number of replicas that split the device scrapes between them', accepted: 'an integer from 1 to 1000', schema: int(1, 1000) },
   { name: 'SHARD_INDEX', default: 'auto', description: 'This replica\'s share, 0 to SHARD_COUNT-1; `auto` takes the StatefulSet ordinal from the host name (tsmetrics-2 -> 2), or 0 when SHARD_COUNT is 1', accepted: 'auto or an integer from 0 to 999', schema: z.string().trim().regex(/^(auto|\d{1,3})$/) },

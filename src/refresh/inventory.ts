@@ -27,6 +27,8 @@ export const COLLECTOR_SCOPES: Readonly<Record<CollectorName, string>> = {
   posture_integrations: 'feature_settings:read',
   service_hosts: 'services:read and devices:core:read',
   webhooks: 'webhooks:read',
+  flowlogs: 'logs:network:read',
+  audit: 'logs:configuration:read',
 };
 
 

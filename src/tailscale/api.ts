@@ -161,6 +161,14 @@ export class HttpTailscaleApi implements TailscaleApi {
     return this.#get(endpoint, path, readJson, signal);
   }
 
+  /**
+   * A GET whose answer is an object with an array under `key` (the logs): each element's bytes go to
+   * `onElement` as they arrive, never the whole body at once. A retried call delivers its elements again.
+   */
+  streamArray(endpoint: string, path: string, key: string, onElement: (bytes: Buffer) => void, signal?: AbortSignal): Promise<void> {
+    return this.#get(endpoint, path, (res) => readArrayElements(res, key, onElement), signal);
+  }
+
   /** One GET with auth, retries and timeouts; `read` turns the 200 body into T (a throw = malformed). */
   async #get<T>(endpoint: string, path: string, read: (res: Dispatcher.ResponseData) => Promise<T>, signal?: AbortSignal): Promise<T> {
     let refreshedAfter401 = false;
@@ -262,7 +270,7 @@ async function errorMessage(res: Dispatcher.ResponseData): Promise<string> {
 }
 
 /** An error as one line without credentials (undici errors never carry headers in their message). */
-function describe(err: unknown): string {
+export function describe(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     return typeof code === 'string' ? `${code}: ${err.message}` : err.message;
@@ -324,3 +332,16 @@ async function readDeviceEntries(res: Dispatcher.ResponseData, previous: Readonl
 }
 
 class DeviceListShapeError extends Error {}
+
+/** The elements of the array under `key`, each handed over as it is cut out; an answer without the key has none. */
+async function readArrayElements(res: Dispatcher.ResponseData, key: string, onElement: (bytes: Buffer) => void): Promise<void> {
+  const splitter = new ArrayElementSplitter(key, { onArrayStart: () => {}, onElement: (bytes) => onElement(bytes) });
+  for await (const chunk of res.body as AsyncIterable<Buffer>) await background.run(() => splitter.push(chunk));
+  if (splitter.end() === 'other') throw new DeviceListShapeError(`"${key}" is not an array`);
+}
+
+/** The narrow port the log pollers need: one streamed GET. */
+export interface LogSource {
+  readonly tailnet: string;
+  streamArray(endpoint: string, path: string, key: string, onElement: (bytes: Buffer) => void, signal?: AbortSignal): Promise<void>;
+}
