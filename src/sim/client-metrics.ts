@@ -153,6 +153,18 @@ function subnetRoutes(routes: readonly string[] | undefined): string[] {
   return (routes ?? []).filter((r) => !EXIT_ROUTES.has(r));
 }
 
+/** The paths a device's traffic counters are labelled with. */
+export const TRAFFIC_PATHS = PATHS;
+export type TrafficPath = (typeof PATHS)[number];
+
+/**
+ * What the device's traffic counter `family` with label path=`path` reads `elapsedSeconds` after the start:
+ * the value its /metrics serves (then elapsed >= 0), extended before the start for simulated history.
+ */
+export function trafficCounter(nodeId: string, family: 'inBytes' | 'outBytes' | 'inPackets' | 'outPackets', path: TrafficPath, elapsedSeconds: number): number {
+  return counterValue(nodeId, { family, labels: [['path', path]] }, elapsedSeconds);
+}
+
 /** base + rate × elapsed, with base and rate fixed per device and series so rates differ but never go negative. */
 function counterValue(nodeId: string, series: SeriesDef, elapsedSeconds: number): number {
   const key = `${nodeId}|${series.family}|${series.labels.map(([k, v]) => `${k}=${v}`).join(',')}`;

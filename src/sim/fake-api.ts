@@ -21,6 +21,8 @@ import {
 import { postureIntegrationJson, webhookJson } from './integrations.js';
 import { idTokenProblem } from './jwt.js';
 import { canGrant, coversAny, KEY_TYPE_SCOPES, parseScopeList } from './scopes.js';
+import type { SimFlowLogs } from './flow-logs.js';
+import type { AuditSources, SimAuditLog } from './audit-log.js';
 import { TOKEN_LIFETIME_SECONDS, TokenStore } from './token-store.js';
 
 export type { EndpointName } from './resource-json.js';
@@ -57,6 +59,18 @@ export interface FakeApiOptions {
   readonly stats: ApiStats;
   /** Called once per injected fault with its kind. */
   readonly onFault: (kind: string) => void;
+  /** Network flow logs and the configuration audit log. */
+  readonly logs: SimLogs;
+}
+
+export interface SimLogs {
+  readonly flow: SimFlowLogs;
+  readonly audit: SimAuditLog;
+  /** False: both logging endpoints answer 404 "logging is not supported" (plan or deployment). */
+  supported: boolean;
+  readonly auditSources: () => AuditSources;
+  /** Called with every record served (tests count what was served). */
+  onServed?: (kind: 'flow' | 'audit', record: Record<string, unknown>) => void;
 }
 
 export interface FakeApi {
@@ -105,6 +119,8 @@ export const API_ENDPOINTS: readonly ApiEndpoint[] = [
   { name: 'posture_integrations', method: 'GET', path: '/tailnet/{tailnet}/posture/integrations', scopes: ['feature_settings:read'], missingScope: 404 },
   { name: 'service_hosts', method: 'GET', path: '/tailnet/{tailnet}/services/{serviceName}/devices', scopes: ['services:read'] },
   { name: 'webhooks', method: 'GET', path: '/tailnet/{tailnet}/webhooks', scopes: ['webhooks:read'], missingScope: 404 },
+  { name: 'logging_network', method: 'GET', path: '/tailnet/{tailnet}/logging/network', scopes: ['logs:network:read'] },
+  { name: 'logging_configuration', method: 'GET', path: '/tailnet/{tailnet}/logging/configuration', scopes: ['logs:configuration:read'] },
 ];
 
 /** The message the real API sends with a 403 for a missing scope (tailscale/tailscale#15969). */
@@ -137,6 +153,8 @@ interface Reply {
   readonly body: unknown;
   readonly contentType?: string;
   readonly headers?: Record<string, string>;
+  /** A large JSON answer written piece by piece instead of `body` (the flow logs of a big tailnet). */
+  readonly chunks?: Iterable<string>;
 }
 
 const DATA_FAULTS: ReadonlySet<string> = new Set(['status', 'reset', 'hang', 'malformed-json', 'wrong-types', 'empty']);
@@ -197,7 +215,8 @@ class FakeApiServer {
     if (fault !== null && applyTransportFault(fault, req, res)) return;
     const reply = this.#reply(match, url, req, credential, fault);
     if (reply.status === 403) return this.#forbid(res, name);
-    sendReply(res, reply, fault?.kind === 'malformed-json');
+    if (reply.chunks !== undefined && fault?.kind !== 'malformed-json') return sendChunks(res, reply.chunks);
+    sendReply(res, reply.chunks === undefined ? reply : { ...reply, body: JSON.parse([...reply.chunks].join('')) }, fault?.kind === 'malformed-json');
   }
 
   #count(name: EndpointName): void {
@@ -310,6 +329,7 @@ class FakeApiServer {
     if (match.tailnet !== null && !this.#knowsTailnet(match.tailnet)) return { status: 404, body: { message: 'tailnet not found' } };
     if (name === 'devices' || name === 'device' || name === 'routes') return this.#deviceReply(name, match.id, url, fault);
     if (name === 'acl') return this.#aclReply(url, req, fault);
+    if (name === 'logging_network' || name === 'logging_configuration') return this.#logReply(name, url, fault);
     const reply = this.#resourceReply(name, match.id, url, credential);
     if (reply.status !== 200 || fault === null) return reply;
     if (fault.kind === 'empty') return { ...reply, body: emptyBody(name) };
@@ -441,6 +461,41 @@ class FakeApiServer {
     return { status: 200, headers, body: text, contentType: HUJSON_TYPE };
   }
 
+  /**
+   * The logs of [start, end] (both required, RFC 3339): flow records by their `start`, audit events by
+   * `eventTime`, each only once it has been logged. 404 when logging is not supported; flow logging turned
+   * off (settings) answers no records.
+   */
+  #logReply(name: 'logging_network' | 'logging_configuration', url: URL, fault: ApiFault | null): Reply {
+    const logs = this.#options.logs;
+    if (!logs.supported) return { status: 404, body: { message: 'logging is not supported' } };
+    const start = Date.parse(url.searchParams.get('start') ?? '');
+    const end = Date.parse(url.searchParams.get('end') ?? '');
+    if (!Number.isFinite(start) || !Number.isFinite(end)) return { status: 400, body: { message: 'start and end must be RFC 3339 times' } };
+    if (end < start) return { status: 400, body: { message: 'end must not be before start' } };
+    const now = this.#options.now();
+    if (fault?.kind === 'empty') return ok(emptyBody(name));
+    if (name === 'logging_configuration') {
+      logs.audit.observe(now, logs.auditSources());
+      const records = logs.audit.query(start, end, now);
+      for (const r of records) logs.onServed?.('audit', r);
+      return ok({ version: '1.1', tailnet: logs.audit.tailnet, logs: records });
+    }
+    const off = this.#state.directory.settings.networkFlowLoggingOn === false;
+    const records = off ? [] : logs.flow.records(this.#options.devices(), start, end, now).filter((r) => r.loggedMs <= now);
+    const onServed = logs.onServed;
+    function* chunks(): Generator<string> {
+      yield '{"logs":[';
+      for (let i = 0; i < records.length; i += 200) {
+        const part = records.slice(i, i + 200);
+        for (const r of part) onServed?.('flow', r.json);
+        yield (i === 0 ? '' : ',') + part.map((r) => JSON.stringify(r.json)).join(',');
+      }
+      yield ']}';
+    }
+    return { status: 200, body: null, chunks: chunks() };
+  }
+
   #knowsTailnet(tailnet: string): boolean {
     return tailnet === '-' || tailnet === this.#options.tailnet;
   }
@@ -448,6 +503,19 @@ class FakeApiServer {
 
 function ok(body: unknown): Reply {
   return { status: 200, body };
+}
+
+/** Writes a JSON answer piece by piece, waiting whenever the socket's buffer is full. */
+async function sendChunks(res: ServerResponse, chunks: Iterable<string>): Promise<void> {
+  res.writeHead(200, { 'content-type': JSON_TYPE });
+  for (const chunk of chunks) {
+    if (!res.write(chunk)) await new Promise<void>((resolve) => {
+      res.once('drain', resolve);
+      res.once('close', resolve);
+    });
+    if (res.destroyed) return;
+  }
+  res.end();
 }
 
 function sendReply(res: ServerResponse, reply: Reply, malformed: boolean): void {

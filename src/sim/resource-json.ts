@@ -145,7 +145,8 @@ export const dnsJson = {
 export type EndpointName =
   | 'token' | 'devices' | 'device' | 'routes' | 'settings' | 'users' | 'user' | 'keys' | 'key'
   | 'dns_nameservers' | 'dns_preferences' | 'dns_searchpaths' | 'dns_split' | 'services' | 'service' | 'acl'
-  | 'token_exchange' | 'logstream_status' | 'posture_integrations' | 'service_hosts' | 'webhooks';
+  | 'token_exchange' | 'logstream_status' | 'posture_integrations' | 'service_hosts' | 'webhooks'
+  | 'logging_network' | 'logging_configuration';
 
 /** What the 'empty' fault serves instead of the real answer. */
 export function emptyBody(endpoint: EndpointName): Json {
@@ -166,6 +167,9 @@ export function emptyBody(endpoint: EndpointName): Json {
       return { hosts: [] };
     case 'webhooks':
       return { webhooks: [] };
+    case 'logging_network':
+    case 'logging_configuration':
+      return { logs: [] };
     default:
       return {};
   }

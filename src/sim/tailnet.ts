@@ -13,7 +13,9 @@ import {
   type SimService,
   type SimSettings,
   type SimUser } from './directory.js';
-import { startFakeApi, type ApiFault, type EndpointName, type FakeApi } from './fake-api.js';
+import { startFakeApi, type ApiFault, type EndpointName, type FakeApi, type SimLogs } from './fake-api.js';
+import { SimFlowLogs } from './flow-logs.js';
+import { SimAuditLog, type AuditSources } from './audit-log.js';
 import { DeviceFleet, type DeviceFault } from './fake-device.js';
 import { loopbackAddress, tailnetIPv6 } from './ids.js';
 import { mintIdToken, type IdTokenClaims } from './jwt.js';
@@ -48,6 +50,8 @@ export interface StartTailnetOptions {
    * the control plane and the devices are different machines).
    */
   serveDevices?: boolean;
+  /** Each device logs one flow record per this many ms (default one a minute). */
+  flowLogPeriodMs?: number;
 }
 
 interface SimStats {
@@ -120,6 +124,11 @@ export interface SimTailnet {
   addDevice(partial: Partial<SimDeviceSpec>): Promise<SimDevice>;
   removeDevice(idOrName: string): Promise<void>;
   readonly stats: SimStats;
+  /**
+   * Network flow logs (made from the devices' own traffic counters) and the audit log; `supported = false`
+   * makes both endpoints answer 404, settings.networkFlowLoggingOn = false makes flow logs empty.
+   */
+  readonly logs: SimLogs;
   close(): Promise<void>;
 }
 
@@ -155,6 +164,13 @@ export async function startTailnet(options: StartTailnetOptions = {}): Promise<S
   );
   state.directory.integrations.serviceHosts = standardServiceHosts(state.directory.services.map((svc) => svc.name), devices.map((d) => d.nodeId));
   if (options.grantedScopes !== undefined) state.setGrantedScopes(options.grantedScopes);
+  const auditSources = (): AuditSources => ({ policyEtag: state.policy.etag, keys: state.directory.keys, devices, users: state.directory.users, settings: state.directory.settings });
+  const logs: SimLogs = {
+    flow: new SimFlowLogs(startedAt, options.flowLogPeriodMs),
+    audit: new SimAuditLog(SIM_TAILNET_NAME, startedAt, auditSources()),
+    supported: true,
+    auditSources,
+  };
   state.keyListIdsOnly = options.keyListIdsOnly ?? false;
   let api: FakeApi;
   try {
@@ -166,12 +182,13 @@ export async function startTailnet(options: StartTailnetOptions = {}): Promise<S
       devices: () => devices,
       state,
       stats,
-      onFault: (kind) => increment(stats.faultsInjected, `api:${kind}`) });
+      onFault: (kind) => increment(stats.faultsInjected, `api:${kind}`),
+      logs });
   } catch (err) {
     await fleet.close();
     throw err;
   }
-  return assemble({ api, fleet, devices, factory, state, stats, credentials, now });
+  return assemble({ api, fleet, devices, factory, state, stats, credentials, now, logs });
 }
 
 interface Parts {
@@ -183,9 +200,17 @@ interface Parts {
   readonly stats: SimStats;
   readonly credentials: Required<NonNullable<StartTailnetOptions['credentials']>>;
   readonly now: () => number;
+  readonly logs: SimLogs;
 }
 
-function assemble({ api, fleet, devices, factory, state, stats, credentials, now }: Parts): SimTailnet {
+function assemble({ api, fleet, devices, factory, state, stats, credentials, now, logs }: Parts): SimTailnet {
+  // Changes made through these methods are in the audit log at once, stamped with the time they happened.
+  const audited = <T>(change: () => T): T => {
+    logs.audit.observe(now(), logs.auditSources());
+    const result = change();
+    logs.audit.observe(now(), logs.auditSources());
+    return result;
+  };
   const find = (key: string): SimDevice => {
     const device = devices.find((d) => deviceMatches(d, key));
     if (device === undefined) throw new Error(`no simulated device "${key}"`);
@@ -213,7 +238,8 @@ function assemble({ api, fleet, devices, factory, state, stats, credentials, now
     get policy() {
       return state.policy;
     },
-    setPolicy: (policy) => state.setPolicy(policy),
+    setPolicy: (policy) => audited(() => state.setPolicy(policy)),
+    logs,
     get grantedScopes() {
       return state.grantedScopes;
     },
@@ -233,12 +259,12 @@ function assemble({ api, fleet, devices, factory, state, stats, credentials, now
       if (closing !== null) throw new Error('simulated tailnet is closed');
       const device = factory.make(partial, now());
       await fleet.add(device);
-      devices.push(device);
+      audited(() => devices.push(device));
       return device;
     },
     async removeDevice(key) {
       const device = find(key);
-      devices.splice(devices.indexOf(device), 1);
+      audited(() => devices.splice(devices.indexOf(device), 1));
       await fleet.remove(device);
     },
     close() {
