@@ -187,9 +187,14 @@ export class LogPoller implements LogPollView {
     const loop = async (): Promise<void> => {
       await this.pollOnce();
       if (this.#stopped) return;
-      this.#timer = setTimeout(() => void loop(), UNAVAILABLE.has(this.#state) ? this.#retryMs : this.#o.intervalMs);
+      this.#timer = setTimeout(() => void loop(), this.nextDelayMs());
     };
     void loop();
+  }
+
+  /** Until the next poll: the interval, or the long retry while the log is unavailable. */
+  nextDelayMs(): number {
+    return UNAVAILABLE.has(this.#state) ? this.#retryMs : this.#o.intervalMs;
   }
 
   async stop(): Promise<void> {
