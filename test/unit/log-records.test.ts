@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { nodeLabels } from '../../src/collectors/flow-logs.js';
+import { AuditTotals, MAX_AUDIT_SERIES, MAX_UNLISTED_VALUES } from '../../src/tailscale/audit-log.js';
+import { FlowTotals, hostOf, protocolName, RX_BYTES, TX_BYTES, TX_PACKETS } from '../../src/tailscale/flow-logs.js';
+import { canonicalJson, MAX_WINDOW_MS, nextWindow, RecordDedup, recordKey } from '../../src/tailscale/log-window.js';
+import type { Device } from '../../src/tailscale/device.js';
+
+// Flow-log and audit-log records as the live API sends them (tailscale-facts §6.1), and the window and
+// de-duplication rules that make each record count once.
+
+const MIN = 60_000;
+
+test('windows end lag before now, reach back the look-back, meet the last window after a gap, and never exceed an hour', () => {
+  assert.deepEqual(nextWindow(100 * MIN, undefined, 2 * MIN, 5 * MIN), { startMs: 93 * MIN, endMs: 98 * MIN, skippedMs: 0 });
+  // The next poll a minute later overlaps by four minutes.
+  assert.deepEqual(nextWindow(101 * MIN, 98 * MIN, 2 * MIN, 5 * MIN), { startMs: 94 * MIN, endMs: 99 * MIN, skippedMs: 0 });
+  // Polls missed for 20 minutes: the window reaches back to where the last one ended.
+  assert.deepEqual(nextWindow(121 * MIN, 98 * MIN, 2 * MIN, 5 * MIN), { startMs: 98 * MIN, endMs: 119 * MIN, skippedMs: 0 });
+  // Lag 0 is allowed.
+  assert.deepEqual(nextWindow(100 * MIN, undefined, 0, 5 * MIN), { startMs: 95 * MIN, endMs: 100 * MIN, skippedMs: 0 });
+  // Down for two hours: one hour is read, the hour before is reported as skipped.
+  const w = nextWindow(300 * MIN, 178 * MIN, 2 * MIN, 5 * MIN);
+  assert.equal(w.endMs - w.startMs, MAX_WINDOW_MS);
+  assert.equal(w.skippedMs, 60 * MIN);
+});
+
+test('a record key depends on the content, not on key order or spacing', () => {
+  const a = JSON.parse('{"nodeId":"n1","start":"2026-01-01T00:00:00Z","virtualTraffic":[{"proto":6,"txBytes":5}]}') as unknown;
+  const b = JSON.parse('{ "virtualTraffic": [ {"txBytes":5, "proto":6} ], "start":"2026-01-01T00:00:00Z", "nodeId":"n1" }') as unknown;
+  assert.equal(canonicalJson(a), canonicalJson(b));
+  assert.equal(recordKey(a), recordKey(b));
+  assert.notEqual(recordKey(a), recordKey({ ...(a as object), nodeId: 'n2' }));
+  assert.ok(Number.isSafeInteger(recordKey(a)));
+});
+
+test('the de-duplication keeps keys until their time passes, and evicts the oldest past its cap (counted)', () => {
+  const d = new RecordDedup(3);
+  assert.equal(d.add(1, 1_800_000_000), true);
+  assert.equal(d.add(1, 1_800_000_000), false);
+  d.add(2, 1_800_000_100);
+  d.forget(1_800_000_050);
+  assert.equal(d.size, 1);
+  assert.equal(d.add(1, 1_800_000_000), true, 'forgotten: new again');
+  d.add(3, 1_800_000_200);
+  d.add(4, 1_800_000_300);
+  assert.equal(d.size, 3);
+  assert.equal(d.evictions, 1);
+  assert.equal(d.add(2, 1_800_000_100), true, 'the oldest key was evicted');
+});
+
+test('proto as a number or a name; ports :0; IPv6 in brackets', () => {
+  assert.equal(protocolName(6), 'tcp');
+  assert.equal(protocolName(17), 'udp');
+  assert.equal(protocolName(99), 'tsmp');
+  assert.equal(protocolName('tcp'), 'tcp');
+  assert.equal(protocolName('IPV6-ICMP'), 'ipv6-icmp');
+  assert.equal(protocolName('17'), 'udp');
+  assert.equal(protocolName(0), 'unknown');
+  assert.equal(protocolName(undefined), 'unknown');
+  assert.equal(protocolName(253), 'other');
+  assert.equal(protocolName('quic-ish'), 'other');
+  assert.equal(hostOf('100.64.0.1:0'), '100.64.0.1');
+  assert.equal(hostOf('[fd7a:115c:a1e0::1]:443'), 'fd7a:115c:a1e0::1');
+  assert.equal(hostOf('fd7a:115c:a1e0::1'), 'fd7a:115c:a1e0::1');
+  assert.equal(hostOf(undefined), undefined);
+});
+
+const record = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
+  logged: '2026-12-01T10:01:07Z',
+  nodeId: 'nA',
+  start: '2026-12-01T10:00:00Z',
+  end: '2026-12-01T10:01:00Z',
+  srcNode: { nodeId: 'nA', name: 'a.tail1234.ts.net.', addresses: ['100.64.0.1/32'] },
+  dstNodes: [{ nodeId: 'nB', name: 'b.tail1234.ts.net.', addresses: ['100.64.0.2/32'] }],
+  virtualTraffic: [
+    { proto: 6, src: '100.64.0.1:51000', dst: '100.64.0.2:443', txPkts: 10, txBytes: 1000, rxPkts: 8, rxBytes: 4000 },
+    { proto: 99, src: '100.64.0.1:0', dst: '100.64.0.3:0', rxPkts: 1, rxBytes: 40 },
+  ],
+  subnetTraffic: [{ proto: 'udp', src: '100.64.0.2:5000', dst: '10.0.0.5:53', txPkts: 1, txBytes: 80, rxPkts: 1, rxBytes: 120 }],
+  // Exit entries have no dst and no proto.
+  exitTraffic: [{ src: '100.64.0.1:0', txPkts: 3, txBytes: 300, rxPkts: 2, rxBytes: 200 }],
+  physicalTraffic: [
+    { src: '100.64.0.1:0', dst: '203.0.113.9:41641', txPkts: 12, txBytes: 1500, rxPkts: 9, rxBytes: 4300 },
+    { src: '100.64.0.1:0', dst: '127.3.3.40:4', txPkts: 2, txBytes: 200, rxPkts: 1, rxBytes: 100 },
+  ],
+  futureField: { anything: true },
+  ...over,
+});
+
+test('flow totals: each kind and direction, physical traffic split into direct and DERP-relayed', () => {
+  const f = new FlowTotals();
+  assert.equal(f.add(record()), true);
+  const c = f.nodes.get('nA')!.counts;
+  const at = (kind: number, i: number): number => c[kind * 4 + i]!;
+  assert.equal(at(0, TX_BYTES), 1000);
+  assert.equal(at(0, RX_BYTES), 4040);
+  assert.equal(at(1, TX_BYTES), 80);
+  assert.equal(at(2, TX_BYTES), 300);
+  assert.equal(at(3, TX_BYTES), 1500);
+  assert.equal(at(3, TX_PACKETS), 12);
+  assert.equal(at(4, TX_BYTES), 200, 'dst 127.3.3.40:<region> is a DERP relay');
+  assert.equal(f.nodes.get('nA')!.name, 'a.tail1234.ts.net');
+  assert.deepEqual(Object.fromEntries(f.protocolBytes), { tcp: 5000, tsmp: 40, udp: 200, unknown: 500 });
+});
+
+test('flow totals: odd and unknown content is tolerated; a record without any device is not a record', () => {
+  const f = new FlowTotals();
+  assert.equal(f.add(record({ virtualTraffic: [{ proto: 'newproto', src: 'x', txBytes: 'many', rxBytes: -5 }, null, 7], physicalTraffic: 'none' })), true);
+  assert.equal(f.nodes.get('nA')!.counts[0 * 4 + TX_BYTES], 0);
+  // No nodeId: the srcNode names the device; neither: its source address does.
+  f.add(record({ nodeId: undefined, srcNode: { nodeId: 'nC', name: 'c.', addresses: [] } }));
+  assert.ok(f.nodes.has('nC'));
+  f.add(record({ nodeId: undefined, srcNode: undefined }));
+  assert.ok(f.nodes.has('addr:100.64.0.1'));
+  assert.equal(f.add(record({ nodeId: undefined, srcNode: undefined, virtualTraffic: [] })), false);
+  assert.equal(f.add('not an object'), false);
+});
+
+test('flow device labels: the device list by nodeId or address, else what the record said', () => {
+  const dev = { id: '123', nodeId: 'nA', name: 'a.tail1234.ts.net', addresses: ['100.64.0.1'] } as unknown as Device;
+  assert.deepEqual(nodeLabels('nA', '', [dev]), { device_id: '123', device_name: 'a.tail1234.ts.net' });
+  assert.deepEqual(nodeLabels('addr:100.64.0.1', '', [dev]), { device_id: '123', device_name: 'a.tail1234.ts.net' });
+  assert.deepEqual(nodeLabels('nGone', 'gone.tail1234.ts.net', [dev]), { device_id: 'nGone', device_name: 'gone.tail1234.ts.net' });
+});
+
+test('flow pairs: top N per window by bytes, the rest as other, at most 4 N pairs kept', () => {
+  const f = new FlowTotals(1);
+  const pair = (node: string, dst: string, bytes: number): Record<string, unknown> =>
+    record({ nodeId: node, dstNodes: [], subnetTraffic: [], exitTraffic: [], virtualTraffic: [{ proto: 6, src: '100.64.0.1:1', dst: `${dst}:443`, txBytes: bytes }] });
+  f.add(pair('nA', '100.64.0.2', 100));
+  f.add(pair('nA', '100.64.0.3', 10));
+  f.finishWindow();
+  assert.deepEqual([...f.pairs.keys()], ['nA\u0000addr:100.64.0.2']);
+  assert.equal(f.otherPairBytes, 10);
+  for (let i = 0; i < 6; i++) {
+    f.add(pair('nA', `100.64.1.${i}`, 50));
+    f.finishWindow();
+  }
+  assert.equal(f.pairs.size, 4, 'capped at 4 N');
+  assert.ok(!f.pairs.has('nA\u0000addr:100.64.0.2'), 'the pair least recently in a top N went first');
+  // With dstNodes, the peer is its node.
+  const g = new FlowTotals(5);
+  g.add(record());
+  g.finishWindow();
+  assert.ok(g.pairs.has('nA\u0000nB'));
+});
+
+const event = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
+  eventTime: '2026-12-01T10:00:00Z',
+  type: 'CONFIG',
+  eventGroupID: 'g1',
+  origin: 'ADMIN_CONSOLE',
+  actor: { id: 'u1', type: 'USER', loginName: 'admin@example.com' },
+  target: { id: 't1', name: 'example.com', type: 'TAILNET', property: 'ACL' },
+  action: 'UPDATE',
+  ...over,
+});
+
+test('audit totals: events by kind and actor type (never identity), the latest time per kind', () => {
+  const a = new AuditTotals();
+  a.add(event());
+  a.add(event({ eventTime: '2026-12-01T11:00:00Z' }));
+  a.add(event({ eventTime: '2026-12-01T09:00:00Z', target: { type: 'API_KEY', id: 'k1' }, action: 'CREATE' }));
+  const rows = [...a.events.values()];
+  assert.equal(rows.length, 2);
+  assert.deepEqual(rows[0], { labels: { action: 'UPDATE', target_type: 'TAILNET', target_property: 'ACL', origin: 'ADMIN_CONSOLE', actor_type: 'USER' }, count: 2 });
+  assert.equal(rows[1]!.labels.target_property, 'NONE');
+  assert.ok(!JSON.stringify(rows).includes('admin@example.com'));
+  assert.equal(a.lastEvent.get('UPDATE\u0000TAILNET\u0000ACL')!.seconds, Date.parse('2026-12-01T11:00:00Z') / 1000);
+  assert.equal(a.add({ action: 'UPDATE' }), false, 'no eventTime');
+});
+
+test('audit totals: new enum values are kept, a few per label, then OTHER; the series are capped', () => {
+  const a = new AuditTotals();
+  a.add(event({ origin: 'BORDER0_API', action: 'PAM_SESSION_START' }));
+  assert.ok([...a.events.values()].some((e) => e.labels.origin === 'BORDER0_API' && e.labels.action === 'PAM_SESSION_START'));
+  for (let i = 0; i < MAX_UNLISTED_VALUES + 5; i++) a.add(event({ origin: `NEW_ORIGIN_${i}` }));
+  const origins = new Set([...a.events.values()].map((e) => e.labels.origin));
+  assert.ok(origins.has('OTHER'));
+  assert.ok(origins.size <= MAX_UNLISTED_VALUES + 3);
+  a.add(event({ origin: 'weird value with spaces' }));
+  assert.ok([...a.events.values()].some((e) => e.labels.origin === 'OTHER'));
+  const b = new AuditTotals();
+  const listed = ['CREATE', 'UPDATE', 'DELETE', 'REVOKE', 'APPROVE'];
+  const props = ['ACL', 'TKA', 'KEY_EXPIRY', 'USER_ROLE', 'DNS_CONFIG', 'HTTPS', 'MAGIC_DNS', 'SCIM', 'SECRET'];
+  const origins2 = ['ADMIN_CONSOLE', 'CONFIG_API', 'CONTROL', 'NODE', 'STRIPE'];
+  const actors = ['USER', 'NODE', 'SCIM', 'OAUTH_CLIENT', 'MULLVAD', 'LOGSTREAM'];
+  const types = ['TAILNET', 'USER', 'NODE', 'API_KEY', 'GROUP', 'INVITE', 'SHARE', 'BILLING'];
+  for (const action of listed) for (const property of props) for (const origin of origins2) for (const actor of actors) for (const type of types) {
+    b.add(event({ action, origin, actor: { type: actor }, target: { type, property } }));
+  }
+  assert.equal(b.events.size, MAX_AUDIT_SERIES + 1, 'the cap, plus one all-OTHER series');
+});
