@@ -204,3 +204,17 @@ test('Headscale mode: the displayed config names its own auth and only the colle
   );
   assert.equal(redactedConfig(loadConfig({ BACKEND: 'headscale', TEST_DEVICES: 'n1' }))['auth'], 'simulator');
 });
+
+test('flowlogs and audit are opt-in: not in COLLECTORS=all, which they may join; their windows and pairs', () => {
+  assert.ok(!loadConfig(OAUTH).collectors.includes('flowlogs'));
+  assert.ok(!loadConfig({ ...OAUTH, COLLECTORS: 'all' }).collectors.includes('audit'));
+  const c = loadConfig({ ...OAUTH, COLLECTORS: 'all,flowlogs,audit', FLOW_LOGS_LAG: '0s', AUDIT_LOG_LOOKBACK: '1h', FLOW_LOGS_PAIRS: '20' });
+  assert.ok(c.collectors.includes('flowlogs') && c.collectors.includes('audit') && c.collectors.includes('devices'));
+  assert.deepEqual(c.logs, { flow: { intervalMs: 60_000, lagMs: 0, lookbackMs: 5 * 60_000, pairs: 20 }, audit: { intervalMs: 60_000, lagMs: 120_000, lookbackMs: 3_600_000 } });
+  assert.deepEqual(loadConfig(OAUTH).logs.flow, { intervalMs: 60_000, lagMs: 120_000, lookbackMs: 300_000, pairs: 0 });
+  assert.match(configError({ ...OAUTH, FLOW_LOGS_LOOKBACK: '2h' }), /^FLOW_LOGS_LOOKBACK="2h" is invalid: expected a duration between 10s and 1h/);
+  assert.match(configError({ ...OAUTH, AUDIT_LOG_LAG: '-1m' }), /^AUDIT_LOG_LAG=/);
+  assert.match(configError({ ...OAUTH, FLOW_LOGS_PAIRS: '5000' }), /^FLOW_LOGS_PAIRS=/);
+  assert.match(configError({ BACKEND: 'headscale', HEADSCALE_URL: 'https://hs.example.com', HEADSCALE_API_KEY: 'hskey-api-x', COLLECTORS: 'all,audit' }), /^COLLECTORS="all,audit" is invalid with BACKEND=headscale: audit is not available there/);
+  assert.ok(!loadConfig({ BACKEND: 'headscale', HEADSCALE_URL: 'https://hs.example.com', HEADSCALE_API_KEY: 'hskey-api-x' }).collectors.includes('flowlogs'));
+});
