@@ -184,6 +184,16 @@ test('alerts.yaml: the expressions implement the documented conditions', () => {
   assert.match(expr('TailscaleUsersAwaitingApproval'), /tailscale_user_info\{status="needs-approval"\}/);
   assert.match(expr('TailscaleDeviceApprovalDisabled'), /tailscale_tailnet_setting_enabled\{setting="devices_approval"\} == 0/);
   assert.match(expr('TsmetricsCollectorFailing'), /tsmetrics_collector_success == 0/);
+  // Audit log: each on its own counter selection, the first event of a kind included (a series that appears).
+  for (const [name, selector] of [
+    ['TailscalePolicyFileChanged', 'target_type="TAILNET",target_property="ACL"'],
+    ['TailscaleTailnetLockOrKeyExpiryChanged', 'target_property=~"TKA|KEY_EXPIRY|KEY_EXPIRY_TIME|MAX_KEY_DURATION"'],
+    ['TailscaleUserRoleChanged', 'target_type="USER",target_property="USER_ROLE"'],
+    ['TailscaleKeyCreated', 'target_type="API_KEY",action="CREATE"'],
+  ] as const) {
+    assert.ok(expr(name).includes(`increase(tailscale_audit_events_total{${selector}}[15m])`), `${name}: increase of its events`);
+    assert.ok(expr(name).includes(`unless tailscale_audit_events_total{${selector}} offset 15m`), `${name}: and the first event of its kind`);
+  }
   const collectorFailing = alerts.find((a) => a.alert === 'TsmetricsCollectorFailing')!;
   assert.equal(collectorFailing.for, '15m');
   const tailnet = (parse(readRepo(`${DIR}/alerts.yaml`)) as { groups: { name: string; rules: Rule[] }[] }).groups.find((g) => g.name === 'tailscale-tailnet');
