@@ -42,7 +42,11 @@ test('a real Prometheus scrapes the demo exporter; dashboards and alerts evaluat
   writeFileSync(join(dir0, 'expected.yaml'), 'strict: true\nselectors:\n  - name: gateways\n    match: { name: "gateway-*" }\n    min: 3\n    severity: critical\n');
   const ex = await startExporter(
     t,
-    { SCRAPE_INTERVAL: '1s', RATE_LIMIT_RPS: '0', MIN_CLIENT_VERSION: '1.80.0', EXPECTED_DEVICES_FILE: join(dir0, 'expected.yaml'), DEVICE_LABELS_FROM_TAGS: 'team=tag:(server|exporter)', COLLECTORS: 'all,service_hosts' },
+    {
+      SCRAPE_INTERVAL: '1s', RATE_LIMIT_RPS: '0', MIN_CLIENT_VERSION: '1.80.0', EXPECTED_DEVICES_FILE: join(dir0, 'expected.yaml'), DEVICE_LABELS_FROM_TAGS: 'team=tag:(server|exporter)',
+      // The flow-log and audit collectors too, reading the simulator's history at once (no lag, an hour of audit log).
+      COLLECTORS: 'all,service_hosts,flowlogs,audit', FLOW_LOGS_LAG: '0s', FLOW_LOGS_INTERVAL: '2s', FLOW_LOGS_PAIRS: '5', AUDIT_LOG_LAG: '0s', AUDIT_LOG_INTERVAL: '2s', AUDIT_LOG_LOOKBACK: '1h',
+    },
     { demo: true },
   );
   ex.app.refresher.start();
@@ -120,7 +124,7 @@ test('a real Prometheus scrapes the demo exporter; dashboards and alerts evaluat
 
   // Every expression in the dashboards and alert rules parses and evaluates; panel queries return data.
   const exprs: Array<{ where: string; expr: string; mustReturn: boolean }> = [];
-  for (const file of ['deploy/grafana/tsmetrics-overview.json', 'deploy/grafana/tsmetrics-device-details.json']) {
+  for (const file of ['deploy/grafana/tsmetrics-overview.json', 'deploy/grafana/tsmetrics-device-details.json', 'deploy/grafana/tsmetrics-traffic.json']) {
     // Headscale's own panels have data in the Headscale test below.
     if (existsSync(file)) exprs.push(...dashboardExprs(file).map((e) => ({ ...e, mustReturn: !/\bheadscale_/.test(e.expr) })));
   }

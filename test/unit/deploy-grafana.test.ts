@@ -36,11 +36,13 @@ interface Dashboard {
 const DASHBOARDS = {
   overview: 'deploy/grafana/tsmetrics-overview.json',
   details: 'deploy/grafana/tsmetrics-device-details.json',
+  traffic: 'deploy/grafana/tsmetrics-traffic.json',
 } as const;
 
 const load = (file: string): Dashboard => JSON.parse(readFileSync(repoPath(file), 'utf8')) as Dashboard;
 const overview = load(DASHBOARDS.overview);
 const details = load(DASHBOARDS.details);
+const traffic = load(DASHBOARDS.traffic);
 
 function allPanels(d: Dashboard): Panel[] {
   return d.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
@@ -50,7 +52,9 @@ const exprs = (d: Dashboard): string[] => allPanels(d).flatMap((p) => (p.targets
 test('dashboards: uids, titles, refresh 30s', () => {
   assert.equal(overview.uid, 'tsmetrics-overview');
   assert.equal(details.uid, 'tsmetrics-device-details');
-  for (const d of [overview, details]) {
+  assert.equal(traffic.uid, 'tsmetrics-traffic');
+  assert.equal(traffic.title, 'Tailscale / Traffic (flow logs)');
+  for (const d of [overview, details, traffic]) {
     assert.equal(d.refresh, '30s', `${d.uid}: refresh`);
     assert.ok(d.title.length > 0);
     assert.ok(Number.isInteger(d.schemaVersion) && d.schemaVersion >= 30, `${d.uid}: schemaVersion`);
@@ -58,7 +62,7 @@ test('dashboards: uids, titles, refresh 30s', () => {
 });
 
 test('dashboards: $datasource and device variables; every query uses $datasource', () => {
-  for (const d of [overview, details]) {
+  for (const d of [overview, details, traffic]) {
     const ds = d.templating.list.find((v) => v.name === 'datasource');
     assert.equal(ds?.type, 'datasource', `${d.uid}: $datasource is a datasource variable`);
     assert.equal(ds.query, 'prometheus');
@@ -85,7 +89,7 @@ test('dashboards: link to each other', () => {
 });
 
 test('dashboards: unique panel ids and a layout without overlaps', () => {
-  for (const d of [overview, details]) {
+  for (const d of [overview, details, traffic]) {
     const panels = allPanels(d);
     const ids = panels.map((p) => p.id);
     assert.equal(new Set(ids).size, ids.length, `${d.uid}: duplicate panel ids`);
@@ -179,6 +183,24 @@ test('overview: client versions as a bar chart and a tags panel', () => {
   assert.ok(all.some((p) => p.type !== 'row' && (p.targets ?? []).some((t) => /count by \(tag\) \(tailscale_device_tags\b/.test(t.expr))), 'a panel of devices per tag');
 });
 
+test('traffic: top talkers, traffic by kind, relayed share, flow logs against client metrics, pairs, audit overview', () => {
+  const panels = allPanels(traffic).filter((p) => p.type !== 'row');
+  const has = (title: RegExp, expr: RegExp): void => {
+    assert.ok(panels.some((p) => title.test(p.title) && (p.targets ?? []).some((t) => expr.test(t.expr))), `a panel ${title} with ${expr}`);
+  };
+  has(/^Top talkers/, /topk\(10, sum by \(device_name\) \((increase|rate)\(tailscale_flow_bytes_total\{/);
+  has(/^Traffic by kind$/, /sum by \(kind, direction\) \(rate\(tailscale_flow_bytes_total/);
+  has(/^Relayed share per device$/, /kind="physical_relayed".*\/ sum by \(device_name\) \(rate\(tailscale_flow_bytes_total\{[^}]*kind=~"physical_\.\*"/);
+  const compare = panels.find((p) => /client metrics/.test(p.title))!;
+  assert.ok(compare.targets!.some((t) => /tailscale_flow_bytes_total/.test(t.expr)) && compare.targets!.some((t) => /rate\(tailscaled_outbound_bytes_total/.test(t.expr)), 'flow-log bytes beside client-metric bytes');
+  assert.ok(compare.targets!.every((t) => /\band on \(device_name\)/.test(t.expr)), 'only devices with both');
+  has(/^Who talks to whom$/, /tailscale_flow_pair_bytes_total/);
+  has(/^Flow log state$/, /tsmetrics_log_poll_state\{collector="flowlogs"\}/);
+  has(/^Changes by target$/, /tailscale_audit_events_total/);
+  has(/^Last policy change$/, /tailscale_audit_last_event_timestamp_seconds\{target_type="TAILNET",target_property="ACL"\}/);
+  assert.ok(traffic.links.some((l) => l.url?.includes('/d/tsmetrics-overview')));
+});
+
 test('device details: every query is filtered by the device variable', () => {
   for (const e of exprs(details)) {
     // each metric selector carries device_name=~"$device" (time() and numbers aside)
@@ -193,7 +215,7 @@ test('dashboards: every query is valid PromQL (promtool check rules)', (t: TestC
   // Grafana's variables replaced by literal values Prometheus accepts.
   const substitute = (e: string): string =>
     e.replace(/\$__rate_interval|\$__interval/g, '5m').replace(/\$__range/g, '1h').replace(/\$\{?device(:\w+)?\}?/g, '.*');
-  const rules = [overview, details].flatMap((d) =>
+  const rules = [overview, details, traffic].flatMap((d) =>
     allPanels(d).flatMap((p) => (p.targets ?? []).map((tg) => ({ record: `dashboard:${d.uid.replace(/-/g, '_')}:panel${p.id}_${tg.refId}`, expr: substitute(tg.expr) }))),
   );
   const tmp = mkdtempSync(join(tmpdir(), 'tsmetrics-dash-'));

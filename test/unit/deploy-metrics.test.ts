@@ -30,7 +30,7 @@ const METRIC = /\b(?:tailscale_|tailscaled_|tsmetrics_)[a-z0-9_]+/g;
 /** Every PromQL expression in deploy/, with where it comes from. */
 function expressions(): { where: string; expr: string }[] {
   const out: { where: string; expr: string }[] = [];
-  for (const file of ['deploy/grafana/tsmetrics-overview.json', 'deploy/grafana/tsmetrics-device-details.json']) {
+  for (const file of ['deploy/grafana/tsmetrics-overview.json', 'deploy/grafana/tsmetrics-device-details.json', 'deploy/grafana/tsmetrics-traffic.json']) {
     const d = JSON.parse(readRepo(file)) as {
       panels: { title: string; targets?: { expr: string }[]; panels?: { title: string; targets?: { expr: string }[] }[] }[];
       templating: { list: { name: string; query: unknown; definition?: string }[] };

@@ -391,7 +391,7 @@ test('every file under deploy/ is covered by a deploy*.test', () => {
   // A new artefact should come with a check; this list is what the deploy tests read.
   const covered = [
     /^docker-compose\.yaml$/, /^systemd\/tsmetrics\.(service|env\.example)$/, /^kustomize\//, /^helm\//,
-    /^grafana\/tsmetrics-(overview|device-details)\.json$/, /^prometheus\/(alerts|alerts\.test|prometheus|prometheus-sharded|prometheus-devices)\.yaml$/,
+    /^grafana\/tsmetrics-(overview|device-details|traffic)\.json$/, /^prometheus\/(alerts|alerts\.test|prometheus|prometheus-sharded|prometheus-devices)\.yaml$/,
     /(^|\/)README\.md$/,
   ];
   const walk = (dir: string, prefix = ''): string[] =>
