@@ -2,7 +2,7 @@
 // else lives in this process (no client, no simulator, no baseline server, no prom-client registry), so
 // its RSS is what a deployed exporter would use.
 //
-//   node dist/bench/exporter-proc.js '<env as JSON>' <cycles> [gzip|plain]
+//   node dist/bench/exporter-proc.js '<env as JSON>' <cycles> [gzip|plain] [holdMs]
 //
 // Starts the exporter (startApp, whose first cycle starts at once), runs `cycles` refresh cycles in all,
 // samples process.memoryUsage() every 5 ms throughout, and reports {after, peak, maxRssBytes, baseline},
@@ -36,6 +36,8 @@ async function main(): Promise<void> {
   const env = JSON.parse(process.argv[2] ?? '{}') as Record<string, string>;
   const cycles = Number(process.argv[3] ?? 3);
   const plainClient = process.argv[4] === 'plain';
+  // Keep refreshing (and sampling) for at least this long: the log pollers run on timers of their own.
+  const holdMs = Number(process.argv[5] ?? 0);
   const baseline = process.memoryUsage();
   const peak = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
   const sample = (): void => {
@@ -50,7 +52,10 @@ async function main(): Promise<void> {
   const log = createLogger({ level: 'warn', format: 'text' });
   const app = await startApp(loadConfig(env), log, VERSION);
   const cycleMs: number[] = [];
-  for (let i = 0; i < cycles; i++) {
+  const begun = performance.now();
+  for (let i = 0; i < cycles || performance.now() - begun < holdMs; i++) {
+    // While holding, cycles start every 30 s (the default SCRAPE_INTERVAL), as deployed.
+    if (i >= cycles) await new Promise((r) => setTimeout(r, Math.max(0, 30_000 - (cycleMs.at(-1) ?? 0))));
     const t0 = performance.now();
     await app.refresher.runOnce(); // the first call joins the cycle startApp began
     cycleMs.push(performance.now() - t0);
@@ -67,6 +72,10 @@ async function main(): Promise<void> {
     live = process.memoryUsage();
   }
   const health = (await (await fetch(`${app.url}/health`)).json()) as { devices_discovered: number; devices_scraped: number };
+  // The log pollers' figures, for the flow-log benchmark (bench/flowlogs.ts).
+  const metrics = await (await fetch(`${app.url}/metrics`, { headers: { 'accept-encoding': 'identity' } })).text();
+  const logLines = metrics.split('\n').filter((l) => /^tsmetrics_log_(records|duplicate_records|polls|dedup_keys)|^tsmetrics_collector_success\{collector="(flowlogs|audit)"/.test(l));
+  const flowSeries = metrics.split('\n').filter((l) => /^tailscale_flow_/.test(l)).length;
   serveHelper(() => Promise.resolve({}), () => app.stop());
   process.send?.({
     type: 'ready',
@@ -78,6 +87,8 @@ async function main(): Promise<void> {
     cycleMs,
     devicesDiscovered: health.devices_discovered,
     devicesScraped: health.devices_scraped,
+    logLines,
+    flowSeries,
   });
 }
 

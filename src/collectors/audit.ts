@@ -2,6 +2,7 @@ import { counter, gauge, type Labels, type MetricFamily } from '../exposition/fa
 import type { AuditView } from '../tailscale/audit-log.js';
 import type { LogPollView } from '../tailscale/log-window.js';
 import type { ListCollector } from './collector.js';
+import { pollSource } from './log-pollers.js';
 
 // Configuration changes from the audit log (opt-in `audit`): how many events of each kind, made how and by
 // what type of actor (never who), and when the last one of each kind happened (by eventTime).
@@ -10,10 +11,7 @@ export function makeAuditCollector(view: () => { readonly audit: AuditView; read
   return {
     name: 'audit',
     stage: 'list',
-    source: () => {
-      const v = view();
-      return { ok: v === undefined || v.poll.state === 'pending' ? undefined : v.poll.state === 'ok', durationSeconds: v?.poll.durationSeconds ?? 0 };
-    },
+    source: () => pollSource(view()?.poll),
     collect() {
       const v = view();
       if (v === undefined) return [];

@@ -3,6 +3,7 @@ import type { Device } from '../tailscale/device.js';
 import { OTHER_NODE, RX_BYTES, RX_PACKETS, TRAFFIC_KINDS, TX_BYTES, TX_PACKETS, type FlowView } from '../tailscale/flow-logs.js';
 import type { LogPollView } from '../tailscale/log-window.js';
 import { deviceLabels, pauseBefore, stepwise, type ListCollector, type ListData } from './collector.js';
+import { pollSource } from './log-pollers.js';
 
 // Traffic of every device from the network flow logs (opt-in `flowlogs`): counters per device, kind of
 // traffic and direction, labelled like every other device family. A record names its device by nodeId (or
@@ -38,10 +39,7 @@ export function makeFlowLogsCollector(view: () => { readonly flows: FlowView; re
   return {
     name: 'flowlogs',
     stage: 'list',
-    source: () => {
-      const v = view();
-      return { ok: v === undefined || v.poll.state === 'pending' ? undefined : v.poll.state === 'ok', durationSeconds: v?.poll.durationSeconds ?? 0 };
-    },
+    source: () => pollSource(view()?.poll),
     ...stepwise(function* (data: ListData) {
       const v = view();
       if (v === undefined) return [];

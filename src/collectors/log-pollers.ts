@@ -2,6 +2,11 @@ import { counter, gauge, type Labels } from '../exposition/family.js';
 import { POLL_STATES, type LogPollView } from '../tailscale/log-window.js';
 import type { ListCollector } from './collector.js';
 
+/** A log collector's source: its poller's last answer (none yet: not a failure). */
+export function pollSource(poll: LogPollView | undefined): { ok: boolean | undefined; durationSeconds: number } {
+  return { ok: poll === undefined || poll.state === 'pending' ? undefined : poll.state === 'ok', durationSeconds: poll?.durationSeconds ?? 0 };
+}
+
 // Self-metrics of the flow-log and audit-log pollers: whether each log can be read (and why not), how far
 // behind its data is, and what the exactly-once bookkeeping did.
 

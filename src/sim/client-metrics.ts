@@ -174,7 +174,8 @@ function counterValue(nodeId: string, series: SeriesDef, elapsedSeconds: number)
   return Math.floor(base + rate * elapsedSeconds);
 }
 
-function fnv1a(text: string): number {
+/** FNV-1a of the text: the simulator's stable per-name pseudo-randomness. */
+export function fnv1a(text: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);

@@ -7,7 +7,7 @@
 // `proto`, `:0` for no port, exit entries without `dst`, DERP relays as 127.3.3.40:<region>, `srcNode` and
 // `dstNodes`, empty lists left out.
 import type { SimDevice } from './device.js';
-import { trafficCounter, type TrafficPath } from './client-metrics.js';
+import { fnv1a, trafficCounter, type TrafficPath } from './client-metrics.js';
 
 /** One record per device per minute by default (the live clients log every few seconds; see README). */
 export const DEFAULT_FLOW_PERIOD_MS = 60_000;
@@ -27,15 +27,6 @@ export interface SimFlowRecord {
 
 const RELAY = '127.3.3.40';
 const EXIT_ROUTES: ReadonlySet<string> = new Set(['0.0.0.0/0', '::/0']);
-
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
-}
 
 /** How long after its period ends record `k` of a device is logged: mostly seconds, 1 in 20 beyond 2 minutes. */
 export function flowDelayMs(nodeId: string, k: number): number {

@@ -44,6 +44,8 @@ export interface HttpTailscaleApiOptions {
 }
 
 const ROUTE_LOOKUP_CONCURRENCY = 4;
+/** The longest a whole log answer may take to read (each piece still within API_TIMEOUT). */
+const LOG_STREAM_TIMEOUT_MS = 10 * 60_000;
 
 function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -166,14 +168,16 @@ export class HttpTailscaleApi implements TailscaleApi {
    * `onElement` as they arrive, never the whole body at once. A retried call delivers its elements again.
    */
   streamArray(endpoint: string, path: string, key: string, onElement: (bytes: Buffer) => void, signal?: AbortSignal): Promise<void> {
-    return this.#get(endpoint, path, (res) => readArrayElements(res, key, onElement), signal);
+    // A log answer can be tens of megabytes read at the pace of its records: API_TIMEOUT bounds the wait for
+    // each piece (undici's body timeout), this the whole answer.
+    return this.#get(endpoint, path, (res) => readArrayElements(res, key, onElement), signal, Math.max(this.#o.timeoutMs, LOG_STREAM_TIMEOUT_MS));
   }
 
   /** One GET with auth, retries and timeouts; `read` turns the 200 body into T (a throw = malformed). */
-  async #get<T>(endpoint: string, path: string, read: (res: Dispatcher.ResponseData) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async #get<T>(endpoint: string, path: string, read: (res: Dispatcher.ResponseData) => Promise<T>, signal?: AbortSignal, totalMs = this.#o.timeoutMs): Promise<T> {
     let refreshedAfter401 = false;
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.#attempt(endpoint, path, read, signal);
+      const outcome = await this.#attempt(endpoint, path, read, signal, totalMs);
       if (outcome.ok) return outcome.value;
       const { error } = outcome;
       if (error.status === 401 && !refreshedAfter401) {
@@ -197,6 +201,7 @@ export class HttpTailscaleApi implements TailscaleApi {
     path: string,
     read: (res: Dispatcher.ResponseData) => Promise<T>,
     signal?: AbortSignal,
+    totalMs = this.#o.timeoutMs,
   ): Promise<{ ok: true; value: T } | { ok: false; error: ApiError; retryAfterMs?: number }> {
     const started = performance.now();
     const fail = (reason: ApiErrorReason, message: string, status?: number, cause?: unknown, retryAfterMs?: number) => {
@@ -207,7 +212,7 @@ export class HttpTailscaleApi implements TailscaleApi {
     let res: Dispatcher.ResponseData;
     try {
       const token = await this.#o.tokens.token(signal);
-      res = await this.#send(path, token, signal);
+      res = await this.#send(path, token, signal, totalMs);
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       if (err instanceof ApiError) return fail(err.reason, err.message, err.status, err); // from the token source
@@ -232,8 +237,8 @@ export class HttpTailscaleApi implements TailscaleApi {
     }
   }
 
-  #send(path: string, token: string, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
-    const timeout = AbortSignal.timeout(this.#o.timeoutMs);
+  #send(path: string, token: string, signal: AbortSignal | undefined, totalMs: number): Promise<Dispatcher.ResponseData> {
+    const timeout = AbortSignal.timeout(totalMs);
     return request(`${this.#o.baseUrl}${path}`, {
       method: 'GET',
       dispatcher: this.#agent,

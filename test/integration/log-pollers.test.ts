@@ -253,3 +253,34 @@ test('flow logging turned off in the settings: logging_off, said once, with the 
   assert.equal(warned.length, 1);
   assert.match(warned[0]!, /admin console/);
 });
+
+test('a log answer read slowly, piece by piece, is not cut off by API_TIMEOUT; a stalled one is', async (t) => {
+  const { createServer } = await import('node:http');
+  let stallAfter = Number.POSITIVE_INFINITY;
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"logs":[');
+    let i = 0;
+    const timer = setInterval(() => {
+      if (i === stallAfter) return; // no more bytes: a stalled answer
+      res.write(`${i === 0 ? '' : ','}{"n":${i}}`);
+      if (++i === 12) {
+        clearInterval(timer);
+        res.end(']}');
+      }
+    }, 200);
+    res.on('close', () => clearInterval(timer));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const { port } = server.address() as { port: number };
+  const { log } = memoryLogger();
+  const api = new HttpTailscaleApi({ baseUrl: `http://127.0.0.1:${port}`, tailnet: '-', timeoutMs: 1500, tokens: new StaticToken('k'), stats: new RequestStats(), log, retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+  t.after(() => api.close());
+  const seen: number[] = [];
+  // 12 pieces 200 ms apart: 2.4 s in all, more than API_TIMEOUT, each piece well within it.
+  await api.streamArray('logging_network', '/api/v2/x', 'logs', (b) => seen.push((JSON.parse(b.toString()) as { n: number }).n));
+  assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  stallAfter = 3;
+  await assert.rejects(api.streamArray('logging_network', '/api/v2/x', 'logs', () => {}), /timed out|timeout/i);
+});
