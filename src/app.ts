@@ -142,9 +142,11 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
     shard: config.shard,
   });
   const userLabel = userRedactor(config.redactKey);
-  // Tailnet-wide like the inventory: with several replicas, shard 0 reads the logs.
+  // The inventory is tailnet-wide: with several replicas, shard 0 fetches it (and reads the logs).
   const tailnetWide = config.shard.index === 0 || config.shard.apiMetrics === 'all';
-  let inventory: Inventory | undefined;
+  const inventory = tailnetWide
+    ? new Inventory({ api, enabled: config.collectors, intervalMs: config.inventoryIntervalMs, log: log.child({ stage: 'inventory' }), backend: config.backend })
+    : undefined;
   const logPollers: LogPollers | undefined = httpApi === undefined || !tailnetWide
     ? undefined
     : makeLogPollers({
@@ -167,10 +169,6 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
     backend: config.backend,
     ...(logPollers === undefined ? {} : { logs: () => logPollers.views() }),
   });
-  // The inventory is tailnet-wide: with several replicas, shard 0 fetches it.
-  inventory = tailnetWide
-    ? new Inventory({ api, enabled: config.collectors, intervalMs: config.inventoryIntervalMs, log: log.child({ stage: 'inventory' }), backend: config.backend })
-    : undefined;
   const store = new SnapshotStore();
   const status = new RefreshStatus(now());
   const refresher = new Refresher({ api, apiStats, select, scraper, store, status, log: log.child({ stage: 'refresh' }), intervalMs: config.scrapeIntervalMs, version, simulated: config.simulator !== undefined, collectors, inventory, scrapeDevices: config.collectors.includes('client_metrics'), now });

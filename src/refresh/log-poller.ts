@@ -40,7 +40,7 @@ const latest = (...fields: string[]) => (raw: unknown): number | undefined => {
   return times.length === 0 ? undefined : Math.max(...times);
 };
 
-export const LOG_SPECS: Readonly<Record<LogKind, LogSpec>> = {
+const LOG_SPECS: Readonly<Record<LogKind, LogSpec>> = {
   flowlogs: {
     path: 'logging/network',
     endpoint: 'logging_network',

@@ -10,9 +10,9 @@ import type { SimDevice } from './device.js';
 import { fnv1a, trafficCounter, type TrafficPath } from './client-metrics.js';
 
 /** One record per device per minute by default (the live clients log every few seconds; see README). */
-export const DEFAULT_FLOW_PERIOD_MS = 60_000;
+const DEFAULT_FLOW_PERIOD_MS = 60_000;
 /** Records exist from an hour before the simulation started: a fresh exporter has a window to read. */
-export const FLOW_HISTORY_MS = 3_600_000;
+const FLOW_HISTORY_MS = 3_600_000;
 /** The latest a record is logged after its period ends (within the default lag plus look-back). */
 export const MAX_FLOW_DELAY_MS = 240_000;
 
@@ -29,7 +29,7 @@ const RELAY = '127.3.3.40';
 const EXIT_ROUTES: ReadonlySet<string> = new Set(['0.0.0.0/0', '::/0']);
 
 /** How long after its period ends record `k` of a device is logged: mostly seconds, 1 in 20 beyond 2 minutes. */
-export function flowDelayMs(nodeId: string, k: number): number {
+function flowDelayMs(nodeId: string, k: number): number {
   const h = fnv1a(`${nodeId}#${k}`);
   const r = h % 100;
   if (r < 80) return 2_000 + (h >>> 8) % 10_000;
@@ -134,9 +134,10 @@ export class SimFlowLogs {
       { proto: 17, src: `${own}:${port + 1}`, dst: `${peerAddr(1)}:53`, ...entry(1) },
       { proto: 1, src: `${own}:0`, dst: `${peerAddr(0)}:0`, ...entry(2) },
     ];
-    let j = 3;
-    const subnetTraffic = subnet === undefined ? [] : [{ proto: 6, src: `${peerAddr(0)}:${port}`, dst: `${subnet.split('/')[0]!.replace(/\.\d+$/, '.5')}:443`, ...entry(j++) }];
-    const exitTraffic = exit ? [{ src: `${own}:0`, ...entry(j++) }] : [];
+    // The subnet share (if any) follows the three virtual ones, then the exit share.
+    const exitIndex = subnet === undefined ? 3 : 4;
+    const subnetTraffic = subnet === undefined ? [] : [{ proto: 6, src: `${peerAddr(0)}:${port}`, dst: `${subnet.split('/')[0]!.replace(/\.\d+$/, '.5')}:443`, ...entry(3) }];
+    const exitTraffic = exit ? [{ src: `${own}:0`, ...entry(exitIndex) }] : [];
 
     const json: Record<string, unknown> = {
       logged: iso(loggedMs),

@@ -3,14 +3,14 @@
 // who made it by type (never by identity). The enumerations are open: a value the OpenAPI document does not
 // list is kept as it is, up to a few per label, then counted as OTHER, so cardinality stays bounded.
 
-export const AUDIT_ACTIONS = [
+const AUDIT_ACTIONS = [
   'LOGIN', 'LOGOUT', 'CREATE', 'UPDATE', 'DELETE', 'CANCEL', 'REVOKE', 'APPROVE', 'SUSPEND', 'RESTORE', 'ENABLE', 'DISABLE',
   'ACCEPT', 'EXPIRED', 'PUSH_USER', 'PUSH_GROUP', 'VERIFY', 'JOIN_WAITLIST', 'INVITE', 'JOIN', 'LEAVE', 'RESEND', 'MIGRATE_AUTH_PROVIDER',
 ] as const;
-export const AUDIT_TARGET_TYPES = [
+const AUDIT_TARGET_TYPES = [
   'TAILNET', 'USER', 'GROUP', 'NODE', 'API_KEY', 'INVITE', 'SHARE', 'BILLING', 'ADMIN_CONSOLE', 'WEB_INTERFACE', 'WEBHOOK_ENDPOINT', 'FAILED_REQUEST',
 ] as const;
-export const AUDIT_PROPERTIES = [
+const AUDIT_PROPERTIES = [
   'ACL', 'ACL_TAGS', 'ACCOUNT_EMAIL', 'ADDRESS', 'ALLOWED_IPS', 'AUTO_APPROVED_ROUTES', 'ATTRIBUTES', 'BILLING_OWNER', 'COLLECT_SERVICES',
   'COLLECT_POSTURE_IDENTITY', 'MULLVAD_VPN', 'DNS_CONFIG', 'EMAIL', 'EXIT_NODE', 'FEATURE', 'FILE_SHARING', 'HTTPS', 'KEY_EXPIRY_TIME',
   'KEY_EXPIRY', 'LOG_EXIT_FLOWS', 'LOGSTREAM_ENDPOINT', 'MAGIC_DNS', 'MACHINE_AUTH_NEEDED', 'MACHINE_APPROVAL_NEEDED',
@@ -18,18 +18,18 @@ export const AUDIT_PROPERTIES = [
   'PAYMENT_INFO', 'POSTURE_IDENTITY', 'POSTURE_INTEGRATION', 'USER_ROLE', 'SCIM', 'SECURITY_EMAIL', 'STRIPE_CUSTOMER_ID', 'SUBSCRIPTION',
   'SUBSCRIBED_EVENTS', 'SUPPORT_EMAIL', 'SECRET', 'TCD', 'TKA', 'AUTH_PROVIDER',
 ] as const;
-export const AUDIT_ORIGINS = [
+const AUDIT_ORIGINS = [
   'ADMIN_CONSOLE', 'CONFIG_API', 'CONTROL', 'IDENTITY_PROVIDER', 'NODE', 'SUPPORT_REQUEST', 'STRIPE', 'SECURITY_NOTIFICATION', 'LEGAL_NOTIFICATION',
 ] as const;
-export const AUDIT_ACTOR_TYPES = ['USER', 'NODE', 'AUTOMATED_WORKER', 'OAUTH_CLIENT', 'SCIM', 'MULLVAD', 'LOGSTREAM', 'SECRET_SCANNER'] as const;
+const AUDIT_ACTOR_TYPES = ['USER', 'NODE', 'AUTOMATED_WORKER', 'OAUTH_CLIENT', 'SCIM', 'MULLVAD', 'LOGSTREAM', 'SECRET_SCANNER'] as const;
 
 /** Values outside the document's list kept per label before the rest become OTHER. */
 export const MAX_UNLISTED_VALUES = 10;
 /** Event series at most; past it new combinations are counted under all-OTHER labels. */
 export const MAX_AUDIT_SERIES = 2_000;
 /** A label value for "no value" (an event that changed no property): empty label values vanish in Prometheus. */
-export const NONE = 'NONE';
-export const OTHER = 'OTHER';
+const NONE = 'NONE';
+const OTHER = 'OTHER';
 
 type LabelName = 'action' | 'target_type' | 'target_property' | 'origin' | 'actor_type';
 
@@ -70,7 +70,7 @@ export interface AuditView {
 const obj = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 
 /** The time an audit record can be filtered by (`eventTime`), in Unix seconds. */
-export function auditRecordSeconds(raw: unknown): number | undefined {
+function auditRecordSeconds(raw: unknown): number | undefined {
   const t = obj(raw).eventTime;
   const ms = typeof t === 'string' ? Date.parse(t) : Number.NaN;
   return Number.isFinite(ms) ? ms / 1000 : undefined;

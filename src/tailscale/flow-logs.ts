@@ -4,7 +4,6 @@
 // undocumented `srcNode`/`dstNodes`; unknown fields are ignored and an odd entry costs that entry only.
 
 export const TRAFFIC_KINDS = ['virtual', 'subnet', 'exit', 'physical_direct', 'physical_relayed'] as const;
-export type TrafficKind = (typeof TRAFFIC_KINDS)[number];
 
 /** Counters per kind: tx bytes, tx packets, rx bytes, rx packets. */
 const PER_KIND = 4;
@@ -14,7 +13,7 @@ export const RX_BYTES = 2;
 export const RX_PACKETS = 3;
 
 /** The address a DERP-relayed physical entry has as its `dst`, the region id as its port. */
-export const DERP_RELAY_ADDRESS = '127.3.3.40';
+const DERP_RELAY_ADDRESS = '127.3.3.40';
 
 /** IANA protocol numbers of the names the OpenAPI document uses, plus TSMP (Tailscale's rejection notices). */
 const PROTOCOLS: ReadonlyMap<number, string> = new Map([
@@ -68,19 +67,6 @@ function nodeRef(v: unknown): NodeRef | undefined {
 }
 
 const entries = (v: unknown): Array<Record<string, unknown>> => (Array.isArray(v) ? v.filter((e): e is Record<string, unknown> => e !== null && typeof e === 'object') : []);
-
-/** The times a flow record can be filtered by (start, end, logged), the latest in Unix seconds; undefined if none parse. */
-export function flowRecordSeconds(raw: unknown): number | undefined {
-  if (raw === null || typeof raw !== 'object') return undefined;
-  const o = raw as Record<string, unknown>;
-  let latest: number | undefined;
-  for (const field of ['start', 'end', 'logged']) {
-    const v = o[field];
-    const ms = typeof v === 'string' ? Date.parse(v) : Number.NaN;
-    if (Number.isFinite(ms)) latest = Math.max(latest ?? -Infinity, ms / 1000);
-  }
-  return latest;
-}
 
 /** One device's totals; `name` is what the records called it, for a device no longer in the device list. */
 export interface NodeTotals {

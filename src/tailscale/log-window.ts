@@ -52,7 +52,7 @@ export function recordKey(record: unknown): number {
 const TIME_BASE = 1_700_000_000;
 
 /** Keys held by default before the oldest are evicted: ~40 MB at most. */
-export const DEFAULT_MAX_KEYS = 1_000_000;
+const DEFAULT_MAX_KEYS = 1_000_000;
 
 /**
  * The keys of records already counted, each until `forget` passes its time. Bounded: past `maxKeys` the
