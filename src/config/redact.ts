@@ -53,6 +53,13 @@ export function redactedConfig(config: Config): Record<string, unknown> {
     max_concurrent_scrapes: config.maxConcurrentScrapes,
     collectors: config.collectors,
     inventory_interval: formatGoDuration(config.inventoryIntervalMs),
+    // The log windows matter only with the opt-in collectors that read them.
+    ...(config.collectors.includes('flowlogs')
+      ? { flow_logs: { interval: formatGoDuration(config.logs.flow.intervalMs), lag: formatGoDuration(config.logs.flow.lagMs), lookback: formatGoDuration(config.logs.flow.lookbackMs), pairs: config.logs.flow.pairs } }
+      : {}),
+    ...(config.collectors.includes('audit')
+      ? { audit_log: { interval: formatGoDuration(config.logs.audit.intervalMs), lag: formatGoDuration(config.logs.audit.lagMs), lookback: formatGoDuration(config.logs.audit.lookbackMs) } }
+      : {}),
     scrape_interval: formatGoDuration(config.scrapeIntervalMs),
     device_labels_from_tags: config.labelsFromTags.map((r) => `${r.label}=${r.pattern.source}`),
     min_client_version: config.minClientVersion,

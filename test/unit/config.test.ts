@@ -217,4 +217,8 @@ test('flowlogs and audit are opt-in: not in COLLECTORS=all, which they may join;
   assert.match(configError({ ...OAUTH, FLOW_LOGS_PAIRS: '5000' }), /^FLOW_LOGS_PAIRS=/);
   assert.match(configError({ BACKEND: 'headscale', HEADSCALE_URL: 'https://hs.example.com', HEADSCALE_API_KEY: 'hskey-api-x', COLLECTORS: 'all,audit' }), /^COLLECTORS="all,audit" is invalid with BACKEND=headscale: audit is not available there/);
   assert.ok(!loadConfig({ BACKEND: 'headscale', HEADSCALE_URL: 'https://hs.example.com', HEADSCALE_API_KEY: 'hskey-api-x' }).collectors.includes('flowlogs'));
+  // The displayed config (/debug, --check-config) shows the windows of the log collectors that are on.
+  assert.deepEqual(redactedConfig(c)['flow_logs'], { interval: '1m', lag: '0s', lookback: '5m', pairs: 20 });
+  assert.deepEqual(redactedConfig(c)['audit_log'], { interval: '1m', lag: '2m', lookback: '1h' });
+  assert.equal(redactedConfig(loadConfig(OAUTH))['flow_logs'], undefined);
 });
