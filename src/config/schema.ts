@@ -182,7 +182,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'SHARD_API_METRICS', default: 'first', description: 'Which replicas export the API device metrics: `first` (shard 0 only, no duplicates) or `all`', accepted: 'first or all', schema: z.string().trim().toLowerCase().pipe(z.enum(['first', 'all'])) },
   // Device client metrics
   { name: 'CLIENT_METRICS_PORT', default: '5252', description: 'Port of the devices\' client metrics (web client)', accepted: 'a port number 1-65535', schema: int(1, 65535) },
-  { name: 'CLIENT_METRICS_TIMEOUT', default: '10s', description: 'Timeout of one device scrape (connect and body)', accepted: 'a duration between 100ms and 5m, e.g. 10s', schema: duration(100, 300_000) },
+  { name: 'CLIENT_METRICS_TIMEOUT', default: '10s', description: 'Deadline of one device scrape, connect to the last byte of the answer', accepted: 'a duration between 100ms and 5m, e.g. 10s', schema: duration(100, 300_000) },
   { name: 'CLIENT_METRICS_MAX_BYTES', default: '10485760', description: 'Largest device response accepted, in bytes', accepted: 'an integer from 1024 to 1073741824', schema: int(1024, 1 << 30) },
   { name: 'CLIENT_METRICS_MAX_SERIES', default: '10000', description: 'Most series accepted from one device', accepted: 'an integer from 1 to 1000000', schema: int(1, 1_000_000) },
   { name: 'MAX_CONCURRENT_SCRAPES', default: '10', description: 'Device scrapes in flight at once', accepted: 'an integer from 1 to 1000', schema: int(1, 1000) },
