@@ -17,6 +17,7 @@ import { RefreshStatus } from './refresh/status.js';
 import { probeRoute } from './server/probe-route.js';
 import { sdRoute } from './server/sd-route.js';
 import { startServer, type RunningServer } from './server/server.js';
+import { HttpStats } from './server/http-stats.js';
 import { HttpTailscaleApi, type TailscaleApi } from './tailscale/api.js';
 import { HeadscaleApi } from './tailscale/headscale.js';
 import type { SimHeadscale } from './sim/headscale.js';
@@ -157,6 +158,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
         log: log.child({ stage: 'logs' }),
         flowLoggingOn: () => inventory?.current().settings.data?.booleans.networkFlowLoggingOn ?? undefined,
       });
+  const httpStats = new HttpStats();
   const collectors = buildCollectors({
     labelsFromTags: config.labelsFromTags,
     userLabel,
@@ -168,6 +170,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
     tsnet: tsnet === undefined ? undefined : () => ({ up: tsnet.isUp(), status: tsnet.status() }),
     backend: config.backend,
     ...(logPollers === undefined ? {} : { logs: () => logPollers.views() }),
+    http: httpStats,
   });
   const store = new SnapshotStore();
   const status = new RefreshStatus(now());
@@ -194,9 +197,12 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
       tsnetUp: tsnet === undefined ? undefined : () => tsnet.isUp(),
       extraRoutes: {
         '/sd': sdRoute(() => status.selections, config.clientMetrics.port, userLabel),
-        '/probe': probeRoute({ selections: () => status.selections, scrape: (t) => scraper.scrape(t), maxConcurrent: config.maxConcurrentScrapes }),
+        '/probe': probeRoute({ selections: () => status.selections, scrape: (t, signal) => scraper.scrape(t, signal), maxConcurrent: config.maxConcurrentScrapes }),
       },
       rateLimit: config.rateLimit,
+      webConfig: config.webConfig,
+      limits: config.http,
+      stats: httpStats,
       log: log.child({ stage: 'http' }),
       now,
     });

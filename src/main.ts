@@ -19,6 +19,7 @@ Options:
   --demo           run on the built-in simulated tailnet (no credentials needed)
   --check-config   validate the configuration, print it (secrets redacted) and exit
   --health-check   query the local /livez endpoint (liveness); exit 0 when it answers 200, 1 otherwise
+  --web.config.file=FILE  exporter-toolkit web config (TLS, basic auth); same as WEB_CONFIG_FILE
   --version        print the version and exit
   --help           print this help and exit
 
@@ -41,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
         demo: { type: 'boolean' },
         'check-config': { type: 'boolean' },
         'health-check': { type: 'boolean' },
+        'web.config.file': { type: 'string' },
         version: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -72,6 +74,8 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
   }
+  // The flag wins over the environment, as flags do in node_exporter.
+  if (args['web.config.file'] !== undefined) process.env.WEB_CONFIG_FILE = args['web.config.file'];
   if (args['health-check']) return healthCheck();
 
   let config;
@@ -208,15 +212,11 @@ async function healthCheck(): Promise<number> {
   const bind = process.env.BIND_HOST;
   const host = bind === undefined || bind === '' || bind === '0.0.0.0' ? '127.0.0.1' : bind === '::' ? '::1' : bind;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/livez`;
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
-    const body = (await res.text()).trim().slice(0, 200);
-    process.stdout.write(`${res.status} ${body}\n`);
-    return res.status === 200 ? 0 : 1;
-  } catch (err) {
-    process.stdout.write(`unreachable: ${(err as Error).message}\n`);
-    return 1;
-  }
+  // With TLS on (WEB_CONFIG_FILE), the same check over https.
+  const { checkHealth } = await import('./server/health-check.js');
+  const result = await checkHealth(url, process.env.WEB_CONFIG_FILE || undefined);
+  process.stdout.write(`${result.line}\n`);
+  return result.ok ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(

@@ -11,6 +11,7 @@ import type { ExpectedDevices } from '../config/expected-devices.js';
 import { deviceRoutesCollector } from './device-routes.js';
 import { deviceTimesCollector } from './device-times.js';
 import { exporterCollector } from './exporter.js';
+import { makeHttpCollector, type HttpStatsView } from './http.js';
 import { apiKeysCollector, headscaleHealthCollector, headscaleNodesCollector, makeHeadscaleUsersCollector, makePreAuthKeysCollector } from './headscale.js';
 import { HEADSCALE_UNSUPPORTED_FAMILIES } from '../tailscale/headscale.js';
 import { makePeersCollector, type TsnetView } from './peers.js';
@@ -52,6 +53,8 @@ export interface CollectorOptions extends DeviceInfoOptions {
   readonly backend?: 'tailscale' | 'headscale';
   /** Flow logs and audit log: their totals, read when a snapshot is built. */
   readonly logs?: () => LogViews;
+  /** The HTTP server's counters; undefined where no server runs (benchmarks, unit tests). */
+  readonly http?: HttpStatsView;
 }
 
 /** Every collector, in a fixed order (no import side effects decide what runs). */
@@ -74,7 +77,7 @@ export function buildCollectors(o: CollectorOptions): Collector[] {
     const v = logs();
     return [...(v.flow === undefined ? [] : [['flowlogs', v.flow.poll] as const]), ...(v.audit === undefined ? [] : [['audit', v.audit.poll] as const])];
   })];
-  return [...all.filter((c) => o.enabled.has(c.name)), ...(o.tsnet === undefined ? [] : [makePeersCollector(o.tsnet)]), ...logPollers, exporterCollector];
+  return [...all.filter((c) => o.enabled.has(c.name)), ...(o.tsnet === undefined ? [] : [makePeersCollector(o.tsnet)]), ...logPollers, exporterCollector, ...(o.http === undefined ? [] : [makeHttpCollector(o.http)])];
 }
 
 /** A family Headscale cannot fill is absent in headscale mode, never a made-up 0. */

@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { readExpectedDevicesFile, type ExpectedDevices } from './expected-devices.js';
 import { BACKEND_COLLECTORS, OPT_IN_COLLECTORS, SECRET_VARIABLES, VARIABLES, type CollectorName, type VariableSpec } from './schema.js';
+import { loadWebConfig, type WebConfig } from './web-config.js';
 
 type ApiAuth =
   | { readonly kind: 'oauth'; readonly clientId: string; readonly clientSecret: string }
@@ -30,6 +31,15 @@ export interface Config {
   readonly debugEndpoint: boolean;
   readonly metricsToken: string | undefined;
   readonly rateLimit: { readonly perSecond: number; readonly burst: number };
+  /** WEB_CONFIG_FILE, read and checked (certificates included); undefined = plain HTTP, no basic auth. */
+  readonly webConfig: WebConfig | undefined;
+  readonly http: {
+    readonly maxConnections: number;
+    readonly maxConnectionsPerAddress: number;
+    readonly maxRequestsInFlight: number;
+    readonly headerTimeoutMs: number;
+    readonly idleTimeoutMs: number;
+  };
   readonly tsnet: {
     readonly enabled: boolean;
     readonly hostname: string;
@@ -240,6 +250,9 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   const bindHost = get<string | undefined>('BIND_HOST');
   const listenHost = bindHost ?? (envName === 'production' || envName === 'prod' ? '0.0.0.0' : '127.0.0.1');
 
+  const webConfigFile = get<string | undefined>('WEB_CONFIG_FILE');
+  const webConfig = webConfigFile === undefined ? undefined : loadWebConfig(webConfigFile, readFile);
+
   const config: Config = {
     backend,
     headscale,
@@ -253,6 +266,14 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     debugEndpoint: get('DEBUG_ENDPOINT'),
     metricsToken: get('METRICS_TOKEN'),
     rateLimit: { perSecond: get('RATE_LIMIT_RPS'), burst: get('RATE_LIMIT_BURST') },
+    webConfig,
+    http: {
+      maxConnections: get('HTTP_MAX_CONNECTIONS'),
+      maxConnectionsPerAddress: get('HTTP_MAX_CONNECTIONS_PER_ADDRESS'),
+      maxRequestsInFlight: get('HTTP_MAX_REQUESTS_IN_FLIGHT'),
+      headerTimeoutMs: get('HTTP_HEADER_TIMEOUT'),
+      idleTimeoutMs: get('HTTP_IDLE_TIMEOUT'),
+    },
     tsnet: {
       enabled: useTsnet,
       hostname: get('TSNET_HOSTNAME'),

@@ -8,7 +8,7 @@ import { send, type Handler } from './server.js';
 
 export interface ProbeOptions {
   readonly selections: () => readonly Selection[];
-  readonly scrape: (target: ScrapeTarget) => Promise<ScrapeResult>;
+  readonly scrape: (target: ScrapeTarget, signal?: AbortSignal) => Promise<ScrapeResult>;
   readonly maxConcurrent: number;
 }
 
@@ -34,7 +34,7 @@ export function probeRoute(o: ProbeOptions): Handler {
     inflight++;
     let result: ScrapeResult;
     try {
-      result = await o.scrape(match.target);
+      result = await o.scrape(match.target, probeDeadline(req.headers['x-prometheus-scrape-timeout-seconds']));
     } finally {
       inflight--;
     }
@@ -46,4 +46,18 @@ export function probeRoute(o: ProbeOptions): Handler {
     if (!result.ok) families.push(gauge('tsmetrics_probe_failure_info', 'Why the probe failed, value 1.', [[{ reason: result.reason }, 1]]));
     send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', render(families).text);
   };
+}
+
+/** Left of Prometheus' scrape timeout for the answer to travel back, as blackbox_exporter leaves. */
+export const PROBE_TIMEOUT_MARGIN_MS = 500;
+
+/**
+ * The deadline Prometheus gives the probe (`X-Prometheus-Scrape-Timeout-Seconds`) less a margin, so a slow
+ * device yields `tsmetrics_probe_success 0` instead of a failed scrape. CLIENT_METRICS_TIMEOUT still applies
+ * when it is shorter; no header, no extra deadline.
+ */
+export function probeDeadline(header: string | string[] | undefined): AbortSignal | undefined {
+  const seconds = Number(Array.isArray(header) ? header[0] : header);
+  if (header === undefined || !Number.isFinite(seconds) || seconds <= 0) return undefined;
+  return AbortSignal.timeout(Math.max(100, seconds * 1000 - PROBE_TIMEOUT_MARGIN_MS));
 }

@@ -1,14 +1,21 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions as HttpServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { SnapshotStore } from '../exposition/snapshot.js';
 import type { RefreshStatus } from '../refresh/status.js';
 import { formatGoDuration } from '../config/duration.js';
-import { bearerChecker } from './bearer.js';
+import type { WebConfig } from '../config/web-config.js';
+import { acceptsGzip } from './accept-encoding.js';
+import { createAuthenticator } from './auth.js';
+import { guardConnections } from './connections.js';
+import { HttpStats } from './http-stats.js';
 import { createRateLimiter } from './rate-limit.js';
 import { DeviceTable } from './device-table.js';
 import { escapeHtml } from './html.js';
 import { renderStatusPage, type StatusPageInfo } from './status-page.js';
+import { applyTls, clientCertAccepted, tlsServerOptions, watchWebConfig } from './tls.js';
 
 export interface ServerOptions {
   readonly host: string;
@@ -24,13 +31,32 @@ export interface ServerOptions {
   readonly log: Logger;
   /** When set, every route not marked open requires `Authorization: Bearer <token>`. */
   readonly metricsToken?: string | undefined;
+  /** Per-address bucket for requests without valid credentials; authenticated ones and the open routes are not limited. */
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
+  /** WEB_CONFIG_FILE: TLS, client certificates, basic auth, headers; re-read when it or a certificate changes. */
+  readonly webConfig?: WebConfig | undefined;
+  /** Connection and request limits; the defaults are the configuration defaults. */
+  readonly limits?: Partial<HttpLimits>;
+  /** Counters for the self-metrics; a private one when not given. */
+  readonly stats?: HttpStats;
+  /** How often the web config is checked for changes (tests shorten it). */
+  readonly webConfigPollMs?: number;
   /** More data routes (service discovery, probes), protected like /metrics. */
   readonly extraRoutes?: Readonly<Record<string, Handler>>;
   /** tsnet mode: whether the exporter's own tailscaled is up; /health says "degraded" while it is not. */
   readonly tsnetUp?: (() => boolean) | undefined;
   readonly now?: () => number;
 }
+
+export interface HttpLimits {
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
+  readonly maxRequestsInFlight: number;
+  readonly headerTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+}
+
+const DEFAULT_LIMITS: HttpLimits = { maxConnections: 1024, maxConnectionsPerAddress: 128, maxRequestsInFlight: 40, headerTimeoutMs: 5000, idleTimeoutMs: 5000 };
 
 /** /health turns unhealthy when no device list succeeded within this many intervals. */
 export const STALE_INTERVALS = 3;
@@ -46,6 +72,7 @@ const OPEN_ROUTES = new Set(['/', '/health', '/healthz', '/livez', '/readyz', '/
 export interface RunningServer {
   readonly server: Server;
   readonly url: string;
+  readonly stats: HttpStats;
   close(): Promise<void>;
 }
 
@@ -67,7 +94,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
     '/metrics': async (req, res) => {
       const snapshot = o.store.current();
       if (snapshot === undefined) return send(res, 503, 'text/plain; charset=utf-8', 'no data yet: the first refresh has not finished\n');
-      const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+      const gzip = acceptsGzip(req.headers['accept-encoding']);
       const headOnly = req.method === 'HEAD';
       if (!gzip) o.store.notePlainRequest(now());
       // The first plain GET of a snapshot inflates it once (off the event loop); later ones get the held buffer.
@@ -76,6 +103,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
         'content-type': CONTENT_TYPE_METRICS,
         'content-length': body?.length ?? snapshot.plainLength,
         vary: 'Accept-Encoding',
+        'cache-control': 'no-store',
         ...(gzip ? { 'content-encoding': 'gzip' } : {}),
       });
       res.end(headOnly ? undefined : body);
@@ -153,45 +181,119 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
   }
 
   Object.assign(routes, o.extraRoutes ?? {});
-  const authorized = o.metricsToken === undefined ? () => true : bearerChecker(o.metricsToken);
+  const limits: HttpLimits = { ...DEFAULT_LIMITS, ...o.limits };
+  const stats = o.stats ?? new HttpStats();
+  let web = o.webConfig;
+  const auth = createAuthenticator(o.metricsToken, () => web?.basicAuthUsers ?? new Map());
   const limiter = createRateLimiter(o.rateLimit?.perSecond ?? 0, o.rateLimit?.burst ?? 1, now);
+  // exporter-toolkit's rate_limit: one bucket for everyone; rebuilt when the file changes.
+  const globalLimiter = (w: WebConfig | undefined) => (w?.rateLimit === undefined ? undefined : createRateLimiter(1000 / w.rateLimit.intervalMs, Math.max(1, w.rateLimit.burst), now));
+  let shared = globalLimiter(web);
+  let limitedInFlight = 0;
 
-  const server = createServer(
-    // Bounds against slow or oversized clients; /metrics answers from memory, so these are generous.
-    { maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 65_000 },
-    (req, res) => {
-      res.setHeader('x-content-type-options', 'nosniff');
-      const path = (req.url ?? '/').split('?')[0]!;
-      const wait = limiter.take(req.socket.remoteAddress ?? '');
-      if (wait > 0) {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    res.setHeader('x-content-type-options', 'nosniff');
+    for (const [name, value] of Object.entries(web?.headers ?? {})) res.setHeader(name, value);
+    const path = (req.url ?? '/').split('?')[0]!;
+    const handler = Object.hasOwn(routes, path) ? routes[path] : undefined;
+    stats.inFlight++;
+    res.once('close', () => {
+      stats.inFlight--;
+      stats.countRequest(handler === undefined ? 'other' : path, res.statusCode);
+    });
+    const open = OPEN_ROUTES.has(path) && handler !== undefined;
+    // What an open route may show depends on the credentials too (the status page at /): a cheap check only.
+    let granted = !auth.required || auth.quick(req.headers.authorization);
+    if (!open) {
+      // A token or basic credentials are needed when configured (a client certificate does not replace them,
+      // as in exporter-toolkit); a verified client certificate or a valid credential exempts from the anonymous bucket.
+      let authenticated = auth.quick(req.headers.authorization);
+      const certified = (req.socket as TLSSocket).authorized === true;
+      const tooMany = (wait: number): void => {
         res.setHeader('retry-after', String(wait));
-        return send(res, 429, 'text/plain; charset=utf-8', 'too many requests\n');
+        send(res, 429, 'text/plain; charset=utf-8', 'too many requests\n');
+      };
+      const wait = shared?.take('') ?? 0;
+      if (wait > 0) return tooMany(wait);
+      if (!authenticated && !certified) {
+        // Before bcrypt: a flood of wrong passwords costs one bucket, not one hash each.
+        const anonWait = limiter.take(req.socket.remoteAddress ?? '');
+        if (anonWait > 0) return tooMany(anonWait);
       }
-      const handler = Object.hasOwn(routes, path) ? routes[path] : undefined;
-      if (handler === undefined) return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.setHeader('allow', 'GET, HEAD');
-        return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
+      if (!authenticated && auth.needsSlowCheck(req.headers.authorization)) {
+        const verdict = await auth.verify(req.headers.authorization);
+        if (verdict === 'busy') return tooMany(1);
+        authenticated = verdict;
       }
-      const granted = authorized(req.headers.authorization);
-      if (!OPEN_ROUTES.has(path) && !granted) {
-        res.setHeader('www-authenticate', 'Bearer realm="tsmetrics"');
+      // Same answer for every path without credentials: no 404-versus-401 oracle for disabled routes.
+      if (auth.required && !authenticated) {
+        res.setHeader('www-authenticate', auth.challenges());
         return send(res, 401, 'text/plain; charset=utf-8', 'unauthorized\n');
       }
-      const fail = (err: unknown): void => {
-        o.log.error({ err, path }, 'request handler failed');
-        if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
-        else res.destroy();
-      };
-      try {
-        const pending = handler(req, res, granted);
-        if (pending instanceof Promise) pending.catch(fail);
-      } catch (err) {
-        fail(err);
+      granted = true;
+    }
+    if (handler === undefined) return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
+    }
+    if (!open) {
+      if (limitedInFlight >= limits.maxRequestsInFlight) {
+        res.setHeader('retry-after', '1');
+        return send(res, 503, 'text/plain; charset=utf-8', 'too many requests in flight\n');
       }
-    },
-  );
-  server.maxConnections = 1024;
+      limitedInFlight++;
+      res.once('close', () => limitedInFlight--);
+    }
+    await handler(req, res, granted);
+  };
+
+  const options: HttpServerOptions = {
+    // Bounds against slow or oversized clients; /metrics answers from memory.
+    maxHeaderSize: 16 * 1024,
+    headersTimeout: limits.headerTimeoutMs,
+    requestTimeout: Math.max(30_000, limits.headerTimeoutMs),
+    keepAliveTimeout: limits.idleTimeoutMs,
+    // Node checks headersTimeout only this often: never less often than the timeout itself.
+    connectionsCheckingInterval: Math.min(1000, limits.headerTimeoutMs),
+  };
+  let guard: ReturnType<typeof guardConnections> | undefined;
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    guard?.requestStarted(req.socket);
+    const fail = (err: unknown): void => {
+      o.log.error({ err, path: (req.url ?? '/').split('?')[0] }, 'request handler failed');
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+      else res.destroy();
+    };
+    handle(req, res).catch(fail);
+  };
+  const tls = web?.tls;
+  const server: Server =
+    tls === undefined ? createServer(options, onRequest) : createHttpsServer({ ...options, ...tlsServerOptions(web!), handshakeTimeout: limits.headerTimeoutMs }, onRequest);
+  guard = guardConnections(server, limits, stats);
+  if (tls !== undefined) {
+    server.on('secureConnection', (socket: TLSSocket) => {
+      if (web?.tls !== undefined && !clientCertAccepted(web.tls, socket)) socket.destroy();
+    });
+    server.on('tlsClientError', (err: Error) => o.log.debug({ err: err.message }, 'TLS handshake failed'));
+  }
+  const watcher =
+    web === undefined
+      ? undefined
+      : watchWebConfig(
+          web,
+          (next) => {
+            if (next.tls !== undefined) applyTls(server as unknown as TlsServer, next);
+            web = next;
+            shared = globalLimiter(next);
+          },
+          (message) => {
+            stats.webConfigReloadFailures++;
+            o.log.error({ err: message }, 'web config reload failed; the previous settings stay in force');
+          },
+          o.log,
+          o.webConfigPollMs,
+        );
 
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -202,9 +304,11 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       resolve({
         server,
-        url: `http://${host}:${addr.port}`,
+        url: `${tls === undefined ? 'http' : 'https'}://${host}:${addr.port}`,
+        stats,
         close: () =>
           new Promise<void>((done) => {
+            watcher?.stop();
             server.close(() => done());
             server.closeIdleConnections();
             // Open scrapes get a moment to finish, then go.

@@ -1,0 +1,30 @@
+import { readFileSync } from 'node:fs';
+import { Agent, fetch } from 'undici';
+import { loadWebConfig, readTlsMaterial } from '../config/web-config.js';
+
+/**
+ * `--health-check`: GET the local URL and say in one line what came back: the HTTP status and the start of
+ * the body, whatever it is (a limit's plain-text answer included). With TLS on (the web config), it speaks
+ * https to localhost without verifying the certificate, and presents the server's own certificate in case
+ * client certificates are requested (that works when one CA signs both).
+ */
+export async function checkHealth(url: string, webConfigFile: string | undefined): Promise<{ ok: boolean; line: string }> {
+  let target = url;
+  let dispatcher: Agent | undefined;
+  try {
+    const web = webConfigFile === undefined ? undefined : loadWebConfig(webConfigFile, (p) => readFileSync(p, 'utf8'));
+    if (web?.tls !== undefined) {
+      target = url.replace(/^http:/, 'https:');
+      const m = readTlsMaterial(web, (p) => readFileSync(p, 'utf8'));
+      dispatcher = new Agent({ connect: { rejectUnauthorized: false, ...(web.tls.clientAuthType === 'NoClientCert' ? {} : { cert: m.cert, key: m.key }) } });
+    }
+    const res = await fetch(target, { signal: AbortSignal.timeout(5000), ...(dispatcher === undefined ? {} : { dispatcher }) });
+    const body = (await res.text()).trim().slice(0, 200);
+    return { ok: res.status === 200, line: `${res.status} ${body}` };
+  } catch (err) {
+    const cause = (err as { cause?: { message?: string } }).cause?.message;
+    return { ok: false, line: `unreachable: ${(err as Error).message}${cause === undefined ? '' : ` (${cause})`}` };
+  } finally {
+    await dispatcher?.close();
+  }
+}
