@@ -197,7 +197,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
       tsnetUp: tsnet === undefined ? undefined : () => tsnet.isUp(),
       extraRoutes: {
         '/sd': sdRoute(() => status.selections, config.clientMetrics.port, userLabel),
-        '/probe': probeRoute({ selections: () => status.selections, scrape: (t, signal) => scraper.scrape(t, signal), maxConcurrent: config.maxConcurrentScrapes }),
+        '/probe': probeRoute({ selections: () => status.selections, scrape: (t, signal) => scraper.scrape(t, signal), maxConcurrent: config.maxConcurrentScrapes, queueTimeoutMs: config.clientMetrics.timeoutMs }),
       },
       rateLimit: config.rateLimit,
       webConfig: config.webConfig,

@@ -10,6 +10,8 @@ export interface ProbeOptions {
   readonly selections: () => readonly Selection[];
   readonly scrape: (target: ScrapeTarget, signal?: AbortSignal) => Promise<ScrapeResult>;
   readonly maxConcurrent: number;
+  /** How long a probe may wait for a free slot when Prometheus sends no scrape timeout. */
+  readonly queueTimeoutMs: number;
 }
 
 /**
@@ -19,6 +21,33 @@ export interface ProbeOptions {
  */
 export function probeRoute(o: ProbeOptions): Handler {
   let inflight = 0;
+  // Probes beyond maxConcurrent wait their turn until their deadline: Prometheus spreads its targets over
+  // the interval, but short bursts above the limit are normal and must not fail scrapes. The wait is
+  // bounded by the deadline and by HTTP_MAX_REQUESTS_IN_FLIGHT (a waiting probe is a request in flight).
+  const waiting: Array<() => void> = [];
+  const acquire = (signal: AbortSignal): Promise<boolean> => {
+    if (inflight < o.maxConcurrent) {
+      inflight++;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      const grant = (): void => {
+        signal.removeEventListener('abort', give);
+        inflight++;
+        resolve(true);
+      };
+      const give = (): void => {
+        waiting.splice(waiting.indexOf(grant), 1);
+        resolve(false);
+      };
+      waiting.push(grant);
+      signal.addEventListener('abort', give, { once: true });
+    });
+  };
+  const release = (): void => {
+    inflight--;
+    waiting.shift()?.();
+  };
   return async (req, res) => {
     const wanted = new URL(req.url ?? '/', 'http://x').searchParams.get('target');
     if (wanted === null || wanted === '') return send(res, 400, 'text/plain; charset=utf-8', 'missing ?target=<device id or name>\n');
@@ -27,16 +56,16 @@ export function probeRoute(o: ProbeOptions): Handler {
     if (match?.target === undefined) {
       return send(res, 404, 'text/plain; charset=utf-8', `not an eligible device: ${match === undefined ? 'unknown' : match.state}\n`);
     }
-    if (inflight >= o.maxConcurrent) {
+    const deadline = probeDeadline(req.headers['x-prometheus-scrape-timeout-seconds']);
+    if (!(await acquire(deadline ?? AbortSignal.timeout(o.queueTimeoutMs)))) {
       res.setHeader('retry-after', '1');
-      return send(res, 503, 'text/plain; charset=utf-8', 'too many probes in flight\n');
+      return send(res, 503, 'text/plain; charset=utf-8', 'too many probes in flight until the scrape deadline\n');
     }
-    inflight++;
     let result: ScrapeResult;
     try {
-      result = await o.scrape(match.target, probeDeadline(req.headers['x-prometheus-scrape-timeout-seconds']));
+      result = await o.scrape(match.target, deadline);
     } finally {
-      inflight--;
+      release();
     }
     const families: MetricFamily[] = result.ok ? relabelFamilies(result.families, match.target.deviceId, match.target.deviceName) : [];
     families.push(

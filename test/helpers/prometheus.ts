@@ -12,6 +12,14 @@ export interface PromResult {
   data: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> };
 }
 
+/** One entry of /api/v1/targets: its health and, when down, why. */
+export interface PromTarget {
+  scrapePool: string;
+  health: 'up' | 'down' | 'unknown';
+  lastError: string;
+  labels: Record<string, string>;
+}
+
 async function freePort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -26,7 +34,10 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
  * A real Prometheus server (Debian's package, installed by `npm test`) on 127.0.0.1 with the given
  * scrape configuration, a temporary data directory, and `query()` over its HTTP API; stopped in t.after.
  */
-export async function startPrometheus(t: TestContext, scrapeConfigs: string[]): Promise<{ query: (q: string) => Promise<PromResult>; log: () => string }> {
+export async function startPrometheus(
+  t: TestContext,
+  scrapeConfigs: string[],
+): Promise<{ query: (q: string) => Promise<PromResult>; log: () => string; targets: () => Promise<PromTarget[]> }> {
   const dir = mkdtempSync(join(tmpdir(), 'tsmetrics-prom-'));
   const port = await freePort();
   writeFileSync(join(dir, 'prometheus.yml'), ['global: { scrape_interval: 1s, evaluation_interval: 1s }', 'scrape_configs:', ...scrapeConfigs, ''].join('\n'));
@@ -58,5 +69,9 @@ export async function startPrometheus(t: TestContext, scrapeConfigs: string[]): 
     await sleep(500);
   }
   assert.equal((await query('1')).status, 'success', `Prometheus did not start: ${log}`);
-  return { query, log: () => log };
+  const targets = async (): Promise<PromTarget[]> => {
+    const res = await fetch(`http://127.0.0.1:${port}/api/v1/targets?state=active`, { signal: AbortSignal.timeout(5000) });
+    return ((await res.json()) as { data: { activeTargets: PromTarget[] } }).data.activeTargets;
+  };
+  return { query, log: () => log, targets };
 }
