@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -197,4 +197,29 @@ test('--check-config shows a control server URL with its password redacted', () 
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /"headscale_url": "https:\/\/ops:<redacted>@hs\.example\.com"/);
   assert.ok(!r.stdout.includes('hunter2'));
+});
+
+test('a bad web config file: exit 2 with one line naming the key, before anything listens; --check-config and --web.config.file say the same', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsmetrics-web-'));
+  const file = join(dir, 'web.yml');
+  writeFileSync(file, 'tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  client_auth: RequireAndVerifyClientCert\n');
+  const expected = `tsmetrics: invalid configuration: WEB_CONFIG_FILE=${JSON.stringify(file)}: tls_server_config.client_auth: unknown key`;
+  for (const [args, env] of [
+    [[], { TEST_DEVICES: 'a', WEB_CONFIG_FILE: file }],
+    [['--check-config'], { TEST_DEVICES: 'a', WEB_CONFIG_FILE: file }],
+    [[`--web.config.file=${file}`], { TEST_DEVICES: 'a' }],
+    [['--check-config', '--web.config.file', file], { TEST_DEVICES: 'a' }],
+  ] as const) {
+    const r = run([...args], env);
+    assert.equal(r.status, 2, args.join(' '));
+    assert.equal(r.stderr.trim(), expected);
+    assert.equal(r.stdout, '');
+  }
+  writeFileSync(file, 'basic_auth_users:\n  prometheus: $2y$10$KEstp1Ehu8FDOWUeKNs1tunqcJMNaAZcrTmmUMS6HjS5.WO/UINS.\n');
+  const ok = run(['--check-config', `--web.config.file=${file}`], { TEST_DEVICES: 'a' });
+  assert.equal(ok.status, 0, ok.stderr);
+  const shown = JSON.parse(ok.stdout) as { web_config_file: string; web_config: { basic_auth_users: string[] } };
+  assert.equal(shown.web_config_file, file);
+  assert.deepEqual(shown.web_config.basic_auth_users, ['prometheus']);
+  assert.ok(!ok.stdout.includes('$2y$'), 'hashes are not printed');
 });

@@ -204,12 +204,12 @@ test('a METRICS_TOKEN shorter than 16 characters is refused at start', async () 
 test('per-client rate limit answers 429 with Retry-After beyond the burst; 0 turns it off', async (t) => {
   const ex = await startExporter(t, { TEST_DEVICES: 'gateway-1', RATE_LIMIT_RPS: '1', RATE_LIMIT_BURST: '3' });
   const codes: number[] = [];
-  for (let i = 0; i < 5; i++) codes.push((await ex.get('/livez')).status);
+  for (let i = 0; i < 5; i++) codes.push((await ex.get('/metrics')).status);
   assert.deepEqual(codes, [200, 200, 200, 429, 429]);
   const limited = await ex.get('/metrics');
   assert.equal(limited.headers.get('retry-after'), '1');
   const open = await startExporter(t, { TEST_DEVICES: 'gateway-1', RATE_LIMIT_RPS: '0' });
-  for (let i = 0; i < 30; i++) assert.equal((await open.get('/livez')).status, 200);
+  for (let i = 0; i < 30; i++) assert.equal((await open.get('/metrics')).status, 200);
 });
 
 test('/startupz and /readyz follow the first refresh and data freshness', async (t) => {
