@@ -33,7 +33,7 @@ export function guardConnections(server: Server, limits: ConnectionLimits, stats
     stats.openConnections++;
     const key = keyOf(socket);
     const timer = setTimeout(() => {
-      waiting.delete(key);
+      if (waiting.get(key) === timer) waiting.delete(key);
       stats.headerTimeouts++;
       socket.destroy();
     }, limits.headerTimeoutMs);
@@ -44,11 +44,9 @@ export function guardConnections(server: Server, limits: ConnectionLimits, stats
       const n = (perAddress.get(address) ?? 1) - 1;
       if (n <= 0) perAddress.delete(address);
       else perAddress.set(address, n);
-      const t = waiting.get(key);
-      if (t !== undefined) {
-        clearTimeout(t);
-        waiting.delete(key);
-      }
+      clearTimeout(timer);
+      // A new connection may already reuse this address and port: leave its timer alone.
+      if (waiting.get(key) === timer) waiting.delete(key);
     });
   });
   return {

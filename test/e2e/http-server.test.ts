@@ -155,6 +155,10 @@ test('1,000 silent connections from one address do not stop another client; they
         }),
       ),
     );
+    // Paced by the server: beyond the 128 it holds, each accepted connection is closed at once. Waiting for
+    // those closes keeps the kernel's accept queue (backlog 511) from overflowing on a loaded machine, where
+    // an overflowing queue leaves connections the server never sees.
+    for (let i = 0; i < 100 && lived.length < sockets.length - 128; i++) await sleep(50);
   }
   // Another client (another loopback address) is served meanwhile.
   const other = { localAddress: '127.0.0.2' };
@@ -163,17 +167,24 @@ test('1,000 silent connections from one address do not stop another client; they
   assert.equal(metrics.status, 200);
   assert.match(metrics.body.toString(), /^tsmetrics_build_info/m);
   assert.equal((await get(`${url}/livez`, {}, other)).status, 200);
-  // Every silent connection is closed by the server within the timeout (1 s; the slack is for a loaded machine).
-  for (let i = 0; i < 50 && lived.length < sockets.length; i++) await sleep(100);
-  assert.equal(lived.length, 1000, 'all closed by the server');
-  assert.ok(Math.max(...lived) < 2500, `one lived ${Math.round(Math.max(...lived))} ms`);
+  // Every silent connection is closed by the server within the timeout (1 s). The bound on the slowest has
+  // slack for a loaded 2-core machine, where accepting 1,000 connections itself takes a while.
+  for (let i = 0; i < 200 && lived.length < sockets.length; i++) await sleep(100);
+  const stuck = sockets.filter((s) => !s.destroyed);
+  assert.equal(lived.length, 1000, `all closed by the server; open: ${stuck.length}, of which still connecting: ${stuck.filter((s) => s.connecting).length}, ports ${stuck.slice(0, 5).map((s) => s.localPort)}`);
+  const sorted = [...lived].sort((a, b) => a - b);
+  const [median, slowest] = [sorted[500]!, sorted[999]!];
+  t.diagnostic(`silent connections lived: median ${Math.round(median)} ms, slowest ${Math.round(slowest)} ms`);
+  assert.ok(median < 1500, `median ${median} ms`);
+  assert.ok(slowest < 5000, `slowest ${slowest} ms`);
   await ex.nextCycle();
   const v = seriesValues(await (await get(`${url}/metrics`, {}, other)).body.toString());
   const refused = v.get('tsmetrics_http_connections_refused_total{reason="per_address"}')!;
   const timedOut = v.get('tsmetrics_http_header_timeouts_total')!;
   // At most 128 at once from one address: the rest refused at once, the held ones closed by the timeout.
   assert.equal(refused + timedOut, 1000);
-  assert.ok(refused >= 1000 - 2 * 128 && timedOut >= 128, `refused ${refused}, timed out ${timedOut}`);
+  assert.ok(refused > 0 && timedOut >= 128, `refused ${refused}, timed out ${timedOut}`);
+  t.diagnostic(`refused at once ${refused}, closed by the timeout ${timedOut}`);
 });
 
 test('a rotated certificate is served without a restart; a broken rotation keeps the last good one', { timeout: 60_000 }, async (t) => {
