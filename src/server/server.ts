@@ -297,7 +297,9 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
 
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(o.port, o.host, () => {
+    // The kernel's accept queue as deep as it allows (somaxconn caps it), as Go's listeners are: a burst of
+    // connections while the loop is busy waits there instead of half-opening and being lost.
+    server.listen({ port: o.port, host: o.host, backlog: 4096 }, () => {
       server.off('error', reject);
       server.on('error', (err) => o.log.error({ err }, 'http server error'));
       const addr = server.address() as AddressInfo;
