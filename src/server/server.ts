@@ -237,7 +237,8 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
       res.setHeader('allow', 'GET, HEAD');
       return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
     }
-    if (!open) {
+    // /metrics answers from memory: hanging probes filling every slot must not fail the exporter's own scrape.
+    if (!open && path !== '/metrics') {
       if (limitedInFlight >= limits.maxRequestsInFlight) {
         res.setHeader('retry-after', '1');
         return send(res, 503, 'text/plain; charset=utf-8', 'too many requests in flight\n');
