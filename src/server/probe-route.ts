@@ -78,14 +78,14 @@ export function probeRoute(o: ProbeOptions): Handler {
 }
 
 /** Left of Prometheus' scrape timeout for the answer to travel back, as blackbox_exporter leaves. */
-export const PROBE_TIMEOUT_MARGIN_MS = 500;
+const PROBE_TIMEOUT_MARGIN_MS = 500;
 
 /**
  * The deadline Prometheus gives the probe (`X-Prometheus-Scrape-Timeout-Seconds`) less a margin, so a slow
  * device yields `tsmetrics_probe_success 0` instead of a failed scrape. CLIENT_METRICS_TIMEOUT still applies
  * when it is shorter; no header, no extra deadline.
  */
-export function probeDeadline(header: string | string[] | undefined): AbortSignal | undefined {
+function probeDeadline(header: string | string[] | undefined): AbortSignal | undefined {
   const seconds = Number(Array.isArray(header) ? header[0] : header);
   if (header === undefined || !Number.isFinite(seconds) || seconds <= 0) return undefined;
   return AbortSignal.timeout(Math.max(100, seconds * 1000 - PROBE_TIMEOUT_MARGIN_MS));

@@ -48,7 +48,7 @@ export interface ServerOptions {
   readonly now?: () => number;
 }
 
-export interface HttpLimits {
+interface HttpLimits {
   readonly maxConnections: number;
   readonly maxConnectionsPerAddress: number;
   readonly maxRequestsInFlight: number;
@@ -258,9 +258,9 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
     // Node checks headersTimeout only this often: never less often than the timeout itself.
     connectionsCheckingInterval: Math.min(1000, limits.headerTimeoutMs),
   };
-  let guard: ReturnType<typeof guardConnections> | undefined;
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    guard?.requestStarted(req.socket);
+    // Requests arrive only once the server below listens, so `guard` is set by then.
+    guard.requestStarted(req.socket);
     const fail = (err: unknown): void => {
       o.log.error({ err, path: (req.url ?? '/').split('?')[0] }, 'request handler failed');
       if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
@@ -271,7 +271,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
   const tls = web?.tls;
   const server: Server =
     tls === undefined ? createServer(options, onRequest) : createHttpsServer({ ...options, ...tlsServerOptions(web!), handshakeTimeout: limits.headerTimeoutMs }, onRequest);
-  guard = guardConnections(server, limits, stats);
+  const guard = guardConnections(server, limits, stats);
   if (tls !== undefined) {
     server.on('secureConnection', (socket: TLSSocket) => {
       if (web?.tls !== undefined && !clientCertAccepted(web.tls, socket)) socket.destroy();

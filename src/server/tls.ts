@@ -4,10 +4,10 @@ import type { Logger } from 'pino';
 import { loadWebConfig, readTlsMaterial, secureContextOptions, type ClientAuthType, type TlsSettings, type WebConfig } from '../config/web-config.js';
 
 /** How often the web config file and its certificates are checked for changes. */
-export const WEB_CONFIG_POLL_MS = 1000;
+const WEB_CONFIG_POLL_MS = 1000;
 
 /** Node's requestCert/rejectUnauthorized for each exporter-toolkit client_auth_type; the rest is checked after the handshake. */
-export function clientAuthOptions(type: ClientAuthType): { requestCert: boolean; rejectUnauthorized: boolean } {
+function clientAuthOptions(type: ClientAuthType): { requestCert: boolean; rejectUnauthorized: boolean } {
   return {
     requestCert: type !== 'NoClientCert',
     // OpenSSL then refuses a missing, expired or foreign certificate with a TLS alert the client can name.

@@ -174,12 +174,12 @@ test('1,000 silent connections from one address do not stop another client; they
   // slack for a loaded 2-core machine, where accepting 1,000 connections itself takes a while.
   for (let i = 0; i < 200 && lived.length < sockets.length; i++) await sleep(100);
   const stuck = sockets.filter((s) => !s.destroyed);
-  assert.equal(lived.length, 1000, `all closed by the server; open: ${stuck.length}, of which still connecting: ${stuck.filter((s) => s.connecting).length}, ports ${stuck.slice(0, 5).map((s) => s.localPort)}`);
+  assert.equal(lived.length, 1000, `all closed by the server; open: ${stuck.length}, of which still connecting: ${stuck.filter((s) => s.connecting).length}, ports ${stuck.slice(0, 5).map((s) => String(s.localPort)).join(',')}`);
   const slowest = Math.max(...lived);
   t.diagnostic(`the longest-lived silent connection: ${Math.round(slowest)} ms`);
   assert.ok(slowest < 5000, `slowest ${slowest} ms`);
   await ex.nextCycle();
-  const v = seriesValues(await (await get(`${url}/metrics`, {}, other)).body.toString());
+  const v = seriesValues((await get(`${url}/metrics`, {}, other)).body.toString());
   const refused = v.get('tsmetrics_http_connections_refused_total{reason="per_address"}')!;
   const timedOut = v.get('tsmetrics_http_header_timeouts_total')!;
   // At most 128 at once from one address: the rest refused at once, the held ones closed by the timeout.
