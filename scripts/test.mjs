@@ -1,7 +1,8 @@
 // `npm test`: installs what the tests need, builds, lints and runs the whole suite. One command on a fresh
 // machine: npm packages (npm ci when node_modules is missing or stale) and Debian's packages via apt-get when
 // missing: `prometheus` (promtool and the server, used by the real-parts tests), `microsocks` (the real SOCKS5
-// server behind the tsnet tests' stand-in tailscaled) and `chromium` (the headless browser of the status-page test).
+// server behind the tsnet tests' stand-in tailscaled), `chromium` (the headless browser of the status-page test) and
+// `openssl` (the test CA and certificates of the TLS tests).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtime
 }
 
 // 2. Debian packages: the commands each one provides, all of which must be on PATH
-const debianPackages = { prometheus: ['promtool', 'prometheus'], microsocks: ['microsocks'], chromium: ['chromium'] };
+const debianPackages = { prometheus: ['promtool', 'prometheus'], microsocks: ['microsocks'], chromium: ['chromium'], openssl: ['openssl'] };
 const missing = Object.entries(debianPackages)
   .filter(([, commands]) => !commands.every(has))
   .map(([pkg]) => pkg);
