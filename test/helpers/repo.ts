@@ -17,5 +17,8 @@ const ROOT = findRoot();
 export const repoPath = (relative: string): string => join(ROOT, relative);
 export const readRepo = (relative: string): string => readFileSync(repoPath(relative), 'utf8');
 
-/** A file of the steering material beside the checkout (`../shared/reference/<name>`), as CI lays it out. */
-export const sharedReference = (name: string): string => join(ROOT, '..', 'shared', 'reference', name);
+/**
+ * A file of the steering material beside the checkout (`../shared/reference/<name>`), as CI lays it out;
+ * TSMETRICS_SHARED_DIR names it elsewhere (npm run mutate tests a copy of the checkout in a sandbox).
+ */
+export const sharedReference = (name: string): string => join(process.env.TSMETRICS_SHARED_DIR ?? join(ROOT, '..', 'shared'), 'reference', name);
