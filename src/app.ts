@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/load.js';
-import { redactedConfig } from './config/redact.js';
+import { redactedConfig, redactUrl } from './config/redact.js';
 import { DeviceScraper } from './devices/scraper.js';
 import { makeSelector } from './devices/targets.js';
 import { SnapshotStore } from './exposition/snapshot.js';
@@ -189,7 +189,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
       about: {
         mode: config.simulator !== undefined ? 'simulator' : config.tsnet.enabled ? 'tsnet' : 'standalone',
         backend: config.backend,
-        tailnet: config.backend === 'headscale' ? (config.headscale?.url ?? '') : config.tailnet,
+        tailnet: config.backend === 'headscale' ? redactUrl(config.headscale?.url ?? '') : config.tailnet,
         scrapeTag: config.scrapeTag,
         requireExporterTag: config.requireExporterTag,
       },

@@ -5,7 +5,7 @@ import type { Config } from './load.js';
  * A URL for display: a password in its userinfo (a control server behind a basic-auth proxy) is replaced, the
  * user name kept so the operator can tell which account is configured.
  */
-function redactUrl(url: string): string {
+export function redactUrl(url: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);

@@ -189,3 +189,15 @@ test('health answers: 404 absent, 500 no connectivity, a missing field false (pr
   await assert.rejects(fetchHeadscaleHealth(api('ok')), /databaseConnectivity/);
   await assert.rejects(fetchHeadscaleHealth(api(new ApiError('health', 'auth', 'HTTP 401', 401))), /HTTP 401/);
 });
+
+test('a password in HEADSCALE_URL reaches neither the status page nor /debug nor the log', async (t) => {
+  const hs = await startHeadscale({});
+  t.after(() => hs.close());
+  const password = 'proxy-PASSWORD-4567';
+  const url = hs.url.replace('://', `://ops:${password}@`);
+  const ex = await startExporterWith(t, { BACKEND: 'headscale', HEADSCALE_URL: url, HEADSCALE_API_KEY: hs.apiKey, CLIENT_METRICS_PORT: String(hs.clientMetricsPort) });
+  const page = await (await ex.get('/')).text();
+  assert.match(page, /ops:&lt;redacted&gt;@127\.0\.0\.1/, 'the page names the server, password redacted');
+  const debug = await (await ex.get('/debug')).text();
+  assert.ok(![page, debug, ...ex.lines].join('\n').includes(password), 'the password leaked');
+});
