@@ -165,7 +165,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
     minClientVersion: config.minClientVersion,
     expectedDevices: () => expected,
     // With several replicas, API device metrics come from shard 0 only unless asked otherwise (no duplicates).
-    apiDeviceMetrics: config.shard.index === 0 || config.shard.apiMetrics === 'all',
+    apiDeviceMetrics: tailnetWide,
     enabled: new Set(config.collectors),
     tsnet: tsnet === undefined ? undefined : () => ({ up: tsnet.isUp(), status: tsnet.status() }),
     backend: config.backend,
@@ -176,6 +176,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
   const status = new RefreshStatus(now());
   const refresher = new Refresher({ api, apiStats, select, scraper, store, status, log: log.child({ stage: 'refresh' }), intervalMs: config.scrapeIntervalMs, version, simulated: config.simulator !== undefined, collectors, inventory, scrapeDevices: config.collectors.includes('client_metrics'), now });
 
+  const shownConfig = redactedConfig(config);
   let server: RunningServer;
   try {
     server = await startServer({
@@ -185,7 +186,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
       status,
       version,
       intervalMs: config.scrapeIntervalMs,
-      debugConfig: config.debugEndpoint ? redactedConfig(config) : undefined,
+      debugConfig: config.debugEndpoint ? shownConfig : undefined,
       about: {
         mode: config.simulator !== undefined ? 'simulator' : config.tsnet.enabled ? 'tsnet' : 'standalone',
         backend: config.backend,
@@ -212,7 +213,7 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
   }
   refresher.start();
   logPollers?.start();
-  log.info({ url: server.url, config: redactedConfig(config) }, 'tsmetrics listening');
+  log.info({ url: server.url, config: shownConfig }, 'tsmetrics listening');
 
   return {
     url: server.url,
