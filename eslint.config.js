@@ -14,14 +14,27 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': [
         'error',
         // node:test's test() returns a promise its runner awaits.
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] }] },
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] },
+          ],
+        },
       ],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-unnecessary-type-assertion': 'error',
       // The hot-path scanners throw plain sentinels (no stack trace to capture) and catch them a few frames up.
-      '@typescript-eslint/only-throw-error': ['error', { allow: [{ from: 'file', name: ['ParseFailure', 'INCOMPLETE', 'RESTART_AS_OPENMETRICS'] }], allowRethrowing: true }],
+      '@typescript-eslint/only-throw-error': [
+        'error',
+        {
+          allow: [{ from: 'file', name: ['ParseFailure', 'INCOMPLETE', 'RESTART_AS_OPENMETRICS'] }],
+          allowRethrowing: true,
+        },
+      ],
       // A rejection passes on whatever the work threw, unchanged.
-      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true, allowThrowingAny: true }],
+      '@typescript-eslint/prefer-promise-reject-errors': [
+        'error',
+        { allowThrowingUnknown: true, allowThrowingAny: true },
+      ],
     },
   },
   {

@@ -36,14 +36,25 @@ interface One {
 function once(agent: Agent, url: string, gzip: boolean): Promise<One> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const req = get(url, { agent, headers: gzip ? { 'accept-encoding': 'gzip' } : { 'accept-encoding': 'identity' } }, (res) => {
-      let bytes = 0;
-      res.on('data', (c: Buffer) => {
-        bytes += c.length;
-      });
-      res.on('error', reject);
-      res.on('end', () => resolve({ ms: performance.now() - t0, bytes, status: res.statusCode ?? 0, encoding: res.headers['content-encoding'] }));
-    });
+    const req = get(
+      url,
+      { agent, headers: gzip ? { 'accept-encoding': 'gzip' } : { 'accept-encoding': 'identity' } },
+      (res) => {
+        let bytes = 0;
+        res.on('data', (c: Buffer) => {
+          bytes += c.length;
+        });
+        res.on('error', reject);
+        res.on('end', () =>
+          resolve({
+            ms: performance.now() - t0,
+            bytes,
+            status: res.statusCode ?? 0,
+            encoding: res.headers['content-encoding'],
+          }),
+        );
+      },
+    );
     req.on('error', reject);
   });
 }

@@ -60,7 +60,8 @@ async function main(): Promise<void> {
     await app.refresher.runOnce(); // the first call joins the cycle startApp began
     cycleMs.push(performance.now() - t0);
     sample();
-    if (plainClient && i === 0) await (await fetch(`${app.url}/metrics`, { headers: { 'accept-encoding': 'identity' } })).arrayBuffer();
+    if (plainClient && i === 0)
+      await (await fetch(`${app.url}/metrics`, { headers: { 'accept-encoding': 'identity' } })).arrayBuffer();
   }
   clearInterval(timer);
   // The peak is read before anything below (a full GC, the figures' /metrics request) can add to it.
@@ -73,14 +74,28 @@ async function main(): Promise<void> {
     gc();
     live = process.memoryUsage();
   }
-  const health = (await (await fetch(`${app.url}/health`)).json()) as { devices_discovered: number; devices_scraped: number };
+  const health = (await (await fetch(`${app.url}/health`)).json()) as {
+    devices_discovered: number;
+    devices_scraped: number;
+  };
   // The log pollers' figures, for the flow-log benchmark (bench/flowlogs.ts), only when it runs them: the plain
   // body is tens of megabytes, and reading it is no part of a gzip-only exporter's memory.
   const logFigures = /\b(flowlogs|audit)\b/.test(env.COLLECTORS ?? '');
-  const metrics = logFigures ? await (await fetch(`${app.url}/metrics`, { headers: { 'accept-encoding': 'identity' } })).text() : '';
-  const logLines = metrics.split('\n').filter((l) => /^tsmetrics_log_(records|duplicate_records|polls|dedup_keys)|^tsmetrics_collector_success\{collector="(flowlogs|audit)"/.test(l));
+  const metrics = logFigures
+    ? await (await fetch(`${app.url}/metrics`, { headers: { 'accept-encoding': 'identity' } })).text()
+    : '';
+  const logLines = metrics
+    .split('\n')
+    .filter((l) =>
+      /^tsmetrics_log_(records|duplicate_records|polls|dedup_keys)|^tsmetrics_collector_success\{collector="(flowlogs|audit)"/.test(
+        l,
+      ),
+    );
   const flowSeries = metrics.split('\n').filter((l) => /^tailscale_flow_/.test(l)).length;
-  serveHelper(() => Promise.resolve({}), () => app.stop());
+  serveHelper(
+    () => Promise.resolve({}),
+    () => app.stop(),
+  );
   process.send?.({
     type: 'ready',
     baseline,

@@ -39,11 +39,27 @@ async function main(): Promise<void> {
       FLOW_LOGS_PAIRS: '20',
       AUDIT_LOG_INTERVAL: '20s',
     };
-    const proc = new Helper(here('exporter-proc.js'), [JSON.stringify(env), '3', 'gzip', String(holdMs)], ['--expose-gc', ...NODE_FLAGS]);
-    const m = await proc.ready<{ maxRssBytes: number; peak: { heapUsed: number }; live?: { heapUsed: number }; cycleMs: number[]; logLines: string[]; flowSeries: number; devicesScraped: number }>();
+    const proc = new Helper(
+      here('exporter-proc.js'),
+      [JSON.stringify(env), '3', 'gzip', String(holdMs)],
+      ['--expose-gc', ...NODE_FLAGS],
+    );
+    const m = await proc.ready<{
+      maxRssBytes: number;
+      peak: { heapUsed: number };
+      live?: { heapUsed: number };
+      cycleMs: number[];
+      logLines: string[];
+      flowSeries: number;
+      devicesScraped: number;
+    }>();
     await proc.close();
-    console.log(`${devices} devices (COLLECTORS=${env.COLLECTORS}), ${Math.round(holdMs / 1000)} s, ${m.cycleMs.length} refresh cycles, ${m.devicesScraped} devices scraped`);
-    console.log(`peak RSS ${fmtBytes(m.maxRssBytes)} (${(m.maxRssBytes / 1e6).toFixed(0)} MB), peak heap used ${fmtBytes(m.peak.heapUsed)}, live heap after full GC ${m.live === undefined ? '-' : fmtBytes(m.live.heapUsed)}`);
+    console.log(
+      `${devices} devices (COLLECTORS=${env.COLLECTORS}), ${Math.round(holdMs / 1000)} s, ${m.cycleMs.length} refresh cycles, ${m.devicesScraped} devices scraped`,
+    );
+    console.log(
+      `peak RSS ${fmtBytes(m.maxRssBytes)} (${(m.maxRssBytes / 1e6).toFixed(0)} MB), peak heap used ${fmtBytes(m.peak.heapUsed)}, live heap after full GC ${m.live === undefined ? '-' : fmtBytes(m.live.heapUsed)}`,
+    );
     console.log(`flow-log series served: ${m.flowSeries}`);
     for (const l of m.logLines) console.log(`  ${l}`);
   } finally {

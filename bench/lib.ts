@@ -35,7 +35,10 @@ export function summarize(values: readonly number[]): LatencySummary {
 }
 
 export function median(values: readonly number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 }
 
 /** A free TCP port on 127.0.0.1 (bind 0, read, close; a tiny race is acceptable for a benchmark). */
@@ -106,7 +109,9 @@ export class Helper {
         } else if (msg?.type === 'fatal') reject(new Error(`${script.pathname}: ${msg.error}`));
       };
       this.child.on('message', onMessage);
-      this.child.once('exit', (code) => reject(new Error(`${script.pathname} exited with ${code} before it was ready`)));
+      this.child.once('exit', (code) =>
+        reject(new Error(`${script.pathname} exited with ${code} before it was ready`)),
+      );
     });
     this.child.on('message', (msg: any) => {
       const p = typeof msg?.id === 'number' ? this.#pending.get(msg.id) : undefined;
@@ -152,7 +157,10 @@ export class Helper {
 }
 
 /** Installs the child side of the Helper protocol: `handle` answers every message but `close`. */
-export function serveHelper(handle: (msg: any) => Promise<Record<string, unknown>>, onClose: () => Promise<void>): void {
+export function serveHelper(
+  handle: (msg: any) => Promise<Record<string, unknown>>,
+  onClose: () => Promise<void>,
+): void {
   process.on('message', (msg: any) => {
     if (msg?.type === 'close') {
       void onClose().finally(() => process.exit(0));
@@ -160,7 +168,8 @@ export function serveHelper(handle: (msg: any) => Promise<Record<string, unknown
     }
     handle(msg).then(
       (reply) => process.send?.({ ...reply, id: msg.id }),
-      (err: unknown) => process.send?.({ id: msg.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+      (err: unknown) =>
+        process.send?.({ id: msg.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
     );
   });
   // The parent died: do not linger.
@@ -168,9 +177,12 @@ export function serveHelper(handle: (msg: any) => Promise<Record<string, unknown
 }
 
 const MB = 1024 * 1024;
-export const fmtMs = (ms: number): string => (Number.isNaN(ms) ? 'n/a' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
-export const fmtBytes = (b: number): string => (b >= MB ? `${(b / MB).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
-export const fmtRatio = (r: number): string => (Number.isNaN(r) ? 'n/a' : r >= 10 ? `${r.toFixed(0)}×` : `${r.toFixed(2)}×`);
+export const fmtMs = (ms: number): string =>
+  Number.isNaN(ms) ? 'n/a' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2);
+export const fmtBytes = (b: number): string =>
+  b >= MB ? `${(b / MB).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`;
+export const fmtRatio = (r: number): string =>
+  Number.isNaN(r) ? 'n/a' : r >= 10 ? `${r.toFixed(0)}×` : `${r.toFixed(2)}×`;
 
 /**
  * Where the report goes: BENCH_RESULTS (relative to the project root) when set, else dist/bench/results.md. The

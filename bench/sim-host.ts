@@ -22,7 +22,11 @@ async function main(): Promise<void> {
   const started = performance.now();
   let sim: SimTailnet;
   try {
-    sim = await startTailnet({ scenario: { count, scrapedEvery: 4, seriesPerDevice: 30 }, deviceDelayMs, serveDevices: role !== 'api' });
+    sim = await startTailnet({
+      scenario: { count, scrapedEvery: 4, seriesPerDevice: 30 },
+      deviceDelayMs,
+      serveDevices: role !== 'api',
+    });
   } catch (err) {
     process.send?.({ type: 'fatal', error: err instanceof Error ? err.message : String(err) });
     process.exit(1);
@@ -32,7 +36,12 @@ async function main(): Promise<void> {
       if (msg?.type === 'stats') {
         let scrapes = 0;
         for (const n of sim.stats.scrapes.values()) scrapes += n;
-        return Promise.resolve({ tokenRequests: sim.stats.tokenRequests, deviceListRequests: sim.stats.deviceListRequests, routeRequests: sim.stats.routeRequests, scrapes });
+        return Promise.resolve({
+          tokenRequests: sim.stats.tokenRequests,
+          deviceListRequests: sim.stats.deviceListRequests,
+          routeRequests: sim.stats.routeRequests,
+          scrapes,
+        });
       }
       return Promise.reject(new Error(`unknown message ${JSON.stringify(msg)}`));
     },

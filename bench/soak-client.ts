@@ -19,7 +19,12 @@ async function worker(id: number): Promise<void> {
     const gzip = (n++ + id) % 2 === 0;
     const started = performance.now();
     try {
-      const res = await request(url!, { dispatcher: agent, headers: gzip ? { 'accept-encoding': 'gzip' } : {}, headersTimeout: 10_000, bodyTimeout: 10_000 });
+      const res = await request(url!, {
+        dispatcher: agent,
+        headers: gzip ? { 'accept-encoding': 'gzip' } : {},
+        headersTimeout: 10_000,
+        bodyTimeout: 10_000,
+      });
       const body = Buffer.from(await res.body.arrayBuffer());
       latencies.push(performance.now() - started);
       statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);

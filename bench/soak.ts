@@ -27,7 +27,11 @@ const config = loadConfig({
   LOG_LEVEL: 'error',
   LOG_FORMAT: 'json',
 });
-const app = await startApp({ ...config, port: 0 }, createLogger({ level: 'error', format: 'json', destination: process.stderr }), 'soak');
+const app = await startApp(
+  { ...config, port: 0 },
+  createLogger({ level: 'error', format: 'json', destination: process.stderr }),
+  'soak',
+);
 await app.refresher.runOnce();
 
 const API_FAULTS: ApiFault[] = [
@@ -59,7 +63,7 @@ const injected = new Map<string, number>();
 const serving = sim.devices.filter((d) => d.servesMetrics);
 // A deterministic generator, so two soak runs inject the same sequence.
 let seed = 42;
-const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
 const faultTimer = setInterval(() => {
   if (random() < 0.4) {
@@ -87,7 +91,11 @@ const rssTimer = setInterval(() => {
   if (performance.now() - started < (SECONDS * 1000) / 4) rssWarm = rss;
 }, 1000);
 
-const client = spawn(process.execPath, [fileURLToPath(new URL('./soak-client.js', import.meta.url)), `${app.url}/metrics`, String(SECONDS), String(CLIENTS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+const client = spawn(
+  process.execPath,
+  [fileURLToPath(new URL('./soak-client.js', import.meta.url)), `${app.url}/metrics`, String(SECONDS), String(CLIENTS)],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
 let out = '';
 client.stdout.on('data', (c: Buffer) => (out += c.toString()));
 await new Promise((resolve) => client.on('exit', resolve));
@@ -95,10 +103,25 @@ clearInterval(faultTimer);
 clearInterval(rssTimer);
 sim.setApiFault(null);
 const rssEnd = process.memoryUsage().rss;
-const stats = JSON.parse(out) as { requests: number; statuses: Record<string, number>; errors: number; unparsed: number; bytes: number; p50: number; p99: number; max: number };
-const non200 = Object.entries(stats.statuses).filter(([s]) => s !== '200').reduce((n, [, c]) => n + c, 0) + stats.errors;
+const stats = JSON.parse(out) as {
+  requests: number;
+  statuses: Record<string, number>;
+  errors: number;
+  unparsed: number;
+  bytes: number;
+  p50: number;
+  p99: number;
+  max: number;
+};
+const non200 =
+  Object.entries(stats.statuses)
+    .filter(([s]) => s !== '200')
+    .reduce((n, [, c]) => n + c, 0) + stats.errors;
 const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MB`;
-const faults = [...injected.entries()].sort().map(([k, n]) => `${k}=${n}`).join(', ');
+const faults = [...injected.entries()]
+  .sort()
+  .map(([k, n]) => `${k}=${n}`)
+  .join(', ');
 const lines = [
   `soak: ${SECONDS} s, ${sim.devices.length} devices (${serving.length} scraped), ${CLIENTS} clients, a fault every ${FAULT_EVERY_MS} ms`,
   `requests served:        ${stats.requests} (${(stats.requests / SECONDS).toFixed(0)}/s, ${mb(stats.bytes)})`,

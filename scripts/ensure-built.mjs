@@ -18,7 +18,13 @@ if (!existsSync(join(root, 'node_modules'))) {
   console.error('tsmetrics: dependencies are missing: run `npm install` first');
   process.exit(2);
 }
-const sources = Math.max(...['src', 'bench', 'test'].filter((d) => existsSync(join(root, d))).map((d) => newest(join(root, d))));
+const sources = Math.max(
+  ...['src', 'bench', 'test'].filter((d) => existsSync(join(root, d))).map((d) => newest(join(root, d))),
+);
 if (!existsSync(entry) || statSync(entry).mtimeMs < sources) {
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript-native/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules/typescript-native/bin/tsc'), '-p', join(root, 'tsconfig.json')],
+    { stdio: 'inherit' },
+  );
 }

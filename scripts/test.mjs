@@ -24,13 +24,20 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtime
 }
 
 // 2. Debian packages: the commands each one provides, all of which must be on PATH
-const debianPackages = { prometheus: ['promtool', 'prometheus'], microsocks: ['microsocks'], chromium: ['chromium'], openssl: ['openssl'] };
+const debianPackages = {
+  prometheus: ['promtool', 'prometheus'],
+  microsocks: ['microsocks'],
+  chromium: ['chromium'],
+  openssl: ['openssl'],
+};
 const missing = Object.entries(debianPackages)
   .filter(([, commands]) => !commands.every(has))
   .map(([pkg]) => pkg);
 if (missing.length > 0) {
   if (!has('apt-get')) {
-    console.error(`${missing.join(', ')} missing and apt-get is not available: install them so ${missing.flatMap((p) => debianPackages[p]).join(', ')} are on PATH`);
+    console.error(
+      `${missing.join(', ')} missing and apt-get is not available: install them so ${missing.flatMap((p) => debianPackages[p]).join(', ')} are on PATH`,
+    );
     process.exit(1);
   }
   const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
@@ -39,7 +46,9 @@ if (missing.length > 0) {
   apt(['install', '-y', '-q', '--no-install-recommends', ...missing]);
   // The prometheus package starts a system Prometheus on :9090; the tests run their own on ephemeral ports.
   if (missing.includes('prometheus')) {
-    spawnSync('sh', ['-c', 'systemctl stop prometheus 2>/dev/null || service prometheus stop 2>/dev/null || true'], { stdio: 'ignore' });
+    spawnSync('sh', ['-c', 'systemctl stop prometheus 2>/dev/null || service prometheus stop 2>/dev/null || true'], {
+      stdio: 'ignore',
+    });
   }
 }
 
@@ -61,21 +70,27 @@ tests.sort();
 const filter = process.argv.slice(2);
 
 // 5. lint (the whole suite only; before the tests, so the runner's summary stays the last lines): ESLint with
-// type-checked rules and knip, both at zero findings. The type check was the build above.
+// type-checked rules, the formatter's check (Prettier, 120 columns) and knip, all at zero findings. The type check
+// was the build above.
 if (filter.length === 0) {
   for (const [what, bin, args] of [
     ['eslint', 'node_modules/eslint/bin/eslint.js', ['.']],
+    ['prettier', 'node_modules/prettier/bin/prettier.cjs', ['--check', '--log-level=warn', '.']],
     ['knip', 'node_modules/knip/bin/knip.js', []],
   ]) {
     console.log(`> ${what}`);
     const lint = spawnSync(process.execPath, [join(root, bin), ...args], { stdio: 'inherit' });
     if (lint.status !== 0) {
-      console.error(`${what} found problems (npm run lint shows them): fix them, or say in eslint.config.js / knip.json why not`);
+      console.error(
+        `${what} found problems (npm run lint shows them; npm run format fixes the formatting): fix them, or say in eslint.config.js / knip.json why not`,
+      );
       process.exit(lint.status ?? 1);
     }
   }
 }
 
 const selected = filter.length ? tests.filter((t) => filter.some((f) => t.includes(f))) : tests;
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=4', '--test-timeout=120000', ...selected], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=4', '--test-timeout=120000', ...selected], {
+  stdio: 'inherit',
+});
 process.exit(result.status ?? 1);

@@ -45,7 +45,12 @@ export interface StartOptions {
   readonly now?: () => number;
 }
 
-export async function startApp(baseConfig: Config, log: Logger, version: string, options: StartOptions = {}): Promise<App> {
+export async function startApp(
+  baseConfig: Config,
+  log: Logger,
+  version: string,
+  options: StartOptions = {},
+): Promise<App> {
   let config = baseConfig;
   const now = options.now ?? Date.now;
   tuneHeapGrowth();
@@ -56,17 +61,24 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
   if (config.simulator !== undefined && config.backend === 'headscale') {
     // Loaded only in simulator mode: a real deployment does not carry the simulator in memory.
     const { startHeadscale } = await import('./sim/headscale.js');
-    headscaleSimulator = await startHeadscale({ scenario: 'scenario' in config.simulator ? config.simulator.scenario : { names: [...config.simulator.names] } });
+    headscaleSimulator = await startHeadscale({
+      scenario: 'scenario' in config.simulator ? config.simulator.scenario : { names: [...config.simulator.names] },
+    });
     config = {
       ...config,
       headscale: { url: headscaleSimulator.url, apiKey: headscaleSimulator.apiKey, ca: undefined },
       scrapeAllowedCidrs: ['127.0.0.0/8'],
       clientMetrics: { ...config.clientMetrics, port: headscaleSimulator.clientMetricsPort },
     };
-    log.info({ headscale_url: headscaleSimulator.url, nodes: headscaleSimulator.nodes.length }, 'running on the built-in simulated Headscale');
+    log.info(
+      { headscale_url: headscaleSimulator.url, nodes: headscaleSimulator.nodes.length },
+      'running on the built-in simulated Headscale',
+    );
   } else if (config.simulator !== undefined) {
     const { startTailnet } = await import('./sim/tailnet.js');
-    simulator = await startTailnet({ scenario: 'scenario' in config.simulator ? config.simulator.scenario : { names: [...config.simulator.names] } });
+    simulator = await startTailnet({
+      scenario: 'scenario' in config.simulator ? config.simulator.scenario : { names: [...config.simulator.names] },
+    });
     // The simulated devices live on 127.0.0.N, one port for all, exactly as a tailnet's devices on :5252.
     config = {
       ...config,
@@ -76,7 +88,10 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
       scrapeAllowedCidrs: ['127.0.0.0/8'],
       clientMetrics: { ...config.clientMetrics, port: simulator.clientMetricsPort },
     };
-    log.info({ api_url: simulator.apiUrl, devices: simulator.devices.length }, 'running on the built-in simulated tailnet');
+    log.info(
+      { api_url: simulator.apiUrl, devices: simulator.devices.length },
+      'running on the built-in simulated tailnet',
+    );
   }
   const apiStats = new RequestStats();
   let tokens: TokenSource & { close?: () => Promise<void> };
@@ -86,7 +101,17 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
   if (config.backend === 'headscale') {
     if (hs === undefined) throw new Error('no Headscale settings');
     tokens = new StaticToken(hs.apiKey);
-    api = new HeadscaleApi(new HttpTailscaleApi({ baseUrl: hs.url, tailnet: '-', timeoutMs: config.apiTimeoutMs, tokens, stats: apiStats, log: log.child({ stage: 'headscale' }), ca: hs.ca }));
+    api = new HeadscaleApi(
+      new HttpTailscaleApi({
+        baseUrl: hs.url,
+        tailnet: '-',
+        timeoutMs: config.apiTimeoutMs,
+        tokens,
+        stats: apiStats,
+        log: log.child({ stage: 'headscale' }),
+        ca: hs.ca,
+      }),
+    );
   } else {
     const auth = config.auth;
     if (auth === undefined) throw new Error('no API credentials');
@@ -97,7 +122,15 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
         : auth.kind === 'federated'
           ? new OAuthTokenSource({ ...common, clientId: auth.clientId, idTokenFile: auth.idTokenFile })
           : new OAuthTokenSource({ ...common, clientId: auth.clientId, clientSecret: auth.clientSecret });
-    api = httpApi = new HttpTailscaleApi({ baseUrl: config.apiUrl, tailnet: config.tailnet, timeoutMs: config.apiTimeoutMs, tokens, stats: apiStats, log: log.child({ stage: 'api' }), now });
+    api = httpApi = new HttpTailscaleApi({
+      baseUrl: config.apiUrl,
+      tailnet: config.tailnet,
+      timeoutMs: config.apiTimeoutMs,
+      tokens,
+      stats: apiStats,
+      log: log.child({ stage: 'api' }),
+      now,
+    });
   }
   // tsnet mode: our own userspace tailscaled; device scrapes leave through its SOCKS5 proxy.
   let tsnet: Tsnet | undefined;
@@ -146,18 +179,25 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
   // The inventory is tailnet-wide: with several replicas, shard 0 fetches it (and reads the logs).
   const tailnetWide = config.shard.index === 0 || config.shard.apiMetrics === 'all';
   const inventory = tailnetWide
-    ? new Inventory({ api, enabled: config.collectors, intervalMs: config.inventoryIntervalMs, log: log.child({ stage: 'inventory' }), backend: config.backend })
+    ? new Inventory({
+        api,
+        enabled: config.collectors,
+        intervalMs: config.inventoryIntervalMs,
+        log: log.child({ stage: 'inventory' }),
+        backend: config.backend,
+      })
     : undefined;
-  const logPollers: LogPollers | undefined = httpApi === undefined || !tailnetWide
-    ? undefined
-    : makeLogPollers({
-        source: httpApi,
-        collectors: config.collectors,
-        flow: config.logs.flow,
-        audit: config.logs.audit,
-        log: log.child({ stage: 'logs' }),
-        flowLoggingOn: () => inventory?.current().settings.data?.booleans.networkFlowLoggingOn ?? undefined,
-      });
+  const logPollers: LogPollers | undefined =
+    httpApi === undefined || !tailnetWide
+      ? undefined
+      : makeLogPollers({
+          source: httpApi,
+          collectors: config.collectors,
+          flow: config.logs.flow,
+          audit: config.logs.audit,
+          log: log.child({ stage: 'logs' }),
+          flowLoggingOn: () => inventory?.current().settings.data?.booleans.networkFlowLoggingOn ?? undefined,
+        });
   const httpStats = new HttpStats();
   const collectors = buildCollectors({
     labelsFromTags: config.labelsFromTags,
@@ -174,7 +214,22 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
   });
   const store = new SnapshotStore();
   const status = new RefreshStatus(now());
-  const refresher = new Refresher({ api, apiStats, select, scraper, store, status, log: log.child({ stage: 'refresh' }), intervalMs: config.scrapeIntervalMs, version, simulated: config.simulator !== undefined, collectors, inventory, scrapeDevices: config.collectors.includes('client_metrics'), now });
+  const refresher = new Refresher({
+    api,
+    apiStats,
+    select,
+    scraper,
+    store,
+    status,
+    log: log.child({ stage: 'refresh' }),
+    intervalMs: config.scrapeIntervalMs,
+    version,
+    simulated: config.simulator !== undefined,
+    collectors,
+    inventory,
+    scrapeDevices: config.collectors.includes('client_metrics'),
+    now,
+  });
 
   const shownConfig = redactedConfig(config);
   let server: RunningServer;
@@ -198,7 +253,12 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
       tsnetUp: tsnet === undefined ? undefined : () => tsnet.isUp(),
       extraRoutes: {
         '/sd': sdRoute(() => status.selections, config.clientMetrics.port, userLabel),
-        '/probe': probeRoute({ selections: () => status.selections, scrape: (t, signal) => scraper.scrape(t, signal), maxConcurrent: config.maxConcurrentScrapes, queueTimeoutMs: config.clientMetrics.timeoutMs }),
+        '/probe': probeRoute({
+          selections: () => status.selections,
+          scrape: (t, signal) => scraper.scrape(t, signal),
+          maxConcurrent: config.maxConcurrentScrapes,
+          queueTimeoutMs: config.clientMetrics.timeoutMs,
+        }),
       },
       rateLimit: config.rateLimit,
       webConfig: config.webConfig,
@@ -208,7 +268,14 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
       now,
     });
   } catch (err) {
-    await Promise.allSettled([api.close(), scraper.close(), tokens.close?.(), simulator?.close(), headscaleSimulator?.close(), tsnet?.stop()]);
+    await Promise.allSettled([
+      api.close(),
+      scraper.close(),
+      tokens.close?.(),
+      simulator?.close(),
+      headscaleSimulator?.close(),
+      tsnet?.stop(),
+    ]);
     throw err;
   }
   refresher.start();
@@ -235,7 +302,13 @@ export async function startApp(baseConfig: Config, log: Logger, version: string,
     async stop() {
       await Promise.all([refresher.stop(), logPollers?.stop()]);
       await server.close();
-      await Promise.allSettled([api.close(), scraper.close(), tokens.close?.(), simulator?.close(), headscaleSimulator?.close()]);
+      await Promise.allSettled([
+        api.close(),
+        scraper.close(),
+        tokens.close?.(),
+        simulator?.close(),
+        headscaleSimulator?.close(),
+      ]);
       await tsnet?.stop();
     },
   };

@@ -31,7 +31,10 @@ export function tuneHeapGrowth(execArgv: readonly string[] = process.execArgv): 
  * NODE_FLAGS this process was started without, by option name: the operator may have chosen another
  * value (`--max-semi-space-size=16`), which counts as chosen. V8 accepts `_` for `-` in option names.
  */
-export function missingNodeFlags(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env['NODE_OPTIONS'] ?? ''): string[] {
+export function missingNodeFlags(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions = process.env['NODE_OPTIONS'] ?? '',
+): string[] {
   const given = [...execArgv, ...nodeOptions.split(/\s+/)].map(optionName);
   return NODE_FLAGS.filter((flag) => !given.includes(optionName(flag)));
 }

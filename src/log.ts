@@ -28,10 +28,26 @@ const REDACT = [
 
 export function createLogger(options: LogOptions): Logger {
   const destination = options.destination ?? process.stderr;
-  const base = { level: options.level, base: { service: 'tsmetrics' }, redact: { paths: REDACT, censor: '<redacted>' } };
+  const base = {
+    level: options.level,
+    base: { service: 'tsmetrics' },
+    redact: { paths: REDACT, censor: '<redacted>' },
+  };
   if (options.format === 'json') {
-    return options.destination ? pino(base, options.destination) : pino(base, pino.destination({ dest: 2, sync: true }));
+    return options.destination
+      ? pino(base, options.destination)
+      : pino(base, pino.destination({ dest: 2, sync: true }));
   }
   // Synchronous pretty stream (no worker thread): one line per event, no colours in files or journald.
-  return pino(base, pretty({ colorize: false, sync: true, destination, translateTime: 'SYS:standard', ignore: 'pid,hostname,service', singleLine: true }));
+  return pino(
+    base,
+    pretty({
+      colorize: false,
+      sync: true,
+      destination,
+      translateTime: 'SYS:standard',
+      ignore: 'pid,hostname,service',
+      singleLine: true,
+    }),
+  );
 }

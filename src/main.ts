@@ -66,11 +66,14 @@ async function main(argv: string[]): Promise<number> {
   const envFile = statSync('.env', { throwIfNoEntry: false });
   if (envFile !== undefined) {
     try {
-      if (!envFile.isFile()) throw Object.assign(new Error('not a file'), { code: envFile.isDirectory() ? 'EISDIR' : 'not a regular file' });
+      if (!envFile.isFile())
+        throw Object.assign(new Error('not a file'), { code: envFile.isDirectory() ? 'EISDIR' : 'not a regular file' });
       // Values already in the environment win over the file.
       process.loadEnvFile('.env');
     } catch (err) {
-      process.stderr.write(`tsmetrics: cannot read .env in ${process.cwd()}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; it must be a readable file of NAME=value lines\n`);
+      process.stderr.write(
+        `tsmetrics: cannot read .env in ${process.cwd()}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; it must be a readable file of NAME=value lines\n`,
+      );
       return 2;
     }
   }
@@ -104,11 +107,16 @@ async function main(argv: string[]): Promise<number> {
   // Node prints warnings as free text on stderr; here they join the structured log. Known experimental
   // APIs we use on purpose (undici's SOCKS5 agent in tsnet mode) are debug-level noise, not warnings.
   process.removeAllListeners('warning');
-  process.on('warning', (w) => log[w.name === 'ExperimentalWarning' ? 'debug' : 'warn']({ warning: w.name, detail: w.message }, 'node warning'));
+  process.on('warning', (w) =>
+    log[w.name === 'ExperimentalWarning' ? 'debug' : 'warn']({ warning: w.name, detail: w.message }, 'node warning'),
+  );
 
   const missing = missingNodeFlags();
   if (missing.length > 0) {
-    log.info({ missing_node_flags: missing }, 'node was started without the memory flags bin/tsmetrics.js passes; peak memory will be higher');
+    log.info(
+      { missing_node_flags: missing },
+      'node was started without the memory flags bin/tsmetrics.js passes; peak memory will be higher',
+    );
   }
 
   let app: App;
@@ -129,8 +137,15 @@ async function main(argv: string[]): Promise<number> {
     }
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      const what = code === 'EADDRINUSE' ? 'is already in use' : code === 'EACCES' ? 'is not permitted' : 'is not an address of this host';
-      process.stderr.write(`tsmetrics: cannot listen on ${config.listenHost}:${config.port}: the address ${what} (set PORT or BIND_HOST)\n`);
+      const what =
+        code === 'EADDRINUSE'
+          ? 'is already in use'
+          : code === 'EACCES'
+            ? 'is not permitted'
+            : 'is not an address of this host';
+      process.stderr.write(
+        `tsmetrics: cannot listen on ${config.listenHost}:${config.port}: the address ${what} (set PORT or BIND_HOST)\n`,
+      );
       return 2;
     }
     log.fatal({ err }, 'start-up failed');
@@ -222,7 +237,7 @@ async function healthCheck(): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`tsmetrics: fatal: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.stderr.write(`tsmetrics: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },
 );

@@ -17,11 +17,19 @@ function relabel(labels: Labels, deviceId: string, deviceName: string): Labels {
   return out;
 }
 
-export function relabelFamilies(families: readonly MetricFamily[], deviceId: string, deviceName: string): MetricFamily[] {
+export function relabelFamilies(
+  families: readonly MetricFamily[],
+  deviceId: string,
+  deviceName: string,
+): MetricFamily[] {
   const out: MetricFamily[] = [];
   for (const f of families) {
     if (!f.name.startsWith('tailscaled_')) continue;
-    const samples: Sample[] = f.samples.map((s) => ({ name: s.name, value: s.value, labels: relabel(s.labels, deviceId, deviceName) }));
+    const samples: Sample[] = f.samples.map((s) => ({
+      name: s.name,
+      value: s.value,
+      labels: relabel(s.labels, deviceId, deviceName),
+    }));
     out.push({ name: f.name, help: f.help, type: f.type, samples });
   }
   return out;
@@ -40,6 +48,13 @@ export const clientMetricsCollector: CycleCollector = {
 function byDevice(a: DeviceScrapeState, b: DeviceScrapeState): number {
   const x = a.last.target;
   const y = b.last.target;
-  return x.deviceName < y.deviceName ? -1 : x.deviceName > y.deviceName ? 1 : x.deviceId < y.deviceId ? -1 : x.deviceId > y.deviceId ? 1 : 0;
+  return x.deviceName < y.deviceName
+    ? -1
+    : x.deviceName > y.deviceName
+      ? 1
+      : x.deviceId < y.deviceId
+        ? -1
+        : x.deviceId > y.deviceId
+          ? 1
+          : 0;
 }
-

@@ -54,7 +54,11 @@ export interface ListData {
 /** The immutable record of one refresh cycle, once its device scrapes are done. */
 export interface RefreshData extends ListData {
   readonly scrapes: ReadonlyMap<string, DeviceScrapeState>;
-  readonly cycle: { readonly durationSeconds: number; readonly scrapeDurationSeconds: number; readonly startedSeconds: number };
+  readonly cycle: {
+    readonly durationSeconds: number;
+    readonly scrapeDurationSeconds: number;
+    readonly startedSeconds: number;
+  };
   readonly errors: ErrorCounts;
   readonly process: { readonly startSeconds: number; readonly rssBytes: number; readonly heapBytes: number };
 }
@@ -70,7 +74,11 @@ export interface CollectorOf<D extends ListData> {
    */
   steps?(data: D): Generator<void, MetricFamily[], void>;
   /** How the data this collector renders was fetched: a failed fetch makes the collector unsuccessful. */
-  source?(data: D): { readonly ok: boolean | undefined; readonly durationSeconds: number; readonly error?: string | undefined };
+  source?(data: D): {
+    readonly ok: boolean | undefined;
+    readonly durationSeconds: number;
+    readonly error?: string | undefined;
+  };
 }
 
 /** Needs only the device list and inventory: runs, and is rendered, while the devices are being scraped. */
@@ -95,7 +103,9 @@ export const pauseBefore = (i: number): boolean => i > 0 && i % DEVICES_PER_STEP
  * A collector written as steps. One collector over 10,000 devices is 10-60 ms of work: run at once, it
  * would hold up every device answer and /metrics response meanwhile. `collect` runs the same steps to the end.
  */
-export function stepwise<D extends ListData>(steps: (data: D) => Generator<void, MetricFamily[], void>): Pick<CollectorOf<D>, 'collect' | 'steps'> {
+export function stepwise<D extends ListData>(
+  steps: (data: D) => Generator<void, MetricFamily[], void>,
+): Pick<CollectorOf<D>, 'collect' | 'steps'> {
   return {
     steps,
     collect(data) {
@@ -114,7 +124,10 @@ const labelsOfDevice = new WeakMap<object, { readonly device_id: string; readonl
  * Device labels every per-device family starts with. One frozen object per device, shared by all its
  * series: the renderer escapes and formats a shared label set once instead of once per family.
  */
-export function deviceLabels(d: Pick<Device, 'id' | 'name'>): { readonly device_id: string; readonly device_name: string } {
+export function deviceLabels(d: Pick<Device, 'id' | 'name'>): {
+  readonly device_id: string;
+  readonly device_name: string;
+} {
   let labels = labelsOfDevice.get(d);
   if (labels === undefined) {
     labels = Object.freeze({ device_id: d.id, device_name: d.name });
@@ -124,10 +137,18 @@ export function deviceLabels(d: Pick<Device, 'id' | 'name'>): { readonly device_
 }
 
 /** The source of every device family: this cycle's device list call. */
-export const deviceListSource = (d: ListData): { ok: boolean; durationSeconds: number; error: string | undefined } => ({ ok: d.api.up, durationSeconds: d.api.listDurationSeconds, error: d.api.error });
+export const deviceListSource = (d: ListData): { ok: boolean; durationSeconds: number; error: string | undefined } => ({
+  ok: d.api.up,
+  durationSeconds: d.api.listDurationSeconds,
+  error: d.api.error,
+});
 
 /** One sample per item that has a value: a value the API did not send is an absent series, never 0. */
-export function samplesOf<T>(items: readonly T[], labels: (item: T) => Labels, value: (item: T) => number | undefined): Array<readonly [Labels, number]> {
+export function samplesOf<T>(
+  items: readonly T[],
+  labels: (item: T) => Labels,
+  value: (item: T) => number | undefined,
+): Array<readonly [Labels, number]> {
   const out: Array<readonly [Labels, number]> = [];
   for (const item of items) {
     const v = value(item);

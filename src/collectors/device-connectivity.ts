@@ -36,7 +36,12 @@ export const deviceConnectivityCollector: ListCollector = {
       ),
       // These two keep the Go original's names; they are counts that can go down, so they are not typed
       // as counters (untyped also keeps promtool's "_total on a gauge" lint quiet).
-      family('tailscale_device_endpoints_total', 'untyped', 'Number of UDP endpoints the device reported (clientConnectivity.endpoints).', endpoints),
+      family(
+        'tailscale_device_endpoints_total',
+        'untyped',
+        'Number of UDP endpoints the device reported (clientConnectivity.endpoints).',
+        endpoints,
+      ),
       gauge(
         'tailscale_device_client_supports',
         '1 if the device network supports the feature (clientConnectivity.clientSupports); features the client does not report are absent.',

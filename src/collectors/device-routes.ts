@@ -5,7 +5,8 @@ import { deviceListSource, deviceLabels, pauseBefore, stepwise, type ListCollect
 // Subnet routes and exit nodes, from advertisedRoutes/enabledRoutes (fields=all, or the per-device
 // routes endpoint). A route works only when it is both advertised and enabled (approved).
 
-const hasExitRoute = (routes: readonly string[] | undefined): boolean => routes?.some((r) => EXIT_ROUTES.has(r)) ?? false;
+const hasExitRoute = (routes: readonly string[] | undefined): boolean =>
+  routes?.some((r) => EXIT_ROUTES.has(r)) ?? false;
 
 export const deviceRoutesCollector: ListCollector = {
   name: 'devices',
@@ -13,11 +14,31 @@ export const deviceRoutesCollector: ListCollector = {
   source: deviceListSource,
   ...stepwise(function* ({ devices }) {
     if (devices === undefined) return [];
-    const advertised = new FamilyBuilder('tailscale_device_routes_advertised', 'gauge', 'Route advertised by the device (advertisedRoutes), value 1 per CIDR.');
-    const enabled = new FamilyBuilder('tailscale_device_routes_enabled', 'gauge', 'Route approved for the device (enabledRoutes), value 1 per CIDR.');
-    const exitNode = new FamilyBuilder('tailscale_device_exit_node', 'gauge', '1 if the device is an approved exit node (enabledRoutes holds 0.0.0.0/0 or ::/0).');
-    const exitOption = new FamilyBuilder('tailscale_device_exit_node_option', 'gauge', '1 if the device offers itself as an exit node (advertisedRoutes holds 0.0.0.0/0 or ::/0).');
-    const subnetRouter = new FamilyBuilder('tailscale_device_subnet_router', 'gauge', '1 if the device routes at least one subnet that is advertised and approved (exit routes excluded).');
+    const advertised = new FamilyBuilder(
+      'tailscale_device_routes_advertised',
+      'gauge',
+      'Route advertised by the device (advertisedRoutes), value 1 per CIDR.',
+    );
+    const enabled = new FamilyBuilder(
+      'tailscale_device_routes_enabled',
+      'gauge',
+      'Route approved for the device (enabledRoutes), value 1 per CIDR.',
+    );
+    const exitNode = new FamilyBuilder(
+      'tailscale_device_exit_node',
+      'gauge',
+      '1 if the device is an approved exit node (enabledRoutes holds 0.0.0.0/0 or ::/0).',
+    );
+    const exitOption = new FamilyBuilder(
+      'tailscale_device_exit_node_option',
+      'gauge',
+      '1 if the device offers itself as an exit node (advertisedRoutes holds 0.0.0.0/0 or ::/0).',
+    );
+    const subnetRouter = new FamilyBuilder(
+      'tailscale_device_subnet_router',
+      'gauge',
+      '1 if the device routes at least one subnet that is advertised and approved (exit routes excluded).',
+    );
     for (let i = 0; i < devices.length; i++) {
       if (pauseBefore(i)) yield;
       const d = devices[i]!;

@@ -33,7 +33,11 @@ export const deviceTimesCollector: ListCollector = {
         'Unix time the node key expires (expires). Absent when key expiry is disabled.',
         expiry,
       ),
-      gauge('tailscale_device_created_timestamp', 'Unix time the device was added to the tailnet (created). Absent for external devices.', created),
+      gauge(
+        'tailscale_device_created_timestamp',
+        'Unix time the device was added to the tailnet (created). Absent for external devices.',
+        created,
+      ),
     ];
   }),
 };

@@ -29,11 +29,25 @@ export function makeDeviceVersionsCollector(minimum: string | undefined): ListCo
         if (min !== undefined) below.push([deviceLabels(d), compareVersions(v, min) < 0 ? 1 : 0]);
       }
       const families = [
-        gauge('tailscale_device_client_version_info', 'Client version of the device as major.minor (clientVersion), value 1.', info),
-        gauge('tsmetrics_client_version_unparseable', 'Devices whose clientVersion could not be parsed (not exported in the version families).', [[{}, unparseable]]),
+        gauge(
+          'tailscale_device_client_version_info',
+          'Client version of the device as major.minor (clientVersion), value 1.',
+          info,
+        ),
+        gauge(
+          'tsmetrics_client_version_unparseable',
+          'Devices whose clientVersion could not be parsed (not exported in the version families).',
+          [[{}, unparseable]],
+        ),
       ];
       if (min !== undefined) {
-        families.push(gauge('tailscale_device_client_version_below_minimum', '1 if the device client is older than MIN_CLIENT_VERSION (clientVersion).', below));
+        families.push(
+          gauge(
+            'tailscale_device_client_version_below_minimum',
+            '1 if the device client is older than MIN_CLIENT_VERSION (clientVersion).',
+            below,
+          ),
+        );
       }
       return families;
     }),

@@ -9,9 +9,7 @@ import { deviceLabels, type ListCollector } from './collector.js';
 
 function matcher(match: ExpectedDevices['selectors'][number]['match']): (d: Device) => boolean {
   const named = match.name === undefined ? undefined : deviceNameMatcher(match.name);
-  return (d) =>
-    (named === undefined || named(d)) &&
-    (match.tag === undefined || d.tags.includes(match.tag));
+  return (d) => (named === undefined || named(d)) && (match.tag === undefined || d.tags.includes(match.tag));
 }
 
 export function makeExpectedCollector(current: () => ExpectedDevices | undefined): ListCollector {
@@ -29,7 +27,11 @@ export function makeExpectedCollector(current: () => ExpectedDevices | undefined
         present.push([{ selector: s.name, severity: s.severity }, devices.filter((d) => d.online && test(d)).length]);
       }
       const families = [
-        gauge('tsmetrics_expected_devices', 'Minimum number of devices the selector of EXPECTED_DEVICES_FILE wants.', wanted),
+        gauge(
+          'tsmetrics_expected_devices',
+          'Minimum number of devices the selector of EXPECTED_DEVICES_FILE wants.',
+          wanted,
+        ),
         gauge('tsmetrics_expected_devices_present', 'Online devices matching the selector.', present),
       ];
       if (spec.strict) {

@@ -17,7 +17,11 @@ export const headscaleNodesCollector: ListCollector = {
     }
     return [
       gauge('headscale_up', '1 if the last Headscale node list call succeeded.', [[{}, api.up ? 1 : 0]]),
-      gauge('headscale_node_route', 'Route of a node, value 1: state available (availableRoutes), approved (approvedRoutes) or serving (subnetRoutes).', routes),
+      gauge(
+        'headscale_node_route',
+        'Route of a node, value 1: state available (availableRoutes), approved (approvedRoutes) or serving (subnetRoutes).',
+        routes,
+      ),
     ];
   },
 };
@@ -51,12 +55,26 @@ export function makeHeadscaleUsersCollector(userLabel: (user: string) => string)
         gauge(
           'headscale_user_info',
           'Headscale user, value 1 (GET /api/v1/user: name, displayName, email, provider).',
-          users.map((u) => [{ user_id: u.id, name: userLabel(u.name), display_name: userLabel(u.displayName), email: userLabel(u.email), provider: u.provider }, 1] as const),
+          users.map(
+            (u) =>
+              [
+                {
+                  user_id: u.id,
+                  name: userLabel(u.name),
+                  display_name: userLabel(u.displayName),
+                  email: userLabel(u.email),
+                  provider: u.provider,
+                },
+                1,
+              ] as const,
+          ),
         ),
         gauge(
           'headscale_user_created_timestamp_seconds',
           'Unix time the Headscale user was created (createdAt).',
-          users.flatMap((u) => (u.createdSeconds === undefined ? [] : [[{ user_id: u.id }, u.createdSeconds] as const])),
+          users.flatMap((u) =>
+            u.createdSeconds === undefined ? [] : [[{ user_id: u.id }, u.createdSeconds] as const],
+          ),
         ),
       ];
     },
@@ -76,12 +94,43 @@ export function makePreAuthKeysCollector(userLabel: (user: string) => string): L
         gauge(
           'headscale_preauthkey_info',
           'Headscale pre-auth key, value 1 (user, reusable, ephemeral, used, aclTags as ,tag:a,tag:b,).',
-          keys.map((k) => [{ key_id: k.id, user: userLabel(k.user), reusable: String(k.reusable), ephemeral: String(k.ephemeral), used: String(k.used), acl_tags: k.aclTags.length === 0 ? '' : `,${k.aclTags.join(',')},` }, 1] as const),
+          keys.map(
+            (k) =>
+              [
+                {
+                  key_id: k.id,
+                  user: userLabel(k.user),
+                  reusable: String(k.reusable),
+                  ephemeral: String(k.ephemeral),
+                  used: String(k.used),
+                  acl_tags: k.aclTags.length === 0 ? '' : `,${k.aclTags.join(',')},`,
+                },
+                1,
+              ] as const,
+          ),
         ),
-        gauge('headscale_preauthkey_used', '1 if the pre-auth key has been used (used).', keys.map((k) => [ids(k.id), boolValue(k.used)] as const)),
-        gauge('headscale_preauthkey_expiry_timestamp_seconds', 'Unix time the pre-auth key expires (expiration).', keys.flatMap((k) => (k.expirationSeconds === undefined ? [] : [[ids(k.id), k.expirationSeconds] as const]))),
-        gauge('headscale_preauthkey_expires_in_seconds', 'Seconds until the pre-auth key expires, negative once expired.', keys.flatMap((k) => (k.expirationSeconds === undefined ? [] : [[ids(k.id), k.expirationSeconds - nowSeconds] as const]))),
-        gauge('headscale_preauthkey_created_timestamp_seconds', 'Unix time the pre-auth key was created (createdAt).', keys.flatMap((k) => (k.createdSeconds === undefined ? [] : [[ids(k.id), k.createdSeconds] as const]))),
+        gauge(
+          'headscale_preauthkey_used',
+          '1 if the pre-auth key has been used (used).',
+          keys.map((k) => [ids(k.id), boolValue(k.used)] as const),
+        ),
+        gauge(
+          'headscale_preauthkey_expiry_timestamp_seconds',
+          'Unix time the pre-auth key expires (expiration).',
+          keys.flatMap((k) => (k.expirationSeconds === undefined ? [] : [[ids(k.id), k.expirationSeconds] as const])),
+        ),
+        gauge(
+          'headscale_preauthkey_expires_in_seconds',
+          'Seconds until the pre-auth key expires, negative once expired.',
+          keys.flatMap((k) =>
+            k.expirationSeconds === undefined ? [] : [[ids(k.id), k.expirationSeconds - nowSeconds] as const],
+          ),
+        ),
+        gauge(
+          'headscale_preauthkey_created_timestamp_seconds',
+          'Unix time the pre-auth key was created (createdAt).',
+          keys.flatMap((k) => (k.createdSeconds === undefined ? [] : [[ids(k.id), k.createdSeconds] as const])),
+        ),
       ];
     },
   };
@@ -96,11 +145,33 @@ export const apiKeysCollector: ListCollector = {
     if (keys === undefined) return [];
     const ids = (id: string): Labels => ({ key_id: id });
     return [
-      gauge('headscale_apikey_info', 'Headscale API key, value 1 (prefix: the public part Headscale shows).', keys.map((k) => [{ key_id: k.id, prefix: k.prefix }, 1] as const)),
-      gauge('headscale_apikey_expiry_timestamp_seconds', 'Unix time the API key expires (expiration).', keys.flatMap((k) => (k.expirationSeconds === undefined ? [] : [[ids(k.id), k.expirationSeconds] as const]))),
-      gauge('headscale_apikey_expires_in_seconds', 'Seconds until the API key expires, negative once expired.', keys.flatMap((k) => (k.expirationSeconds === undefined ? [] : [[ids(k.id), k.expirationSeconds - nowSeconds] as const]))),
-      gauge('headscale_apikey_last_seen_timestamp_seconds', 'Unix time the API key was last used (lastSeen).', keys.flatMap((k) => (k.lastSeenSeconds === undefined ? [] : [[ids(k.id), k.lastSeenSeconds] as const]))),
-      gauge('headscale_apikey_created_timestamp_seconds', 'Unix time the API key was created (createdAt).', keys.flatMap((k) => (k.createdSeconds === undefined ? [] : [[ids(k.id), k.createdSeconds] as const]))),
+      gauge(
+        'headscale_apikey_info',
+        'Headscale API key, value 1 (prefix: the public part Headscale shows).',
+        keys.map((k) => [{ key_id: k.id, prefix: k.prefix }, 1] as const),
+      ),
+      gauge(
+        'headscale_apikey_expiry_timestamp_seconds',
+        'Unix time the API key expires (expiration).',
+        keys.flatMap((k) => (k.expirationSeconds === undefined ? [] : [[ids(k.id), k.expirationSeconds] as const])),
+      ),
+      gauge(
+        'headscale_apikey_expires_in_seconds',
+        'Seconds until the API key expires, negative once expired.',
+        keys.flatMap((k) =>
+          k.expirationSeconds === undefined ? [] : [[ids(k.id), k.expirationSeconds - nowSeconds] as const],
+        ),
+      ),
+      gauge(
+        'headscale_apikey_last_seen_timestamp_seconds',
+        'Unix time the API key was last used (lastSeen).',
+        keys.flatMap((k) => (k.lastSeenSeconds === undefined ? [] : [[ids(k.id), k.lastSeenSeconds] as const])),
+      ),
+      gauge(
+        'headscale_apikey_created_timestamp_seconds',
+        'Unix time the API key was created (createdAt).',
+        keys.flatMap((k) => (k.createdSeconds === undefined ? [] : [[ids(k.id), k.createdSeconds] as const])),
+      ),
     ];
   },
 };

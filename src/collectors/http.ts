@@ -28,16 +28,32 @@ export function makeHttpCollector(stats: HttpStatsView): CycleCollector {
         return [{ handler, code }, n] as const;
       });
       return [
-        counter('tsmetrics_http_requests_total', 'HTTP requests answered, by handler and status code (429 rate limited, 503 over the in-flight limit included).', requests),
-        gauge('tsmetrics_http_requests_in_flight', 'HTTP requests being handled when the snapshot was built.', [[{}, stats.inFlight]]),
-        gauge('tsmetrics_http_connections_open', 'Open HTTP connections when the snapshot was built.', [[{}, stats.openConnections]]),
+        counter(
+          'tsmetrics_http_requests_total',
+          'HTTP requests answered, by handler and status code (429 rate limited, 503 over the in-flight limit included).',
+          requests,
+        ),
+        gauge('tsmetrics_http_requests_in_flight', 'HTTP requests being handled when the snapshot was built.', [
+          [{}, stats.inFlight],
+        ]),
+        gauge('tsmetrics_http_connections_open', 'Open HTTP connections when the snapshot was built.', [
+          [{}, stats.openConnections],
+        ]),
         counter(
           'tsmetrics_http_connections_refused_total',
           'Connections closed unanswered by a cap: per_address (HTTP_MAX_CONNECTIONS_PER_ADDRESS) or max_connections (HTTP_MAX_CONNECTIONS).',
           [...stats.refused.entries()].sort().map(([reason, n]) => [{ reason }, n] as const),
         ),
-        counter('tsmetrics_http_header_timeouts_total', 'Connections closed because no complete request arrived within HTTP_HEADER_TIMEOUT.', [[{}, stats.headerTimeouts]]),
-        counter('tsmetrics_web_config_reload_failures_total', 'Re-reads of WEB_CONFIG_FILE or its certificates that failed; the previous settings stay in force.', [[{}, stats.webConfigReloadFailures]]),
+        counter(
+          'tsmetrics_http_header_timeouts_total',
+          'Connections closed because no complete request arrived within HTTP_HEADER_TIMEOUT.',
+          [[{}, stats.headerTimeouts]],
+        ),
+        counter(
+          'tsmetrics_web_config_reload_failures_total',
+          'Re-reads of WEB_CONFIG_FILE or its certificates that failed; the previous settings stay in force.',
+          [[{}, stats.webConfigReloadFailures]],
+        ),
       ];
     },
   };

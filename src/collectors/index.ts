@@ -12,7 +12,13 @@ import { deviceRoutesCollector } from './device-routes.js';
 import { deviceTimesCollector } from './device-times.js';
 import { exporterCollector } from './exporter.js';
 import { makeHttpCollector, type HttpStatsView } from './http.js';
-import { apiKeysCollector, headscaleHealthCollector, headscaleNodesCollector, makeHeadscaleUsersCollector, makePreAuthKeysCollector } from './headscale.js';
+import {
+  apiKeysCollector,
+  headscaleHealthCollector,
+  headscaleNodesCollector,
+  makeHeadscaleUsersCollector,
+  makePreAuthKeysCollector,
+} from './headscale.js';
 import { HEADSCALE_UNSUPPORTED_FAMILIES } from '../tailscale/headscale.js';
 import { makePeersCollector, type TsnetView } from './peers.js';
 import { gauge } from '../exposition/family.js';
@@ -60,29 +66,70 @@ export interface CollectorOptions extends DeviceInfoOptions {
 /** Every collector, in a fixed order (no import side effects decide what runs). */
 export function buildCollectors(o: CollectorOptions): Collector[] {
   const headscale = o.backend === 'headscale';
-  const deviceCollectors = [makeDeviceInfoCollector(o), deviceTimesCollector, deviceRoutesCollector, deviceConnectivityCollector, makeDeviceVersionsCollector(o.minClientVersion), makeExpectedCollector(o.expectedDevices)];
+  const deviceCollectors = [
+    makeDeviceInfoCollector(o),
+    deviceTimesCollector,
+    deviceRoutesCollector,
+    deviceConnectivityCollector,
+    makeDeviceVersionsCollector(o.minClientVersion),
+    makeExpectedCollector(o.expectedDevices),
+  ];
   const inventory = headscale
     ? [makeHeadscaleUsersCollector(o.userLabel), makePreAuthKeysCollector(o.userLabel), apiKeysCollector]
-    : [makeUsersCollector(o.userLabel), keysCollector, settingsCollector, dnsCollector, servicesCollector, policyCollector, logstreamCollector, postureIntegrationsCollector, serviceHostsCollector, webhooksCollector];
+    : [
+        makeUsersCollector(o.userLabel),
+        keysCollector,
+        settingsCollector,
+        dnsCollector,
+        servicesCollector,
+        policyCollector,
+        logstreamCollector,
+        postureIntegrationsCollector,
+        serviceHostsCollector,
+        webhooksCollector,
+      ];
   const logs = o.logs;
-  if (logs !== undefined && !headscale) inventory.push(makeFlowLogsCollector(() => logs().flow), makeAuditCollector(() => logs().audit));
+  if (logs !== undefined && !headscale)
+    inventory.push(
+      makeFlowLogsCollector(() => logs().flow),
+      makeAuditCollector(() => logs().audit),
+    );
   const all: Collector[] = [
-    ...(o.apiDeviceMetrics ? (headscale ? [...deviceCollectors.map(withoutUnsupported), headscaleNodesCollector, headscaleHealthCollector] : deviceCollectors) : []),
+    ...(o.apiDeviceMetrics
+      ? headscale
+        ? [...deviceCollectors.map(withoutUnsupported), headscaleNodesCollector, headscaleHealthCollector]
+        : deviceCollectors
+      : []),
     clientMetricsCollector,
     coverageCollector,
     ...(o.apiDeviceMetrics ? inventory : []),
   ];
   // Exporter self-metrics always run.
-  const logPollers = logs === undefined ? [] : [makeLogPollersCollector(() => {
-    const v = logs();
-    return [...(v.flow === undefined ? [] : [['flowlogs', v.flow.poll] as const]), ...(v.audit === undefined ? [] : [['audit', v.audit.poll] as const])];
-  })];
-  return [...all.filter((c) => o.enabled.has(c.name)), ...(o.tsnet === undefined ? [] : [makePeersCollector(o.tsnet)]), ...logPollers, exporterCollector, ...(o.http === undefined ? [] : [makeHttpCollector(o.http)])];
+  const logPollers =
+    logs === undefined
+      ? []
+      : [
+          makeLogPollersCollector(() => {
+            const v = logs();
+            return [
+              ...(v.flow === undefined ? [] : [['flowlogs', v.flow.poll] as const]),
+              ...(v.audit === undefined ? [] : [['audit', v.audit.poll] as const]),
+            ];
+          }),
+        ];
+  return [
+    ...all.filter((c) => o.enabled.has(c.name)),
+    ...(o.tsnet === undefined ? [] : [makePeersCollector(o.tsnet)]),
+    ...logPollers,
+    exporterCollector,
+    ...(o.http === undefined ? [] : [makeHttpCollector(o.http)]),
+  ];
 }
 
 /** A family Headscale cannot fill is absent in headscale mode, never a made-up 0. */
 function withoutUnsupported(c: ListCollector): ListCollector {
-  const supported = (families: MetricFamily[]): MetricFamily[] => families.filter((f) => !HEADSCALE_UNSUPPORTED_FAMILIES.has(f.name));
+  const supported = (families: MetricFamily[]): MetricFamily[] =>
+    families.filter((f) => !HEADSCALE_UNSUPPORTED_FAMILIES.has(f.name));
   const steps = c.steps?.bind(c);
   return {
     ...c,
@@ -144,7 +191,12 @@ export class CollectorResults {
    * Like run, but a stepwise collector's pieces each take a turn of `slicer` (with device answers and
    * /metrics responses in between); its duration is the time spent in its pieces, not the waits.
    */
-  async runInSteps<D extends ListData>(c: CollectorOf<D>, data: D, onError: OnError, slicer: Slicer = background): Promise<MetricFamily[]> {
+  async runInSteps<D extends ListData>(
+    c: CollectorOf<D>,
+    data: D,
+    onError: OnError,
+    slicer: Slicer = background,
+  ): Promise<MetricFamily[]> {
     if (c.steps === undefined) return slicer.run(() => this.run(c, data, onError));
     let seconds = 0;
     let families: MetricFamily[] = [];
@@ -173,7 +225,13 @@ export class CollectorResults {
     return this.#record(c, data, error, seconds, families);
   }
 
-  #record<D extends ListData>(c: CollectorOf<D>, data: D, error: string | undefined, seconds: number, families: MetricFamily[]): MetricFamily[] {
+  #record<D extends ListData>(
+    c: CollectorOf<D>,
+    data: D,
+    error: string | undefined,
+    seconds: number,
+    families: MetricFamily[],
+  ): MetricFamily[] {
     const r = this.#results.get(c.name) ?? { ok: true, seconds: 0, sourced: false };
     r.ok &&= error === undefined;
     r.error ??= error;
@@ -192,14 +250,27 @@ export class CollectorResults {
   }
 
   outcomes(): CollectorOutcome[] {
-    return [...this.#results.entries()].map(([collector, r]) => ({ collector, ok: r.ok, durationSeconds: r.seconds, ...(r.error === undefined ? {} : { error: r.error }) }));
+    return [...this.#results.entries()].map(([collector, r]) => ({
+      collector,
+      ok: r.ok,
+      durationSeconds: r.seconds,
+      ...(r.error === undefined ? {} : { error: r.error }),
+    }));
   }
 
   families(): MetricFamily[] {
     const entries = [...this.#results.entries()];
     return [
-      gauge('tsmetrics_collector_success', '1 if the collector fetched and rendered its data in the last refresh (collector: devices, client_metrics, users, keys, settings, dns, services, policy, logstream, posture_integrations, service_hosts, webhooks, flowlogs, audit, exporter).', entries.map(([collector, r]) => [{ collector }, r.ok ? 1 : 0] as const)),
-      gauge('tsmetrics_collector_duration_seconds', 'Time the collector spent fetching (API calls, for the inventory collectors on their last fetch) and rendering.', entries.map(([collector, r]) => [{ collector }, r.seconds] as const)),
+      gauge(
+        'tsmetrics_collector_success',
+        '1 if the collector fetched and rendered its data in the last refresh (collector: devices, client_metrics, users, keys, settings, dns, services, policy, logstream, posture_integrations, service_hosts, webhooks, flowlogs, audit, exporter).',
+        entries.map(([collector, r]) => [{ collector }, r.ok ? 1 : 0] as const),
+      ),
+      gauge(
+        'tsmetrics_collector_duration_seconds',
+        'Time the collector spent fetching (API calls, for the inventory collectors on their last fetch) and rendering.',
+        entries.map(([collector, r]) => [{ collector }, r.seconds] as const),
+      ),
     ];
   }
 }
@@ -207,7 +278,11 @@ export class CollectorResults {
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
 
 /** Every collector of both stages on one cycle's data, and the collector self-metrics: all families at once. */
-export function runCollectors(data: RefreshData, collectors: readonly Collector[] = COLLECTORS, onError: OnError = () => {}): MetricFamily[] {
+export function runCollectors(
+  data: RefreshData,
+  collectors: readonly Collector[] = COLLECTORS,
+  onError: OnError = () => {},
+): MetricFamily[] {
   const results = new CollectorResults();
   const families = collectors.flatMap((c) => results.run<RefreshData>(c, data, onError));
   return [...families, ...results.families()];

@@ -29,10 +29,22 @@ export const keysCollector: ListCollector = {
       invalid.push([ids, boolValue(k.invalid)]);
     }
     return [
-      gauge('tailscale_key_info', 'Key of the tailnet, value 1; key_type is auth, api, client (OAuth client) or federated.', info),
+      gauge(
+        'tailscale_key_info',
+        'Key of the tailnet, value 1; key_type is auth, api, client (OAuth client) or federated.',
+        info,
+      ),
       gauge('tailscale_key_created_timestamp_seconds', 'Unix time the key was created (created).', created),
-      gauge('tailscale_key_expiry_timestamp_seconds', 'Unix time the key expires (expires); absent for keys that never expire.', expiry),
-      gauge('tailscale_key_expires_in_seconds', 'Seconds until the key expires, negative once expired; absent for keys that never expire or are revoked.', expiresIn),
+      gauge(
+        'tailscale_key_expiry_timestamp_seconds',
+        'Unix time the key expires (expires); absent for keys that never expire.',
+        expiry,
+      ),
+      gauge(
+        'tailscale_key_expires_in_seconds',
+        'Seconds until the key expires, negative once expired; absent for keys that never expire or are revoked.',
+        expiresIn,
+      ),
       gauge('tailscale_key_revoked', '1 if the key was revoked (revoked).', revoked),
       gauge('tailscale_key_invalid', '1 if the key can no longer be used: revoked or expired (invalid).', invalid),
     ];

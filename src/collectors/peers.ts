@@ -38,7 +38,11 @@ export function peerFamilies(
 ): MetricFamily[] {
   void nowSeconds;
   const up = options.up ?? status?.BackendState === 'Running';
-  const upFamily = gauge('tsmetrics_tsnet_up', '1 if the exporter\'s own tailscaled runs and is logged in (tsnet mode).', [[{}, boolValue(up)]]);
+  const upFamily = gauge(
+    'tsmetrics_tsnet_up',
+    "1 if the exporter's own tailscaled runs and is logged in (tsnet mode).",
+    [[{}, boolValue(up)]],
+  );
   if (status === undefined) return [upFamily];
 
   const nodeIdByName = new Map<string, string>();
@@ -64,15 +68,27 @@ export function peerFamilies(
   }
   return [
     upFamily,
-    gauge('tailscale_peer_online', '1 if the peer is connected to the control plane, as the exporter\'s node sees it (LocalAPI Peer.Online).', online),
+    gauge(
+      'tailscale_peer_online',
+      "1 if the peer is connected to the control plane, as the exporter's node sees it (LocalAPI Peer.Online).",
+      online,
+    ),
     gauge(
       'tailscale_peer_direct',
-      '1 if the exporter\'s node reaches the peer directly (LocalAPI Peer.CurAddr), 0 if relayed through the DERP region derp_region (Peer.Relay).',
+      "1 if the exporter's node reaches the peer directly (LocalAPI Peer.CurAddr), 0 if relayed through the DERP region derp_region (Peer.Relay).",
       direct,
     ),
-    counter('tailscale_peer_rx_bytes_total', 'Bytes the exporter\'s node received from the peer (LocalAPI Peer.RxBytes).', rx),
-    counter('tailscale_peer_tx_bytes_total', 'Bytes the exporter\'s node sent to the peer (LocalAPI Peer.TxBytes).', tx),
-    gauge('tailscale_peer_last_handshake_timestamp_seconds', 'Unix time of the last WireGuard handshake with the peer (LocalAPI Peer.LastHandshake).', handshake),
+    counter(
+      'tailscale_peer_rx_bytes_total',
+      "Bytes the exporter's node received from the peer (LocalAPI Peer.RxBytes).",
+      rx,
+    ),
+    counter('tailscale_peer_tx_bytes_total', "Bytes the exporter's node sent to the peer (LocalAPI Peer.TxBytes).", tx),
+    gauge(
+      'tailscale_peer_last_handshake_timestamp_seconds',
+      'Unix time of the last WireGuard handshake with the peer (LocalAPI Peer.LastHandshake).',
+      handshake,
+    ),
   ];
 }
 
@@ -95,7 +111,10 @@ export function makePeersCollector(tsnet: () => TsnetView | undefined): ListColl
       if (view === undefined) return [];
       const { idByNodeId, nameByNodeId } = deviceJoinMaps(data.devices);
       // Two peers may resolve to one API device (e.g. after a re-key): let the renderer de-duplicate.
-      return peerFamilies(view.status, data.nowSeconds, idByNodeId, nameByNodeId, { up: view.up }).map((f) => ({ ...f, unique: false }));
+      return peerFamilies(view.status, data.nowSeconds, idByNodeId, nameByNodeId, { up: view.up }).map((f) => ({
+        ...f,
+        unique: false,
+      }));
     },
   };
 }
@@ -122,7 +141,11 @@ function peerLabels(
   nodeIdByName: ReadonlyMap<string, string>,
 ): Labels | undefined {
   const dnsName = peer.DNSName.replace(/\.$/, '');
-  const nodeId = idByNodeId.has(peer.ID) ? peer.ID : dnsName !== '' ? nodeIdByName.get(dnsName.toLowerCase()) : undefined;
+  const nodeId = idByNodeId.has(peer.ID)
+    ? peer.ID
+    : dnsName !== ''
+      ? nodeIdByName.get(dnsName.toLowerCase())
+      : undefined;
   if (nodeId !== undefined) {
     const id = idByNodeId.get(nodeId);
     const name = nameByNodeId.get(nodeId);

@@ -24,12 +24,21 @@ export const serviceHostsCollector: ListCollector = {
         c.n++;
         counts.set(key, c);
       }
-      for (const c of counts.values()) hosts.push([{ service, approval_level: c.approval_level, configured: c.configured }, c.n]);
+      for (const c of counts.values())
+        hosts.push([{ service, approval_level: c.approval_level, configured: c.configured }, c.n]);
       serving.push([{ service }, list.filter((h) => APPROVED.has(h.approvalLevel) && h.configured === 'ready').length]);
     }
     return [
-      gauge('tailscale_service_hosts', 'Devices hosting the Tailscale Service, by approvalLevel (not-approved, approved:auto, approved:manual) and configured (ready, ...).', hosts),
-      gauge('tailscale_service_approved_ready_hosts', 'Devices that can serve the Tailscale Service: approved (auto or manual) and configured "ready"; 0 means nobody can reach it.', serving),
+      gauge(
+        'tailscale_service_hosts',
+        'Devices hosting the Tailscale Service, by approvalLevel (not-approved, approved:auto, approved:manual) and configured (ready, ...).',
+        hosts,
+      ),
+      gauge(
+        'tailscale_service_approved_ready_hosts',
+        'Devices that can serve the Tailscale Service: approved (auto or manual) and configured "ready"; 0 means nobody can reach it.',
+        serving,
+      ),
     ];
   },
 };

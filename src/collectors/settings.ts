@@ -18,12 +18,22 @@ export const settingsCollector: ListCollector = {
       if (value !== null) enabled.push([{ setting: SNAKE(name) }, boolValue(value)]);
     }
     return [
-      gauge('tailscale_tailnet_setting_enabled', '1 if the tailnet setting is on (devicesApprovalOn, usersApprovalOn, ...); absent when the API reports null.', enabled),
-      gauge('tailscale_tailnet_device_key_duration_seconds', 'Lifetime of device keys in seconds (devicesKeyDurationDays × 86400).', s.devicesKeyDurationDays === undefined ? [] : [[{}, s.devicesKeyDurationDays * 86_400]]),
+      gauge(
+        'tailscale_tailnet_setting_enabled',
+        '1 if the tailnet setting is on (devicesApprovalOn, usersApprovalOn, ...); absent when the API reports null.',
+        enabled,
+      ),
+      gauge(
+        'tailscale_tailnet_device_key_duration_seconds',
+        'Lifetime of device keys in seconds (devicesKeyDurationDays × 86400).',
+        s.devicesKeyDurationDays === undefined ? [] : [[{}, s.devicesKeyDurationDays * 86_400]],
+      ),
       gauge(
         'tailscale_tailnet_settings_info',
         'Enumerated tailnet settings, value 1 (usersRoleAllowedToJoinExternalTailnets).',
-        s.usersRoleAllowedToJoinExternalTailnets === undefined ? [] : [[{ users_role_allowed_to_join_external_tailnets: s.usersRoleAllowedToJoinExternalTailnets }, 1]],
+        s.usersRoleAllowedToJoinExternalTailnets === undefined
+          ? []
+          : [[{ users_role_allowed_to_join_external_tailnets: s.usersRoleAllowedToJoinExternalTailnets }, 1]],
       ),
     ];
   },

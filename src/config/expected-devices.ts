@@ -9,7 +9,13 @@ const selectorSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'name: letters, digits, _ . : - only'),
     match: z
-      .object({ name: z.string().min(1).optional(), tag: z.string().regex(/^tag:[A-Za-z0-9][A-Za-z0-9_-]*$/).optional() })
+      .object({
+        name: z.string().min(1).optional(),
+        tag: z
+          .string()
+          .regex(/^tag:[A-Za-z0-9][A-Za-z0-9_-]*$/)
+          .optional(),
+      })
       .strict()
       .refine((m) => m.name !== undefined || m.tag !== undefined, 'match needs name or tag'),
     min: z.number().int().min(0).default(1),
@@ -31,7 +37,8 @@ export type ExpectedDevices = z.infer<typeof fileSchema>;
 // The YAML parser is loaded on first use: most deployments have no expected-devices file, and it costs
 // several MB of memory.
 let yaml: typeof import('yaml') | undefined;
-const loadYaml = (): typeof import('yaml') => (yaml ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
+const loadYaml = (): typeof import('yaml') =>
+  (yaml ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
 
 export function parseExpectedDevices(text: string): ExpectedDevices {
   let raw: unknown;
@@ -54,7 +61,9 @@ export function readExpectedDevicesFile(file: string, readFile: (path: string) =
   try {
     text = readFile(file);
   } catch (err) {
-    throw new ConfigError(`EXPECTED_DEVICES_FILE=${JSON.stringify(file)}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new ConfigError(
+      `EXPECTED_DEVICES_FILE=${JSON.stringify(file)}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
   try {
     return parseExpectedDevices(text);

@@ -1,6 +1,13 @@
 import { ConfigError } from '../errors.js';
 import { readExpectedDevicesFile, type ExpectedDevices } from './expected-devices.js';
-import { BACKEND_COLLECTORS, OPT_IN_COLLECTORS, SECRET_VARIABLES, VARIABLES, type CollectorName, type VariableSpec } from './schema.js';
+import {
+  BACKEND_COLLECTORS,
+  OPT_IN_COLLECTORS,
+  SECRET_VARIABLES,
+  VARIABLES,
+  type CollectorName,
+  type VariableSpec,
+} from './schema.js';
 import { loadWebConfig, type WebConfig } from './web-config.js';
 
 type ApiAuth =
@@ -113,10 +120,14 @@ function rawValue(env: Env, spec: VariableSpec, readFile: (p: string) => string)
       text = readFile(filePath);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw new ConfigError(`${spec.name}_FILE=${JSON.stringify(filePath)}: cannot read the file (${code}); expected a readable file holding ${spec.accepted}`);
+      throw new ConfigError(
+        `${spec.name}_FILE=${JSON.stringify(filePath)}: cannot read the file (${code}); expected a readable file holding ${spec.accepted}`,
+      );
     }
     if (text.trim() === '') {
-      throw new ConfigError(`${spec.name}_FILE=${JSON.stringify(filePath)}: the file is empty; expected a file holding ${spec.accepted}`);
+      throw new ConfigError(
+        `${spec.name}_FILE=${JSON.stringify(filePath)}: the file is empty; expected a file holding ${spec.accepted}`,
+      );
     }
     return text.trim();
   }
@@ -129,9 +140,11 @@ function shown(spec: VariableSpec, value: string): string {
 
 /** Parses every variable; the first bad one throws a one-line ConfigError. */
 export function loadConfig(env: Env, options: LoadOptions = {}): Config {
-  const readFile = options.readFile ?? ((p: string) => {
-    throw Object.assign(new Error('no file reader'), { code: 'ENOENT', path: p });
-  });
+  const readFile =
+    options.readFile ??
+    ((p: string) => {
+      throw Object.assign(new Error('no file reader'), { code: 'ENOENT', path: p });
+    });
   const v: Record<string, unknown> = {};
   for (const spec of VARIABLES) {
     const raw = rawValue(env, spec, readFile) ?? spec.default;
@@ -149,15 +162,26 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   const clientSecret = get<string | undefined>('OAUTH_CLIENT_SECRET');
   const idTokenFile = get<string | undefined>('OAUTH_ID_TOKEN_FILE');
   const testDevices = get<string[] | undefined>('TEST_DEVICES');
-  const simulator = options.demo === true ? { scenario: 'demo' as const } : testDevices ? { names: testDevices } : undefined;
+  const simulator =
+    options.demo === true ? { scenario: 'demo' as const } : testDevices ? { names: testDevices } : undefined;
 
   const backend = get<'tailscale' | 'headscale'>('BACKEND');
   if (testDevices !== undefined) {
     // A .env migrated from the Go exporter can carry both: serving a fake tailnet to production dashboards
     // would be silent, so the combination is refused.
-    const credential = ['OAUTH_CLIENT_ID', 'OAUTH_CLIENT_SECRET', 'OAUTH_ID_TOKEN_FILE', 'TAILSCALE_API_KEY', 'OAUTH_TOKEN', 'HEADSCALE_URL', 'HEADSCALE_API_KEY'].find((name) => v[name] !== undefined);
+    const credential = [
+      'OAUTH_CLIENT_ID',
+      'OAUTH_CLIENT_SECRET',
+      'OAUTH_ID_TOKEN_FILE',
+      'TAILSCALE_API_KEY',
+      'OAUTH_TOKEN',
+      'HEADSCALE_URL',
+      'HEADSCALE_API_KEY',
+    ].find((name) => v[name] !== undefined);
     if (credential !== undefined) {
-      throw new ConfigError(`TEST_DEVICES and ${credential} are both set: TEST_DEVICES runs the built-in simulated tailnet and would ignore the real credentials; unset TEST_DEVICES to monitor your tailnet, or unset ${credential} to run the simulator`);
+      throw new ConfigError(
+        `TEST_DEVICES and ${credential} are both set: TEST_DEVICES runs the built-in simulated tailnet and would ignore the real credentials; unset TEST_DEVICES to monitor your tailnet, or unset ${credential} to run the simulator`,
+      );
     }
   }
   let headscale: HeadscaleConfig | undefined;
@@ -165,7 +189,9 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     const url = get<string | undefined>('HEADSCALE_URL');
     const key = get<string | undefined>('HEADSCALE_API_KEY');
     if (simulator === undefined && (url === undefined || key === undefined)) {
-      throw new ConfigError(`${url === undefined ? 'HEADSCALE_URL' : 'HEADSCALE_API_KEY'} is not set: BACKEND=headscale needs HEADSCALE_URL and HEADSCALE_API_KEY (or HEADSCALE_API_KEY_FILE)`);
+      throw new ConfigError(
+        `${url === undefined ? 'HEADSCALE_URL' : 'HEADSCALE_API_KEY'} is not set: BACKEND=headscale needs HEADSCALE_URL and HEADSCALE_API_KEY (or HEADSCALE_API_KEY_FILE)`,
+      );
     }
     const caFile = get<string | undefined>('HEADSCALE_CA_FILE');
     let ca: string | undefined;
@@ -173,9 +199,14 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
       try {
         ca = readFile(caFile);
       } catch (err) {
-        throw new ConfigError(`HEADSCALE_CA_FILE=${JSON.stringify(caFile)}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'}); expected a PEM file`);
+        throw new ConfigError(
+          `HEADSCALE_CA_FILE=${JSON.stringify(caFile)}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'}); expected a PEM file`,
+        );
       }
-      if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`HEADSCALE_CA_FILE=${JSON.stringify(caFile)} is invalid: expected a PEM file with a certificate`);
+      if (!ca.includes('-----BEGIN CERTIFICATE-----'))
+        throw new ConfigError(
+          `HEADSCALE_CA_FILE=${JSON.stringify(caFile)} is invalid: expected a PEM file with a certificate`,
+        );
     }
     // In simulator mode the simulated Headscale supplies the URL and key at start.
     headscale = simulator === undefined ? { url: url!, apiKey: key!, ca } : undefined;
@@ -186,10 +217,14 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     throw new ConfigError('TAILSCALE_API_KEY and OAUTH_TOKEN are both set: they are the same setting, set only one');
   }
   if (apiKey !== undefined && (clientId !== undefined || clientSecret !== undefined || idTokenFile !== undefined)) {
-    throw new ConfigError('TAILSCALE_API_KEY and OAUTH_CLIENT_ID/OAUTH_CLIENT_SECRET/OAUTH_ID_TOKEN_FILE are both set: choose one way to authenticate');
+    throw new ConfigError(
+      'TAILSCALE_API_KEY and OAUTH_CLIENT_ID/OAUTH_CLIENT_SECRET/OAUTH_ID_TOKEN_FILE are both set: choose one way to authenticate',
+    );
   }
   if (clientSecret !== undefined && idTokenFile !== undefined) {
-    throw new ConfigError('OAUTH_CLIENT_SECRET and OAUTH_ID_TOKEN_FILE are both set: choose one credential for OAUTH_CLIENT_ID (a client secret, or an ID token for workload identity federation)');
+    throw new ConfigError(
+      'OAUTH_CLIENT_SECRET and OAUTH_ID_TOKEN_FILE are both set: choose one credential for OAUTH_CLIENT_ID (a client secret, or an ID token for workload identity federation)',
+    );
   }
   if (apiKey !== undefined) auth = { kind: 'api-key', apiKey };
   else if (clientId !== undefined && clientSecret !== undefined) auth = { kind: 'oauth', clientId, clientSecret };
@@ -198,7 +233,9 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     auth = { kind: 'federated', clientId, idTokenFile };
   } else if (clientId !== undefined || clientSecret !== undefined || idTokenFile !== undefined) {
     const missing = clientId === undefined ? 'OAUTH_CLIENT_ID' : 'OAUTH_CLIENT_SECRET';
-    throw new ConfigError(`${missing} is not set: OAuth needs OAUTH_CLIENT_ID with OAUTH_CLIENT_SECRET, or OAUTH_CLIENT_ID with OAUTH_ID_TOKEN_FILE (workload identity federation), or use TAILSCALE_API_KEY`);
+    throw new ConfigError(
+      `${missing} is not set: OAuth needs OAUTH_CLIENT_ID with OAUTH_CLIENT_SECRET, or OAUTH_CLIENT_ID with OAUTH_ID_TOKEN_FILE (workload identity federation), or use TAILSCALE_API_KEY`,
+    );
   } else if (simulator === undefined && backend === 'tailscale') {
     throw new ConfigError(
       'no Tailscale credentials: set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (or OAUTH_ID_TOKEN_FILE, or TAILSCALE_API_KEY), ' +
@@ -208,7 +245,9 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
 
   const useTsnet = get<boolean>('USE_TSNET');
   if (useTsnet && simulator !== undefined) {
-    throw new ConfigError('USE_TSNET=true cannot be combined with --demo or TEST_DEVICES: the simulated tailnet is on loopback, not in a tailnet');
+    throw new ConfigError(
+      'USE_TSNET=true cannot be combined with --demo or TEST_DEVICES: the simulated tailnet is on loopback, not in a tailnet',
+    );
   }
 
   const shardCount = get<number>('SHARD_COUNT');
@@ -220,18 +259,24 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     const host = env.POD_NAME ?? env.HOSTNAME ?? '';
     const ordinal = ordinalFromHostname(host);
     if (ordinal === undefined) {
-      throw new ConfigError(`SHARD_INDEX=auto cannot read an ordinal from the host name ${JSON.stringify(host)}: set SHARD_INDEX to 0..${shardCount - 1} or run as a StatefulSet (name-N)`);
+      throw new ConfigError(
+        `SHARD_INDEX=auto cannot read an ordinal from the host name ${JSON.stringify(host)}: set SHARD_INDEX to 0..${shardCount - 1} or run as a StatefulSet (name-N)`,
+      );
     }
     shardIndex = ordinal;
   }
   if (shardIndex >= shardCount) {
-    throw new ConfigError(`SHARD_INDEX=${shardIndex} is invalid: expected an index from 0 to ${shardCount - 1} (SHARD_COUNT=${shardCount})`);
+    throw new ConfigError(
+      `SHARD_INDEX=${shardIndex} is invalid: expected an index from 0 to ${shardCount - 1} (SHARD_COUNT=${shardCount})`,
+    );
   }
 
   const redact = get<boolean>('REDACT_USER_EMAILS');
   const redactKey = get<string | undefined>('REDACT_KEY');
   if (redact && redactKey === undefined) {
-    throw new ConfigError('REDACT_USER_EMAILS=true needs REDACT_KEY (or REDACT_KEY_FILE): a secret of at least 16 characters that keys the hash');
+    throw new ConfigError(
+      'REDACT_USER_EMAILS=true needs REDACT_KEY (or REDACT_KEY_FILE): a secret of at least 16 characters that keys the hash',
+    );
   }
 
   const supported: readonly string[] = BACKEND_COLLECTORS[backend];
@@ -239,7 +284,9 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   const explicit = named.filter((c) => c !== 'all');
   const foreign = explicit.filter((c) => !supported.includes(c));
   if (foreign.length > 0) {
-    throw new ConfigError(`COLLECTORS=${JSON.stringify(named.join(','))} is invalid with BACKEND=${backend}: ${foreign.join(', ')} ${foreign.length === 1 ? 'is' : 'are'} not available there; expected all, or a subset of ${supported.join(', ')}`);
+    throw new ConfigError(
+      `COLLECTORS=${JSON.stringify(named.join(','))} is invalid with BACKEND=${backend}: ${foreign.join(', ')} ${foreign.length === 1 ? 'is' : 'are'} not available there; expected all, or a subset of ${supported.join(', ')}`,
+    );
   }
   // `all` is every collector of the backend but the opt-in ones, which may be named next to it.
   const everyDefault = named.includes('all') ? supported.filter((c) => !OPT_IN_COLLECTORS.has(c as CollectorName)) : [];
@@ -300,8 +347,17 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     collectors,
     inventoryIntervalMs: get('INVENTORY_INTERVAL'),
     logs: {
-      flow: { intervalMs: get('FLOW_LOGS_INTERVAL'), lagMs: get('FLOW_LOGS_LAG'), lookbackMs: get('FLOW_LOGS_LOOKBACK'), pairs: get('FLOW_LOGS_PAIRS') },
-      audit: { intervalMs: get('AUDIT_LOG_INTERVAL'), lagMs: get('AUDIT_LOG_LAG'), lookbackMs: get('AUDIT_LOG_LOOKBACK') },
+      flow: {
+        intervalMs: get('FLOW_LOGS_INTERVAL'),
+        lagMs: get('FLOW_LOGS_LAG'),
+        lookbackMs: get('FLOW_LOGS_LOOKBACK'),
+        pairs: get('FLOW_LOGS_PAIRS'),
+      },
+      audit: {
+        intervalMs: get('AUDIT_LOG_INTERVAL'),
+        lagMs: get('AUDIT_LOG_LAG'),
+        lookbackMs: get('AUDIT_LOG_LOOKBACK'),
+      },
     },
     shard: { index: shardIndex, count: shardCount, apiMetrics: get('SHARD_API_METRICS') },
     scrapeIntervalMs: get('SCRAPE_INTERVAL'),
@@ -326,10 +382,14 @@ function checkIdTokenFile(path: string, readFile: (p: string) => string): void {
     text = readFile(path).trim();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new ConfigError(`OAUTH_ID_TOKEN_FILE=${JSON.stringify(path)}: cannot read the file (${code}); expected a readable file holding an OIDC ID token (JWT)`);
+    throw new ConfigError(
+      `OAUTH_ID_TOKEN_FILE=${JSON.stringify(path)}: cannot read the file (${code}); expected a readable file holding an OIDC ID token (JWT)`,
+    );
   }
   if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(text)) {
-    throw new ConfigError(`OAUTH_ID_TOKEN_FILE=${JSON.stringify(path)} is invalid: expected a file holding an OIDC ID token (a JWT: three base64url parts separated by dots)`);
+    throw new ConfigError(
+      `OAUTH_ID_TOKEN_FILE=${JSON.stringify(path)} is invalid: expected a file holding an OIDC ID token (a JWT: three base64url parts separated by dots)`,
+    );
   }
 }
 

@@ -16,7 +16,9 @@ export function redactUrl(url: string): string {
   const user = parsed.username === '' ? '' : decodeURIComponent(parsed.username);
   parsed.username = '';
   parsed.password = '';
-  return parsed.href.replace(/^([a-z][a-z0-9+.-]*:\/\/)/i, `$1${user}:<redacted>@`).replace(/\/$/, url.endsWith('/') ? '/' : '');
+  return parsed.href
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)/i, `$1${user}:<redacted>@`)
+    .replace(/\/$/, url.endsWith('/') ? '/' : '');
 }
 
 /** A display copy of the config for /debug and the start-up log: secrets are replaced by "<redacted>". */
@@ -35,11 +37,14 @@ export function redactedConfig(config: Config): Record<string, unknown> {
     rate_limit_rps: config.rateLimit.perSecond,
     rate_limit_burst: config.rateLimit.burst,
     web_config_file: config.webConfig?.file,
-    web_config: config.webConfig === undefined ? undefined : {
-      tls: config.webConfig.tls !== undefined,
-      client_auth_type: config.webConfig.tls?.clientAuthType,
-      basic_auth_users: [...config.webConfig.basicAuthUsers.keys()],
-    },
+    web_config:
+      config.webConfig === undefined
+        ? undefined
+        : {
+            tls: config.webConfig.tls !== undefined,
+            client_auth_type: config.webConfig.tls?.clientAuthType,
+            basic_auth_users: [...config.webConfig.basicAuthUsers.keys()],
+          },
     http_max_connections: config.http.maxConnections,
     http_max_connections_per_address: config.http.maxConnectionsPerAddress,
     http_max_requests_in_flight: config.http.maxRequestsInFlight,
@@ -66,10 +71,23 @@ export function redactedConfig(config: Config): Record<string, unknown> {
     inventory_interval: formatGoDuration(config.inventoryIntervalMs),
     // The log windows matter only with the opt-in collectors that read them.
     ...(config.collectors.includes('flowlogs')
-      ? { flow_logs: { interval: formatGoDuration(config.logs.flow.intervalMs), lag: formatGoDuration(config.logs.flow.lagMs), lookback: formatGoDuration(config.logs.flow.lookbackMs), pairs: config.logs.flow.pairs } }
+      ? {
+          flow_logs: {
+            interval: formatGoDuration(config.logs.flow.intervalMs),
+            lag: formatGoDuration(config.logs.flow.lagMs),
+            lookback: formatGoDuration(config.logs.flow.lookbackMs),
+            pairs: config.logs.flow.pairs,
+          },
+        }
       : {}),
     ...(config.collectors.includes('audit')
-      ? { audit_log: { interval: formatGoDuration(config.logs.audit.intervalMs), lag: formatGoDuration(config.logs.audit.lagMs), lookback: formatGoDuration(config.logs.audit.lookbackMs) } }
+      ? {
+          audit_log: {
+            interval: formatGoDuration(config.logs.audit.intervalMs),
+            lag: formatGoDuration(config.logs.audit.lagMs),
+            lookback: formatGoDuration(config.logs.audit.lookbackMs),
+          },
+        }
       : {}),
     scrape_interval: formatGoDuration(config.scrapeIntervalMs),
     device_labels_from_tags: config.labelsFromTags.map((r) => `${r.label}=${r.pattern.source}`),
@@ -89,6 +107,9 @@ function shownAuth(config: Config): unknown {
   if (config.backend === 'headscale') return 'headscale-api-key';
   const auth = config.auth;
   if (auth === undefined) return undefined;
-  if (auth.kind === 'federated') return { kind: 'federated', client_id: auth.clientId, id_token_file: auth.idTokenFile };
-  return auth.kind === 'oauth' ? { kind: 'oauth', client_id: auth.clientId, client_secret: '<redacted>' } : { kind: 'api-key', api_key: '<redacted>' };
+  if (auth.kind === 'federated')
+    return { kind: 'federated', client_id: auth.clientId, id_token_file: auth.idTokenFile };
+  return auth.kind === 'oauth'
+    ? { kind: 'oauth', client_id: auth.clientId, client_secret: '<redacted>' }
+    : { kind: 'api-key', api_key: '<redacted>' };
 }

@@ -11,7 +11,13 @@ import { parseGoDuration } from './duration.js';
 // exporter-toolkit's strict YAML decoding makes them; relative paths are resolved against the file's
 // directory, as exporter-toolkit does.
 
-const CLIENT_AUTH_TYPES = ['NoClientCert', 'RequestClientCert', 'RequireAnyClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'] as const;
+const CLIENT_AUTH_TYPES = [
+  'NoClientCert',
+  'RequestClientCert',
+  'RequireAnyClientCert',
+  'VerifyClientCertIfGiven',
+  'RequireAndVerifyClientCert',
+] as const;
 export type ClientAuthType = (typeof CLIENT_AUTH_TYPES)[number];
 
 const TLS_VERSIONS = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' } as const;
@@ -39,7 +45,12 @@ const CIPHER_SUITES: Readonly<Record<string, string>> = {
   TLS_RSA_WITH_AES_256_CBC_SHA: 'AES256-SHA',
 };
 
-const CURVES: Readonly<Record<string, string>> = { CurveP256: 'P-256', CurveP384: 'P-384', CurveP521: 'P-521', X25519: 'X25519' };
+const CURVES: Readonly<Record<string, string>> = {
+  CurveP256: 'P-256',
+  CurveP384: 'P-384',
+  CurveP521: 'P-521',
+  X25519: 'X25519',
+};
 
 /** The only headers exporter-toolkit lets the file set, with the values it accepts where it restricts them. */
 const HEADERS: Readonly<Record<string, RegExp | undefined>> = {
@@ -59,13 +70,29 @@ const schema = z.strictObject({
       key_file: z.string().optional(),
       cert: z.string().optional(),
       key: z.string().optional(),
-      client_auth_type: z.enum(CLIENT_AUTH_TYPES, { message: `expected one of ${CLIENT_AUTH_TYPES.join(', ')}` }).optional(),
+      client_auth_type: z
+        .enum(CLIENT_AUTH_TYPES, { message: `expected one of ${CLIENT_AUTH_TYPES.join(', ')}` })
+        .optional(),
       client_ca_file: z.string().optional(),
       client_allowed_sans: z.array(z.string()).optional(),
-      cipher_suites: z.array(z.string().refine((s) => Object.hasOwn(CIPHER_SUITES, s), { message: 'not a cipher suite Go offers for TLS 1.2' })).optional(),
-      curve_preferences: z.array(z.string().refine((s) => Object.hasOwn(CURVES, s), { message: `expected ${Object.keys(CURVES).join(', ')}` })).optional(),
-      min_version: z.enum(Object.keys(TLS_VERSIONS) as [TlsVersionName], { message: 'expected TLS10, TLS11, TLS12 or TLS13' }).optional(),
-      max_version: z.enum(Object.keys(TLS_VERSIONS) as [TlsVersionName], { message: 'expected TLS10, TLS11, TLS12 or TLS13' }).optional(),
+      cipher_suites: z
+        .array(
+          z
+            .string()
+            .refine((s) => Object.hasOwn(CIPHER_SUITES, s), { message: 'not a cipher suite Go offers for TLS 1.2' }),
+        )
+        .optional(),
+      curve_preferences: z
+        .array(
+          z.string().refine((s) => Object.hasOwn(CURVES, s), { message: `expected ${Object.keys(CURVES).join(', ')}` }),
+        )
+        .optional(),
+      min_version: z
+        .enum(Object.keys(TLS_VERSIONS) as [TlsVersionName], { message: 'expected TLS10, TLS11, TLS12 or TLS13' })
+        .optional(),
+      max_version: z
+        .enum(Object.keys(TLS_VERSIONS) as [TlsVersionName], { message: 'expected TLS10, TLS11, TLS12 or TLS13' })
+        .optional(),
       prefer_server_cipher_suites: z.boolean().optional(),
     })
     .nullish(),
@@ -76,10 +103,15 @@ const schema = z.strictObject({
       headers: z.record(z.string(), z.string()).optional(),
     })
     .nullish(),
-  basic_auth_users: z.record(z.string(), z.string().regex(BCRYPT_HASH, { message: 'expected a bcrypt hash ($2y$10$...)' })).nullish(),
+  basic_auth_users: z
+    .record(z.string(), z.string().regex(BCRYPT_HASH, { message: 'expected a bcrypt hash ($2y$10$...)' }))
+    .nullish(),
   rate_limit: z
     .strictObject({
-      interval: z.string().refine((s) => (parseGoDuration(s) ?? 0) > 0, { message: 'expected a duration such as 1s' }).optional(),
+      interval: z
+        .string()
+        .refine((s) => (parseGoDuration(s) ?? 0) > 0, { message: 'expected a duration such as 1s' })
+        .optional(),
       burst: z.number().int().min(0).optional(),
     })
     .nullish(),
@@ -129,7 +161,9 @@ export function loadWebConfig(file: string, readFile: (path: string) => string):
   try {
     text = readFile(file);
   } catch (err) {
-    throw new ConfigError(`WEB_CONFIG_FILE=${JSON.stringify(file)}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'}); expected a readable YAML file`);
+    throw new ConfigError(
+      `WEB_CONFIG_FILE=${JSON.stringify(file)}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'}); expected a readable YAML file`,
+    );
   }
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0) fail(file, 'yaml', doc.errors[0]!.message.split('\n')[0]!);
@@ -139,22 +173,38 @@ export function loadWebConfig(file: string, readFile: (path: string) => string):
     const issue = parsed.error.issues[0]!;
     const path = issue.path.map(String);
     if (issue.code === 'unrecognized_keys') fail(file, [...path, issue.keys[0]!].join('.'), 'unknown key');
-    fail(file, path.join('.') || '(top level)', issue.code === 'invalid_type' ? `expected ${issue.expected}` : issue.message);
+    fail(
+      file,
+      path.join('.') || '(top level)',
+      issue.code === 'invalid_type' ? `expected ${issue.expected}` : issue.message,
+    );
   }
   const c = parsed.data;
   const dir = dirname(resolve(file));
-  const abs = (p: string | undefined): string | undefined => (p === undefined || p === '' ? undefined : resolve(dir, p));
+  const abs = (p: string | undefined): string | undefined =>
+    p === undefined || p === '' ? undefined : resolve(dir, p);
 
   let tls: TlsSettings | undefined;
   const t = c.tls_server_config;
   if (t !== null && t !== undefined) {
-    if ((t.cert_file ?? t.cert) === undefined) fail(file, 'tls_server_config.cert_file', 'missing: TLS needs cert_file (or cert) and key_file (or key)');
-    if ((t.key_file ?? t.key) === undefined) fail(file, 'tls_server_config.key_file', 'missing: TLS needs cert_file (or cert) and key_file (or key)');
-    if (t.cert_file !== undefined && t.cert !== undefined) fail(file, 'tls_server_config.cert', 'set only one of cert and cert_file');
-    if (t.key_file !== undefined && t.key !== undefined) fail(file, 'tls_server_config.key', 'set only one of key and key_file');
+    if ((t.cert_file ?? t.cert) === undefined)
+      fail(file, 'tls_server_config.cert_file', 'missing: TLS needs cert_file (or cert) and key_file (or key)');
+    if ((t.key_file ?? t.key) === undefined)
+      fail(file, 'tls_server_config.key_file', 'missing: TLS needs cert_file (or cert) and key_file (or key)');
+    if (t.cert_file !== undefined && t.cert !== undefined)
+      fail(file, 'tls_server_config.cert', 'set only one of cert and cert_file');
+    if (t.key_file !== undefined && t.key !== undefined)
+      fail(file, 'tls_server_config.key', 'set only one of key and key_file');
     const clientAuthType = t.client_auth_type ?? 'NoClientCert';
-    if ((clientAuthType === 'VerifyClientCertIfGiven' || clientAuthType === 'RequireAndVerifyClientCert') && t.client_ca_file === undefined) {
-      fail(file, 'tls_server_config.client_ca_file', `missing: client_auth_type ${clientAuthType} needs the CA that signs client certificates`);
+    if (
+      (clientAuthType === 'VerifyClientCertIfGiven' || clientAuthType === 'RequireAndVerifyClientCert') &&
+      t.client_ca_file === undefined
+    ) {
+      fail(
+        file,
+        'tls_server_config.client_ca_file',
+        `missing: client_auth_type ${clientAuthType} needs the CA that signs client certificates`,
+      );
     }
     const minVersion = TLS_VERSIONS[t.min_version ?? 'TLS12'];
     const maxVersion = TLS_VERSIONS[t.max_version ?? 'TLS13'];
@@ -178,16 +228,31 @@ export function loadWebConfig(file: string, readFile: (path: string) => string):
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(c.http_server_config?.headers ?? {})) {
     const lower = name.toLowerCase();
-    if (!Object.hasOwn(HEADERS, lower)) fail(file, `http_server_config.headers.${name}`, `not allowed; expected one of Content-Security-Policy, X-Frame-Options, X-Content-Type-Options, X-XSS-Protection, Strict-Transport-Security`);
+    if (!Object.hasOwn(HEADERS, lower))
+      fail(
+        file,
+        `http_server_config.headers.${name}`,
+        `not allowed; expected one of Content-Security-Policy, X-Frame-Options, X-Content-Type-Options, X-XSS-Protection, Strict-Transport-Security`,
+      );
     const allowed = HEADERS[lower];
-    if (allowed !== undefined && !allowed.test(value)) fail(file, `http_server_config.headers.${name}`, `value ${JSON.stringify(value)} is not allowed`);
+    if (allowed !== undefined && !allowed.test(value))
+      fail(file, `http_server_config.headers.${name}`, `value ${JSON.stringify(value)} is not allowed`);
     headers[lower] = value;
   }
 
   const rl = c.rate_limit;
-  const rateLimit = rl === null || rl === undefined || rl.interval === undefined ? undefined : { intervalMs: parseGoDuration(rl.interval)!, burst: rl.burst ?? 0 };
+  const rateLimit =
+    rl === null || rl === undefined || rl.interval === undefined
+      ? undefined
+      : { intervalMs: parseGoDuration(rl.interval)!, burst: rl.burst ?? 0 };
 
-  const config: WebConfig = { file, tls, headers, basicAuthUsers: new Map(Object.entries(c.basic_auth_users ?? {})), rateLimit };
+  const config: WebConfig = {
+    file,
+    tls,
+    headers,
+    basicAuthUsers: new Map(Object.entries(c.basic_auth_users ?? {})),
+    rateLimit,
+  };
   if (tls !== undefined) checkTls(config, readFile);
   return config;
 }
@@ -200,7 +265,11 @@ export function readTlsMaterial(web: WebConfig, readFile: (path: string) => stri
     try {
       return readFile(path);
     } catch (err) {
-      return fail(web.file, `tls_server_config.${key}`, `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+      return fail(
+        web.file,
+        `tls_server_config.${key}`,
+        `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+      );
     }
   };
   return {
@@ -227,7 +296,8 @@ export function secureContextOptions(tls: TlsSettings, m: TlsMaterial): SecureCo
 /** Parses every certificate and key, and builds the context once: a mismatch is found before anything listens. */
 function checkTls(web: WebConfig, readFile: (path: string) => string): void {
   const m = readTlsMaterial(web, readFile);
-  const where = (key: string, path: string | undefined): string => (path === undefined ? key.replace(/_file$/, '') : key);
+  const where = (key: string, path: string | undefined): string =>
+    path === undefined ? key.replace(/_file$/, '') : key;
   try {
     new X509Certificate(m.cert);
   } catch {
@@ -236,7 +306,11 @@ function checkTls(web: WebConfig, readFile: (path: string) => string): void {
   try {
     createPrivateKey(m.key);
   } catch {
-    fail(web.file, `tls_server_config.${where('key_file', web.tls!.keyFile)}`, 'not a PEM private key (encrypted keys are not supported)');
+    fail(
+      web.file,
+      `tls_server_config.${where('key_file', web.tls!.keyFile)}`,
+      'not a PEM private key (encrypted keys are not supported)',
+    );
   }
   if (m.ca !== undefined) {
     try {
@@ -248,6 +322,10 @@ function checkTls(web: WebConfig, readFile: (path: string) => string): void {
   try {
     createSecureContext(secureContextOptions(web.tls!, m));
   } catch (err) {
-    fail(web.file, `tls_server_config.${where('key_file', web.tls!.keyFile)}`, `does not fit the certificate or settings (${(err as Error).message.replace(/^error:[0-9A-F]+:/, '')})`);
+    fail(
+      web.file,
+      `tls_server_config.${where('key_file', web.tls!.keyFile)}`,
+      `does not fit the certificate or settings (${(err as Error).message.replace(/^error:[0-9A-F]+:/, '')})`,
+    );
   }
 }

@@ -22,12 +22,17 @@ export function globToRegExp(glob: string): RegExp {
  * Whether `pattern` names the device by its MagicDNS name, that name's first label or its OS host name. With
  * `glob`, `*` is a wildcard (configuration); without, the name is taken literally (a /probe target).
  */
-export function deviceNameMatcher(pattern: string, options: { glob: boolean } = { glob: true }): (d: NamedDevice) => boolean {
+export function deviceNameMatcher(
+  pattern: string,
+  options: { glob: boolean } = { glob: true },
+): (d: NamedDevice) => boolean {
   if (options.glob) {
     const re = globToRegExp(pattern);
     return (d) => re.test(shortName(d)) || re.test(canonical(d.name)) || re.test(d.hostname);
   }
   const wanted = canonical(pattern);
   // An empty name never matches, not even a device without a host name.
-  return (d) => wanted !== '' && (canonical(shortName(d)) === wanted || canonical(d.name) === wanted || canonical(d.hostname) === wanted);
+  return (d) =>
+    wanted !== '' &&
+    (canonical(shortName(d)) === wanted || canonical(d.name) === wanted || canonical(d.hostname) === wanted);
 }

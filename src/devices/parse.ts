@@ -42,8 +42,7 @@ export interface ParseOptions {
 type ParseFormat = 'text-0.0.4' | 'openmetrics';
 
 export type ParseResult =
-  | { ok: true; families: MetricFamily[]; format: ParseFormat }
-  | { ok: false; error: ParseError };
+  { ok: true; families: MetricFamily[]; format: ParseFormat } | { ok: false; error: ParseError };
 
 interface ParseError {
   reason: 'parse' | 'too_many_series';
@@ -118,7 +117,10 @@ function run(
       return { ok: false, error: { reason: e.reason, line: e.line, message: e.message } };
     }
     // Not reachable by design; kept so that no input can make the scraper throw.
-    return { ok: false, error: { reason: 'parse', line: parser.line, message: `internal parser error: ${describe(e)}` } };
+    return {
+      ok: false,
+      error: { reason: 'parse', line: parser.line, message: `internal parser error: ${describe(e)}` },
+    };
   }
 }
 
@@ -659,7 +661,11 @@ class Parser {
       while (p < end && (c = text.charCodeAt(p)) < 128 && (CHAR_CLASS[c]! & LABEL_CONT) !== 0) p++;
       const nameEnd = p;
       const name = text.slice(nameStart, nameEnd);
-      if (nameEnd - nameStart >= 2 && text.charCodeAt(nameStart) === UNDERSCORE && text.charCodeAt(nameStart + 1) === UNDERSCORE) {
+      if (
+        nameEnd - nameStart >= 2 &&
+        text.charCodeAt(nameStart) === UNDERSCORE &&
+        text.charCodeAt(nameStart + 1) === UNDERSCORE
+      ) {
         this.fail(`reserved label name ${q(name)}`);
       }
       p = skipBlanks(text, p, end);
@@ -757,7 +763,8 @@ class Parser {
     p = skipBlanks(text, this.parseLabels(p + 1, end, false), end);
     const valueStart = p;
     p = skipNonBlanks(text, p, end);
-    if (parseNumber(text, valueStart, p) === undefined) this.fail(`invalid exemplar value ${q(text.slice(valueStart, p))}`);
+    if (parseNumber(text, valueStart, p) === undefined)
+      this.fail(`invalid exemplar value ${q(text.slice(valueStart, p))}`);
     p = skipBlanks(text, p, end);
     if (p === end) return;
     const tsStart = p;
@@ -844,13 +851,15 @@ class Parser {
         if (suffix === '') {
           const quantile = labels['quantile'];
           if (quantile === undefined) this.fail(`sample of summary ${q(fam.name)} without "quantile" label`);
-          if (parseNumber(quantile, 0, quantile.length) === undefined) this.fail(`invalid "quantile" label value ${q(quantile)}`);
+          if (parseNumber(quantile, 0, quantile.length) === undefined)
+            this.fail(`invalid "quantile" label value ${q(quantile)}`);
         }
         break;
       case 'counter':
         if (suffix !== '_created') {
           if (fam.counterSuffix === undefined) fam.counterSuffix = suffix;
-          else if (fam.counterSuffix !== suffix) this.fail(`counter ${q(fam.name)} mixes samples with and without "_total"`);
+          else if (fam.counterSuffix !== suffix)
+            this.fail(`counter ${q(fam.name)} mixes samples with and without "_total"`);
         }
         break;
       default:

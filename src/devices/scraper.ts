@@ -10,8 +10,22 @@ import type { ScrapeTarget } from './targets.js';
 type ScrapeFailure = 'timeout' | 'connect' | 'http_status' | 'too_large' | 'parse' | 'too_many_series';
 
 export type ScrapeResult =
-  | { readonly ok: true; readonly target: ScrapeTarget; readonly families: readonly MetricFamily[]; readonly bytes: number; readonly durationSeconds: number; readonly series: number }
-  | { readonly ok: false; readonly target: ScrapeTarget; readonly reason: ScrapeFailure; readonly message: string; readonly status?: number; readonly durationSeconds: number };
+  | {
+      readonly ok: true;
+      readonly target: ScrapeTarget;
+      readonly families: readonly MetricFamily[];
+      readonly bytes: number;
+      readonly durationSeconds: number;
+      readonly series: number;
+    }
+  | {
+      readonly ok: false;
+      readonly target: ScrapeTarget;
+      readonly reason: ScrapeFailure;
+      readonly message: string;
+      readonly status?: number;
+      readonly durationSeconds: number;
+    };
 
 export interface ScraperOptions {
   readonly timeoutMs: number;
@@ -57,7 +71,11 @@ export class DeviceScraper {
    * Scrapes every target with at most `concurrency` requests in flight. A plain worker pool over an
    * index: no queue objects per target, and a slow device holds one worker, never the others.
    */
-  async scrapeAll(targets: readonly ScrapeTarget[], signal?: AbortSignal, keep?: KeepFamilies): Promise<ScrapeResult[]> {
+  async scrapeAll(
+    targets: readonly ScrapeTarget[],
+    signal?: AbortSignal,
+    keep?: KeepFamilies,
+  ): Promise<ScrapeResult[]> {
     const results = new Array<ScrapeResult>(targets.length);
     // Every scrape in flight listens on the cycle's signal (and removes its listener when done): more than
     // Node's default of 10 is expected here, not a leak worth a MaxListenersExceededWarning.
@@ -72,7 +90,13 @@ export class DeviceScraper {
     await Promise.all(Array.from({ length: Math.min(this.#o.concurrency, targets.length) }, worker));
     // Targets never started because of an abort still get a result.
     for (let i = 0; i < targets.length; i++) {
-      results[i] ??= { ok: false, target: targets[i]!, reason: 'timeout', message: 'aborted before the scrape started', durationSeconds: 0 };
+      results[i] ??= {
+        ok: false,
+        target: targets[i]!,
+        reason: 'timeout',
+        message: 'aborted before the scrape started',
+        durationSeconds: 0,
+      };
     }
     return results;
   }
@@ -87,7 +111,10 @@ export class DeviceScraper {
     // One deadline for connect, headers and body together. A plain controller and timer per request:
     // AbortSignal.any/timeout cost several times more and this runs thousands of times per cycle.
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DOMException('scrape deadline', 'TimeoutError')), this.#o.timeoutMs);
+    const timer = setTimeout(
+      () => controller.abort(new DOMException('scrape deadline', 'TimeoutError')),
+      this.#o.timeoutMs,
+    );
     const onAbort = (): void => controller.abort(signal!.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     let text: string;
@@ -100,7 +127,10 @@ export class DeviceScraper {
       });
       if (res.statusCode !== 200) {
         await res.body.dump().catch(() => undefined);
-        const location = res.statusCode >= 300 && res.statusCode < 400 ? ` (redirect to ${String(res.headers.location ?? '?').slice(0, 100)})` : '';
+        const location =
+          res.statusCode >= 300 && res.statusCode < 400
+            ? ` (redirect to ${String(res.headers.location ?? '?').slice(0, 100)})`
+            : '';
         return fail('http_status', `HTTP ${res.statusCode}${location}`, res.statusCode);
       }
       const declared = Number(res.headers['content-length']);

@@ -18,4 +18,5 @@ export interface Shard {
 
 const shardOf = (deviceId: string, count: number): number => fnv1a32(deviceId) % count;
 
-export const inShard = (deviceId: string, shard: Shard): boolean => shard.count <= 1 || shardOf(deviceId, shard.count) === shard.index;
+export const inShard = (deviceId: string, shard: Shard): boolean =>
+  shard.count <= 1 || shardOf(deviceId, shard.count) === shard.index;

@@ -27,7 +27,8 @@ export interface ScrapeTarget {
 }
 
 /** Why a device is or is not scraped (bounded: these are label values). */
-export type SelectionState = 'eligible' | 'offline' | 'untagged' | 'excluded' | 'address_refused' | 'other_shard' | 'client_too_old';
+export type SelectionState =
+  'eligible' | 'offline' | 'untagged' | 'excluded' | 'address_refused' | 'other_shard' | 'client_too_old';
 
 export interface Selection {
   readonly device: Device;
@@ -61,12 +62,14 @@ export function makeSelector(rules: SelectionRules): (devices: readonly Device[]
     const tagged = d.tags.includes(rules.scrapeTag);
     const named = targets.length > 0 && matches(targets, d);
     if (targets.length > 0 && !named) return { device: d, state: 'excluded' };
-    if (rules.deviceTags.length > 0 && !rules.deviceTags.some((t) => d.tags.includes(t))) return { device: d, state: 'excluded' };
+    if (rules.deviceTags.length > 0 && !rules.deviceTags.some((t) => d.tags.includes(t)))
+      return { device: d, state: 'excluded' };
     if (!tagged && (rules.requireExporterTag || !named)) return { device: d, state: 'untagged' };
     if (!d.online) return { device: d, state: 'offline' };
     // A known-old client cannot serve client metrics; an unparseable version is given the benefit of the doubt.
     const version = parseClientVersion(d.clientVersion);
-    if (version !== undefined && compareVersions(version, CLIENT_METRICS_MIN_VERSION) < 0) return { device: d, state: 'client_too_old' };
+    if (version !== undefined && compareVersions(version, CLIENT_METRICS_MIN_VERSION) < 0)
+      return { device: d, state: 'client_too_old' };
     const address = scrapeAddress(d);
     const family = address === undefined ? 0 : isIP(address);
     if (address === undefined || !allowed.check(address, family === 6 ? 'ipv6' : 'ipv4')) {

@@ -35,7 +35,9 @@ export class ByteSink implements TextSink {
 
   /** `sizeHint`: the expected size in bytes, when the caller knows it (the last snapshot's). */
   constructor(sizeHint?: number) {
-    this.#buf = Buffer.allocUnsafe(sizeHint === undefined ? ByteSink.#hint : Math.max(1 << 16, Math.ceil(sizeHint * 1.1)));
+    this.#buf = Buffer.allocUnsafe(
+      sizeHint === undefined ? ByteSink.#hint : Math.max(1 << 16, Math.ceil(sizeHint * 1.1)),
+    );
   }
 
   write(text: string): void {
@@ -115,7 +117,12 @@ export class ExpositionWriter {
   }
 
   get stats(): RenderStats {
-    return { series: this.#series, invalid: this.#invalid, duplicates: this.#duplicates, typeConflicts: this.#typeConflicts };
+    return {
+      series: this.#series,
+      invalid: this.#invalid,
+      duplicates: this.#duplicates,
+      typeConflicts: this.#typeConflicts,
+    };
   }
 
   /** Writes one batch synchronously. */
@@ -125,7 +132,11 @@ export class ExpositionWriter {
   }
 
   /** Writes one batch, taking turns with the rest of the event loop (and pausing while `wait` says so). */
-  async writeAsync(families: readonly MetricFamily[], slicer: Slicer = background, wait?: () => Promise<void> | undefined): Promise<void> {
+  async writeAsync(
+    families: readonly MetricFamily[],
+    slicer: Slicer = background,
+    wait?: () => Promise<void> | undefined,
+  ): Promise<void> {
     const steps = this.steps(families);
     const step = (): boolean => steps.next().done !== true;
     while (await slicer.run(step)) {
@@ -136,7 +147,10 @@ export class ExpositionWriter {
 
   /** The batch as a generator that yields (nothing) every 128 series, so a caller can pause. */
   *steps(families: readonly MetricFamily[]): Generator<void, void, void> {
-    const merged = new Map<string, { name: string; help: string; type: MetricType; parts: MetricFamily[]; unique: boolean }>();
+    const merged = new Map<
+      string,
+      { name: string; help: string; type: MetricType; parts: MetricFamily[]; unique: boolean }
+    >();
     for (const fam of families) {
       if (!isValidMetricName(fam.name)) {
         this.#invalid += fam.samples.length;
@@ -150,7 +164,13 @@ export class ExpositionWriter {
         if (earlier === fam.type) this.#duplicates += fam.samples.length;
         else this.#invalid += fam.samples.length;
       } else if (existing === undefined) {
-        merged.set(fam.name, { name: fam.name, help: fam.help, type: fam.type, parts: [fam], unique: fam.unique === true });
+        merged.set(fam.name, {
+          name: fam.name,
+          help: fam.help,
+          type: fam.type,
+          parts: [fam],
+          unique: fam.unique === true,
+        });
       } else {
         existing.parts.push(fam);
         // Unique parts from several sources (client metrics of many devices) stay unique only when each
@@ -289,7 +309,12 @@ function rendered(body: Buffer, stats: RenderStats): Rendered {
 const labelTextCache = new WeakMap<object, string | null>();
 
 /** The label text of a sample (`a="1",b="2"`, '' for none), or undefined when its name or a label name is invalid. */
-function sampleLabelText(familyName: string, type: MetricType, s: Sample, labelNames: Map<string, boolean>): string | undefined {
+function sampleLabelText(
+  familyName: string,
+  type: MetricType,
+  s: Sample,
+  labelNames: Map<string, boolean>,
+): string | undefined {
   if (s.name !== familyName && !sampleNameFits(familyName, type, s.name)) return undefined;
   let labelText = labelTextCache.get(s.labels);
   if (labelText === undefined) {

@@ -20,7 +20,13 @@ export class Snapshot {
   #plain: Buffer | undefined;
   #inflating: Promise<Buffer> | undefined;
 
-  constructor(gzipBody: Buffer, plainLength: number, plainBody: Buffer | undefined, createdAtMs: number, stats: RenderStats) {
+  constructor(
+    gzipBody: Buffer,
+    plainLength: number,
+    plainBody: Buffer | undefined,
+    createdAtMs: number,
+    stats: RenderStats,
+  ) {
     this.gzipBody = gzipBody;
     this.plainLength = plainLength;
     this.#plain = plainBody;
@@ -78,7 +84,8 @@ export class SnapshotBuilder {
     this.#plainLength += bytes.length;
     this.#plain?.writeBytes(bytes);
     // Rendering outpaces nothing in practice, but a slow pool must not queue the whole text in memory.
-    if (!this.#gzip.write(bytes)) this.#drained ??= once(this.#gzip, 'drain').then(() => void (this.#drained = undefined));
+    if (!this.#gzip.write(bytes))
+      this.#drained ??= once(this.#gzip, 'drain').then(() => void (this.#drained = undefined));
   }
 
   /** Renders one batch of families (see ExpositionWriter for how batches combine). */
@@ -109,7 +116,11 @@ export class SnapshotBuilder {
 }
 
 /** One batch of families, rendered and compressed. */
-export async function buildSnapshot(families: readonly MetricFamily[], createdAtMs: number, keepPlain = true): Promise<Snapshot> {
+export async function buildSnapshot(
+  families: readonly MetricFamily[],
+  createdAtMs: number,
+  keepPlain = true,
+): Promise<Snapshot> {
   const builder = new SnapshotBuilder({ keepPlain });
   await builder.add(families);
   return builder.finish(createdAtMs);

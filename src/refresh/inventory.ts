@@ -2,11 +2,27 @@ import type { CollectorName } from '../config/schema.js';
 import type { Logger } from 'pino';
 import { ApiError } from '../errors.js';
 import type { TailscaleApi } from '../tailscale/api.js';
-import { EMPTY_INVENTORY, fetchDns, fetchKeys, fetchPolicy, fetchServices, fetchSettings, fetchUsers, type InventoryData, type Policy, type ResourceState } from '../tailscale/inventory.js';
+import {
+  EMPTY_INVENTORY,
+  fetchDns,
+  fetchKeys,
+  fetchPolicy,
+  fetchServices,
+  fetchSettings,
+  fetchUsers,
+  type InventoryData,
+  type Policy,
+  type ResourceState,
+} from '../tailscale/inventory.js';
 
 export { EMPTY_INVENTORY, type InventoryData } from '../tailscale/inventory.js';
 import { fetchApiKeys, fetchHeadscaleHealth, fetchHeadscaleUsers, fetchPreAuthKeys } from '../tailscale/headscale.js';
-import { fetchLogStreams, fetchPostureIntegrations, fetchServiceHosts, fetchWebhooks } from '../tailscale/monitoring.js';
+import {
+  fetchLogStreams,
+  fetchPostureIntegrations,
+  fetchServiceHosts,
+  fetchWebhooks,
+} from '../tailscale/monitoring.js';
 
 // Fetches the slowly changing inventory on its own interval (INVENTORY_INTERVAL), each resource on its
 // own: a failure or a missing OAuth scope (403) costs that resource only, and keeps its last good data.
@@ -31,7 +47,6 @@ export const COLLECTOR_SCOPES: Readonly<Record<CollectorName, string>> = {
   audit: 'logs:configuration:read',
 };
 
-
 type Resource = keyof InventoryData;
 
 /** Health signals: fetched on every refresh cycle, not on INVENTORY_INTERVAL. */
@@ -52,7 +67,8 @@ function collectorOf(resource: Resource): string {
 
 /** Data that says the API answered 404 for it: not configured, not on this plan, or a missing scope. */
 function unavailable(data: unknown): boolean {
-  const flag = (d: unknown): boolean => d !== null && typeof d === 'object' && (d as { available?: unknown }).available === false;
+  const flag = (d: unknown): boolean =>
+    d !== null && typeof d === 'object' && (d as { available?: unknown }).available === false;
   return Array.isArray(data) ? data.length > 0 && data.every(flag) : flag(data);
 }
 
@@ -70,7 +86,14 @@ export class Inventory {
   readonly #fetchers: Partial<Fetchers>;
 
   /** `backend` picks the resources: the Tailscale inventory, or Headscale's users and keys. */
-  constructor(o: { api: TailscaleApi; enabled: readonly string[]; intervalMs: number; log: Logger; now?: () => number; backend?: 'tailscale' | 'headscale' }) {
+  constructor(o: {
+    api: TailscaleApi;
+    enabled: readonly string[];
+    intervalMs: number;
+    log: Logger;
+    now?: () => number;
+    backend?: 'tailscale' | 'headscale';
+  }) {
     this.#api = o.api;
     this.#fetchers = o.backend === 'headscale' ? HEADSCALE_FETCHERS : TAILSCALE_FETCHERS;
     // COLLECTORS names the collector `users` for both backends; Headscale's users are their own resource.
@@ -118,7 +141,12 @@ export class Inventory {
       if (resource === 'policy') {
         const before = previous.data as Policy | undefined;
         const changed = before === undefined || before.hash !== (data as Policy).hash;
-        this.#state.policy = { data: data as Policy, ok: true, durationSeconds, changedAtSeconds: changed ? nowSeconds : previous.changedAtSeconds ?? nowSeconds };
+        this.#state.policy = {
+          data: data as Policy,
+          ok: true,
+          durationSeconds,
+          changedAtSeconds: changed ? nowSeconds : (previous.changedAtSeconds ?? nowSeconds),
+        };
       } else {
         (this.#state as Record<Resource, ResourceState<unknown>>)[resource] = { data, ok: true, durationSeconds };
       }
@@ -126,7 +154,12 @@ export class Inventory {
     } catch (err) {
       if (signal?.aborted) return;
       const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
-      (this.#state as Record<Resource, ResourceState<unknown>>)[resource] = { ...previous, ok: false, durationSeconds: (performance.now() - started) / 1000, error: message };
+      (this.#state as Record<Resource, ResourceState<unknown>>)[resource] = {
+        ...previous,
+        ok: false,
+        durationSeconds: (performance.now() - started) / 1000,
+        error: message,
+      };
       if (err instanceof ApiError && err.status === 403) {
         if (!this.#warnedScope.has(resource)) {
           this.#warnedScope.add(resource);
@@ -145,7 +178,12 @@ export class Inventory {
 }
 
 type Fetchers = {
-  [K in Resource]: (api: TailscaleApi, signal: AbortSignal | undefined, nowSeconds: number, previous: InventoryData[K]['data']) => Promise<NonNullable<InventoryData[K]['data']>>;
+  [K in Resource]: (
+    api: TailscaleApi,
+    signal: AbortSignal | undefined,
+    nowSeconds: number,
+    previous: InventoryData[K]['data'],
+  ) => Promise<NonNullable<InventoryData[K]['data']>>;
 };
 
 const HEADSCALE_FETCHERS: Partial<Fetchers> = {

@@ -29,16 +29,20 @@ interface LogSpec {
   readonly unsupported: string;
 }
 
-const seconds = (field: string) => (raw: unknown): number | undefined => {
-  const v = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>)[field] : undefined;
-  const ms = typeof v === 'string' ? Date.parse(v) : Number.NaN;
-  return Number.isFinite(ms) ? ms / 1000 : undefined;
-};
+const seconds =
+  (field: string) =>
+  (raw: unknown): number | undefined => {
+    const v = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>)[field] : undefined;
+    const ms = typeof v === 'string' ? Date.parse(v) : Number.NaN;
+    return Number.isFinite(ms) ? ms / 1000 : undefined;
+  };
 
-const latest = (...fields: string[]) => (raw: unknown): number | undefined => {
-  const times = fields.map((f) => seconds(f)(raw)).filter((t): t is number => t !== undefined);
-  return times.length === 0 ? undefined : Math.max(...times);
-};
+const latest =
+  (...fields: string[]) =>
+  (raw: unknown): number | undefined => {
+    const times = fields.map((f) => seconds(f)(raw)).filter((t): t is number => t !== undefined);
+    return times.length === 0 ? undefined : Math.max(...times);
+  };
 
 const LOG_SPECS: Readonly<Record<LogKind, LogSpec>> = {
   flowlogs: {
@@ -102,7 +106,8 @@ export class LogRecords<S extends LogSink = LogSink> {
     }
     this.records++;
     const placed = spec.placedAt(raw);
-    if (placed !== undefined && (this.newestRecordSeconds === undefined || placed > this.newestRecordSeconds)) this.newestRecordSeconds = placed;
+    if (placed !== undefined && (this.newestRecordSeconds === undefined || placed > this.newestRecordSeconds))
+      this.newestRecordSeconds = placed;
   }
 }
 
@@ -223,13 +228,22 @@ export class LogPoller implements LogPollView {
     let next: PollState;
     let error: unknown;
     try {
-      await source.streamArray(spec.endpoint, path, 'logs', (bytes) => {
-        seen++;
-        records.ingest(bytes);
-      }, this.#abort.signal);
+      await source.streamArray(
+        spec.endpoint,
+        path,
+        'logs',
+        (bytes) => {
+          seen++;
+          records.ingest(bytes);
+        },
+        this.#abort.signal,
+      );
       if (window.skippedMs > 0) {
         this.#skippedSeconds += window.skippedMs / 1000;
-        log.warn({ collector: records.kind, skipped_seconds: Math.round(window.skippedMs / 1000) }, 'the logs were not read for longer than one window may cover (1h); records of the time between were not counted');
+        log.warn(
+          { collector: records.kind, skipped_seconds: Math.round(window.skippedMs / 1000) },
+          'the logs were not read for longer than one window may cover (1h); records of the time between were not counted',
+        );
       }
       records.sink.finishWindow();
       // No later window starts before this one's end minus the look-back: older keys can go.
@@ -239,7 +253,12 @@ export class LogPoller implements LogPollView {
     } catch (err) {
       if (this.#abort.signal.aborted) return;
       error = err;
-      next = err instanceof ApiError && err.status === 404 ? 'not_supported' : err instanceof ApiError && err.status === 403 ? 'missing_scope' : 'error';
+      next =
+        err instanceof ApiError && err.status === 404
+          ? 'not_supported'
+          : err instanceof ApiError && err.status === 403
+            ? 'missing_scope'
+            : 'error';
     }
     this.#durationSeconds = (performance.now() - started) / 1000;
     this.#polls.set(next, (this.#polls.get(next) ?? 0) + 1);
@@ -261,13 +280,26 @@ export class LogPoller implements LogPollView {
         if (previous !== 'pending') log.info({ collector }, 'log readable again');
         return;
       case 'not_supported':
-        return log.warn({ collector, err: detail }, `the Tailscale API has no ${collector === 'flowlogs' ? 'network flow logs' : 'audit log'} for this tailnet (404): ${spec.unsupported}; remove ${collector} from COLLECTORS if that is expected; ${retry}`);
+        return log.warn(
+          { collector, err: detail },
+          `the Tailscale API has no ${collector === 'flowlogs' ? 'network flow logs' : 'audit log'} for this tailnet (404): ${spec.unsupported}; remove ${collector} from COLLECTORS if that is expected; ${retry}`,
+        );
       case 'missing_scope':
-        return log.warn({ collector, scope: spec.scope, err: detail }, `the Tailscale API refused the ${collector} collector (403): grant the OAuth client ${spec.scope}, or remove ${collector} from COLLECTORS; ${retry}`);
+        return log.warn(
+          { collector, scope: spec.scope, err: detail },
+          `the Tailscale API refused the ${collector} collector (403): grant the OAuth client ${spec.scope}, or remove ${collector} from COLLECTORS; ${retry}`,
+        );
       case 'logging_off':
-        return log.warn({ collector }, `network flow logging is off for this tailnet: turn it on in the admin console (Logs, Network flow logs); ${retry}`);
+        return log.warn(
+          { collector },
+          `network flow logging is off for this tailnet: turn it on in the admin console (Logs, Network flow logs); ${retry}`,
+        );
       case 'error':
-        if (previous === 'ok' || previous === 'pending') log.warn({ collector, err: detail }, 'log could not be read; trying again next interval (the window is read again then)');
+        if (previous === 'ok' || previous === 'pending')
+          log.warn(
+            { collector, err: detail },
+            'log could not be read; trying again next interval (the window is read again then)',
+          );
         return;
       default:
         return;

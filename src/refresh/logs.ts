@@ -29,7 +29,13 @@ export function makeLogPollers(o: {
   let audit: LogViews['audit'];
   if (o.collectors.includes('flowlogs')) {
     const flows = new FlowTotals(o.flow.pairs);
-    const poll = new LogPoller({ source: o.source, records: new LogRecords('flowlogs', flows), ...o.flow, log: o.log, loggingOn: o.flowLoggingOn });
+    const poll = new LogPoller({
+      source: o.source,
+      records: new LogRecords('flowlogs', flows),
+      ...o.flow,
+      log: o.log,
+      loggingOn: o.flowLoggingOn,
+    });
     pollers.push(poll);
     flow = { flows, poll };
   }

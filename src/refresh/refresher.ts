@@ -1,5 +1,12 @@
 import type { Logger } from 'pino';
-import type { Collector, CycleCollector, DeviceScrapeState, ListCollector, ListData, RefreshData } from '../collectors/collector.js';
+import type {
+  Collector,
+  CycleCollector,
+  DeviceScrapeState,
+  ListCollector,
+  ListData,
+  RefreshData,
+} from '../collectors/collector.js';
 import { COLLECTORS, CollectorResults, runStage } from '../collectors/index.js';
 import { Interner, prerenderFamilies } from './device-families.js';
 import type { DeviceScraper, ScrapeResult } from '../devices/scraper.js';
@@ -34,7 +41,6 @@ export interface RefresherOptions {
 
 /** A device's last good client metrics are re-served while a scrape fails, for this many intervals. */
 const RETAIN_INTERVALS = 3;
-
 
 /**
  * Sequences one cycle: API -> selection -> scrapes -> collectors -> render -> snapshot swap. Cycles never
@@ -75,7 +81,10 @@ export class Refresher {
       const elapsed = this.#now() - started;
       if (elapsed > this.#o.intervalMs) {
         this.#cycleOverruns++;
-        this.#o.log.warn({ duration_ms: elapsed, interval_ms: this.#o.intervalMs }, 'refresh cycle took longer than SCRAPE_INTERVAL; the next one starts now');
+        this.#o.log.warn(
+          { duration_ms: elapsed, interval_ms: this.#o.intervalMs },
+          'refresh cycle took longer than SCRAPE_INTERVAL; the next one starts now',
+        );
       }
       this.#timer = setTimeout(() => void loop(), Math.max(0, this.#o.intervalMs - elapsed));
     };
@@ -122,7 +131,12 @@ export class Refresher {
       // The previous text is kept only to re-serve while the device fails: the new one takes its place
       // now, so the two are never held together.
       const previous = this.#scrapes.get(target.deviceId);
-      if (previous !== undefined) this.#scrapes.set(target.deviceId, { ...previous, families: prerendered.families, lastSuccessSeconds: Math.floor(this.#now() / 1000) });
+      if (previous !== undefined)
+        this.#scrapes.set(target.deviceId, {
+          ...previous,
+          families: prerendered.families,
+          lastSuccessSeconds: Math.floor(this.#now() / 1000),
+        });
       return prerendered.families;
     };
     const earlyResults = this.#o.scraper.scrapeAll(early, signal, keep);
@@ -147,8 +161,16 @@ export class Refresher {
     } else {
       this.#apiRefreshFailures++;
       const level = this.#apiUp || this.#apiRefreshFailures === 1 ? 'error' : 'warn';
-      if (this.#devices === undefined) this.#o.log[level]({ err: apiError }, 'device list refresh failed; no device list yet, so no device data until the API answers');
-      else this.#o.log[level]({ err: apiError, serving_devices_from: this.#lastApiSuccessSeconds ?? null }, 'device list refresh failed; serving the last good data');
+      if (this.#devices === undefined)
+        this.#o.log[level](
+          { err: apiError },
+          'device list refresh failed; no device list yet, so no device data until the API answers',
+        );
+      else
+        this.#o.log[level](
+          { err: apiError, serving_devices_from: this.#lastApiSuccessSeconds ?? null },
+          'device list refresh failed; serving the last good data',
+        );
       this.#apiUp = false;
     }
 
@@ -162,7 +184,16 @@ export class Refresher {
     const debug = this.#o.log.isLevelEnabled('debug');
     if (debug) {
       // "Why is device X not scraped?": one line per device and cycle, only when asked for.
-      for (const s of selections) this.#o.log.debug({ device_id: s.device.id, device_name: s.device.name, state: s.state, ...(s.target === undefined ? {} : { url: s.target.url }) }, 'device selection');
+      for (const s of selections)
+        this.#o.log.debug(
+          {
+            device_id: s.device.id,
+            device_name: s.device.name,
+            state: s.state,
+            ...(s.target === undefined ? {} : { url: s.target.url }),
+          },
+          'device selection',
+        );
     }
     const targets = this.#targets(selections);
 
@@ -174,7 +205,13 @@ export class Refresher {
       version: this.#o.version,
       simulated: this.#o.simulated === true,
       devices: this.#devices,
-      api: { up: this.#apiUp, lastSuccessSeconds: this.#lastApiSuccessSeconds, listDurationSeconds, stats: this.#o.apiStats, error: apiError },
+      api: {
+        up: this.#apiUp,
+        lastSuccessSeconds: this.#lastApiSuccessSeconds,
+        listDurationSeconds,
+        stats: this.#o.apiStats,
+        error: apiError,
+      },
       selections,
       inventory: this.#o.inventory?.current() ?? EMPTY_INVENTORY,
     };
@@ -183,19 +220,31 @@ export class Refresher {
       plainSizeHint: this.#o.store.current()?.plainLength,
     });
     const collected = new CollectorResults();
-    const onError = (name: string, err: unknown): void => this.#o.log.error({ err, collector: name }, 'collector failed');
+    const onError = (name: string, err: unknown): void =>
+      this.#o.log.error({ err, collector: name }, 'collector failed');
     const emit = (families: MetricFamily[]): Promise<void> => builder.add(families);
     // Settled into a value: a failure surfaces when awaited below, never as an unhandled rejection.
-    const listStage = runStage(this.#stage('list'), listData, collected, emit, onError).then(() => undefined, (err: unknown) => err);
+    const listStage = runStage(this.#stage('list'), listData, collected, emit, onError).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
 
     const wanted = new Set(targets.map(targetKey));
     const done = (await earlyResults).filter((r) => wanted.has(targetKey(r.target)));
     const doneKeys = new Set(done.map((r) => targetKey(r.target)));
-    const results = [...done, ...(await this.#o.scraper.scrapeAll(targets.filter((t) => !doneKeys.has(targetKey(t))), signal, keep))];
+    const results = [
+      ...done,
+      ...(await this.#o.scraper.scrapeAll(
+        targets.filter((t) => !doneKeys.has(targetKey(t))),
+        signal,
+        keep,
+      )),
+    ];
     const listError = await listStage;
     if (signal.aborted || listError !== undefined) {
       builder.discard();
-      if (listError !== undefined) throw listError instanceof Error ? listError : new Error('the list stage failed', { cause: listError });
+      if (listError !== undefined)
+        throw listError instanceof Error ? listError : new Error('the list stage failed', { cause: listError });
       return;
     }
     const scrapeSeconds = (performance.now() - s0) / 1000;
@@ -208,7 +257,11 @@ export class Refresher {
     const data: RefreshData = {
       ...listData,
       scrapes: new Map(this.#scrapes),
-      cycle: { durationSeconds: (performance.now() - t0) / 1000, scrapeDurationSeconds: scrapeSeconds, startedSeconds: Math.floor(startedMs / 1000) },
+      cycle: {
+        durationSeconds: (performance.now() - t0) / 1000,
+        scrapeDurationSeconds: scrapeSeconds,
+        startedSeconds: Math.floor(startedMs / 1000),
+      },
       errors: {
         deviceScrapeErrors: new Map(this.#deviceErrors),
         apiRefreshFailures: this.#apiRefreshFailures,
@@ -218,7 +271,11 @@ export class Refresher {
         renderDropped: this.#renderDropped,
         typeConflicts: this.#typeConflicts,
       },
-      process: { startSeconds: Math.floor(this.#o.status.startedAtMs / 1000), rssBytes: mem.rss, heapBytes: mem.heapUsed },
+      process: {
+        startSeconds: Math.floor(this.#o.status.startedAtMs / 1000),
+        rssBytes: mem.rss,
+        heapBytes: mem.heapUsed,
+      },
     };
     let snapshot;
     try {
@@ -237,12 +294,33 @@ export class Refresher {
     const scraped = results.filter((r) => r.ok).length;
     if (debug) {
       for (const r of results) {
-        const common = { device_id: r.target.deviceId, device_name: r.target.deviceName, url: r.target.url, duration_ms: Math.round(r.durationSeconds * 1000) };
+        const common = {
+          device_id: r.target.deviceId,
+          device_name: r.target.deviceName,
+          url: r.target.url,
+          duration_ms: Math.round(r.durationSeconds * 1000),
+        };
         if (r.ok) this.#o.log.debug({ ...common, outcome: 'ok', series: r.series, bytes: r.bytes }, 'device scrape');
-        else this.#o.log.debug({ ...common, outcome: r.reason, detail: r.message, ...(r.status === undefined ? {} : { status: r.status }) }, 'device scrape');
+        else
+          this.#o.log.debug(
+            {
+              ...common,
+              outcome: r.reason,
+              detail: r.message,
+              ...(r.status === undefined ? {} : { status: r.status }),
+            },
+            'device scrape',
+          );
       }
       this.#o.log.debug(
-        { duration_ms: Math.round(performance.now() - t0), api_ok: list !== undefined, devices: this.#devices?.length ?? 0, eligible: targets.length, scraped, failed: results.length - scraped },
+        {
+          duration_ms: Math.round(performance.now() - t0),
+          api_ok: list !== undefined,
+          devices: this.#devices?.length ?? 0,
+          eligible: targets.length,
+          scraped,
+          failed: results.length - scraped,
+        },
         'refresh cycle finished',
       );
     }
@@ -301,7 +379,10 @@ export class Refresher {
       if (!this.#failingSince.has(id)) {
         // Logged when the state changes, not on every cycle.
         this.#failingSince.set(id, nowSeconds * 1000);
-        this.#o.log.warn({ device_id: id, device_name: r.target.deviceName, reason: r.reason, detail: r.message }, 'device scrape failed');
+        this.#o.log.warn(
+          { device_id: id, device_name: r.target.deviceName, reason: r.reason, detail: r.message },
+          'device scrape failed',
+        );
       }
       const last = previous?.lastSuccessSeconds;
       const fresh = last !== undefined && nowSeconds - last <= retainSeconds;

@@ -24,10 +24,14 @@ export interface FailingDevice {
 
 /** What a failure usually means on a real tailnet, for /debug. */
 export function failureHint(reason: string, message: string, status?: number): string {
-  if (reason === 'connect' && /ECONNREFUSED/.test(message)) return 'connection refused: the web client is off on the device; run `tailscale set --webclient` there (Tailscale 1.78 or later)';
-  if (reason === 'timeout') return 'no answer in time: the tailnet policy probably does not allow tcp:5252 from the exporter to this device, or the device is unreachable';
-  if (reason === 'http_status' && status !== undefined && status >= 300 && status < 400) return 'redirected: the web client answers requests not addressed to its Tailscale IP with a 301; scrape by IP';
-  if (reason === 'http_status' && status === 404) return 'not found: the client does not serve /metrics; Tailscale 1.78 or later is needed';
+  if (reason === 'connect' && /ECONNREFUSED/.test(message))
+    return 'connection refused: the web client is off on the device; run `tailscale set --webclient` there (Tailscale 1.78 or later)';
+  if (reason === 'timeout')
+    return 'no answer in time: the tailnet policy probably does not allow tcp:5252 from the exporter to this device, or the device is unreachable';
+  if (reason === 'http_status' && status !== undefined && status >= 300 && status < 400)
+    return 'redirected: the web client answers requests not addressed to its Tailscale IP with a 301; scrape by IP';
+  if (reason === 'http_status' && status === 404)
+    return 'not found: the client does not serve /metrics; Tailscale 1.78 or later is needed';
   if (reason === 'too_large') return 'the response exceeds CLIENT_METRICS_MAX_BYTES';
   if (reason === 'too_many_series') return 'the device sends more series than CLIENT_METRICS_MAX_SERIES';
   if (reason === 'parse') return 'the response is not valid Prometheus text format';
@@ -83,7 +87,8 @@ export class RefreshStatus {
   recordCollectors(outcomes: readonly CollectorOutcome[], atMs: number): void {
     const previous = new Map(this.#collectors.map((c) => [c.collector, c.lastError]));
     this.#collectors = outcomes.map((o) => {
-      const lastError = o.error === undefined ? previous.get(o.collector) : { message: o.error, at: new Date(atMs).toISOString() };
+      const lastError =
+        o.error === undefined ? previous.get(o.collector) : { message: o.error, at: new Date(atMs).toISOString() };
       return lastError === undefined ? o : { ...o, lastError };
     });
   }

@@ -31,7 +31,10 @@ export interface Authenticator {
   challenges(): string[];
 }
 
-export function createAuthenticator(token: string | undefined, users: () => ReadonlyMap<string, string>): Authenticator {
+export function createAuthenticator(
+  token: string | undefined,
+  users: () => ReadonlyMap<string, string>,
+): Authenticator {
   const bearer = token === undefined ? undefined : bearerChecker(token);
   const verified = new Set<string>();
   const hashing = new Map<string, Promise<boolean>>();
@@ -43,7 +46,8 @@ export function createAuthenticator(token: string | undefined, users: () => Read
     return colon < 0 ? undefined : { user: text.slice(0, colon), password: text.slice(colon + 1) };
   };
   // The hash is part of the key: a changed file (another hash) invalidates what was verified against the old one.
-  const cacheKey = (user: string, password: string, hash: string): string => createHash('sha256').update(`${user}\u0000${password}\u0000${hash}`).digest('base64');
+  const cacheKey = (user: string, password: string, hash: string): string =>
+    createHash('sha256').update(`${user}\u0000${password}\u0000${hash}`).digest('base64');
   return {
     get required() {
       return bearer !== undefined || users().size > 0;
@@ -77,7 +81,10 @@ export function createAuthenticator(token: string | undefined, users: () => Read
       return ok;
     },
     challenges() {
-      return [...(users().size > 0 ? ['Basic realm="tsmetrics"'] : []), ...(bearer !== undefined ? ['Bearer realm="tsmetrics"'] : [])];
+      return [
+        ...(users().size > 0 ? ['Basic realm="tsmetrics"'] : []),
+        ...(bearer !== undefined ? ['Bearer realm="tsmetrics"'] : []),
+      ];
     },
   };
 }

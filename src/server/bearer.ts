@@ -8,7 +8,9 @@ export function bearerChecker(token: string): (header: string | undefined) => bo
   const expected = createHash('sha256').update(token).digest();
   return (header) => {
     const m = /^Bearer (.+)$/i.exec(header ?? '');
-    const given = createHash('sha256').update(m?.[1] ?? '').digest();
+    const given = createHash('sha256')
+      .update(m?.[1] ?? '')
+      .digest();
     return timingSafeEqual(given, expected) && m !== null;
   };
 }

@@ -14,7 +14,11 @@ export interface ConnectionLimits {
  * only starts with the first byte and is checked on an interval; this timer runs from the moment the TCP
  * connection is accepted, until the first request's headers are in.
  */
-export function guardConnections(server: Server, limits: ConnectionLimits, stats: HttpStats): { requestStarted(socket: Socket): void } {
+export function guardConnections(
+  server: Server,
+  limits: ConnectionLimits,
+  stats: HttpStats,
+): { requestStarted(socket: Socket): void } {
   const perAddress = new Map<string, number>();
   // Keyed by the peer's address and port: a TLS request's socket is not the raw socket, but shares both.
   const waiting = new Map<string, NodeJS.Timeout>();

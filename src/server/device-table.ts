@@ -10,7 +10,17 @@ import type { FailingDevice, RefreshStatus } from '../refresh/status.js';
 export type DeviceState = CoverageState | 'pending';
 
 /** Display order: what needs attention first, then the scraped, then the deliberately left out. */
-export const STATE_ORDER: readonly DeviceState[] = ['failing', 'pending', 'address_refused', 'client_too_old', 'offline', 'scraped', 'untagged', 'excluded', 'other_shard'];
+export const STATE_ORDER: readonly DeviceState[] = [
+  'failing',
+  'pending',
+  'address_refused',
+  'client_too_old',
+  'offline',
+  'scraped',
+  'untagged',
+  'excluded',
+  'other_shard',
+];
 
 export const PAGE_SIZE = 100;
 
@@ -81,26 +91,36 @@ export class DeviceTable {
     const pages = Math.max(1, Math.ceil(matching.length / PAGE_SIZE));
     const page = Math.min(query.page, pages);
     const counts = new Map([...index.byState].map(([state, list]) => [state, list.length]));
-    const rows = matching.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE).map((r) => ({ ...r, scrape: r.selection.state === 'eligible' ? status.scrapes.get(r.selection.device.id) : undefined }));
+    const rows = matching.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE).map((r) => ({
+      ...r,
+      scrape: r.selection.state === 'eligible' ? status.scrapes.get(r.selection.device.id) : undefined,
+    }));
     return { rows, matching: matching.length, page, pages, counts, total: index.all.length };
   }
 
   #current(status: RefreshStatus): Index {
     const i = this.#indexes.get(status.selections);
-    if (i !== undefined && i.scrapes.deref() === status.scrapes && i.failing.deref() === status.failingDevices) return i;
+    if (i !== undefined && i.scrapes.deref() === status.scrapes && i.failing.deref() === status.failingDevices)
+      return i;
     const index = build(status.selections, status.scrapes, status.failingDevices);
     this.#indexes.set(status.selections, index);
     return index;
   }
 }
 
-function build(selections: readonly Selection[], scrapes: ReadonlyMap<string, DeviceScrapeState>, failing: readonly FailingDevice[]): Index {
+function build(
+  selections: readonly Selection[],
+  scrapes: ReadonlyMap<string, DeviceScrapeState>,
+  failing: readonly FailingDevice[],
+): Index {
   const since = new Map(failing.map((f) => [f.deviceId, f.since]));
   const groups = new Map<DeviceState, DeviceRow[]>(STATE_ORDER.map((s) => [s, []]));
   for (const selection of selections) {
     const scrape = selection.state === 'eligible' ? scrapes.get(selection.device.id) : undefined;
     const state = deviceState(selection, scrape);
-    groups.get(state)!.push({ selection, state, failingSince: state === 'failing' ? since.get(selection.device.id) : undefined });
+    groups
+      .get(state)!
+      .push({ selection, state, failingSince: state === 'failing' ? since.get(selection.device.id) : undefined });
   }
   const byName = (a: DeviceRow, b: DeviceRow): number => {
     const x = a.selection.device.name;
@@ -108,10 +128,20 @@ function build(selections: readonly Selection[], scrapes: ReadonlyMap<string, De
     return x < y ? -1 : x > y ? 1 : 0;
   };
   for (const rows of groups.values()) rows.sort(byName);
-  return { scrapes: new WeakRef(scrapes), failing: new WeakRef(failing), byState: groups, all: STATE_ORDER.flatMap((s) => groups.get(s)!) };
+  return {
+    scrapes: new WeakRef(scrapes),
+    failing: new WeakRef(failing),
+    byState: groups,
+    all: STATE_ORDER.flatMap((s) => groups.get(s)!),
+  };
 }
 
 function matches(s: Selection, needle: string): boolean {
   const d = s.device;
-  return d.name.toLowerCase().includes(needle) || d.hostname.toLowerCase().includes(needle) || d.id.includes(needle) || d.addresses.some((a) => a.includes(needle));
+  return (
+    d.name.toLowerCase().includes(needle) ||
+    d.hostname.toLowerCase().includes(needle) ||
+    d.id.includes(needle) ||
+    d.addresses.some((a) => a.includes(needle))
+  );
 }

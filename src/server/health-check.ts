@@ -8,7 +8,10 @@ import { loadWebConfig, readTlsMaterial } from '../config/web-config.js';
  * https to localhost without verifying the certificate, and presents the server's own certificate in case
  * client certificates are requested (that works when one CA signs both).
  */
-export async function checkHealth(url: string, webConfigFile: string | undefined): Promise<{ ok: boolean; line: string }> {
+export async function checkHealth(
+  url: string,
+  webConfigFile: string | undefined,
+): Promise<{ ok: boolean; line: string }> {
   let target = url;
   let dispatcher: Agent | undefined;
   try {
@@ -16,9 +19,17 @@ export async function checkHealth(url: string, webConfigFile: string | undefined
     if (web?.tls !== undefined) {
       target = url.replace(/^http:/, 'https:');
       const m = readTlsMaterial(web, (p) => readFileSync(p, 'utf8'));
-      dispatcher = new Agent({ connect: { rejectUnauthorized: false, ...(web.tls.clientAuthType === 'NoClientCert' ? {} : { cert: m.cert, key: m.key }) } });
+      dispatcher = new Agent({
+        connect: {
+          rejectUnauthorized: false,
+          ...(web.tls.clientAuthType === 'NoClientCert' ? {} : { cert: m.cert, key: m.key }),
+        },
+      });
     }
-    const res = await fetch(target, { signal: AbortSignal.timeout(5000), ...(dispatcher === undefined ? {} : { dispatcher }) });
+    const res = await fetch(target, {
+      signal: AbortSignal.timeout(5000),
+      ...(dispatcher === undefined ? {} : { dispatcher }),
+    });
     const body = (await res.text()).trim().slice(0, 200);
     return { ok: res.status === 200, line: `${res.status} ${body}` };
   } catch (err) {

@@ -50,11 +50,17 @@ export function probeRoute(o: ProbeOptions): Handler {
   };
   return async (req, res) => {
     const wanted = new URL(req.url ?? '/', 'http://x').searchParams.get('target');
-    if (wanted === null || wanted === '') return send(res, 400, 'text/plain; charset=utf-8', 'missing ?target=<device id or name>\n');
+    if (wanted === null || wanted === '')
+      return send(res, 400, 'text/plain; charset=utf-8', 'missing ?target=<device id or name>\n');
     const named = deviceNameMatcher(wanted, { glob: false });
     const match = o.selections().find(({ device: d }) => d.id === wanted || d.nodeId === wanted || named(d));
     if (match?.target === undefined) {
-      return send(res, 404, 'text/plain; charset=utf-8', `not an eligible device: ${match === undefined ? 'unknown' : match.state}\n`);
+      return send(
+        res,
+        404,
+        'text/plain; charset=utf-8',
+        `not an eligible device: ${match === undefined ? 'unknown' : match.state}\n`,
+      );
     }
     const deadline = probeDeadline(req.headers['x-prometheus-scrape-timeout-seconds']);
     if (!(await acquire(deadline ?? AbortSignal.timeout(o.queueTimeoutMs)))) {
@@ -67,12 +73,19 @@ export function probeRoute(o: ProbeOptions): Handler {
     } finally {
       release();
     }
-    const families: MetricFamily[] = result.ok ? relabelFamilies(result.families, match.target.deviceId, match.target.deviceName) : [];
+    const families: MetricFamily[] = result.ok
+      ? relabelFamilies(result.families, match.target.deviceId, match.target.deviceName)
+      : [];
     families.push(
-      gauge('tsmetrics_probe_success', '1 if the device answered with valid client metrics.', [[{}, result.ok ? 1 : 0]]),
+      gauge('tsmetrics_probe_success', '1 if the device answered with valid client metrics.', [
+        [{}, result.ok ? 1 : 0],
+      ]),
       gauge('tsmetrics_probe_duration_seconds', 'Duration of the probe scrape.', [[{}, result.durationSeconds]]),
     );
-    if (!result.ok) families.push(gauge('tsmetrics_probe_failure_info', 'Why the probe failed, value 1.', [[{ reason: result.reason }, 1]]));
+    if (!result.ok)
+      families.push(
+        gauge('tsmetrics_probe_failure_info', 'Why the probe failed, value 1.', [[{ reason: result.reason }, 1]]),
+      );
     send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', render(families).text);
   };
 }

@@ -5,7 +5,11 @@ import { sendJson, type Handler } from './server.js';
  * Prometheus HTTP service discovery (`http_sd_configs`): the devices this exporter would scrape, with
  * their client-metrics address as the target, so Prometheus can scrape them directly (or via /probe).
  */
-export function sdRoute(selections: () => readonly Selection[], port: number, userLabel: (user: string) => string): Handler {
+export function sdRoute(
+  selections: () => readonly Selection[],
+  port: number,
+  userLabel: (user: string) => string,
+): Handler {
   return (_req, res) => {
     const groups = selections()
       .filter((s) => s.target !== undefined)

@@ -1,4 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerOptions as HttpServerOptions, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerOptions as HttpServerOptions,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
@@ -56,7 +62,13 @@ interface HttpLimits {
   readonly idleTimeoutMs: number;
 }
 
-const DEFAULT_LIMITS: HttpLimits = { maxConnections: 1024, maxConnectionsPerAddress: 128, maxRequestsInFlight: 40, headerTimeoutMs: 5000, idleTimeoutMs: 5000 };
+const DEFAULT_LIMITS: HttpLimits = {
+  maxConnections: 1024,
+  maxConnectionsPerAddress: 128,
+  maxRequestsInFlight: 40,
+  headerTimeoutMs: 5000,
+  idleTimeoutMs: 5000,
+};
 
 /** /health turns unhealthy when no device list succeeded within this many intervals. */
 export const STALE_INTERVALS = 3;
@@ -93,7 +105,8 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
   const routes: Record<string, Handler> = {
     '/metrics': async (req, res) => {
       const snapshot = o.store.current();
-      if (snapshot === undefined) return send(res, 503, 'text/plain; charset=utf-8', 'no data yet: the first refresh has not finished\n');
+      if (snapshot === undefined)
+        return send(res, 503, 'text/plain; charset=utf-8', 'no data yet: the first refresh has not finished\n');
       const gzip = acceptsGzip(req.headers['accept-encoding']);
       const headOnly = req.method === 'HEAD';
       if (!gzip) o.store.notePlainRequest(now());
@@ -119,7 +132,8 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
         devices_discovered: o.status.devicesDiscovered,
         devices_scraped: o.status.devicesScraped,
         last_scrape: last === undefined ? null : new Date(last).toISOString(),
-        last_successful_refresh: o.status.lastApiSuccessAtMs === undefined ? null : new Date(o.status.lastApiSuccessAtMs).toISOString(),
+        last_successful_refresh:
+          o.status.lastApiSuccessAtMs === undefined ? null : new Date(o.status.lastApiSuccessAtMs).toISOString(),
         ...(o.tsnetUp === undefined ? {} : { tsnet_up: o.tsnetUp() }),
       });
     },
@@ -130,7 +144,12 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
     },
     '/startupz': (_req, res) => {
       const started = o.store.current() !== undefined;
-      send(res, started ? 200 : 503, 'text/plain; charset=utf-8', started ? 'started\n' : 'starting: the first refresh has not finished\n');
+      send(
+        res,
+        started ? 200 : 503,
+        'text/plain; charset=utf-8',
+        started ? 'started\n' : 'starting: the first refresh has not finished\n',
+      );
     },
     '/readyz': (_req, res) => {
       const status = health().status;
@@ -139,7 +158,10 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
     },
   };
   const links = endpointLinks(o.debugConfig !== undefined);
-  const statusPage = o.debugConfig === undefined || o.about === undefined ? undefined : { ...o.about, version: o.version, config: o.debugConfig };
+  const statusPage =
+    o.debugConfig === undefined || o.about === undefined
+      ? undefined
+      : { ...o.about, version: o.version, config: o.debugConfig };
   const table = new DeviceTable();
   const statusPageOf = (info: StatusPageInfo, req: IncomingMessage, path: string): string =>
     renderStatusPage({
@@ -156,10 +178,12 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
   // `/` is the status page for whoever may see /debug; to anyone else (the token is missing) it is the list
   // of links, and /status asks for the credentials.
   routes['/'] = (req, res, authorized) => {
-    if (statusPage === undefined || !authorized) return sendHtml(res, landingPage(o.version, links, statusPage !== undefined));
+    if (statusPage === undefined || !authorized)
+      return sendHtml(res, landingPage(o.version, links, statusPage !== undefined));
     return sendHtml(res, statusPageOf(statusPage, req, '/'));
   };
-  if (statusPage !== undefined) routes['/status'] = (req, res) => sendHtml(res, statusPageOf(statusPage, req, '/status'));
+  if (statusPage !== undefined)
+    routes['/status'] = (req, res) => sendHtml(res, statusPageOf(statusPage, req, '/status'));
   if (o.debugConfig !== undefined) {
     const config = o.debugConfig;
     routes['/debug'] = (_req, res) => {
@@ -167,10 +191,16 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
       sendJson(res, 200, {
         version: o.version,
         config,
-        runtime: { node_version: process.version, pid: process.pid, uptime_seconds: Math.floor(process.uptime()), memory: { rss_bytes: mem.rss, heap_used_bytes: mem.heapUsed } },
+        runtime: {
+          node_version: process.version,
+          pid: process.pid,
+          uptime_seconds: Math.floor(process.uptime()),
+          memory: { rss_bytes: mem.rss, heap_used_bytes: mem.heapUsed },
+        },
         refresh: {
           last_cycle: o.status.lastCycleAtMs === undefined ? null : new Date(o.status.lastCycleAtMs).toISOString(),
-          last_successful_refresh: o.status.lastApiSuccessAtMs === undefined ? null : new Date(o.status.lastApiSuccessAtMs).toISOString(),
+          last_successful_refresh:
+            o.status.lastApiSuccessAtMs === undefined ? null : new Date(o.status.lastApiSuccessAtMs).toISOString(),
           devices_discovered: o.status.devicesDiscovered,
           devices_scraped: o.status.devicesScraped,
           failing_devices: o.status.failingDevices,
@@ -187,7 +217,10 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
   const auth = createAuthenticator(o.metricsToken, () => web?.basicAuthUsers ?? new Map());
   const limiter = createRateLimiter(o.rateLimit?.perSecond ?? 0, o.rateLimit?.burst ?? 1, now);
   // exporter-toolkit's rate_limit: one bucket for everyone; rebuilt when the file changes.
-  const globalLimiter = (w: WebConfig | undefined) => (w?.rateLimit === undefined ? undefined : createRateLimiter(1000 / w.rateLimit.intervalMs, Math.max(1, w.rateLimit.burst), now));
+  const globalLimiter = (w: WebConfig | undefined) =>
+    w?.rateLimit === undefined
+      ? undefined
+      : createRateLimiter(1000 / w.rateLimit.intervalMs, Math.max(1, w.rateLimit.burst), now);
   let shared = globalLimiter(web);
   let limitedInFlight = 0;
 
@@ -270,7 +303,12 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
   };
   const tls = web?.tls;
   const server: Server =
-    tls === undefined ? createServer(options, onRequest) : createHttpsServer({ ...options, ...tlsServerOptions(web!), handshakeTimeout: limits.headerTimeoutMs }, onRequest);
+    tls === undefined
+      ? createServer(options, onRequest)
+      : createHttpsServer(
+          { ...options, ...tlsServerOptions(web!), handshakeTimeout: limits.headerTimeoutMs },
+          onRequest,
+        );
   const guard = guardConnections(server, limits, stats);
   if (tls !== undefined) {
     server.on('secureConnection', (socket: TLSSocket) => {
@@ -333,7 +371,10 @@ export function sendJson(res: ServerResponse, code: number, value: unknown): voi
 
 /** The page and the scripts-free policy it is served with: nothing is loaded, nothing runs. */
 function sendHtml(res: ServerResponse, body: string): void {
-  res.setHeader('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
+  res.setHeader(
+    'content-security-policy',
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  );
   send(res, 200, 'text/html; charset=utf-8', body);
 }
 
@@ -352,7 +393,15 @@ function endpointLinks(debug: boolean): Array<readonly [string, string]> {
 }
 
 function landingPage(version: string, links: ReadonlyArray<readonly [string, string]>, statusPage: boolean): string {
-  const all = statusPage ? [...links, ['/status', 'status page: refreshes, collectors, every device and why it is or is not scraped (needs the credentials)'] as const] : links;
+  const all = statusPage
+    ? [
+        ...links,
+        [
+          '/status',
+          'status page: refreshes, collectors, every device and why it is or is not scraped (needs the credentials)',
+        ] as const,
+      ]
+    : links;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>tsmetrics</title><link rel="icon" href="data:,"></head>
 <body>

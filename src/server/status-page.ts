@@ -5,7 +5,15 @@ import { COLLECTOR_SCOPES } from '../refresh/inventory.js';
 import type { CollectorName } from '../config/schema.js';
 import { scrapeAddress } from '../devices/targets.js';
 import { CLIENT_METRICS_MIN_VERSION } from '../tailscale/client-version.js';
-import { PAGE_SIZE, STATE_ORDER, parseDeviceQuery, type DevicePage, type DeviceQuery, type DeviceRow, type DeviceTable } from './device-table.js';
+import {
+  PAGE_SIZE,
+  STATE_ORDER,
+  parseDeviceQuery,
+  type DevicePage,
+  type DeviceQuery,
+  type DeviceRow,
+  type DeviceTable,
+} from './device-table.js';
 import { html, type Html } from './html.js';
 
 // The operator's status page: what the exporter sees and why, server-rendered, no script, no external
@@ -70,29 +78,60 @@ function overview(r: StatusPageRequest): Html {
   const s = r.status;
   const last = s.history().at(-1);
   const rows: Array<readonly [string, unknown]> = [
-    ['Health', html`<span class="${r.health === 'healthy' ? 'ok' : r.health === 'starting' ? 'muted' : 'bad'}">${r.health}</span>`],
+    [
+      'Health',
+      html`<span class="${r.health === 'healthy' ? 'ok' : r.health === 'starting' ? 'muted' : 'bad'}">${r.health}</span>`,
+    ],
     ['Build', `tsmetrics ${r.info.version}, Node.js ${process.version}`],
-    ['Uptime', `${formatGoDuration(Math.floor((r.nowMs - s.startedAtMs) / 1000) * 1000)} (since ${new Date(s.startedAtMs).toISOString()})`],
-    ['Mode', html`${r.info.mode === 'simulator' ? html`<strong class="bad">simulator</strong>` : r.info.mode}${r.tsnetUp === undefined ? '' : html`, own tailscaled <span class="${r.tsnetUp ? 'ok' : 'bad'}">${r.tsnetUp ? 'up' : 'down'}</span>`}`],
+    [
+      'Uptime',
+      `${formatGoDuration(Math.floor((r.nowMs - s.startedAtMs) / 1000) * 1000)} (since ${new Date(s.startedAtMs).toISOString()})`,
+    ],
+    [
+      'Mode',
+      html`${r.info.mode === 'simulator' ? html`<strong class="bad">simulator</strong>` : r.info.mode}${r.tsnetUp === undefined ? '' : html`, own tailscaled <span class="${r.tsnetUp ? 'ok' : 'bad'}">${r.tsnetUp ? 'up' : 'down'}</span>`}`,
+    ],
     ['Backend', r.info.backend],
     [r.info.backend === 'headscale' ? 'Headscale' : 'Tailnet', r.info.tailnet],
-    ['Last refresh', s.lastCycleAtMs === undefined ? 'none yet' : `${ago(r.nowMs, s.lastCycleAtMs)} (${new Date(s.lastCycleAtMs).toISOString()})`],
-    ['Last successful device list', s.lastApiSuccessAtMs === undefined ? 'none yet' : `${ago(r.nowMs, s.lastApiSuccessAtMs)} (${new Date(s.lastApiSuccessAtMs).toISOString()})`],
-    ['API', last === undefined ? 'no refresh yet' : last.apiOk ? html`<span class="ok">up</span>` : html`<span class="bad">failing</span>: ${last.apiError ?? ''}`],
-    ['Devices', `${s.devicesDiscovered} discovered, ${last?.devicesEligible ?? 0} eligible, ${s.devicesScraped} scraped in the last refresh`],
+    [
+      'Last refresh',
+      s.lastCycleAtMs === undefined
+        ? 'none yet'
+        : `${ago(r.nowMs, s.lastCycleAtMs)} (${new Date(s.lastCycleAtMs).toISOString()})`,
+    ],
+    [
+      'Last successful device list',
+      s.lastApiSuccessAtMs === undefined
+        ? 'none yet'
+        : `${ago(r.nowMs, s.lastApiSuccessAtMs)} (${new Date(s.lastApiSuccessAtMs).toISOString()})`,
+    ],
+    [
+      'API',
+      last === undefined
+        ? 'no refresh yet'
+        : last.apiOk
+          ? html`<span class="ok">up</span>`
+          : html`<span class="bad">failing</span>: ${last.apiError ?? ''}`,
+    ],
+    [
+      'Devices',
+      `${s.devicesDiscovered} discovered, ${last?.devicesEligible ?? 0} eligible, ${s.devicesScraped} scraped in the last refresh`,
+    ],
   ];
   return html`<section id="overview"><h2>Exporter</h2>
 <dl>${rows.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl></section>`;
 }
 
 function refreshes(history: readonly CycleRecord[]): Html {
-  if (history.length === 0) return html`<section id="refreshes"><h2>Refresh history</h2><p class="muted">No refresh has finished yet.</p></section>`;
+  if (history.length === 0)
+    return html`<section id="refreshes"><h2>Refresh history</h2><p class="muted">No refresh has finished yet.</p></section>`;
   const newest = [...history].reverse();
   return html`<section id="refreshes"><h2>Refresh history</h2>
 ${durationChart(history)}
 <table id="refresh-table"><thead><tr><th>started</th><th>duration</th><th>scrape cycle</th><th>device list</th><th>discovered</th><th>eligible</th><th>scraped</th><th>failed</th></tr></thead><tbody>
 ${newest.map(
-  (c) => html`<tr${c.apiOk && c.scrapeFailures === 0 ? '' : html` class="warn"`}><td>${c.startedAt}</td><td class="num">${seconds(c.durationSeconds)}</td><td class="num">${seconds(c.scrapeDurationSeconds)}</td><td>${c.apiOk ? html`<span class="ok">ok</span>` : html`<span class="bad">failed</span>: ${c.apiError ?? ''}`}</td><td class="num">${c.devicesDiscovered}</td><td class="num">${c.devicesEligible}</td><td class="num">${c.devicesScraped}</td><td class="num">${c.scrapeFailures}</td></tr>\n`,
+  (c) =>
+    html`<tr${c.apiOk && c.scrapeFailures === 0 ? '' : html` class="warn"`}><td>${c.startedAt}</td><td class="num">${seconds(c.durationSeconds)}</td><td class="num">${seconds(c.scrapeDurationSeconds)}</td><td>${c.apiOk ? html`<span class="ok">ok</span>` : html`<span class="bad">failed</span>: ${c.apiError ?? ''}`}</td><td class="num">${c.devicesDiscovered}</td><td class="num">${c.devicesEligible}</td><td class="num">${c.devicesScraped}</td><td class="num">${c.scrapeFailures}</td></tr>\n`,
 )}</tbody></table></section>`;
 }
 
@@ -109,24 +148,27 @@ function durationChart(history: readonly CycleRecord[]): Html {
   return html`<figure><svg id="refresh-chart" role="img" aria-label="refresh and scrape-cycle durations of the last ${history.length} refreshes" viewBox="0 0 ${width} ${height + 14}" width="${width}" height="${height + 14}">
 <line class="axis" x1="0" y1="${height}" x2="${width}" y2="${height}"/>
 ${history.map(
-  (c, i) => html`<g><title>${c.startedAt}: refresh ${seconds(c.durationSeconds)}, scrape cycle ${seconds(c.scrapeDurationSeconds)}${c.apiOk ? '' : ', device list failed'}</title>${bar(i * slot + 1, slot - 2, c.durationSeconds, c.apiOk ? 'refresh' : 'refresh failed')}${bar(i * slot + slot / 4, slot / 2 - 1, c.scrapeDurationSeconds, 'scrape')}</g>\n`,
+  (c, i) =>
+    html`<g><title>${c.startedAt}: refresh ${seconds(c.durationSeconds)}, scrape cycle ${seconds(c.scrapeDurationSeconds)}${c.apiOk ? '' : ', device list failed'}</title>${bar(i * slot + 1, slot - 2, c.durationSeconds, c.apiOk ? 'refresh' : 'refresh failed')}${bar(i * slot + slot / 4, slot / 2 - 1, c.scrapeDurationSeconds, 'scrape')}</g>\n`,
 )}<text x="2" y="${height + 12}">max ${seconds(max)}</text></svg>
 <figcaption><span class="key refresh"></span> refresh duration <span class="key scrape"></span> scrape cycle (start to last device answer) <span class="key failed"></span> device list failed; oldest on the left</figcaption></figure>`;
 }
 
 function collectors(r: StatusPageRequest): Html {
   const list = r.status.collectors();
-  if (list.length === 0) return html`<section id="collectors"><h2>Collectors</h2><p class="muted">No refresh has finished yet.</p></section>`;
+  if (list.length === 0)
+    return html`<section id="collectors"><h2>Collectors</h2><p class="muted">No refresh has finished yet.</p></section>`;
   return html`<section id="collectors"><h2>Collectors</h2>
 <table id="collector-table"><thead><tr><th>collector</th><th>last refresh</th><th>duration</th><th>last error</th><th>needs</th></tr></thead><tbody>
 ${list.map(
-  (c) => html`<tr data-collector="${c.collector}"${c.ok ? '' : html` class="warn"`}><td>${c.collector}</td><td>${c.ok ? html`<span class="ok">success</span>` : html`<span class="bad">failed</span>`}</td><td class="num">${seconds(c.durationSeconds)}</td><td>${c.lastError === undefined ? html`<span class="muted">none</span>` : html`${c.lastError.message} <span class="muted">(${c.lastError.at})</span>`}</td><td>${scopeHint(c.collector, r.info.backend)}</td></tr>\n`,
+  (c) =>
+    html`<tr data-collector="${c.collector}"${c.ok ? '' : html` class="warn"`}><td>${c.collector}</td><td>${c.ok ? html`<span class="ok">success</span>` : html`<span class="bad">failed</span>`}</td><td class="num">${seconds(c.durationSeconds)}</td><td>${c.lastError === undefined ? html`<span class="muted">none</span>` : html`${c.lastError.message} <span class="muted">(${c.lastError.at})</span>`}</td><td>${scopeHint(c.collector, r.info.backend)}</td></tr>\n`,
 )}</tbody></table></section>`;
 }
 
 function scopeHint(collector: string, backend: 'tailscale' | 'headscale'): string {
-  if (collector === 'exporter') return 'nothing: the exporter\'s own figures';
-  if (collector === 'peers') return 'tsnet mode: the exporter\'s own tailscaled';
+  if (collector === 'exporter') return "nothing: the exporter's own figures";
+  if (collector === 'peers') return "tsnet mode: the exporter's own tailscaled";
   if (!Object.hasOwn(COLLECTOR_SCOPES, collector)) return '';
   if (backend === 'headscale' && collector !== 'client_metrics') return 'a Headscale API key';
   return COLLECTOR_SCOPES[collector as CollectorName];
@@ -136,15 +178,24 @@ function scopeHint(collector: string, backend: 'tailscale' | 'headscale'): strin
 function why(row: DeviceRow, info: StatusPageInfo): string {
   const d = row.selection.device;
   switch (row.state) {
-    case 'scraped': return 'tagged, online and allowed: its client metrics are scraped';
-    case 'failing': return 'meant to be scraped, but its last scrape failed';
-    case 'pending': return 'selected for scraping, no result yet (newly selected, or COLLECTORS leaves out client_metrics)';
-    case 'untagged': return `not tagged ${info.scrapeTag} (SCRAPE_TAG)${info.requireExporterTag ? ', which REQUIRE_EXPORTER_TAG requires' : ', nor named by TARGET_DEVICES'}`;
-    case 'excluded': return 'left out by EXCLUDE_DEVICES, TARGET_DEVICES or DEVICE_TAGS';
-    case 'offline': return 'not connected to the control plane: nothing to scrape';
-    case 'client_too_old': return `Tailscale ${d.clientVersion} is older than ${CLIENT_METRICS_MIN_VERSION.join('.')}, the first version that serves client metrics`;
-    case 'address_refused': return `its address ${scrapeAddress(d) ?? '(none)'} is outside SCRAPE_ALLOWED_CIDRS: never dialled`;
-    case 'other_shard': return 'scraped by another replica (SHARD_COUNT, SHARD_INDEX)';
+    case 'scraped':
+      return 'tagged, online and allowed: its client metrics are scraped';
+    case 'failing':
+      return 'meant to be scraped, but its last scrape failed';
+    case 'pending':
+      return 'selected for scraping, no result yet (newly selected, or COLLECTORS leaves out client_metrics)';
+    case 'untagged':
+      return `not tagged ${info.scrapeTag} (SCRAPE_TAG)${info.requireExporterTag ? ', which REQUIRE_EXPORTER_TAG requires' : ', nor named by TARGET_DEVICES'}`;
+    case 'excluded':
+      return 'left out by EXCLUDE_DEVICES, TARGET_DEVICES or DEVICE_TAGS';
+    case 'offline':
+      return 'not connected to the control plane: nothing to scrape';
+    case 'client_too_old':
+      return `Tailscale ${d.clientVersion} is older than ${CLIENT_METRICS_MIN_VERSION.join('.')}, the first version that serves client metrics`;
+    case 'address_refused':
+      return `its address ${scrapeAddress(d) ?? '(none)'} is outside SCRAPE_ALLOWED_CIDRS: never dialled`;
+    case 'other_shard':
+      return 'scraped by another replica (SHARD_COUNT, SHARD_INDEX)';
   }
 }
 
@@ -153,7 +204,8 @@ function deviceSection(r: StatusPageRequest, query: DeviceQuery, p: DevicePage):
   const filters = [
     html`<a href="${link({ state: 'all' })}"${query.state === 'all' ? html` aria-current="page"` : ''}>all (${p.total})</a>`,
     ...STATE_ORDER.filter((s) => (p.counts.get(s) ?? 0) > 0 || s === query.state).map(
-      (s) => html`<a class="state-${s}" href="${link({ state: s })}"${query.state === s ? html` aria-current="page"` : ''}>${s} (${p.counts.get(s) ?? 0})</a>`,
+      (s) =>
+        html`<a class="state-${s}" href="${link({ state: s })}"${query.state === s ? html` aria-current="page"` : ''}>${s} (${p.counts.get(s) ?? 0})</a>`,
     ),
   ];
   const first = (p.page - 1) * PAGE_SIZE;
@@ -171,12 +223,14 @@ function deviceRow(row: DevicePage['rows'][number], r: StatusPageRequest): Html 
   const d = row.selection.device;
   const last = row.scrape?.last;
   const lastSuccess = row.scrape?.lastSuccessSeconds;
-  const scrape = last === undefined
-    ? html`<span class="muted">-</span>`
-    : html`${seconds(last.durationSeconds)}${lastSuccess === undefined ? '' : html`<br><span class="muted">last success ${ago(r.nowMs, lastSuccess * 1000)}</span>`}`;
-  const error = last === undefined || last.ok
-    ? ''
-    : html`<strong>${last.reason}</strong>: ${last.message}${row.failingSince === undefined ? '' : html`<br><span class="muted">failing since ${row.failingSince}</span>`}${hint(failureHint(last.reason, last.message, last.status))}`;
+  const scrape =
+    last === undefined
+      ? html`<span class="muted">-</span>`
+      : html`${seconds(last.durationSeconds)}${lastSuccess === undefined ? '' : html`<br><span class="muted">last success ${ago(r.nowMs, lastSuccess * 1000)}</span>`}`;
+  const error =
+    last === undefined || last.ok
+      ? ''
+      : html`<strong>${last.reason}</strong>: ${last.message}${row.failingSince === undefined ? '' : html`<br><span class="muted">failing since ${row.failingSince}</span>`}${hint(failureHint(last.reason, last.message, last.status))}`;
   return html`<tr data-state="${row.state}" data-device-id="${d.id}"><td class="name">${d.name}</td><td><code>${d.id}</code></td><td>${scrapeAddress(d) ?? ''}</td><td>${d.os} ${d.clientVersion}</td><td><span class="state state-${row.state}">${row.state}</span></td><td>${why(row, r.info)}</td><td class="num">${scrape}</td><td>${error}</td></tr>\n`;
 }
 
@@ -184,7 +238,8 @@ const hint = (text: string): Html | string => (text === '' ? '' : html`<br><span
 
 function pager(path: string, query: DeviceQuery, p: DevicePage): Html | string {
   if (p.pages <= 1) return '';
-  const to = (page: number, text: string, rel: string): Html => html`<a rel="${rel}" href="${pageHref(path, { ...query, page })}">${text}</a>`;
+  const to = (page: number, text: string, rel: string): Html =>
+    html`<a rel="${rel}" href="${pageHref(path, { ...query, page })}">${text}</a>`;
   return html`<nav id="device-pages" aria-label="pages">${p.page > 1 ? html`${to(1, '« first', 'first')} ${to(p.page - 1, '‹ previous', 'prev')} ` : ''}page ${p.page} of ${p.pages}${p.page < p.pages ? html` ${to(p.page + 1, 'next ›', 'next')} ${to(p.pages, 'last »', 'last')}` : ''}</nav>`;
 }
 

@@ -1,7 +1,14 @@
 import { statSync, readFileSync } from 'node:fs';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { loadWebConfig, readTlsMaterial, secureContextOptions, type ClientAuthType, type TlsSettings, type WebConfig } from '../config/web-config.js';
+import {
+  loadWebConfig,
+  readTlsMaterial,
+  secureContextOptions,
+  type ClientAuthType,
+  type TlsSettings,
+  type WebConfig,
+} from '../config/web-config.js';
 
 /** How often the web config file and its certificates are checked for changes. */
 const WEB_CONFIG_POLL_MS = 1000;
@@ -17,7 +24,13 @@ function clientAuthOptions(type: ClientAuthType): { requestCert: boolean; reject
 
 export function tlsServerOptions(web: WebConfig): Record<string, unknown> {
   const tls = web.tls!;
-  return { ...secureContextOptions(tls, readTlsMaterial(web, (p) => readFileSync(p, 'utf8'))), ...clientAuthOptions(tls.clientAuthType) };
+  return {
+    ...secureContextOptions(
+      tls,
+      readTlsMaterial(web, (p) => readFileSync(p, 'utf8')),
+    ),
+    ...clientAuthOptions(tls.clientAuthType),
+  };
 }
 
 /** Whether a TLS connection passes the client-certificate rules Node does not apply itself. */
@@ -36,7 +49,9 @@ export function clientCertAccepted(tls: TlsSettings, socket: TLSSocket): boolean
 
 /** Files whose change means a re-read: the config itself and every certificate and key it names. */
 function signature(web: WebConfig): string {
-  const files = [web.file, web.tls?.certFile, web.tls?.keyFile, web.tls?.clientCaFile].filter((f): f is string => f !== undefined);
+  const files = [web.file, web.tls?.certFile, web.tls?.keyFile, web.tls?.clientCaFile].filter(
+    (f): f is string => f !== undefined,
+  );
   return files
     .map((f) => {
       try {
@@ -68,7 +83,8 @@ export function watchWebConfig(
     seen = now;
     try {
       const next = loadWebConfig(current.file, (p) => readFileSync(p, 'utf8'));
-      if ((next.tls === undefined) !== (current.tls === undefined)) throw new Error('switching TLS on or off needs a restart');
+      if ((next.tls === undefined) !== (current.tls === undefined))
+        throw new Error('switching TLS on or off needs a restart');
       apply(next);
       current = next;
       seen = signature(next);
@@ -83,7 +99,12 @@ export function watchWebConfig(
 
 /** Puts new TLS settings into force on a running server: new connections get them, open ones keep theirs. */
 export function applyTls(server: TlsServer, web: WebConfig): void {
-  server.setSecureContext(secureContextOptions(web.tls!, readTlsMaterial(web, (p) => readFileSync(p, 'utf8'))));
+  server.setSecureContext(
+    secureContextOptions(
+      web.tls!,
+      readTlsMaterial(web, (p) => readFileSync(p, 'utf8')),
+    ),
+  );
   // tls.Server reads these for every new connection.
   Object.assign(server, clientAuthOptions(web.tls!.clientAuthType));
 }

@@ -66,7 +66,12 @@ export class SimAuditLog {
   }
 
   /** Records one event; `lateMs` delays when the API returns it. */
-  record(nowMs: number, action: string, target: Target, o: { origin?: string; actor?: Actor; old?: unknown; new?: unknown; lateMs?: number } = {}): void {
+  record(
+    nowMs: number,
+    action: string,
+    target: Target,
+    o: { origin?: string; actor?: Actor; old?: unknown; new?: unknown; lateMs?: number } = {},
+  ): void {
     const json: Record<string, unknown> = {
       eventTime: new Date(nowMs).toISOString(),
       type: 'CONFIG',
@@ -89,23 +94,39 @@ export class SimAuditLog {
     this.#seen = after;
     if (before === undefined) return;
     const tailnet = { type: 'TAILNET', id: this.#tailnet, name: this.#tailnet };
-    if (before.policyEtag !== after.policyEtag) this.record(nowMs, 'UPDATE', { ...tailnet, property: 'ACL' }, { origin: 'CONFIG_API', actor: AUTOMATION });
+    if (before.policyEtag !== after.policyEtag)
+      this.record(nowMs, 'UPDATE', { ...tailnet, property: 'ACL' }, { origin: 'CONFIG_API', actor: AUTOMATION });
     if (before.keyDurationDays !== after.keyDurationDays) {
-      this.record(nowMs, 'UPDATE', { ...tailnet, property: 'MAX_KEY_DURATION' }, { old: before.keyDurationDays, new: after.keyDurationDays });
+      this.record(
+        nowMs,
+        'UPDATE',
+        { ...tailnet, property: 'MAX_KEY_DURATION' },
+        { old: before.keyDurationDays, new: after.keyDurationDays },
+      );
     }
     for (const [id, k] of after.keys) {
       const old = before.keys.get(id);
       if (old === undefined) this.record(nowMs, 'CREATE', { type: 'API_KEY', id, name: id });
       else if (!old.revoked && k.revoked) this.record(nowMs, 'REVOKE', { type: 'API_KEY', id, name: id });
     }
-    for (const id of before.keys.keys()) if (!after.keys.has(id)) this.record(nowMs, 'DELETE', { type: 'API_KEY', id, name: id });
+    for (const id of before.keys.keys())
+      if (!after.keys.has(id)) this.record(nowMs, 'DELETE', { type: 'API_KEY', id, name: id });
     for (const [id, d] of after.devices) {
-      if (!before.devices.has(id)) this.record(nowMs, 'CREATE', { type: 'NODE', id, name: d.name, isEphemeral: d.ephemeral }, { origin: 'NODE', actor: { type: 'NODE', id, displayName: d.name } });
+      if (!before.devices.has(id))
+        this.record(
+          nowMs,
+          'CREATE',
+          { type: 'NODE', id, name: d.name, isEphemeral: d.ephemeral },
+          { origin: 'NODE', actor: { type: 'NODE', id, displayName: d.name } },
+        );
     }
-    for (const [id, d] of before.devices) if (!after.devices.has(id)) this.record(nowMs, 'DELETE', { type: 'NODE', id, name: d.name, isEphemeral: d.ephemeral });
+    for (const [id, d] of before.devices)
+      if (!after.devices.has(id))
+        this.record(nowMs, 'DELETE', { type: 'NODE', id, name: d.name, isEphemeral: d.ephemeral });
     for (const [id, role] of after.roles) {
       const old = before.roles.get(id);
-      if (old !== undefined && old !== role) this.record(nowMs, 'UPDATE', { type: 'USER', id, name: id, property: 'USER_ROLE' }, { old, new: role });
+      if (old !== undefined && old !== role)
+        this.record(nowMs, 'UPDATE', { type: 'USER', id, name: id, property: 'USER_ROLE' }, { old, new: role });
     }
   }
 
@@ -123,14 +144,45 @@ export class SimAuditLog {
     const at = (minutes: number): number => startedAt - minutes * 60_000;
     this.record(at(50), 'UPDATE', { ...tailnet, property: 'ACL' }, { origin: 'CONFIG_API', actor: AUTOMATION });
     this.record(at(45), 'CREATE', { type: 'API_KEY', id: 'kSimHistoryAuthKeyCNTRL', name: 'kSimHistoryAuthKeyCNTRL' });
-    this.record(at(40), 'UPDATE', { type: 'USER', id: 'uSimHistoryUserCNTRL', name: 'dev@example.com', property: 'USER_ROLE' }, { old: 'member', new: 'admin' });
+    this.record(
+      at(40),
+      'UPDATE',
+      { type: 'USER', id: 'uSimHistoryUserCNTRL', name: 'dev@example.com', property: 'USER_ROLE' },
+      { old: 'member', new: 'admin' },
+    );
     this.record(at(35), 'UPDATE', { ...tailnet, property: 'TKA' });
-    this.record(at(30), 'UPDATE', { type: 'NODE', id: 'nSimHistoryNodeCNTRL', name: 'build-1.tail1234.ts.net', property: 'KEY_EXPIRY', isEphemeral: false }, { old: false, new: true });
-    this.record(at(25), 'CREATE', { type: 'NODE', id: 'nSimHistoryNodeCNTRL', name: 'build-1.tail1234.ts.net', isEphemeral: false }, { origin: 'NODE', actor: { type: 'NODE', id: 'nSimHistoryNodeCNTRL' } });
+    this.record(
+      at(30),
+      'UPDATE',
+      {
+        type: 'NODE',
+        id: 'nSimHistoryNodeCNTRL',
+        name: 'build-1.tail1234.ts.net',
+        property: 'KEY_EXPIRY',
+        isEphemeral: false,
+      },
+      { old: false, new: true },
+    );
+    this.record(
+      at(25),
+      'CREATE',
+      { type: 'NODE', id: 'nSimHistoryNodeCNTRL', name: 'build-1.tail1234.ts.net', isEphemeral: false },
+      { origin: 'NODE', actor: { type: 'NODE', id: 'nSimHistoryNodeCNTRL' } },
+    );
     this.record(at(20), 'UPDATE', { ...tailnet, property: 'MAX_KEY_DURATION' }, { old: 90, new: 180 });
-    this.record(at(15), 'LOGIN', { type: 'USER', id: 'uSimAdminCNTRL', name: 'admin@example.com' }, { origin: 'IDENTITY_PROVIDER' });
+    this.record(
+      at(15),
+      'LOGIN',
+      { type: 'USER', id: 'uSimAdminCNTRL', name: 'admin@example.com' },
+      { origin: 'IDENTITY_PROVIDER' },
+    );
     // Values newer than the document (facts §6.1: a BORDER0_API origin, PAM_* events).
-    this.record(at(10), 'PAM_SESSION_START', { type: 'NODE', id: 'nSimHistoryNodeCNTRL', name: 'build-1.tail1234.ts.net' }, { origin: 'BORDER0_API', actor: { type: 'AUTOMATED_WORKER', id: 'border0' } });
+    this.record(
+      at(10),
+      'PAM_SESSION_START',
+      { type: 'NODE', id: 'nSimHistoryNodeCNTRL', name: 'build-1.tail1234.ts.net' },
+      { origin: 'BORDER0_API', actor: { type: 'AUTOMATED_WORKER', id: 'border0' } },
+    );
     this.record(at(6), 'UPDATE', { ...tailnet, property: 'ACL' }, { origin: 'ADMIN_CONSOLE', lateMs: 180_000 });
   }
 }

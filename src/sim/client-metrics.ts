@@ -23,10 +23,26 @@ export interface ClientFamily extends FamilyDef {
 }
 
 const FAMILIES = {
-  inBytes: { name: 'tailscaled_inbound_bytes_total', type: 'counter', help: 'Counts the number of bytes received from other peers' },
-  outBytes: { name: 'tailscaled_outbound_bytes_total', type: 'counter', help: 'Counts the number of bytes sent to other peers' },
-  inPackets: { name: 'tailscaled_inbound_packets_total', type: 'counter', help: 'Counts the number of packets received from other peers' },
-  outPackets: { name: 'tailscaled_outbound_packets_total', type: 'counter', help: 'Counts the number of packets sent to other peers' },
+  inBytes: {
+    name: 'tailscaled_inbound_bytes_total',
+    type: 'counter',
+    help: 'Counts the number of bytes received from other peers',
+  },
+  outBytes: {
+    name: 'tailscaled_outbound_bytes_total',
+    type: 'counter',
+    help: 'Counts the number of bytes sent to other peers',
+  },
+  inPackets: {
+    name: 'tailscaled_inbound_packets_total',
+    type: 'counter',
+    help: 'Counts the number of packets received from other peers',
+  },
+  outPackets: {
+    name: 'tailscaled_outbound_packets_total',
+    type: 'counter',
+    help: 'Counts the number of packets sent to other peers',
+  },
   inDropped: {
     name: 'tailscaled_inbound_dropped_packets_total',
     type: 'counter',
@@ -161,7 +177,12 @@ export type TrafficPath = (typeof PATHS)[number];
  * What the device's traffic counter `family` with label path=`path` reads `elapsedSeconds` after the start:
  * the value its /metrics serves (then elapsed >= 0), extended before the start for simulated history.
  */
-export function trafficCounter(nodeId: string, family: 'inBytes' | 'outBytes' | 'inPackets' | 'outPackets', path: TrafficPath, elapsedSeconds: number): number {
+export function trafficCounter(
+  nodeId: string,
+  family: 'inBytes' | 'outBytes' | 'inPackets' | 'outPackets',
+  path: TrafficPath,
+  elapsedSeconds: number,
+): number {
   return counterValue(nodeId, { family, labels: [['path', path]] }, elapsedSeconds);
 }
 
@@ -170,7 +191,7 @@ function counterValue(nodeId: string, series: SeriesDef, elapsedSeconds: number)
   const key = `${nodeId}|${series.family}|${series.labels.map(([k, v]) => `${k}=${v}`).join(',')}`;
   const h = fnv1a(key);
   const rate = (RATE_PER_SECOND[series.family] ?? 1) * (0.25 + (h % 1000) / 666);
-  const base = (h >>> 10) % 10_000 * (RATE_PER_SECOND[series.family] ?? 1);
+  const base = ((h >>> 10) % 10_000) * (RATE_PER_SECOND[series.family] ?? 1);
   return Math.floor(base + rate * elapsedSeconds);
 }
 

@@ -7,15 +7,39 @@ type Field = keyof DeviceRecord;
 
 /** Exactly the fields `fields=default` returns (tailscale-facts §1.3). */
 export const DEFAULT_FIELDS: readonly Field[] = [
-  'addresses', 'id', 'nodeId', 'user', 'name', 'hostname', 'clientVersion', 'updateAvailable', 'os',
-  'created', 'connectedToControl', 'lastSeen', 'keyExpiryDisabled', 'expires', 'authorized', 'isExternal',
-  'machineKey', 'nodeKey', 'blocksIncomingConnections', 'tailnetLockKey', 'tailnetLockError', 'tags',
+  'addresses',
+  'id',
+  'nodeId',
+  'user',
+  'name',
+  'hostname',
+  'clientVersion',
+  'updateAvailable',
+  'os',
+  'created',
+  'connectedToControl',
+  'lastSeen',
+  'keyExpiryDisabled',
+  'expires',
+  'authorized',
+  'isExternal',
+  'machineKey',
+  'nodeKey',
+  'blocksIncomingConnections',
+  'tailnetLockKey',
+  'tailnetLockError',
+  'tags',
   'isEphemeral',
 ];
 
 /** Added by `fields=all`. */
 export const ALL_ONLY_FIELDS: readonly Field[] = [
-  'enabledRoutes', 'advertisedRoutes', 'clientConnectivity', 'postureIdentity', 'sshEnabled', 'distro',
+  'enabledRoutes',
+  'advertisedRoutes',
+  'clientConnectivity',
+  'postureIdentity',
+  'sshEnabled',
+  'distro',
   'multipleConnections',
 ];
 
@@ -23,7 +47,11 @@ export const ALL_ONLY_FIELDS: readonly Field[] = [
  * `withoutConnectedToControl`: the shape of control servers that imitate the API (Headscale's /api/v2, older
  * API versions): no `connectedToControl`, `lastSeen` still only for devices that are not connected.
  */
-export function deviceJson(device: DeviceRecord, fields: FieldSet, options: { withoutConnectedToControl?: boolean } = {}): Record<string, unknown> {
+export function deviceJson(
+  device: DeviceRecord,
+  fields: FieldSet,
+  options: { withoutConnectedToControl?: boolean } = {},
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const names = fields === 'all' ? [...DEFAULT_FIELDS, ...ALL_ONLY_FIELDS] : DEFAULT_FIELDS;
   for (const name of names) {

@@ -108,7 +108,12 @@ const DERP_REGIONS: ReadonlyMap<number, string> = new Map([
 ]);
 
 /** Fills every field `partial` leaves out with a plausible online Linux device. */
-export function buildDevice(partial: Partial<SimDeviceSpec>, seed: string, index: number, nowMs: number): SimDeviceSpec {
+export function buildDevice(
+  partial: Partial<SimDeviceSpec>,
+  seed: string,
+  index: number,
+  nowMs: number,
+): SimDeviceSpec {
   const hostname = partial.hostname ?? `device-${index}`;
   const external = partial.isExternal ?? false;
   const homeRegion = partial.clientMetrics?.homeDerpRegionId ?? 4;
@@ -152,13 +157,21 @@ function connectivity(index: number, homeRegionId: number): ClientConnectivity {
   const others = [1, 4, 8].filter((id) => id !== homeRegionId).slice(0, 2);
   for (const id of [homeRegionId, ...others]) {
     const name = DERP_REGIONS.get(id) ?? `Region ${id}`;
-    latency[name] = id === homeRegionId ? { latencyMs: 8.5 + (index % 7), preferred: true } : { latencyMs: 40 + id * 9.25 };
+    latency[name] =
+      id === homeRegionId ? { latencyMs: 8.5 + (index % 7), preferred: true } : { latencyMs: 40 + id * 9.25 };
   }
   return {
     endpoints: [`203.0.113.${(index % 250) + 1}:41641`, `192.168.1.${(index % 250) + 2}:41641`],
     mappingVariesByDestIP: false,
     latency,
-    clientSupports: { hairPinning: null, ipv6: index % 3 !== 0, pcp: false, pmp: false, udp: true, upnp: index % 2 === 0 },
+    clientSupports: {
+      hairPinning: null,
+      ipv6: index % 3 !== 0,
+      pcp: false,
+      pmp: false,
+      udp: true,
+      upnp: index % 2 === 0,
+    },
   };
 }
 
@@ -176,6 +189,9 @@ export function isoTime(ms: number): string {
 
 /** MagicDNS-style label: lowercase letters, digits and dashes. */
 function dnsLabel(hostname: string): string {
-  const label = hostname.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  const label = hostname
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
   return label === '' ? 'device' : label.slice(0, 63);
 }

@@ -12,7 +12,15 @@ export type UserRole = 'owner' | 'admin' | 'member' | 'it-admin' | 'network-admi
 type UserStatus = 'active' | 'idle' | 'suspended' | 'needs-approval' | 'over-billing-limit';
 
 export const USER_TYPES: readonly UserType[] = ['member', 'shared'];
-export const USER_ROLES: readonly UserRole[] = ['owner', 'admin', 'member', 'it-admin', 'network-admin', 'billing-admin', 'auditor'];
+export const USER_ROLES: readonly UserRole[] = [
+  'owner',
+  'admin',
+  'member',
+  'it-admin',
+  'network-admin',
+  'billing-admin',
+  'auditor',
+];
 
 /**
  * A user as `GET /users` returns it. `deviceCount` and `currentlyConnected` are computed from the
@@ -335,7 +343,13 @@ function serviceAddrs(n: number): string[] {
 
 function standardServices(): SimService[] {
   return [
-    { name: 'svc:grafana', addrs: serviceAddrs(0), comment: 'Grafana dashboards', ports: ['tcp:443'], tags: ['tag:web'] },
+    {
+      name: 'svc:grafana',
+      addrs: serviceAddrs(0),
+      comment: 'Grafana dashboards',
+      ports: ['tcp:443'],
+      tags: ['tag:web'],
+    },
     { name: 'svc:postgres', addrs: serviceAddrs(1), ports: ['tcp:5432'], tags: ['tag:db'] },
     { name: 'svc:wiki', addrs: serviceAddrs(2), comment: 'Team wiki', ports: ['tcp:80', 'tcp:443'] },
   ];
@@ -343,7 +357,13 @@ function standardServices(): SimService[] {
 
 function addEdgeCases(directory: SimDirectory, now: number): void {
   directory.services.push(
-    { name: 'svc:odd "name"', addrs: serviceAddrs(3), comment: 'line\nbreak and \\backslash', ports: ['do-not-validate'], tags: [] },
+    {
+      name: 'svc:odd "name"',
+      addrs: serviceAddrs(3),
+      comment: 'line\nbreak and \\backslash',
+      ports: ['do-not-validate'],
+      tags: [],
+    },
     { name: 'svc:no-addrs-yet', addrs: [], ports: [] },
   );
   directory.dns = {

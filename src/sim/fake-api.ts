@@ -115,12 +115,40 @@ export const API_ENDPOINTS: readonly ApiEndpoint[] = [
   // Workload identity federation: an OIDC ID token for a bearer token (tailscale-facts §6.2).
   { name: 'token_exchange', method: 'POST', path: '/oauth/token-exchange', scopes: [] },
   // Integration health (tailscale-facts §6.1, §6.3). Listing a service's hosts also needs devices:core:read.
-  { name: 'logstream_status', method: 'GET', path: '/tailnet/{tailnet}/logging/{logType}/stream/status', scopes: ['log_streaming:read'], missingScope: 404 },
-  { name: 'posture_integrations', method: 'GET', path: '/tailnet/{tailnet}/posture/integrations', scopes: ['feature_settings:read'], missingScope: 404 },
-  { name: 'service_hosts', method: 'GET', path: '/tailnet/{tailnet}/services/{serviceName}/devices', scopes: ['services:read'] },
-  { name: 'webhooks', method: 'GET', path: '/tailnet/{tailnet}/webhooks', scopes: ['webhooks:read'], missingScope: 404 },
+  {
+    name: 'logstream_status',
+    method: 'GET',
+    path: '/tailnet/{tailnet}/logging/{logType}/stream/status',
+    scopes: ['log_streaming:read'],
+    missingScope: 404,
+  },
+  {
+    name: 'posture_integrations',
+    method: 'GET',
+    path: '/tailnet/{tailnet}/posture/integrations',
+    scopes: ['feature_settings:read'],
+    missingScope: 404,
+  },
+  {
+    name: 'service_hosts',
+    method: 'GET',
+    path: '/tailnet/{tailnet}/services/{serviceName}/devices',
+    scopes: ['services:read'],
+  },
+  {
+    name: 'webhooks',
+    method: 'GET',
+    path: '/tailnet/{tailnet}/webhooks',
+    scopes: ['webhooks:read'],
+    missingScope: 404,
+  },
   { name: 'logging_network', method: 'GET', path: '/tailnet/{tailnet}/logging/network', scopes: ['logs:network:read'] },
-  { name: 'logging_configuration', method: 'GET', path: '/tailnet/{tailnet}/logging/configuration', scopes: ['logs:configuration:read'] },
+  {
+    name: 'logging_configuration',
+    method: 'GET',
+    path: '/tailnet/{tailnet}/logging/configuration',
+    scopes: ['logs:configuration:read'],
+  },
 ];
 
 /** The message the real API sends with a 403 for a missing scope (tailscale/tailscale#15969). */
@@ -210,13 +238,18 @@ class FakeApiServer {
     if (credential === null) return sendError(res, 401, 'API token invalid');
     if (this.#takeExpiry(credential)) return sendError(res, 401, 'API token invalid');
     const needed = match.endpoint.scopes;
-    if (needed !== null && !this.#permits(credential, needed)) return this.#forbid(res, name, match.endpoint.missingScope);
+    if (needed !== null && !this.#permits(credential, needed))
+      return this.#forbid(res, name, match.endpoint.missingScope);
     const fault = this.#faults.take((f) => DATA_FAULTS.has(f.kind));
     if (fault !== null && applyTransportFault(fault, req, res)) return;
     const reply = this.#reply(match, url, req, credential, fault);
     if (reply.status === 403) return this.#forbid(res, name);
     if (reply.chunks !== undefined && fault?.kind !== 'malformed-json') return sendChunks(res, reply.chunks);
-    sendReply(res, reply.chunks === undefined ? reply : { ...reply, body: JSON.parse([...reply.chunks].join('')) }, fault?.kind === 'malformed-json');
+    sendReply(
+      res,
+      reply.chunks === undefined ? reply : { ...reply, body: JSON.parse([...reply.chunks].join('')) },
+      fault?.kind === 'malformed-json',
+    );
   }
 
   #count(name: EndpointName): void {
@@ -277,11 +310,14 @@ class FakeApiServer {
       return sendError(res, 405, 'method not allowed', { allow: 'POST' });
     }
     const body = await readBody(req, MAX_FORM_BYTES);
-    if (this.#faults.take((f) => f.kind === 'token-endpoint-down') !== null) return sendError(res, 503, 'service unavailable');
+    if (this.#faults.take((f) => f.kind === 'token-endpoint-down') !== null)
+      return sendError(res, 503, 'service unavailable');
     if (body === null) return sendError(res, 413, 'request body too large');
     const form = new URLSearchParams(body);
     const now = this.#options.now();
-    const identity = this.#state.directory.keys.find((k) => k.keyType === 'federated' && k.id === form.get('client_id') && !keyInvalid(k, now));
+    const identity = this.#state.directory.keys.find(
+      (k) => k.keyType === 'federated' && k.id === form.get('client_id') && !keyInvalid(k, now),
+    );
     const { audience, issuer, subject } = identity ?? {};
     const problem =
       identity === undefined || audience === undefined || issuer === undefined || subject === undefined
@@ -300,10 +336,17 @@ class FakeApiServer {
   #authenticate(req: IncomingMessage): Credential | null {
     const secret = presentedSecret(req);
     if (secret === null || secret === '') return null;
-    if (secret === this.#options.apiKey) return { token: null, serial: 0, scopes: null, ownKeyId: this.#state.ids.apiKeyId };
+    if (secret === this.#options.apiKey)
+      return { token: null, serial: 0, scopes: null, ownKeyId: this.#state.ids.apiKeyId };
     const issued = this.#tokens.lookup(secret);
     if (issued === null) return null;
-    return { token: secret, serial: issued.serial, scopes: issued.scopes, ownKeyId: issued.federatedKeyId ?? this.#state.ids.clientId, federatedKeyId: issued.federatedKeyId };
+    return {
+      token: secret,
+      serial: issued.serial,
+      scopes: issued.scopes,
+      ownKeyId: issued.federatedKeyId ?? this.#state.ids.clientId,
+      federatedKeyId: issued.federatedKeyId,
+    };
   }
 
   /** Applies an 'expire-tokens' fault to this credential; true if the request must get a 401. */
@@ -320,20 +363,26 @@ class FakeApiServer {
    */
   #permits(credential: Credential, anyOf: readonly string[]): boolean {
     if (credential.scopes === null) return true;
-    const granted = credential.federatedKeyId == null ? this.#state.grantedScopes : this.#state.directory.keys.find((k) => k.id === credential.federatedKeyId)?.scopes ?? [];
+    const granted =
+      credential.federatedKeyId == null
+        ? this.#state.grantedScopes
+        : (this.#state.directory.keys.find((k) => k.id === credential.federatedKeyId)?.scopes ?? []);
     return coversAny(credential.scopes, anyOf) && coversAny(granted, anyOf);
   }
 
   #reply(match: RouteMatch, url: URL, req: IncomingMessage, credential: Credential, fault: ApiFault | null): Reply {
     const name = match.endpoint.name;
-    if (match.tailnet !== null && !this.#knowsTailnet(match.tailnet)) return { status: 404, body: { message: 'tailnet not found' } };
-    if (name === 'devices' || name === 'device' || name === 'routes') return this.#deviceReply(name, match.id, url, fault);
+    if (match.tailnet !== null && !this.#knowsTailnet(match.tailnet))
+      return { status: 404, body: { message: 'tailnet not found' } };
+    if (name === 'devices' || name === 'device' || name === 'routes')
+      return this.#deviceReply(name, match.id, url, fault);
     if (name === 'acl') return this.#aclReply(url, req, fault);
     if (name === 'logging_network' || name === 'logging_configuration') return this.#logReply(name, url, fault);
     const reply = this.#resourceReply(name, match.id, url, credential);
     if (reply.status !== 200 || fault === null) return reply;
     if (fault.kind === 'empty') return { ...reply, body: emptyBody(name) };
-    if (fault.kind === 'wrong-types') return { ...reply, body: corruptBody(name, reply.body as Record<string, unknown>) };
+    if (fault.kind === 'wrong-types')
+      return { ...reply, body: corruptBody(name, reply.body as Record<string, unknown>) };
     return reply;
   }
 
@@ -387,7 +436,9 @@ class FakeApiServer {
         return ok({ vipServices: directory.services.map(serviceJson) });
       case 'service': {
         const service = directory.services.find((s) => s.name === id);
-        return service === undefined ? { status: 404, body: { message: 'service not found' } } : ok(serviceJson(service));
+        return service === undefined
+          ? { status: 404, body: { message: 'service not found' } }
+          : ok(serviceJson(service));
       }
       case 'logstream_status': {
         const stream = id === 'configuration' || id === 'network' ? directory.integrations.logStreams[id] : undefined;
@@ -397,7 +448,8 @@ class FakeApiServer {
         return ok({ integrations: directory.integrations.postureIntegrations.map(postureIntegrationJson) });
       case 'service_hosts': {
         if (!this.#permits(credential, ['devices:core:read'])) return { status: 403, body: null };
-        if (!directory.services.some((s) => s.name === id)) return { status: 404, body: { message: 'service not found' } };
+        if (!directory.services.some((s) => s.name === id))
+          return { status: 404, body: { message: 'service not found' } };
         return ok({ hosts: (directory.integrations.serviceHosts[id ?? ''] ?? []).map((h) => ({ ...h })) });
       }
       case 'webhooks':
@@ -418,7 +470,9 @@ class FakeApiServer {
     const badRole = role !== 'all' && !(USER_ROLES as readonly string[]).includes(role);
     if (badType) return { status: 400, body: { message: `invalid type "${type}"` } };
     if (badRole) return { status: 400, body: { message: `invalid role "${role}"` } };
-    const users = this.#users().filter((u) => (type === 'all' || u['type'] === type) && (role === 'all' || u['role'] === role));
+    const users = this.#users().filter(
+      (u) => (type === 'all' || u['type'] === type) && (role === 'all' || u['role'] === role),
+    );
     return ok({ users });
   }
 
@@ -451,7 +505,11 @@ class FakeApiServer {
     const doc = this.#state.policy;
     const headers = { etag: doc.etag };
     if (url.searchParams.get('details') === 'true') {
-      return { status: 200, headers, body: { acl: Buffer.from(doc.hujson).toString('base64'), warnings: [], errors: null } };
+      return {
+        status: 200,
+        headers,
+        body: { acl: Buffer.from(doc.hujson).toString('base64'), warnings: [], errors: null },
+      };
     }
     let json: Record<string, unknown> = doc.json;
     if (fault?.kind === 'empty') json = emptyBody('acl');
@@ -471,7 +529,8 @@ class FakeApiServer {
     if (!logs.supported) return { status: 404, body: { message: 'logging is not supported' } };
     const start = Date.parse(url.searchParams.get('start') ?? '');
     const end = Date.parse(url.searchParams.get('end') ?? '');
-    if (!Number.isFinite(start) || !Number.isFinite(end)) return { status: 400, body: { message: 'start and end must be RFC 3339 times' } };
+    if (!Number.isFinite(start) || !Number.isFinite(end))
+      return { status: 400, body: { message: 'start and end must be RFC 3339 times' } };
     if (end < start) return { status: 400, body: { message: 'end must not be before start' } };
     const now = this.#options.now();
     if (fault?.kind === 'empty') return ok(emptyBody(name));
@@ -482,7 +541,9 @@ class FakeApiServer {
       return ok({ version: '1.1', tailnet: logs.audit.tailnet, logs: records });
     }
     const off = this.#state.directory.settings.networkFlowLoggingOn === false;
-    const records = off ? [] : logs.flow.records(this.#options.devices(), start, end, now).filter((r) => r.loggedMs <= now);
+    const records = off
+      ? []
+      : logs.flow.records(this.#options.devices(), start, end, now).filter((r) => r.loggedMs <= now);
     const onServed = logs.onServed;
     function* chunks(): Generator<string> {
       yield '{"logs":[';
@@ -509,10 +570,11 @@ function ok(body: unknown): Reply {
 async function sendChunks(res: ServerResponse, chunks: Iterable<string>): Promise<void> {
   res.writeHead(200, { 'content-type': JSON_TYPE });
   for (const chunk of chunks) {
-    if (!res.write(chunk)) await new Promise<void>((resolve) => {
-      res.once('drain', resolve);
-      res.once('close', resolve);
-    });
+    if (!res.write(chunk))
+      await new Promise<void>((resolve) => {
+        res.once('drain', resolve);
+        res.once('close', resolve);
+      });
     if (res.destroyed) return;
   }
   res.end();
@@ -525,7 +587,10 @@ function sendReply(res: ServerResponse, reply: Reply, malformed: boolean): void 
   sendText(res, reply.status, text, contentType, reply.headers);
 }
 
-const SPLIT_ROUTES = API_ENDPOINTS.map((endpoint) => ({ endpoint, segments: endpoint.path.split('/').filter((s) => s !== '') }));
+const SPLIT_ROUTES = API_ENDPOINTS.map((endpoint) => ({
+  endpoint,
+  segments: endpoint.path.split('/').filter((s) => s !== ''),
+}));
 
 function matchRoute(pathname: string): RouteMatch | null {
   const parts = decodeSegments(pathname);
@@ -549,7 +614,10 @@ function matchRoute(pathname: string): RouteMatch | null {
 
 function decodeSegments(pathname: string): string[] | null {
   try {
-    return pathname.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+    return pathname
+      .split('/')
+      .filter((s) => s !== '')
+      .map((s) => decodeURIComponent(s));
   } catch {
     return null;
   }
@@ -557,7 +625,8 @@ function decodeSegments(pathname: string): string[] | null {
 
 function routesBody(device: SimDevice, fault: ApiFault | null): unknown {
   if (fault?.kind === 'empty') return { advertisedRoutes: [], enabledRoutes: [] };
-  if (fault?.kind === 'wrong-types') return { advertisedRoutes: device.advertisedRoutes?.join(',') ?? '', enabledRoutes: null };
+  if (fault?.kind === 'wrong-types')
+    return { advertisedRoutes: device.advertisedRoutes?.join(',') ?? '', enabledRoutes: null };
   return { advertisedRoutes: device.advertisedRoutes ?? [], enabledRoutes: device.enabledRoutes ?? [] };
 }
 

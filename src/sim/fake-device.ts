@@ -167,8 +167,10 @@ export class DeviceFleet {
       res.end();
       return;
     }
-    if ((req.url ?? '').split('?')[0] !== '/metrics') return sendText(res, 404, '404 page not found\n', 'text/plain; charset=utf-8');
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'method not allowed\n', 'text/plain; charset=utf-8');
+    if ((req.url ?? '').split('?')[0] !== '/metrics')
+      return sendText(res, 404, '404 page not found\n', 'text/plain; charset=utf-8');
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return sendText(res, 405, 'method not allowed\n', 'text/plain; charset=utf-8');
     this.#options.onScrape(device.nodeId);
     const fault = this.#takeFault(device);
     const delayMs = this.#options.delayMs + (fault?.kind === 'slow' ? fault.delayMs : 0);
@@ -196,7 +198,12 @@ export class DeviceFleet {
     }
   }
 
-  async #answer(device: SimDevice, fault: DeviceFault | null, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async #answer(
+    device: SimDevice,
+    fault: DeviceFault | null,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
     switch (fault?.kind) {
       case 'hang':
         return; // never answered; close() cuts the connection

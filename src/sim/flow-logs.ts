@@ -32,9 +32,9 @@ const EXIT_ROUTES: ReadonlySet<string> = new Set(['0.0.0.0/0', '::/0']);
 function flowDelayMs(nodeId: string, k: number): number {
   const h = fnv1a(`${nodeId}#${k}`);
   const r = h % 100;
-  if (r < 80) return 2_000 + (h >>> 8) % 10_000;
-  if (r < 95) return 30_000 + (h >>> 8) % 70_000;
-  return 150_000 + (h >>> 8) % (MAX_FLOW_DELAY_MS - 150_000);
+  if (r < 80) return 2_000 + ((h >>> 8) % 10_000);
+  if (r < 95) return 30_000 + ((h >>> 8) % 70_000);
+  return 150_000 + ((h >>> 8) % (MAX_FLOW_DELAY_MS - 150_000));
 }
 
 /** `total` cut into integer parts by `weights`; the parts add up to `total` exactly. */
@@ -48,7 +48,14 @@ function split(total: number, weights: readonly number[]): number[] {
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 function nodeJson(d: SimDevice): Record<string, unknown> {
-  return { nodeId: d.nodeId, name: `${d.name}.`, addresses: d.addresses.map((a) => (a.includes(':') ? `${a}/128` : `${a}/32`)), os: d.os, user: d.user, ...(d.tags === undefined ? {} : { tags: d.tags }) };
+  return {
+    nodeId: d.nodeId,
+    name: `${d.name}.`,
+    addresses: d.addresses.map((a) => (a.includes(':') ? `${a}/128` : `${a}/32`)),
+    os: d.os,
+    user: d.user,
+    ...(d.tags === undefined ? {} : { tags: d.tags }),
+  };
 }
 
 type Dir = 'outBytes' | 'outPackets' | 'inBytes' | 'inPackets';
@@ -95,9 +102,12 @@ export class SimFlowLogs {
     const end = start + this.#periodMs;
     const loggedMs = end + flowDelayMs(d.nodeId, k);
     const delta = (dir: Dir, path: TrafficPath): number =>
-      trafficCounter(d.nodeId, dir, path, (end - this.#startedAt) / 1000) - trafficCounter(d.nodeId, dir, path, (start - this.#startedAt) / 1000);
+      trafficCounter(d.nodeId, dir, path, (end - this.#startedAt) / 1000) -
+      trafficCounter(d.nodeId, dir, path, (start - this.#startedAt) / 1000);
     const own = d.addresses[0] ?? '100.64.0.1';
-    const peers = [devices[(index + 1) % devices.length], devices[(index + 7) % devices.length]].filter((p): p is SimDevice => p !== undefined && p !== d);
+    const peers = [devices[(index + 1) % devices.length], devices[(index + 7) % devices.length]].filter(
+      (p): p is SimDevice => p !== undefined && p !== d,
+    );
     const peerAddr = (j: number): string => peers[j % Math.max(1, peers.length)]?.addresses[0] ?? '100.100.100.100';
 
     // Physical traffic: one entry per path, exactly the device's own counters.
@@ -111,7 +121,12 @@ export class SimFlowLogs {
     const totals = { outBytes: 0, outPackets: 0, inBytes: 0, inPackets: 0 };
     const physicalTraffic: Array<Record<string, unknown>> = [];
     for (const path of Object.keys(physicalDst) as TrafficPath[]) {
-      const e = { txBytes: delta('outBytes', path), txPkts: delta('outPackets', path), rxBytes: delta('inBytes', path), rxPkts: delta('inPackets', path) };
+      const e = {
+        txBytes: delta('outBytes', path),
+        txPkts: delta('outPackets', path),
+        rxBytes: delta('inBytes', path),
+        rxPkts: delta('inPackets', path),
+      };
       totals.outBytes += e.txBytes;
       totals.outPackets += e.txPkts;
       totals.inBytes += e.rxBytes;
@@ -127,7 +142,12 @@ export class SimFlowLogs {
     const weights = shares.filter((w) => w > 0);
     const cut = (dir: Dir): number[] => split(totals[dir], weights);
     const [txB, txP, rxB, rxP] = [cut('outBytes'), cut('outPackets'), cut('inBytes'), cut('inPackets')];
-    const entry = (j: number): { txBytes: number; txPkts: number; rxBytes: number; rxPkts: number } => ({ txBytes: txB[j]!, txPkts: txP[j]!, rxBytes: rxB[j]!, rxPkts: rxP[j]! });
+    const entry = (j: number): { txBytes: number; txPkts: number; rxBytes: number; rxPkts: number } => ({
+      txBytes: txB[j]!,
+      txPkts: txP[j]!,
+      rxBytes: rxB[j]!,
+      rxPkts: rxP[j]!,
+    });
     const port = 40_000 + (fnv1a(`${d.nodeId}:${k}`) % 20_000);
     const virtualTraffic = [
       { proto: 6, src: `${own}:${port}`, dst: `${peerAddr(0)}:443`, ...entry(0) },
@@ -136,7 +156,17 @@ export class SimFlowLogs {
     ];
     // The subnet share (if any) follows the three virtual ones, then the exit share.
     const exitIndex = subnet === undefined ? 3 : 4;
-    const subnetTraffic = subnet === undefined ? [] : [{ proto: 6, src: `${peerAddr(0)}:${port}`, dst: `${subnet.split('/')[0]!.replace(/\.\d+$/, '.5')}:443`, ...entry(3) }];
+    const subnetTraffic =
+      subnet === undefined
+        ? []
+        : [
+            {
+              proto: 6,
+              src: `${peerAddr(0)}:${port}`,
+              dst: `${subnet.split('/')[0]!.replace(/\.\d+$/, '.5')}:443`,
+              ...entry(3),
+            },
+          ];
     const exitTraffic = exit ? [{ src: `${own}:0`, ...entry(exitIndex) }] : [];
 
     const json: Record<string, unknown> = {

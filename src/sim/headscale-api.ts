@@ -159,7 +159,10 @@ class HeadscaleApiServer {
       return sendProblem(res, reply.status, typeof message === 'string' ? message : '');
     }
     const text = JSON.stringify(reply.body);
-    const body = fault?.kind === 'malformed-json' && reply.status === 200 ? text.slice(0, Math.max(1, Math.floor(text.length / 2))) : text;
+    const body =
+      fault?.kind === 'malformed-json' && reply.status === 200
+        ? text.slice(0, Math.max(1, Math.floor(text.length / 2)))
+        : text;
     sendText(res, reply.status, body, JSON_TYPE, reply.proxied ? GATEWAY_HEADERS : {});
   }
 
@@ -218,7 +221,9 @@ class HeadscaleApiServer {
       const id = users[0]?.id;
       nodes = nodes.filter((n) => n.userId === id && !(model === 'v028' && isTagged(n)));
     }
-    return ok({ nodes: byId(nodes).map((n) => nodeJson(n, { data, model, listing: true, flavor: this.#options.flavor })) });
+    return ok({
+      nodes: byId(nodes).map((n) => nodeJson(n, { data, model, listing: true, flavor: this.#options.flavor })),
+    });
   }
 
   /** GetNode returns node.Proto() only: no tagged-devices user, no validTags, no subnetRoutes. */
@@ -324,7 +329,14 @@ function routingError(grpc: Grpc, message: string): Reply {
   return { ...failure(grpc, message), proxied: false };
 }
 
-const STATUS_TITLES: Readonly<Record<number, string>> = { 400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable' };
+const STATUS_TITLES: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  503: 'Service Unavailable',
+};
 
 /** 0.30's error answers: RFC 9457 problem details. */
 function sendProblem(res: ServerResponse, status: number, detail: string): void {

@@ -3,7 +3,12 @@
 // secrets) and runs until SIGTERM/SIGINT. A fixed API key can be given through
 // TSMETRICS_SIM_HEADSCALE_API_KEY so a separately started exporter can authenticate.
 import { parseArgs } from 'node:util';
-import { startHeadscale, type HeadscaleScenario, type HeadscaleTagModel, type StartHeadscaleOptions } from './headscale.js';
+import {
+  startHeadscale,
+  type HeadscaleScenario,
+  type HeadscaleTagModel,
+  type StartHeadscaleOptions,
+} from './headscale.js';
 import { closeOnSignal } from './http-util.js';
 
 export const HEADSCALE_USAGE =
@@ -57,7 +62,13 @@ function parseTagModel(text: string): HeadscaleTagModel {
 
 function parseScenario(text: string): HeadscaleScenario {
   if (text === 'demo') return text;
-  if (text.startsWith('names:')) return { names: text.slice('names:'.length).split(',').filter((n) => n !== '') };
+  if (text.startsWith('names:'))
+    return {
+      names: text
+        .slice('names:'.length)
+        .split(',')
+        .filter((n) => n !== ''),
+    };
   throw new Error(`unknown Headscale scenario "${text}"`);
 }
 

@@ -9,10 +9,7 @@ import { hexFrom } from './ids.js';
 export type HeadscaleTagModel = 'legacy' | 'v028';
 
 export type RegisterMethod =
-  | 'REGISTER_METHOD_UNSPECIFIED'
-  | 'REGISTER_METHOD_AUTH_KEY'
-  | 'REGISTER_METHOD_CLI'
-  | 'REGISTER_METHOD_OIDC';
+  'REGISTER_METHOD_UNSPECIFIED' | 'REGISTER_METHOD_AUTH_KEY' | 'REGISTER_METHOD_CLI' | 'REGISTER_METHOD_OIDC';
 
 /** `google.protobuf.Timestamp` of Go's zero time, as protojson writes it. */
 export const HEADSCALE_ZERO_TIME = '0001-01-01T00:00:00Z';

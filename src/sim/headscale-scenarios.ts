@@ -55,7 +55,11 @@ export interface HeadscaleScenarioData {
   nodes: HeadscaleNodeSpec[];
 }
 
-export function headscaleScenario(scenario: HeadscaleScenario, model: HeadscaleTagModel, now: number): HeadscaleScenarioData {
+export function headscaleScenario(
+  scenario: HeadscaleScenario,
+  model: HeadscaleTagModel,
+  now: number,
+): HeadscaleScenarioData {
   if (scenario === 'demo') return demo(model, now);
   if (Array.isArray(scenario.names)) return named(scenario.names, model, now);
   throw new Error('unknown Headscale scenario');
@@ -102,10 +106,21 @@ function demo(model: HeadscaleTagModel, now: number): HeadscaleScenarioData {
   });
   const preAuthKeys: SimHeadscalePreAuthKey[] = [
     // Reusable tagged key the servers joined with.
-    key({ id: 1, userId: 1, reusable: true, ephemeral: false, used: true, aclTags: [EXPORTER_TAG] }, 60 * DAY_MS, 100 * DAY_MS),
+    key(
+      { id: 1, userId: 1, reusable: true, ephemeral: false, used: true, aclTags: [EXPORTER_TAG] },
+      60 * DAY_MS,
+      100 * DAY_MS,
+    ),
     // Ephemeral CI key; 0.28+ lets it belong to no user.
     key(
-      { id: 2, userId: model === 'v028' ? null : 1, reusable: true, ephemeral: true, used: true, aclTags: [EXPORTER_TAG, 'tag:ci'] },
+      {
+        id: 2,
+        userId: model === 'v028' ? null : 1,
+        reusable: true,
+        ephemeral: true,
+        used: true,
+        aclTags: [EXPORTER_TAG, 'tag:ci'],
+      },
       1 * DAY_MS,
       1 * DAY_MS,
     ),
@@ -138,8 +153,16 @@ function demo(model: HeadscaleTagModel, now: number): HeadscaleScenarioData {
       homeDerpRegionId: 1,
       healthWarnings: 1,
     }),
-    server('gateway-2', 'tag:gateway', { availableRoutes: ['172.16.0.0/20'], approvedRoutes: ['172.16.0.0/20'], homeDerpRegionId: 4 }),
-    server('exit-node-1', 'tag:exit-node', { availableRoutes: [...EXIT_ROUTES], approvedRoutes: [...EXIT_ROUTES], homeDerpRegionId: 4 }),
+    server('gateway-2', 'tag:gateway', {
+      availableRoutes: ['172.16.0.0/20'],
+      approvedRoutes: ['172.16.0.0/20'],
+      homeDerpRegionId: 4,
+    }),
+    server('exit-node-1', 'tag:exit-node', {
+      availableRoutes: [...EXIT_ROUTES],
+      approvedRoutes: [...EXIT_ROUTES],
+      homeDerpRegionId: 4,
+    }),
     server('db-1', 'tag:server', { homeDerpRegionId: 8 }),
     {
       hostname: 'ci-runner-7f3a',
@@ -200,6 +223,12 @@ function named(names: readonly string[], model: HeadscaleTagModel, now: number):
       },
     ],
     apiKeys: [],
-    nodes: names.map((hostname) => ({ hostname, user: 'ops', preAuthKeyId: 1, forcedTags: [EXPORTER_TAG], servesMetrics: true })),
+    nodes: names.map((hostname) => ({
+      hostname,
+      user: 'ops',
+      preAuthKeyId: 1,
+      forcedTags: [EXPORTER_TAG],
+      servesMetrics: true,
+    })),
   };
 }

@@ -15,7 +15,8 @@ import {
   type SimHeadscaleApiKey,
   type SimHeadscaleNode,
   type SimHeadscalePreAuthKey,
-  type SimHeadscaleUser } from './headscale-model.js';
+  type SimHeadscaleUser,
+} from './headscale-model.js';
 import { headscaleScenario, urlSafe, type HeadscaleNodeSpec, type HeadscaleScenario } from './headscale-scenarios.js';
 import { hexFrom, loopbackAddress } from './ids.js';
 import { EXPORTER_TAG } from './scenarios.js';
@@ -88,8 +89,12 @@ export async function startHeadscale(options: StartHeadscaleOptions = {}): Promi
   const data: HeadscaleData = {
     users: scenario.users,
     preAuthKeys: scenario.preAuthKeys,
-    apiKeys: [ownKey, ...scenario.apiKeys.map((spec) => ({ ...spec, ...apiKeyCredential(model, `apikey:${spec.id}`) }))],
-    nodes: [] };
+    apiKeys: [
+      ownKey,
+      ...scenario.apiKeys.map((spec) => ({ ...spec, ...apiKeyCredential(model, `apikey:${spec.id}`) })),
+    ],
+    nodes: [],
+  };
   const factory = new NodeFactory(model, data, startedAt);
   const devices = new Map<SimHeadscaleNode, SimDevice>();
   for (const spec of scenario.nodes) {
@@ -97,14 +102,20 @@ export async function startHeadscale(options: StartHeadscaleOptions = {}): Promi
     data.nodes.push(node);
     if (device !== null) devices.set(node, device);
   }
-  const stats: SimHeadscaleStats = { requests: new Map(), unauthorized: 0, scrapes: new Map(), faultsInjected: new Map() };
+  const stats: SimHeadscaleStats = {
+    requests: new Map(),
+    unauthorized: 0,
+    scrapes: new Map(),
+    faultsInjected: new Map(),
+  };
   const fleet = await DeviceFleet.start([...devices.values()], {
     port: options.clientMetricsPort,
     delayMs: options.deviceDelayMs ?? 0,
     now,
     startedAt,
     onScrape: (nodeId) => increment(stats.scrapes, nodeId),
-    onFault: (kind) => increment(stats.faultsInjected, `device:${kind}`) });
+    onFault: (kind) => increment(stats.faultsInjected, `device:${kind}`),
+  });
   let databaseHealthy = true;
   const policy = { text: defaultPolicy(data), updatedAt: startedAt - 7 * 86_400_000 };
   let api: HeadscaleApi;
@@ -119,7 +130,8 @@ export async function startHeadscale(options: StartHeadscaleOptions = {}): Promi
       stats,
       databaseHealthy: () => databaseHealthy,
       policy: () => policy,
-      onFault: (kind) => increment(stats.faultsInjected, `api:${kind}`) });
+      onFault: (kind) => increment(stats.faultsInjected, `api:${kind}`),
+    });
   } catch (err) {
     await fleet.close();
     throw err;
@@ -177,7 +189,8 @@ export async function startHeadscale(options: StartHeadscaleOptions = {}): Promi
     close() {
       closing ??= Promise.all([api.close(), fleet.close()]).then(() => undefined);
       return closing;
-    } };
+    },
+  };
 }
 
 /**
@@ -222,7 +235,8 @@ class NodeFactory {
       expiry: 'zero',
       createdAt: spec.createdAt ?? nowMs,
       preAuthKeyId,
-      registerMethod: spec.registerMethod ?? (preAuthKeyId !== null ? 'REGISTER_METHOD_AUTH_KEY' : 'REGISTER_METHOD_CLI'),
+      registerMethod:
+        spec.registerMethod ?? (preAuthKeyId !== null ? 'REGISTER_METHOD_AUTH_KEY' : 'REGISTER_METHOD_CLI'),
       online,
       availableRoutes: [...(spec.availableRoutes ?? [])],
       approvedRoutes: [...(spec.approvedRoutes ?? [])],
@@ -230,7 +244,8 @@ class NodeFactory {
       requestedTags: [...(spec.requestedTags ?? [])],
       invalidTags: [...(spec.invalidTags ?? [])],
       servesMetrics,
-      loopbackAddress: loopback };
+      loopbackAddress: loopback,
+    };
     // 0.28+ clears the expiry of tagged nodes; before, the client's zero request was stored as is.
     node.expiry = spec.expiry !== undefined ? spec.expiry : this.#model === 'v028' && isTagged(node) ? null : 'zero';
     return { node, device: loopback === null ? null : metricsDevice(node, spec, seed, nowMs) };
@@ -260,7 +275,8 @@ function metricsDevice(node: SimHeadscaleNode, spec: HeadscaleNodeSpec, seed: st
       addresses: [...node.ipAddresses],
       tags: appliedTags(node),
       servesMetrics: true,
-      clientMetrics: { homeDerpRegionId, healthWarnings: spec.healthWarnings ?? 0 } },
+      clientMetrics: { homeDerpRegionId, healthWarnings: spec.healthWarnings ?? 0 },
+    },
     seed,
     node.id,
     nowMs,
@@ -268,7 +284,8 @@ function metricsDevice(node: SimHeadscaleNode, spec: HeadscaleNodeSpec, seed: st
   const device = { ...base, loopbackAddress: node.loopbackAddress } as SimDevice;
   Object.defineProperties(device, {
     advertisedRoutes: { get: () => node.availableRoutes, enumerable: true },
-    enabledRoutes: { get: () => node.approvedRoutes, enumerable: true } });
+    enabledRoutes: { get: () => node.approvedRoutes, enumerable: true },
+  });
   return device;
 }
 
@@ -280,12 +297,19 @@ function headscaleIPv4(id: number): string {
 
 /** Headscale's given name: the hostname as a DNS label. */
 function givenNameOf(hostname: string): string {
-  const label = hostname.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  const label = hostname
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
   return label === '' ? 'node' : label.slice(0, 63);
 }
 
 /** The full credential and stored prefix of an API key in the model's format. */
-function apiKeyCredential(model: HeadscaleTagModel, seed: string, secretSource?: () => string): { prefix: string; key: string } {
+function apiKeyCredential(
+  model: HeadscaleTagModel,
+  seed: string,
+  secretSource?: () => string,
+): { prefix: string; key: string } {
   if (model === 'legacy') {
     const prefix = urlSafe(`apikey-prefix:${seed}`, 7);
     return { prefix, key: `${prefix}.${secretSource?.() ?? urlSafe(`apikey-secret:${seed}`, 32)}` };
@@ -296,7 +320,12 @@ function apiKeyCredential(model: HeadscaleTagModel, seed: string, secretSource?:
 
 /** API key id 1, the one the sim hands out: fixed if given, else random in the model's format. */
 function makeApiKey(model: HeadscaleTagModel, fixed: string | undefined, startedAt: number): SimHeadscaleApiKey {
-  const times = { id: 1, expiration: startedAt + 80 * 86_400_000, createdAt: startedAt - 10 * 86_400_000, lastSeen: startedAt - 60_000 };
+  const times = {
+    id: 1,
+    expiration: startedAt + 80 * 86_400_000,
+    createdAt: startedAt - 10 * 86_400_000,
+    lastSeen: startedAt - 60_000,
+  };
   if (fixed !== undefined) return { ...times, prefix: prefixOf(fixed), key: fixed };
   const salt = randomBytes(8).toString('hex');
   const random = (length: number): string => urlSafe(`${salt}:${randomBytes(16).toString('hex')}`, length);

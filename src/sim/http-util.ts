@@ -1,7 +1,12 @@
 // Small node:http helpers shared by the fake API and the fake devices.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   sendText(res, status, JSON.stringify(body), 'application/json; charset=utf-8', headers);
 }
 
@@ -16,7 +21,12 @@ export function sendText(
   res.end(body);
 }
 
-export function sendError(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   sendJson(res, status, { message }, headers);
 }
 

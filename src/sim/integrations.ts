@@ -32,7 +32,13 @@ export interface SimPostureIntegration {
   tenantId?: string;
   configUpdated: string;
   /** Absent until the first synchronization. */
-  status?: { lastSync: string; error: string; providerHostCount: number; matchedCount: number; possibleMatchedCount: number };
+  status?: {
+    lastSync: string;
+    error: string;
+    providerHostCount: number;
+    matchedCount: number;
+    possibleMatchedCount: number;
+  };
 }
 
 export interface SimServiceHost {
@@ -70,40 +76,85 @@ export function standardIntegrations(nowMs: number): SimIntegrations {
     logStreams: {
       // A healthy configuration-log stream.
       configuration: {
-        lastActivity: at(0.01), lastError: '', maxBodySize: 524_288, numBytesSent: 17_238_983, numEntriesSent: 8363,
-        numSpoofedEntries: 0, numTotalRequests: 10_610, numFailedRequests: 0,
-        rateBytesSent: 3.52, rateEntriesSent: 0.0086, rateTotalRequests: 0.0037, rateFailedRequests: 0,
+        lastActivity: at(0.01),
+        lastError: '',
+        maxBodySize: 524_288,
+        numBytesSent: 17_238_983,
+        numEntriesSent: 8363,
+        numSpoofedEntries: 0,
+        numTotalRequests: 10_610,
+        numFailedRequests: 0,
+        rateBytesSent: 3.52,
+        rateEntriesSent: 0.0086,
+        rateTotalRequests: 0.0037,
+        rateFailedRequests: 0,
       },
       // A network-log stream whose SIEM refuses requests.
       network: {
-        lastActivity: at(0.02), lastError: 'POST https://siem.example.com/ingest?token=siem-secret: 503 Service Unavailable', maxBodySize: 1_048_576,
-        numBytesSent: 912_004, numEntriesSent: 1200, numSpoofedEntries: 3, numTotalRequests: 5400, numFailedRequests: 4200,
-        rateBytesSent: 0.5, rateEntriesSent: 0.001, rateTotalRequests: 0.02, rateFailedRequests: 0.018,
+        lastActivity: at(0.02),
+        lastError: 'POST https://siem.example.com/ingest?token=siem-secret: 503 Service Unavailable',
+        maxBodySize: 1_048_576,
+        numBytesSent: 912_004,
+        numEntriesSent: 1200,
+        numSpoofedEntries: 3,
+        numTotalRequests: 5400,
+        numFailedRequests: 4200,
+        rateBytesSent: 0.5,
+        rateEntriesSent: 0.001,
+        rateTotalRequests: 0.02,
+        rateFailedRequests: 0.018,
       },
     },
     postureIntegrations: [
       {
-        id: stableId('p', 'posture:falcon'), provider: 'falcon', cloudId: 'us-1', clientId: 'falcon-client', configUpdated: at(24 * 30),
+        id: stableId('p', 'posture:falcon'),
+        provider: 'falcon',
+        cloudId: 'us-1',
+        clientId: 'falcon-client',
+        configUpdated: at(24 * 30),
         status: { lastSync: at(0.1), error: '', providerHostCount: 98, matchedCount: 11, possibleMatchedCount: 16 },
       },
       {
-        id: stableId('p', 'posture:intune'), provider: 'intune', cloudId: 'global', clientId: '93013672-b00c-4344-80ca-7ecf74f9dce1',
-        tenantId: 'd1ae389b-5207-43a2-afca-2de6b03ac7e3', configUpdated: at(24 * 7),
-        status: { lastSync: at(6), error: "Invalid Tenant ID.\nMicrosoft error: AADSTS90002: Tenant 'd1ae389b' not found.", providerHostCount: 0, matchedCount: 0, possibleMatchedCount: 0 },
+        id: stableId('p', 'posture:intune'),
+        provider: 'intune',
+        cloudId: 'global',
+        clientId: '93013672-b00c-4344-80ca-7ecf74f9dce1',
+        tenantId: 'd1ae389b-5207-43a2-afca-2de6b03ac7e3',
+        configUpdated: at(24 * 7),
+        status: {
+          lastSync: at(6),
+          error: "Invalid Tenant ID.\nMicrosoft error: AADSTS90002: Tenant 'd1ae389b' not found.",
+          providerHostCount: 0,
+          matchedCount: 0,
+          possibleMatchedCount: 0,
+        },
       },
       // Configured an hour ago, never synchronized yet.
-      { id: stableId('p', 'posture:kandji'), provider: 'kandji', cloudId: 'example.kandji.io', clientId: '', configUpdated: at(1) },
+      {
+        id: stableId('p', 'posture:kandji'),
+        provider: 'kandji',
+        cloudId: 'example.kandji.io',
+        clientId: '',
+        configUpdated: at(1),
+      },
     ],
     serviceHosts: {},
     webhooks: [
       {
-        endpointId: '123456', endpointUrl: `https://hooks.slack.com/services/T0000/B0000/${WEBHOOK_SECRETS[0]}`, providerType: 'slack',
-        creatorLoginName: 'admin@example.com', created: at(24 * 90), lastModified: at(24 * 10),
+        endpointId: '123456',
+        endpointUrl: `https://hooks.slack.com/services/T0000/B0000/${WEBHOOK_SECRETS[0]}`,
+        providerType: 'slack',
+        creatorLoginName: 'admin@example.com',
+        created: at(24 * 90),
+        lastModified: at(24 * 10),
         subscriptions: ['nodeCreated', 'nodeNeedsApproval', 'nodeKeyExpiringInOneDay', 'policyUpdate'],
       },
       {
-        endpointId: '123457', endpointUrl: `https://ops:${WEBHOOK_SECRETS[2]}@hooks.example.com:8443/tailscale?token=${WEBHOOK_SECRETS[1]}`,
-        creatorLoginName: '', created: at(24 * 20), lastModified: at(24 * 20),
+        endpointId: '123457',
+        endpointUrl: `https://ops:${WEBHOOK_SECRETS[2]}@hooks.example.com:8443/tailscale?token=${WEBHOOK_SECRETS[1]}`,
+        creatorLoginName: '',
+        created: at(24 * 20),
+        lastModified: at(24 * 20),
         subscriptions: ['userNeedsApproval', 'subnetIPForwardingNotEnabled'],
       },
     ],
@@ -115,7 +166,10 @@ export function standardIntegrations(nowMs: number): SimIntegrations {
  * ready devices; the second by one (a second is not approved); the third by none that is approved, so
  * nobody can reach it; later ones have no hosts.
  */
-export function standardServiceHosts(services: readonly string[], nodeIds: readonly string[]): Record<string, SimServiceHost[]> {
+export function standardServiceHosts(
+  services: readonly string[],
+  nodeIds: readonly string[],
+): Record<string, SimServiceHost[]> {
   const node = (i: number): string => nodeIds[i % Math.max(1, nodeIds.length)] ?? `n${i}CNTRL`;
   const plans: SimServiceHost[][] = [
     [

@@ -49,7 +49,8 @@ export function idTokenProblem(jwt: string, identity: FederatedIdentity, nowSeco
     return 'not a JWT';
   }
   if (!isObject(header) || !isObject(claims)) return 'not a JWT';
-  if (typeof header['alg'] !== 'string' || header['alg'].toLowerCase() === 'none' || signature === '') return 'unsigned';
+  if (typeof header['alg'] !== 'string' || header['alg'].toLowerCase() === 'none' || signature === '')
+    return 'unsigned';
   const aud = claims['aud'];
   const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
   if (!audiences.includes(identity.audience)) return 'audience';
@@ -67,6 +68,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 function globMatch(pattern: string, text: string): boolean {
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(text);
 }

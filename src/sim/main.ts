@@ -51,7 +51,8 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): StartTailnetOptio
   if (values['api-port'] !== undefined) options.apiPort = parsePort(values['api-port']);
   if (values['metrics-port'] !== undefined) options.clientMetricsPort = parsePort(values['metrics-port']);
   const scopes = values['granted-scopes'];
-  if (scopes !== undefined) options.grantedScopes = scopes === 'all' ? 'all' : scopes.split(/[\s,]+/).filter((s) => s !== '');
+  if (scopes !== undefined)
+    options.grantedScopes = scopes === 'all' ? 'all' : scopes.split(/[\s,]+/).filter((s) => s !== '');
   options.keyListIdsOnly = values['key-list-ids-only'] ?? false;
   return options;
 }
@@ -59,7 +60,13 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): StartTailnetOptio
 function parseScenario(text: string): Scenario {
   if (text === 'demo' || text === 'edge-cases') return text;
   if (text.startsWith('count:')) return { count: Number(text.slice('count:'.length)) };
-  if (text.startsWith('names:')) return { names: text.slice('names:'.length).split(',').filter((n) => n !== '') };
+  if (text.startsWith('names:'))
+    return {
+      names: text
+        .slice('names:'.length)
+        .split(',')
+        .filter((n) => n !== ''),
+    };
   throw new Error(`unknown scenario "${text}"`);
 }
 

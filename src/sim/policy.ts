@@ -67,11 +67,17 @@ export function demoPolicy(): PolicyObject {
       exitNode: ['tag:exit-node'],
     },
     ssh: [
-      { action: 'check', src: ['group:admins'], dst: ['tag:server'], users: ['root', 'autogroup:nonroot'], checkPeriod: '12h' },
+      {
+        action: 'check',
+        src: ['group:admins'],
+        dst: ['tag:server'],
+        users: ['root', 'autogroup:nonroot'],
+        checkPeriod: '12h',
+      },
       { action: 'accept', src: ['autogroup:member'], dst: ['autogroup:self'], users: ['autogroup:nonroot'] },
     ],
     nodeAttrs: [{ target: ['tag:kiosk'], attr: ['disable-web-client'] }],
-    postures: { 'posture:latest': ['node:tsVersion >= \'1.80\''] },
+    postures: { 'posture:latest': ["node:tsVersion >= '1.80'"] },
     tests: [
       { src: 'tag:monitoring', accept: ['tag:exporter:5252'], deny: ['tag:server:22'] },
       { src: 'bob@example.com', accept: ['office-lan:80'], deny: ['tag:db:5432'] },
@@ -86,7 +92,9 @@ export function defaultPolicy(): PolicyObject {
       { src: ['*'], dst: ['*'], ip: ['*'] },
       { src: ['tag:monitoring'], dst: ['tag:exporter'], ip: ['tcp:5252'] },
     ],
-    ssh: [{ action: 'check', src: ['autogroup:member'], dst: ['autogroup:self'], users: ['autogroup:nonroot', 'root'] }],
+    ssh: [
+      { action: 'check', src: ['autogroup:member'], dst: ['autogroup:self'], users: ['autogroup:nonroot', 'root'] },
+    ],
     tagOwners: { 'tag:exporter': ['autogroup:admin'], 'tag:monitoring': ['autogroup:admin'] },
   };
 }
@@ -122,7 +130,8 @@ function renderValue(value: PolicyValue, depth: number): string {
   const outer = '\t'.repeat(depth);
   if (Array.isArray(value)) {
     if (value.length === 0) return '[]';
-    if (value.every((v) => v === null || typeof v !== 'object')) return `[${value.map((v) => JSON.stringify(v)).join(', ')}]`;
+    if (value.every((v) => v === null || typeof v !== 'object'))
+      return `[${value.map((v) => JSON.stringify(v)).join(', ')}]`;
     return `[\n${value.map((v) => `${inner}${renderValue(v, depth + 1)},\n`).join('')}${outer}]`;
   }
   const entries = Object.entries(value);

@@ -1,7 +1,15 @@
 // Renders the non-device resources the way the API sends them, plus the damaged variants the
 // 'empty' and 'wrong-types' API faults serve. Pure functions of the data and the clock.
 import { DAY_MS, isoTime, ZERO_TIME, type DeviceRecord } from './device.js';
-import { userId, type SimDns, type SimKey, type SimService, type SimSettings, type SimUser, type UserType } from './directory.js';
+import {
+  userId,
+  type SimDns,
+  type SimKey,
+  type SimService,
+  type SimSettings,
+  type SimUser,
+  type UserType,
+} from './directory.js';
 
 type Json = Record<string, unknown>;
 
@@ -17,7 +25,12 @@ interface UserActivity {
  * Every user: the directory's plus one member (or shared, if all its devices are external) for each
  * device login the directory lacks, so `deviceCount` always matches the device list.
  */
-export function allUsers(users: readonly SimUser[], devices: readonly DeviceRecord[], tailnet: string, nowMs: number): Json[] {
+export function allUsers(
+  users: readonly SimUser[],
+  devices: readonly DeviceRecord[],
+  tailnet: string,
+  nowMs: number,
+): Json[] {
   const activity = userActivity(devices, nowMs);
   const known = new Set(users.map((u) => u.loginName));
   const derived: SimUser[] = [];
@@ -96,8 +109,22 @@ export function keyInvalid(key: SimKey, nowMs: number): boolean {
 }
 
 const KEY_FIELDS = [
-  'id', 'keyType', 'description', 'created', 'updated', 'expires', 'expirySeconds', 'revoked', 'capabilities',
-  'scopes', 'tags', 'userId', 'audience', 'issuer', 'subject', 'customClaimRules',
+  'id',
+  'keyType',
+  'description',
+  'created',
+  'updated',
+  'expires',
+  'expirySeconds',
+  'revoked',
+  'capabilities',
+  'scopes',
+  'tags',
+  'userId',
+  'audience',
+  'issuer',
+  'subject',
+  'customClaimRules',
 ] as const satisfies ReadonlyArray<keyof SimKey>;
 
 export function keyJson(key: SimKey, nowMs: number): Json {
@@ -143,10 +170,29 @@ export const dnsJson = {
 
 /** The names the fake API counts requests under (`stats.requests`). */
 export type EndpointName =
-  | 'token' | 'devices' | 'device' | 'routes' | 'settings' | 'users' | 'user' | 'keys' | 'key'
-  | 'dns_nameservers' | 'dns_preferences' | 'dns_searchpaths' | 'dns_split' | 'services' | 'service' | 'acl'
-  | 'token_exchange' | 'logstream_status' | 'posture_integrations' | 'service_hosts' | 'webhooks'
-  | 'logging_network' | 'logging_configuration';
+  | 'token'
+  | 'devices'
+  | 'device'
+  | 'routes'
+  | 'settings'
+  | 'users'
+  | 'user'
+  | 'keys'
+  | 'key'
+  | 'dns_nameservers'
+  | 'dns_preferences'
+  | 'dns_searchpaths'
+  | 'dns_split'
+  | 'services'
+  | 'service'
+  | 'acl'
+  | 'token_exchange'
+  | 'logstream_status'
+  | 'posture_integrations'
+  | 'service_hosts'
+  | 'webhooks'
+  | 'logging_network'
+  | 'logging_configuration';
 
 /** What the 'empty' fault serves instead of the real answer. */
 export function emptyBody(endpoint: EndpointName): Json {
@@ -190,7 +236,12 @@ export function corruptBody(endpoint: EndpointName, body: Json): Json {
     case 'key':
       return damage(body, KEY_DAMAGE[0]);
     case 'settings':
-      return { ...body, devicesKeyDurationDays: String(body['devicesKeyDurationDays']), devicesApprovalOn: 'false', httpsEnabled: 1 };
+      return {
+        ...body,
+        devicesKeyDurationDays: String(body['devicesKeyDurationDays']),
+        devicesApprovalOn: 'false',
+        httpsEnabled: 1,
+      };
     case 'dns_nameservers':
       return { dns: (body['dns'] as string[]).join(',') };
     case 'dns_preferences':
@@ -206,13 +257,38 @@ export function corruptBody(endpoint: EndpointName, body: Json): Json {
     case 'acl':
       return { ...body, grants: { src: '*' }, acls: 'accept', groups: ['group:admins'] };
     case 'logstream_status':
-      return { ...body, numEntriesSent: String(body['numEntriesSent']), numFailedRequests: -1, lastActivity: 1_767_225_600 };
+      return {
+        ...body,
+        numEntriesSent: String(body['numEntriesSent']),
+        numFailedRequests: -1,
+        lastActivity: 1_767_225_600,
+      };
     case 'posture_integrations':
-      return { integrations: corruptEveryOther(body['integrations'], [(p) => { p['status'] = 'ok'; p['id'] = 5; }]) };
+      return {
+        integrations: corruptEveryOther(body['integrations'], [
+          (p) => {
+            p['status'] = 'ok';
+            p['id'] = 5;
+          },
+        ]),
+      };
     case 'service_hosts':
-      return { hosts: corruptEveryOther(body['hosts'], [(h) => { h['stableNodeID'] = 7; }]) };
+      return {
+        hosts: corruptEveryOther(body['hosts'], [
+          (h) => {
+            h['stableNodeID'] = 7;
+          },
+        ]),
+      };
     case 'webhooks':
-      return { webhooks: corruptEveryOther(body['webhooks'], [(w) => { delete w['endpointId']; w['subscriptions'] = 'all'; }]) };
+      return {
+        webhooks: corruptEveryOther(body['webhooks'], [
+          (w) => {
+            delete w['endpointId'];
+            w['subscriptions'] = 'all';
+          },
+        ]),
+      };
     default:
       return body;
   }
@@ -262,5 +338,7 @@ function damage(item: Json, which: Damage): Json {
 
 function corruptEveryOther(list: unknown, damages: readonly [Damage, ...Damage[]]): unknown[] {
   if (!Array.isArray(list)) return [];
-  return list.map((item: Json, i) => (i % 2 === 0 ? damage(item, damages[(i / 2) % damages.length] ?? damages[0]) : item));
+  return list.map((item: Json, i) =>
+    i % 2 === 0 ? damage(item, damages[(i / 2) % damages.length] ?? damages[0]) : item,
+  );
 }

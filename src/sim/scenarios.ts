@@ -3,10 +3,7 @@
 import { DAY_MS, HOUR_MS, MAGICDNS_SUFFIX, isoTime, type Distro, type SimDeviceSpec } from './device.js';
 
 export type Scenario =
-  | 'demo'
-  | 'edge-cases'
-  | { names: string[] }
-  | { count: number; scrapedEvery?: number; seriesPerDevice?: number };
+  'demo' | 'edge-cases' | { names: string[] } | { count: number; scrapedEvery?: number; seriesPerDevice?: number };
 
 export type DevicePartial = Partial<SimDeviceSpec>;
 
@@ -174,10 +171,14 @@ function edgeCases(now: number): DevicePartial[] {
   ];
 }
 
-function counted(scenario: { count: number; scrapedEvery?: number; seriesPerDevice?: number }, now: number): DevicePartial[] {
+function counted(
+  scenario: { count: number; scrapedEvery?: number; seriesPerDevice?: number },
+  now: number,
+): DevicePartial[] {
   const { count, scrapedEvery = 4, seriesPerDevice = 30 } = scenario;
   if (!Number.isInteger(count) || count < 0 || count > MAX_COUNT) throw new RangeError(`count must be 0..${MAX_COUNT}`);
-  if (!Number.isInteger(scrapedEvery) || scrapedEvery < 1) throw new RangeError('scrapedEvery must be a positive integer');
+  if (!Number.isInteger(scrapedEvery) || scrapedEvery < 1)
+    throw new RangeError('scrapedEvery must be a positive integer');
   const width = String(count).length;
   const devices: DevicePartial[] = [];
   for (let i = 0; i < count; i++) {
@@ -196,7 +197,11 @@ function scrapedNode(hostname: string, i: number, seriesPerDevice: number): Devi
     tags: [EXPORTER_TAG, 'tag:server'],
     servesMetrics: true,
     distro: UBUNTU,
-    clientMetrics: { homeDerpRegionId: REGION_IDS[i % REGION_IDS.length] ?? 4, healthWarnings: i % 17 === 0 ? 1 : 0, seriesPerDevice },
+    clientMetrics: {
+      homeDerpRegionId: REGION_IDS[i % REGION_IDS.length] ?? 4,
+      healthWarnings: i % 17 === 0 ? 1 : 0,
+      seriesPerDevice,
+    },
   };
 }
 

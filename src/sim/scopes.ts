@@ -3,9 +3,26 @@
 
 /** Granular scopes; each also exists with a `:read` suffix. */
 const GRANULAR = [
-  'devices:core', 'devices:routes', 'devices:posture_attributes', 'device_invites', 'users', 'user_invites',
-  'auth_keys', 'api_access_tokens', 'oauth_keys', 'federated_keys', 'feature_settings', 'networking_settings',
-  'account_settings', 'dns', 'services', 'policy_file', 'logs:network', 'logs:configuration', 'log_streaming', 'webhooks',
+  'devices:core',
+  'devices:routes',
+  'devices:posture_attributes',
+  'device_invites',
+  'users',
+  'user_invites',
+  'auth_keys',
+  'api_access_tokens',
+  'oauth_keys',
+  'federated_keys',
+  'feature_settings',
+  'networking_settings',
+  'account_settings',
+  'dns',
+  'services',
+  'policy_file',
+  'logs:network',
+  'logs:configuration',
+  'log_streaming',
+  'webhooks',
 ] as const;
 
 /**
@@ -23,7 +40,11 @@ const LEGACY: ReadonlyMap<string, readonly string[]> = new Map([
 ]);
 
 const KNOWN_SCOPES: ReadonlySet<string> = new Set([
-  'all', 'all:read', ...GRANULAR, ...GRANULAR.map((s) => `${s}:read`), ...LEGACY.keys(),
+  'all',
+  'all:read',
+  ...GRANULAR,
+  ...GRANULAR.map((s) => `${s}:read`),
+  ...LEGACY.keys(),
 ]);
 
 /** What the simulated OAuth client is granted unless a test says otherwise: a read-only client. */
@@ -45,7 +66,8 @@ export function covers(have: readonly string[], need: string): boolean {
     if (scope === need || scope === 'all') return true;
     if (isRead && (scope === 'all:read' || scope === writeForm)) return true;
     const expanded = LEGACY.get(scope);
-    if (expanded !== undefined && (expanded.includes(need) || (writeForm !== null && expanded.includes(writeForm)))) return true;
+    if (expanded !== undefined && (expanded.includes(need) || (writeForm !== null && expanded.includes(writeForm))))
+      return true;
   }
   return false;
 }

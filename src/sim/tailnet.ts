@@ -12,7 +12,8 @@ import {
   type SimKey,
   type SimService,
   type SimSettings,
-  type SimUser } from './directory.js';
+  type SimUser,
+} from './directory.js';
 import { startFakeApi, type ApiFault, type EndpointName, type FakeApi, type SimLogs } from './fake-api.js';
 import { SimFlowLogs } from './flow-logs.js';
 import { SimAuditLog, type AuditSources } from './audit-log.js';
@@ -144,7 +145,8 @@ export async function startTailnet(options: StartTailnetOptions = {}): Promise<S
     requests: new Map(),
     forbidden: new Map(),
     scrapes: new Map(),
-    faultsInjected: new Map() };
+    faultsInjected: new Map(),
+  };
   const scenario = options.scenario ?? 'demo';
   const factory = new DeviceFactory(startedAt);
   const devices = scenarioDevices(scenario, startedAt).map((p) => factory.make(p));
@@ -154,17 +156,31 @@ export async function startTailnet(options: StartTailnetOptions = {}): Promise<S
     now,
     startedAt,
     onScrape: (nodeId) => increment(stats.scrapes, nodeId),
-    onFault: (kind) => increment(stats.faultsInjected, `device:${kind}`) });
+    onFault: (kind) => increment(stats.faultsInjected, `device:${kind}`),
+  });
   const credentials = makeCredentials(options.credentials);
-  const ids = { clientId: credentials.clientId, apiKeyId: apiKeyIdOf(credentials.apiKey), federatedClientId: credentials.federatedClientId };
+  const ids = {
+    clientId: credentials.clientId,
+    apiKeyId: apiKeyIdOf(credentials.apiKey),
+    federatedClientId: credentials.federatedClientId,
+  };
   const state = new ApiState(
     scenarioDirectory(scenario, SIM_TAILNET_NAME, startedAt, ids),
     scenario === 'demo' || scenario === 'edge-cases' ? demoPolicy() : defaultPolicy(),
     ids,
   );
-  state.directory.integrations.serviceHosts = standardServiceHosts(state.directory.services.map((svc) => svc.name), devices.map((d) => d.nodeId));
+  state.directory.integrations.serviceHosts = standardServiceHosts(
+    state.directory.services.map((svc) => svc.name),
+    devices.map((d) => d.nodeId),
+  );
   if (options.grantedScopes !== undefined) state.setGrantedScopes(options.grantedScopes);
-  const auditSources = (): AuditSources => ({ policyEtag: state.policy.etag, keys: state.directory.keys, devices, users: state.directory.users, settings: state.directory.settings });
+  const auditSources = (): AuditSources => ({
+    policyEtag: state.policy.etag,
+    keys: state.directory.keys,
+    devices,
+    users: state.directory.users,
+    settings: state.directory.settings,
+  });
   const logs: SimLogs = {
     flow: new SimFlowLogs(startedAt, options.flowLogPeriodMs),
     audit: new SimAuditLog(SIM_TAILNET_NAME, startedAt, auditSources()),
@@ -183,7 +199,8 @@ export async function startTailnet(options: StartTailnetOptions = {}): Promise<S
       state,
       stats,
       onFault: (kind) => increment(stats.faultsInjected, `api:${kind}`),
-      logs });
+      logs,
+    });
   } catch (err) {
     await fleet.close();
     throw err;
@@ -223,7 +240,13 @@ function assemble({ api, fleet, devices, factory, state, stats, credentials, now
     ...credentials,
     mintIdToken(claims = {}, options = {}) {
       const nowSeconds = Math.floor(now() / 1000);
-      const defaults: IdTokenClaims = { iss: SIM_OIDC_ISSUER, sub: SIM_OIDC_SUBJECT, aud: `api.tailscale.com/${credentials.federatedClientId}`, iat: nowSeconds, exp: nowSeconds + 3600 };
+      const defaults: IdTokenClaims = {
+        iss: SIM_OIDC_ISSUER,
+        sub: SIM_OIDC_SUBJECT,
+        aud: `api.tailscale.com/${credentials.federatedClientId}`,
+        iat: nowSeconds,
+        exp: nowSeconds + 3600,
+      };
       return mintIdToken({ ...defaults, ...claims }, options);
     },
     clientMetricsPort: fleet.port,
@@ -270,7 +293,8 @@ function assemble({ api, fleet, devices, factory, state, stats, credentials, now
     close() {
       closing ??= Promise.all([api.close(), fleet.close()]).then(() => undefined);
       return closing;
-    } };
+    },
+  };
 }
 
 /** Numbers devices so ids and loopback addresses stay unique across scenario and later additions. */
@@ -299,7 +323,8 @@ function makeCredentials(fixed: StartTailnetOptions['credentials'] = {}): Parts[
     clientId,
     clientSecret: fixed.clientSecret ?? `tskey-client-${clientId}-${randomBytes(16).toString('hex')}`,
     apiKey: fixed.apiKey ?? `tskey-api-k${randomBytes(6).toString('hex')}CNTRL-${randomBytes(16).toString('hex')}`,
-    federatedClientId: fixed.federatedClientId ?? `k${randomBytes(6).toString('hex')}CNTRL` };
+    federatedClientId: fixed.federatedClientId ?? `k${randomBytes(6).toString('hex')}CNTRL`,
+  };
 }
 
 function increment(map: Map<string, number>, key: string): void {

@@ -33,7 +33,12 @@ export class TokenStore {
     if (this.#tokens.size >= PRUNE_THRESHOLD) this.#pruneExpired();
     const token = `tskey-api-${randomBytes(6).toString('hex')}-${randomBytes(16).toString('hex')}`;
     this.#serial += 1;
-    this.#tokens.set(token, { expiresAt: this.#now() + TOKEN_LIFETIME_SECONDS * 1000, serial: this.#serial, scopes: [...scopes], federatedKeyId });
+    this.#tokens.set(token, {
+      expiresAt: this.#now() + TOKEN_LIFETIME_SECONDS * 1000,
+      serial: this.#serial,
+      scopes: [...scopes],
+      federatedKeyId,
+    });
     return token;
   }
 

@@ -80,7 +80,8 @@ export class HttpTailscaleApi implements TailscaleApi {
     this.#retry = options.retry ?? DEFAULT_RETRY;
     this.#sleep = options.sleep ?? abortableSleep;
     this.#agent = new Agent({
-      connect: options.ca === undefined ? { timeout: options.timeoutMs } : { timeout: options.timeoutMs, ca: options.ca },
+      connect:
+        options.ca === undefined ? { timeout: options.timeoutMs } : { timeout: options.timeoutMs, ca: options.ca },
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
       maxResponseSize: options.maxBodyBytes ?? 256 * 1024 * 1024,
@@ -128,17 +129,23 @@ export class HttpTailscaleApi implements TailscaleApi {
       }
     };
     // Converting 10,000 devices takes a while: 32 at a time, between /metrics requests and device answers.
-    for (let i = 0; i < entries.length; i += 32) await background.run(() => convert(i, Math.min(i + 32, entries.length)));
+    for (let i = 0; i < entries.length; i += 32)
+      await background.run(() => convert(i, Math.min(i + 32, entries.length)));
     this.#converted = converted;
     if (invalidDevices > 0) {
-      this.#o.log.warn({ invalid_devices: invalidDevices }, 'device list entries without id or name, or repeated, were skipped');
+      this.#o.log.warn(
+        { invalid_devices: invalidDevices },
+        'device list entries without id or name, or repeated, were skipped',
+      );
     }
     return { devices: await this.#fillMissingRoutes(devices, signal), invalidDevices };
   }
 
   /** fields=all carries routes; older API versions or odd entries may not, so ask per device then. */
   async #fillMissingRoutes(devices: Device[], signal?: AbortSignal): Promise<Device[]> {
-    const missing = devices.map((d, i) => [d, i] as const).filter(([d]) => d.advertisedRoutes === undefined && !d.isExternal);
+    const missing = devices
+      .map((d, i) => [d, i] as const)
+      .filter(([d]) => d.advertisedRoutes === undefined && !d.isExternal);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < missing.length) {
@@ -147,7 +154,11 @@ export class HttpTailscaleApi implements TailscaleApi {
           const id = device.nodeId !== '' ? device.nodeId : device.id;
           const body = await this.getJson('device_routes', `/api/v2/device/${encodeURIComponent(id)}/routes`, signal);
           const routes = routesSchema.parse(body);
-          devices[index] = { ...device, advertisedRoutes: routes.advertisedRoutes ?? [], enabledRoutes: routes.enabledRoutes ?? [] };
+          devices[index] = {
+            ...device,
+            advertisedRoutes: routes.advertisedRoutes ?? [],
+            enabledRoutes: routes.enabledRoutes ?? [],
+          };
         } catch (err) {
           if (signal?.aborted) throw err;
           // Routes stay unknown for this device; the list itself is still good.
@@ -167,14 +178,32 @@ export class HttpTailscaleApi implements TailscaleApi {
    * A GET whose answer is an object with an array under `key` (the logs): each element's bytes go to
    * `onElement` as they arrive, never the whole body at once. A retried call delivers its elements again.
    */
-  streamArray(endpoint: string, path: string, key: string, onElement: (bytes: Buffer) => void, signal?: AbortSignal): Promise<void> {
+  streamArray(
+    endpoint: string,
+    path: string,
+    key: string,
+    onElement: (bytes: Buffer) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
     // A log answer can be tens of megabytes read at the pace of its records: API_TIMEOUT bounds the wait for
     // each piece (undici's body timeout), this the whole answer.
-    return this.#get(endpoint, path, (res) => readArrayElements(res, key, onElement), signal, Math.max(this.#o.timeoutMs, LOG_STREAM_TIMEOUT_MS));
+    return this.#get(
+      endpoint,
+      path,
+      (res) => readArrayElements(res, key, onElement),
+      signal,
+      Math.max(this.#o.timeoutMs, LOG_STREAM_TIMEOUT_MS),
+    );
   }
 
   /** One GET with auth, retries and timeouts; `read` turns the 200 body into T (a throw = malformed). */
-  async #get<T>(endpoint: string, path: string, read: (res: Dispatcher.ResponseData) => Promise<T>, signal?: AbortSignal, totalMs = this.#o.timeoutMs): Promise<T> {
+  async #get<T>(
+    endpoint: string,
+    path: string,
+    read: (res: Dispatcher.ResponseData) => Promise<T>,
+    signal?: AbortSignal,
+    totalMs = this.#o.timeoutMs,
+  ): Promise<T> {
     let refreshedAfter401 = false;
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.#attempt(endpoint, path, read, signal, totalMs);
@@ -187,7 +216,10 @@ export class HttpTailscaleApi implements TailscaleApi {
         attempt--;
         continue;
       }
-      const retryable = error.reason === 'network' || error.reason === 'timeout' || (error.status !== undefined && isRetryableStatus(error.status));
+      const retryable =
+        error.reason === 'network' ||
+        error.reason === 'timeout' ||
+        (error.status !== undefined && isRetryableStatus(error.status));
       if (!retryable || attempt >= this.#retry.attempts) throw error;
       // A Retry-After longer than one call's timeout is not waited out inside this cycle.
       if (outcome.retryAfterMs !== undefined && outcome.retryAfterMs > this.#o.timeoutMs) throw error;
@@ -221,7 +253,8 @@ export class HttpTailscaleApi implements TailscaleApi {
     if (res.statusCode !== 200) {
       const message = await errorMessage(res);
       const status = res.statusCode;
-      const reason: ApiErrorReason = status === 429 ? 'rate_limited' : status === 401 || status === 403 ? 'auth' : 'http_status';
+      const reason: ApiErrorReason =
+        status === 429 ? 'rate_limited' : status === 401 || status === 403 ? 'auth' : 'http_status';
       const header = res.headers['retry-after'];
       const retryAfterMs = parseRetryAfter(Array.isArray(header) ? header[0] : header, Date.now());
       return fail(reason, `HTTP ${status}${message ? `: ${message}` : ''}`, status, undefined, retryAfterMs);
@@ -237,7 +270,12 @@ export class HttpTailscaleApi implements TailscaleApi {
     }
   }
 
-  #send(path: string, token: string, signal: AbortSignal | undefined, totalMs: number): Promise<Dispatcher.ResponseData> {
+  #send(
+    path: string,
+    token: string,
+    signal: AbortSignal | undefined,
+    totalMs: number,
+  ): Promise<Dispatcher.ResponseData> {
     const timeout = AbortSignal.timeout(totalMs);
     return request(`${this.#o.baseUrl}${path}`, {
       method: 'GET',
@@ -251,7 +289,16 @@ export class HttpTailscaleApi implements TailscaleApi {
     const seconds = (performance.now() - started) / 1000;
     this.#o.stats.record(endpoint, seconds, reason);
     // The path and the outcome only: the token is in a header, never logged.
-    this.#o.log.debug({ endpoint, path, duration_ms: Math.round(seconds * 1000), outcome: reason ?? 'ok', ...(detail === undefined ? {} : { detail }) }, 'api request');
+    this.#o.log.debug(
+      {
+        endpoint,
+        path,
+        duration_ms: Math.round(seconds * 1000),
+        outcome: reason ?? 'ok',
+        ...(detail === undefined ? {} : { detail }),
+      },
+      'api request',
+    );
   }
 
   async close(): Promise<void> {
@@ -319,7 +366,10 @@ interface DeviceEntry {
  * list at once), each known by the SHA-1 of its bytes. Throws when the body is not a whole device list:
  * a list cut short is never part of a list.
  */
-async function readDeviceEntries(res: Dispatcher.ResponseData, previous: ReadonlyMap<string, Device>): Promise<DeviceEntry[]> {
+async function readDeviceEntries(
+  res: Dispatcher.ResponseData,
+  previous: ReadonlyMap<string, Device>,
+): Promise<DeviceEntry[]> {
   let entries: DeviceEntry[] = [];
   const splitter = new ArrayElementSplitter('devices', {
     onArrayStart: () => (entries = []),
@@ -339,7 +389,11 @@ async function readDeviceEntries(res: Dispatcher.ResponseData, previous: Readonl
 class DeviceListShapeError extends Error {}
 
 /** The elements of the array under `key`, each handed over as it is cut out; an answer without the key has none. */
-async function readArrayElements(res: Dispatcher.ResponseData, key: string, onElement: (bytes: Buffer) => void): Promise<void> {
+async function readArrayElements(
+  res: Dispatcher.ResponseData,
+  key: string,
+  onElement: (bytes: Buffer) => void,
+): Promise<void> {
   const splitter = new ArrayElementSplitter(key, { onArrayStart: () => {}, onElement: (bytes) => onElement(bytes) });
   for await (const chunk of res.body as AsyncIterable<Buffer>) await background.run(() => splitter.push(chunk));
   if (splitter.end() === 'other') throw new DeviceListShapeError(`"${key}" is not an array`);
@@ -348,5 +402,11 @@ async function readArrayElements(res: Dispatcher.ResponseData, key: string, onEl
 /** The narrow port the log pollers need: one streamed GET. */
 export interface LogSource {
   readonly tailnet: string;
-  streamArray(endpoint: string, path: string, key: string, onElement: (bytes: Buffer) => void, signal?: AbortSignal): Promise<void>;
+  streamArray(
+    endpoint: string,
+    path: string,
+    key: string,
+    onElement: (bytes: Buffer) => void,
+    signal?: AbortSignal,
+  ): Promise<void>;
 }

@@ -4,24 +4,112 @@
 // list is kept as it is, up to a few per label, then counted as OTHER, so cardinality stays bounded.
 
 const AUDIT_ACTIONS = [
-  'LOGIN', 'LOGOUT', 'CREATE', 'UPDATE', 'DELETE', 'CANCEL', 'REVOKE', 'APPROVE', 'SUSPEND', 'RESTORE', 'ENABLE', 'DISABLE',
-  'ACCEPT', 'EXPIRED', 'PUSH_USER', 'PUSH_GROUP', 'VERIFY', 'JOIN_WAITLIST', 'INVITE', 'JOIN', 'LEAVE', 'RESEND', 'MIGRATE_AUTH_PROVIDER',
+  'LOGIN',
+  'LOGOUT',
+  'CREATE',
+  'UPDATE',
+  'DELETE',
+  'CANCEL',
+  'REVOKE',
+  'APPROVE',
+  'SUSPEND',
+  'RESTORE',
+  'ENABLE',
+  'DISABLE',
+  'ACCEPT',
+  'EXPIRED',
+  'PUSH_USER',
+  'PUSH_GROUP',
+  'VERIFY',
+  'JOIN_WAITLIST',
+  'INVITE',
+  'JOIN',
+  'LEAVE',
+  'RESEND',
+  'MIGRATE_AUTH_PROVIDER',
 ] as const;
 const AUDIT_TARGET_TYPES = [
-  'TAILNET', 'USER', 'GROUP', 'NODE', 'API_KEY', 'INVITE', 'SHARE', 'BILLING', 'ADMIN_CONSOLE', 'WEB_INTERFACE', 'WEBHOOK_ENDPOINT', 'FAILED_REQUEST',
+  'TAILNET',
+  'USER',
+  'GROUP',
+  'NODE',
+  'API_KEY',
+  'INVITE',
+  'SHARE',
+  'BILLING',
+  'ADMIN_CONSOLE',
+  'WEB_INTERFACE',
+  'WEBHOOK_ENDPOINT',
+  'FAILED_REQUEST',
 ] as const;
 const AUDIT_PROPERTIES = [
-  'ACL', 'ACL_TAGS', 'ACCOUNT_EMAIL', 'ADDRESS', 'ALLOWED_IPS', 'AUTO_APPROVED_ROUTES', 'ATTRIBUTES', 'BILLING_OWNER', 'COLLECT_SERVICES',
-  'COLLECT_POSTURE_IDENTITY', 'MULLVAD_VPN', 'DNS_CONFIG', 'EMAIL', 'EXIT_NODE', 'FEATURE', 'FILE_SHARING', 'HTTPS', 'KEY_EXPIRY_TIME',
-  'KEY_EXPIRY', 'LOG_EXIT_FLOWS', 'LOGSTREAM_ENDPOINT', 'MAGIC_DNS', 'MACHINE_AUTH_NEEDED', 'MACHINE_APPROVAL_NEEDED',
-  'USER_APPROVAL_REQUIRED', 'MACHINE_NAME', 'MAX_KEY_DURATION', 'NETWORK_FLOW_LOGGING', 'GEOSTEERING', 'NODE_SHARE', 'TAILNET_INVITE',
-  'PAYMENT_INFO', 'POSTURE_IDENTITY', 'POSTURE_INTEGRATION', 'USER_ROLE', 'SCIM', 'SECURITY_EMAIL', 'STRIPE_CUSTOMER_ID', 'SUBSCRIPTION',
-  'SUBSCRIBED_EVENTS', 'SUPPORT_EMAIL', 'SECRET', 'TCD', 'TKA', 'AUTH_PROVIDER',
+  'ACL',
+  'ACL_TAGS',
+  'ACCOUNT_EMAIL',
+  'ADDRESS',
+  'ALLOWED_IPS',
+  'AUTO_APPROVED_ROUTES',
+  'ATTRIBUTES',
+  'BILLING_OWNER',
+  'COLLECT_SERVICES',
+  'COLLECT_POSTURE_IDENTITY',
+  'MULLVAD_VPN',
+  'DNS_CONFIG',
+  'EMAIL',
+  'EXIT_NODE',
+  'FEATURE',
+  'FILE_SHARING',
+  'HTTPS',
+  'KEY_EXPIRY_TIME',
+  'KEY_EXPIRY',
+  'LOG_EXIT_FLOWS',
+  'LOGSTREAM_ENDPOINT',
+  'MAGIC_DNS',
+  'MACHINE_AUTH_NEEDED',
+  'MACHINE_APPROVAL_NEEDED',
+  'USER_APPROVAL_REQUIRED',
+  'MACHINE_NAME',
+  'MAX_KEY_DURATION',
+  'NETWORK_FLOW_LOGGING',
+  'GEOSTEERING',
+  'NODE_SHARE',
+  'TAILNET_INVITE',
+  'PAYMENT_INFO',
+  'POSTURE_IDENTITY',
+  'POSTURE_INTEGRATION',
+  'USER_ROLE',
+  'SCIM',
+  'SECURITY_EMAIL',
+  'STRIPE_CUSTOMER_ID',
+  'SUBSCRIPTION',
+  'SUBSCRIBED_EVENTS',
+  'SUPPORT_EMAIL',
+  'SECRET',
+  'TCD',
+  'TKA',
+  'AUTH_PROVIDER',
 ] as const;
 const AUDIT_ORIGINS = [
-  'ADMIN_CONSOLE', 'CONFIG_API', 'CONTROL', 'IDENTITY_PROVIDER', 'NODE', 'SUPPORT_REQUEST', 'STRIPE', 'SECURITY_NOTIFICATION', 'LEGAL_NOTIFICATION',
+  'ADMIN_CONSOLE',
+  'CONFIG_API',
+  'CONTROL',
+  'IDENTITY_PROVIDER',
+  'NODE',
+  'SUPPORT_REQUEST',
+  'STRIPE',
+  'SECURITY_NOTIFICATION',
+  'LEGAL_NOTIFICATION',
 ] as const;
-const AUDIT_ACTOR_TYPES = ['USER', 'NODE', 'AUTOMATED_WORKER', 'OAUTH_CLIENT', 'SCIM', 'MULLVAD', 'LOGSTREAM', 'SECRET_SCANNER'] as const;
+const AUDIT_ACTOR_TYPES = [
+  'USER',
+  'NODE',
+  'AUTOMATED_WORKER',
+  'OAUTH_CLIENT',
+  'SCIM',
+  'MULLVAD',
+  'LOGSTREAM',
+  'SECRET_SCANNER',
+] as const;
 
 /** Values outside the document's list kept per label before the rest become OTHER. */
 export const MAX_UNLISTED_VALUES = 10;
@@ -64,10 +152,14 @@ export interface AuditView {
   /** Label key (see `kindKey`) -> its labels and count. */
   readonly events: ReadonlyMap<string, { readonly labels: AuditEventKind; count: number }>;
   /** Per action, target type and property: Unix time of the latest event (by `eventTime`). */
-  readonly lastEvent: ReadonlyMap<string, { readonly labels: Omit<AuditEventKind, 'origin' | 'actor_type'>; seconds: number }>;
+  readonly lastEvent: ReadonlyMap<
+    string,
+    { readonly labels: Omit<AuditEventKind, 'origin' | 'actor_type'>; seconds: number }
+  >;
 }
 
-const obj = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const obj = (v: unknown): Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
 /** The time an audit record can be filtered by (`eventTime`), in Unix seconds. */
 function auditRecordSeconds(raw: unknown): number | undefined {
@@ -78,7 +170,10 @@ function auditRecordSeconds(raw: unknown): number | undefined {
 
 export class AuditTotals implements AuditView {
   readonly events = new Map<string, { readonly labels: AuditEventKind; count: number }>();
-  readonly lastEvent = new Map<string, { readonly labels: Omit<AuditEventKind, 'origin' | 'actor_type'>; seconds: number }>();
+  readonly lastEvent = new Map<
+    string,
+    { readonly labels: Omit<AuditEventKind, 'origin' | 'actor_type'>; seconds: number }
+  >();
   readonly #enums: Record<LabelName, OpenEnum> = {
     action: new OpenEnum(AUDIT_ACTIONS),
     target_type: new OpenEnum(AUDIT_TARGET_TYPES),
@@ -120,4 +215,5 @@ export class AuditTotals implements AuditView {
   finishWindow(): void {}
 }
 
-const kindKey = (l: AuditEventKind): string => `${l.action}\u0000${l.target_type}\u0000${l.target_property}\u0000${l.origin}\u0000${l.actor_type}`;
+const kindKey = (l: AuditEventKind): string =>
+  `${l.action}\u0000${l.target_type}\u0000${l.target_property}\u0000${l.origin}\u0000${l.actor_type}`;

@@ -34,15 +34,16 @@ interface OAuthCommon {
  * One credential kind per source: an OAuth client secret (client credentials), or an OIDC ID token file
  * (workload identity federation), exchanged for the same kind of bearer token.
  */
-export type OAuthOptions = OAuthCommon & (
-  | { readonly clientSecret: string; readonly idTokenFile?: undefined }
-  | {
-      readonly idTokenFile: string;
-      readonly clientSecret?: undefined;
-      /** Reads the ID token; default: the file, as text. */
-      readonly readIdToken?: (path: string) => Promise<string>;
-    }
-);
+export type OAuthOptions = OAuthCommon &
+  (
+    | { readonly clientSecret: string; readonly idTokenFile?: undefined }
+    | {
+        readonly idTokenFile: string;
+        readonly clientSecret?: undefined;
+        /** Reads the ID token; default: the file, as text. */
+        readonly readIdToken?: (path: string) => Promise<string>;
+      }
+  );
 
 /** What to check when the token exchange answers its uniform `400 invalid request` (tailscale-facts §6.2). */
 export const TOKEN_EXCHANGE_HINT =
@@ -67,11 +68,16 @@ export class OAuthTokenSource implements TokenSource {
   constructor(options: OAuthOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
-    this.#agent = new Agent({ connect: { timeout: options.timeoutMs }, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs });
+    this.#agent = new Agent({
+      connect: { timeout: options.timeoutMs },
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+    });
   }
 
   token(signal?: AbortSignal): Promise<string> {
-    if (this.#cached !== undefined && this.#now() < this.#cached.refreshAtMs) return Promise.resolve(this.#cached.token);
+    if (this.#cached !== undefined && this.#now() < this.#cached.refreshAtMs)
+      return Promise.resolve(this.#cached.token);
     // Concurrent callers share one token request.
     this.#inflight ??= this.#fetch(signal).finally(() => {
       this.#inflight = undefined;
@@ -87,17 +93,40 @@ export class OAuthTokenSource implements TokenSource {
   async #form(): Promise<{ endpoint: string; path: string; body: URLSearchParams }> {
     const o = this.#o;
     if (o.idTokenFile === undefined) {
-      return { endpoint: 'oauth_token', path: '/api/v2/oauth/token', body: new URLSearchParams({ client_id: o.clientId, client_secret: o.clientSecret, grant_type: 'client_credentials' }) };
+      return {
+        endpoint: 'oauth_token',
+        path: '/api/v2/oauth/token',
+        body: new URLSearchParams({
+          client_id: o.clientId,
+          client_secret: o.clientSecret,
+          grant_type: 'client_credentials',
+        }),
+      };
     }
     let jwt: string;
     try {
       jwt = (await (o.readIdToken ?? ((p: string) => readFile(p, 'utf8')))(o.idTokenFile)).trim();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw new ApiError('oauth_token_exchange', 'auth', `cannot read OAUTH_ID_TOKEN_FILE=${JSON.stringify(o.idTokenFile)} (${code})`, undefined, { cause: err });
+      throw new ApiError(
+        'oauth_token_exchange',
+        'auth',
+        `cannot read OAUTH_ID_TOKEN_FILE=${JSON.stringify(o.idTokenFile)} (${code})`,
+        undefined,
+        { cause: err },
+      );
     }
-    if (jwt === '') throw new ApiError('oauth_token_exchange', 'auth', `OAUTH_ID_TOKEN_FILE=${JSON.stringify(o.idTokenFile)} is empty`);
-    return { endpoint: 'oauth_token_exchange', path: '/api/v2/oauth/token-exchange', body: new URLSearchParams({ client_id: o.clientId, jwt }) };
+    if (jwt === '')
+      throw new ApiError(
+        'oauth_token_exchange',
+        'auth',
+        `OAUTH_ID_TOKEN_FILE=${JSON.stringify(o.idTokenFile)} is empty`,
+      );
+    return {
+      endpoint: 'oauth_token_exchange',
+      path: '/api/v2/oauth/token-exchange',
+      body: new URLSearchParams({ client_id: o.clientId, jwt }),
+    };
   }
 
   async #fetch(signal?: AbortSignal): Promise<string> {
@@ -118,7 +147,11 @@ export class OAuthTokenSource implements TokenSource {
       res = await request(`${this.#o.baseUrl}${form.path}`, {
         method: 'POST',
         dispatcher: this.#agent,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'user-agent': 'tsmetrics' },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+          'user-agent': 'tsmetrics',
+        },
         body: form.body.toString(),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
@@ -126,7 +159,13 @@ export class OAuthTokenSource implements TokenSource {
       if (signal?.aborted) throw signal.reason;
       const timedOut = isTimeout(err);
       record(timedOut ? 'timeout' : 'network');
-      throw new ApiError(name, timedOut ? 'timeout' : 'network', `token request failed: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
+      throw new ApiError(
+        name,
+        timedOut ? 'timeout' : 'network',
+        `token request failed: ${err instanceof Error ? err.message : String(err)}`,
+        undefined,
+        { cause: err },
+      );
     }
     if (res.statusCode !== 200) {
       await res.body.dump();
@@ -134,7 +173,11 @@ export class OAuthTokenSource implements TokenSource {
       const refused = res.statusCode === 401 || res.statusCode === 403 || (exchange && res.statusCode === 400);
       const reason = refused ? 'auth' : res.statusCode === 429 ? 'rate_limited' : 'http_status';
       record(reason);
-      const hint = !refused ? '' : exchange ? `: ${TOKEN_EXCHANGE_HINT}` : ' (check OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET)';
+      const hint = !refused
+        ? ''
+        : exchange
+          ? `: ${TOKEN_EXCHANGE_HINT}`
+          : ' (check OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET)';
       throw new ApiError(name, reason, `HTTP ${res.statusCode}${hint}`, res.statusCode);
     }
     const parsed = tokenSchema.safeParse(await res.body.json().catch(() => undefined));

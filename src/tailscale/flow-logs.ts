@@ -17,8 +17,20 @@ const DERP_RELAY_ADDRESS = '127.3.3.40';
 
 /** IANA protocol numbers of the names the OpenAPI document uses, plus TSMP (Tailscale's rejection notices). */
 const PROTOCOLS: ReadonlyMap<number, string> = new Map([
-  [1, 'icmp'], [2, 'igmp'], [4, 'ipv4'], [6, 'tcp'], [8, 'egp'], [9, 'igp'], [17, 'udp'], [33, 'dccp'],
-  [47, 'gre'], [50, 'esp'], [51, 'ah'], [58, 'ipv6-icmp'], [99, 'tsmp'], [132, 'sctp'],
+  [1, 'icmp'],
+  [2, 'igmp'],
+  [4, 'ipv4'],
+  [6, 'tcp'],
+  [8, 'egp'],
+  [9, 'igp'],
+  [17, 'udp'],
+  [33, 'dccp'],
+  [47, 'gre'],
+  [50, 'esp'],
+  [51, 'ah'],
+  [58, 'ipv6-icmp'],
+  [99, 'tsmp'],
+  [132, 'sctp'],
 ]);
 const PROTOCOL_NAMES: ReadonlySet<string> = new Set(PROTOCOLS.values());
 
@@ -62,11 +74,14 @@ function nodeRef(v: unknown): NodeRef | undefined {
   return {
     nodeId: o.nodeId,
     name: typeof o.name === 'string' ? o.name.replace(/\.$/, '') : '',
-    addresses: Array.isArray(o.addresses) ? o.addresses.filter((a): a is string => typeof a === 'string').map((a) => a.replace(/\/\d+$/, '')) : [],
+    addresses: Array.isArray(o.addresses)
+      ? o.addresses.filter((a): a is string => typeof a === 'string').map((a) => a.replace(/\/\d+$/, ''))
+      : [],
   };
 }
 
-const entries = (v: unknown): Array<Record<string, unknown>> => (Array.isArray(v) ? v.filter((e): e is Record<string, unknown> => e !== null && typeof e === 'object') : []);
+const entries = (v: unknown): Array<Record<string, unknown>> =>
+  Array.isArray(v) ? v.filter((e): e is Record<string, unknown> => e !== null && typeof e === 'object') : [];
 
 /** One device's totals; `name` is what the records called it, for a device no longer in the device list. */
 export interface NodeTotals {
@@ -138,7 +153,11 @@ export class FlowTotals implements FlowView {
       const name = protocolName(e.proto);
       this.protocolBytes.set(name, (this.protocolBytes.get(name) ?? 0) + count(e.txBytes) + count(e.rxBytes));
     };
-    const peers = this.pairsOn ? (Array.isArray(r.dstNodes) ? r.dstNodes.map(nodeRef).filter((n): n is NodeRef => n !== undefined) : []) : [];
+    const peers = this.pairsOn
+      ? Array.isArray(r.dstNodes)
+        ? r.dstNodes.map(nodeRef).filter((n): n is NodeRef => n !== undefined)
+        : []
+      : [];
     for (const e of virtual) {
       add(0, e);
       byProtocol(e);

@@ -33,7 +33,11 @@ const nodeSchema = z.object({
   createdAt: optString,
   online: z.boolean().optional().catch(undefined),
   registerMethod: optString,
-  preAuthKey: z.object({ ephemeral: z.boolean().optional().catch(undefined) }).nullable().optional().catch(undefined),
+  preAuthKey: z
+    .object({ ephemeral: z.boolean().optional().catch(undefined) })
+    .nullable()
+    .optional()
+    .catch(undefined),
   approvedRoutes: strings,
   availableRoutes: strings,
   subnetRoutes: strings,
@@ -202,7 +206,8 @@ const apiKeySchema = z.object({ id, prefix: optString, expiration: ts, createdAt
 
 function parseList<T extends { id?: string | undefined }>(body: unknown, key: string, schema: z.ZodType<T>): T[] {
   const list = z.record(z.string(), z.unknown()).parse(body)[key];
-  if (list !== null && list !== undefined && !Array.isArray(list)) throw new ApiError(key, 'invalid_response', `response has no "${key}" array`);
+  if (list !== null && list !== undefined && !Array.isArray(list))
+    throw new ApiError(key, 'invalid_response', `response has no "${key}" array`);
   return parseEntries(list, schema, (e) => e.id ?? '');
 }
 
@@ -232,12 +237,18 @@ export async function fetchPreAuthKeys(api: TailscaleApi, signal?: AbortSignal):
     const users = await fetchHeadscaleUsers(api, signal);
     raw = [];
     for (const u of users) {
-      raw.push(...parseList(await api.getJson('preauthkeys', `/api/v1/preauthkey?user=${encodeURIComponent(u.id)}`, signal), 'preAuthKeys', preAuthKeySchema));
+      raw.push(
+        ...parseList(
+          await api.getJson('preauthkeys', `/api/v1/preauthkey?user=${encodeURIComponent(u.id)}`, signal),
+          'preAuthKeys',
+          preAuthKeySchema,
+        ),
+      );
     }
   }
   return raw.map((k) => ({
     id: k.id,
-    user: typeof k.user === 'string' ? k.user : k.user?.name ?? '',
+    user: typeof k.user === 'string' ? k.user : (k.user?.name ?? ''),
     reusable: k.reusable === true,
     ephemeral: k.ephemeral === true,
     used: k.used === true,
@@ -266,7 +277,8 @@ export async function fetchHeadscaleHealth(api: TailscaleApi, signal?: AbortSign
     throw err;
   }
   const parsed = z.object({ databaseConnectivity: z.boolean().optional() }).safeParse(body);
-  if (!parsed.success) throw new ApiError('health', 'invalid_response', 'response has no boolean "databaseConnectivity"', 200);
+  if (!parsed.success)
+    throw new ApiError('health', 'invalid_response', 'response has no boolean "databaseConnectivity"', 200);
   // protojson leaves a false field out: an answer without it means false.
   return { databaseConnectivity: parsed.data.databaseConnectivity === true };
 }

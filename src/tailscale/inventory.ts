@@ -39,10 +39,13 @@ const userSchema = z.object({
   deviceCount: optNumber,
 });
 
-const tailnetPath = (api: TailscaleApi, rest: string): string => `/api/v2/tailnet/${encodeURIComponent(api.tailnet)}${rest}`;
+const tailnetPath = (api: TailscaleApi, rest: string): string =>
+  `/api/v2/tailnet/${encodeURIComponent(api.tailnet)}${rest}`;
 
 export async function fetchUsers(api: TailscaleApi, signal?: AbortSignal): Promise<User[]> {
-  const body = z.object({ users: z.array(z.unknown()) }).parse(await api.getJson('users', tailnetPath(api, '/users?type=all'), signal));
+  const body = z
+    .object({ users: z.array(z.unknown()) })
+    .parse(await api.getJson('users', tailnetPath(api, '/users?type=all'), signal));
   return parseEntries(body.users, userSchema, (u) => u.id).map((u) => ({
     id: u.id,
     loginName: u.loginName ?? '',
@@ -82,8 +85,14 @@ const keySchema = z.object({
 
 const KEY_DETAIL_CONCURRENCY = 4;
 
-export async function fetchKeys(api: TailscaleApi, signal?: AbortSignal, nowSeconds = Date.now() / 1000): Promise<Key[]> {
-  const body = z.object({ keys: z.array(z.unknown()) }).parse(await api.getJson('keys', tailnetPath(api, '/keys?all=true'), signal));
+export async function fetchKeys(
+  api: TailscaleApi,
+  signal?: AbortSignal,
+  nowSeconds = Date.now() / 1000,
+): Promise<Key[]> {
+  const body = z
+    .object({ keys: z.array(z.unknown()) })
+    .parse(await api.getJson('keys', tailnetPath(api, '/keys?all=true'), signal));
   const listed = parseEntries(body.keys, keySchema, (k) => k.id);
   // Older API versions list only ids: read the details of those.
   const detailed = [...listed];
@@ -92,7 +101,9 @@ export async function fetchKeys(api: TailscaleApi, signal?: AbortSignal, nowSeco
   const worker = async (): Promise<void> => {
     while (next < missing.length) {
       const [k, i] = missing[next++]!;
-      const parsed = keySchema.safeParse(await api.getJson('key', tailnetPath(api, `/keys/${encodeURIComponent(k.id)}`), signal));
+      const parsed = keySchema.safeParse(
+        await api.getJson('key', tailnetPath(api, `/keys/${encodeURIComponent(k.id)}`), signal),
+      );
       if (parsed.success) detailed[i] = parsed.data;
     }
   };
@@ -132,7 +143,9 @@ const BOOLEAN_SETTINGS = [
 ] as const;
 
 export async function fetchSettings(api: TailscaleApi, signal?: AbortSignal): Promise<Settings> {
-  const raw = z.record(z.string(), z.unknown()).parse(await api.getJson('settings', tailnetPath(api, '/settings'), signal));
+  const raw = z
+    .record(z.string(), z.unknown())
+    .parse(await api.getJson('settings', tailnetPath(api, '/settings'), signal));
   const booleans: Record<string, boolean | null> = {};
   for (const name of BOOLEAN_SETTINGS) {
     const v = raw[name];
@@ -168,9 +181,13 @@ export async function fetchDns(api: TailscaleApi, signal?: AbortSignal): Promise
     splitDns[domain] = strings.parse(servers) ?? [];
   }
   return {
-    magicDns: z.object({ magicDNS: z.boolean().optional().catch(undefined) }).catch({ magicDNS: undefined }).parse(prefs).magicDNS,
+    magicDns: z
+      .object({ magicDNS: z.boolean().optional().catch(undefined) })
+      .catch({ magicDNS: undefined })
+      .parse(prefs).magicDNS,
     nameservers: uniq(z.object({ dns: strings }).catch({ dns: undefined }).parse(ns).dns ?? []) ?? [],
-    searchPaths: uniq(z.object({ searchPaths: strings }).catch({ searchPaths: undefined }).parse(paths).searchPaths ?? []) ?? [],
+    searchPaths:
+      uniq(z.object({ searchPaths: strings }).catch({ searchPaths: undefined }).parse(paths).searchPaths ?? []) ?? [],
     splitDns,
   };
 }
@@ -192,21 +209,34 @@ const serviceSchema = z.object({
 });
 
 export async function fetchServices(api: TailscaleApi, signal?: AbortSignal): Promise<Service[]> {
-  const body = z.object({ vipServices: z.array(z.unknown()).nullable().optional() }).parse(await api.getJson('services', tailnetPath(api, '/services'), signal));
-  return parseEntries(body.vipServices ?? [], serviceSchema, (s) => s.name).map((s) => ({ name: s.name, comment: s.comment ?? '', addrs: uniq(s.addrs) ?? [], ports: uniq(s.ports) ?? [], tags: uniq(s.tags) ?? [] }));
+  const body = z
+    .object({ vipServices: z.array(z.unknown()).nullable().optional() })
+    .parse(await api.getJson('services', tailnetPath(api, '/services'), signal));
+  return parseEntries(body.vipServices ?? [], serviceSchema, (s) => s.name).map((s) => ({
+    name: s.name,
+    comment: s.comment ?? '',
+    addrs: uniq(s.addrs) ?? [],
+    ports: uniq(s.ports) ?? [],
+    tags: uniq(s.tags) ?? [],
+  }));
 }
 
 export interface Policy {
   /** First 16 hex digits of the SHA-256 of the policy in canonical JSON: changes when the policy does. */
   readonly hash: string;
-  readonly counts: Readonly<Record<'acls' | 'grants' | 'groups' | 'tag_owners' | 'tests' | 'ssh' | 'postures' | 'auto_approvers', number>>;
+  readonly counts: Readonly<
+    Record<'acls' | 'grants' | 'groups' | 'tag_owners' | 'tests' | 'ssh' | 'postures' | 'auto_approvers', number>
+  >;
 }
 
 /** JSON with object keys sorted, so formatting and key order do not change the hash. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }
@@ -279,4 +309,3 @@ export const EMPTY_INVENTORY: InventoryData = Object.freeze({
   serviceHosts: { data: undefined, ok: undefined, durationSeconds: 0 },
   webhooks: { data: undefined, ok: undefined, durationSeconds: 0 },
 });
-

@@ -34,7 +34,7 @@ function skipSpace(bytes: Uint8Array, pos: number): number {
  * quote is found by the native byte search, and is the end unless an odd run of backslashes escapes it.
  */
 function endOfString(bytes: Uint8Array, pos: number): number {
-  for (let from = pos + 1; ; ) {
+  for (let from = pos + 1; ;) {
     const quote = bytes.indexOf(QUOTE, from);
     if (quote < 0) throw INCOMPLETE;
     let before = quote - 1;
@@ -63,7 +63,14 @@ function endOfValue(bytes: Uint8Array, pos: number): number {
   // A number or a literal: its validity is JSON.parse's business, when its element is parsed. One that
   // runs to the end of the bytes so far may go on in the next chunk (a document never ends with one).
   let i = pos;
-  while (i < bytes.length && !isSpace(bytes[i]) && bytes[i] !== COMMA && bytes[i] !== CLOSE_BRACE && bytes[i] !== CLOSE_BRACKET) i++;
+  while (
+    i < bytes.length &&
+    !isSpace(bytes[i]) &&
+    bytes[i] !== COMMA &&
+    bytes[i] !== CLOSE_BRACE &&
+    bytes[i] !== CLOSE_BRACKET
+  )
+    i++;
   if (i === bytes.length) throw INCOMPLETE;
   if (i === pos) throw new JsonStructureError(`unexpected byte at ${pos}`);
   return i;
@@ -131,7 +138,8 @@ export class ArrayElementSplitter {
   end(): 'absent' | 'array' | 'other' {
     this.#retryAt = 0;
     if (this.#pending.length > 0) this.#scan();
-    if (this.#state !== State.Tail) throw new JsonStructureError(`document ends early, at byte ${this.#base + this.#pending.length}`);
+    if (this.#state !== State.Tail)
+      throw new JsonStructureError(`document ends early, at byte ${this.#base + this.#pending.length}`);
     return this.#found;
   }
 

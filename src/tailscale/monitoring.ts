@@ -13,7 +13,8 @@ import { parseEntries, timestampSeconds, uniq } from './schemas.js';
 const optString = z.string().optional().catch(undefined);
 const optCount = z.number().int().nonnegative().optional().catch(undefined);
 
-const tailnetPath = (api: TailscaleApi, rest: string): string => `/api/v2/tailnet/${encodeURIComponent(api.tailnet)}${rest}`;
+const tailnetPath = (api: TailscaleApi, rest: string): string =>
+  `/api/v2/tailnet/${encodeURIComponent(api.tailnet)}${rest}`;
 
 /** The answer, or undefined when the API says 404. */
 async function unless404(api: TailscaleApi, endpoint: string, path: string, signal?: AbortSignal): Promise<unknown> {
@@ -68,20 +69,46 @@ const logStreamSchema = z.object({
   numFailedRequests: optCount,
 });
 
-export async function fetchLogStreams(api: TailscaleApi, signal: AbortSignal | undefined, nowSeconds: number, previous?: readonly LogStreamStatus[]): Promise<LogStreamStatus[]> {
+export async function fetchLogStreams(
+  api: TailscaleApi,
+  signal: AbortSignal | undefined,
+  nowSeconds: number,
+  previous?: readonly LogStreamStatus[],
+): Promise<LogStreamStatus[]> {
   return Promise.all(
     LOG_TYPES.map(async (logType): Promise<LogStreamStatus> => {
-      const body = await unless404(api, 'logstream_status', tailnetPath(api, `/logging/${logType}/stream/status`), signal);
+      const body = await unless404(
+        api,
+        'logstream_status',
+        tailnetPath(api, `/logging/${logType}/stream/status`),
+        signal,
+      );
       if (body === undefined) {
-        return { logType, available: false, entriesSent: undefined, bytesSent: undefined, totalRequests: undefined, failedRequests: undefined, spoofedEntries: undefined, lastActivitySeconds: undefined, erroring: false, lastErrorSeconds: undefined, errorDigest: '' };
+        return {
+          logType,
+          available: false,
+          entriesSent: undefined,
+          bytesSent: undefined,
+          totalRequests: undefined,
+          failedRequests: undefined,
+          spoofedEntries: undefined,
+          lastActivitySeconds: undefined,
+          erroring: false,
+          lastErrorSeconds: undefined,
+          errorDigest: '',
+        };
       }
       const parsed = logStreamSchema.safeParse(body);
-      if (!parsed.success) throw new ApiError('logstream_status', 'invalid_response', 'log streaming status is not an object', 200);
+      if (!parsed.success)
+        throw new ApiError('logstream_status', 'invalid_response', 'log streaming status is not an object', 200);
       const s = parsed.data;
       const before = previous?.find((p) => p.logType === logType);
       const lastError = s.lastError ?? '';
       const errorDigest = lastError === '' ? '' : createHash('sha256').update(lastError).digest('hex').slice(0, 16);
-      const newFailures = before?.failedRequests !== undefined && s.numFailedRequests !== undefined && s.numFailedRequests > before.failedRequests;
+      const newFailures =
+        before?.failedRequests !== undefined &&
+        s.numFailedRequests !== undefined &&
+        s.numFailedRequests > before.failedRequests;
       const newError = before !== undefined && errorDigest !== '' && errorDigest !== before.errorDigest;
       return {
         logType,
@@ -128,7 +155,13 @@ const postureSchema = z.object({
   cloudId: optString,
   configUpdated: optString,
   status: z
-    .object({ lastSync: optString, error: optString, providerHostCount: optCount, matchedCount: optCount, possibleMatchedCount: optCount })
+    .object({
+      lastSync: optString,
+      error: optString,
+      providerHostCount: optCount,
+      matchedCount: optCount,
+      possibleMatchedCount: optCount,
+    })
     .nullable()
     .optional()
     .catch(undefined),
@@ -137,7 +170,11 @@ const postureSchema = z.object({
 export async function fetchPostureIntegrations(api: TailscaleApi, signal?: AbortSignal): Promise<PostureIntegrations> {
   const body = await unless404(api, 'posture_integrations', tailnetPath(api, '/posture/integrations'), signal);
   if (body === undefined) return { available: false, integrations: [] };
-  const integrations = parseEntries(listOf('posture_integrations', body, 'integrations'), postureSchema, (p) => p.id).map((p) => ({
+  const integrations = parseEntries(
+    listOf('posture_integrations', body, 'integrations'),
+    postureSchema,
+    (p) => p.id,
+  ).map((p) => ({
     id: p.id,
     provider: p.provider ?? '',
     cloudId: p.cloudId ?? '',
@@ -176,18 +213,32 @@ const SERVICE_HOSTS_CONCURRENCY = 4;
 export async function fetchServiceHosts(api: TailscaleApi, signal?: AbortSignal): Promise<ServiceHosts> {
   const body = await unless404(api, 'services', tailnetPath(api, '/services'), signal);
   if (body === undefined) return { available: false, services: [] };
-  const names = parseEntries(listOf('services', body, 'vipServices'), serviceNameSchema, (s) => s.name).map((s) => s.name);
+  const names = parseEntries(listOf('services', body, 'vipServices'), serviceNameSchema, (s) => s.name).map(
+    (s) => s.name,
+  );
   const services: Array<{ service: string; hosts: ServiceHost[] } | undefined> = names.map(() => undefined);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < names.length) {
       const i = next++;
       const service = names[i]!;
-      const hosts = await unless404(api, 'service_hosts', tailnetPath(api, `/services/${encodeURIComponent(service)}/devices`), signal);
+      const hosts = await unless404(
+        api,
+        'service_hosts',
+        tailnetPath(api, `/services/${encodeURIComponent(service)}/devices`),
+        signal,
+      );
       // 404: the service went away between the two calls.
       if (hosts === undefined) continue;
       const list = parseEntries(listOf('service_hosts', hosts, 'hosts'), hostSchema, (h) => h.stableNodeID);
-      services[i] = { service, hosts: list.map((h) => ({ nodeId: h.stableNodeID, approvalLevel: h.approvalLevel ?? '', configured: h.configured ?? '' })) };
+      services[i] = {
+        service,
+        hosts: list.map((h) => ({
+          nodeId: h.stableNodeID,
+          approvalLevel: h.approvalLevel ?? '',
+          configured: h.configured ?? '',
+        })),
+      };
     }
   };
   await Promise.all(Array.from({ length: Math.min(SERVICE_HOSTS_CONCURRENCY, names.length) }, worker));

@@ -17,7 +17,10 @@ const connectivitySchema = z
     derp: optString,
     mappingVariesByDestIP: optBool,
     latency: z.record(z.string(), latencyEntry.optional().catch(undefined)).optional().catch(undefined),
-    clientSupports: z.record(z.string(), z.boolean().nullable().optional().catch(undefined)).optional().catch(undefined),
+    clientSupports: z
+      .record(z.string(), z.boolean().nullable().optional().catch(undefined))
+      .optional()
+      .catch(undefined),
   })
   .optional()
   .catch(undefined);
@@ -47,10 +50,7 @@ export const apiDeviceSchema = z.object({
   advertisedRoutes: stringArray,
   enabledRoutes: stringArray,
   clientConnectivity: connectivitySchema,
-  postureIdentity: z
-    .object({ serialNumbers: stringArray, disabled: optBool })
-    .optional()
-    .catch(undefined),
+  postureIdentity: z.object({ serialNumbers: stringArray, disabled: optBool }).optional().catch(undefined),
   sshEnabled: optBool,
 });
 
@@ -81,7 +81,8 @@ export function parseEntries<T>(list: unknown, schema: z.ZodType<T>, key: (t: T)
 }
 
 /** Drops repeated entries: a list the API sends twice over must not become duplicate series. */
-export const uniq = <T>(list: readonly T[] | undefined): T[] | undefined => (list === undefined ? undefined : [...new Set(list)]);
+export const uniq = <T>(list: readonly T[] | undefined): T[] | undefined =>
+  list === undefined ? undefined : [...new Set(list)];
 
 /** RFC3339 -> Unix seconds; "", Go's zero time (year 1) and garbage -> undefined. */
 export function timestampSeconds(text: string | undefined): number | undefined {
@@ -121,7 +122,9 @@ export function toDevice(raw: ApiDevice, nowSeconds: number): Device {
   const keyExpiryDisabled = raw.keyExpiryDisabled === true;
   const lastSeenSeconds = timestampSeconds(raw.lastSeen);
   const online =
-    raw.connectedToControl !== undefined ? raw.connectedToControl : lastSeenSeconds === undefined || nowSeconds - lastSeenSeconds <= ONLINE_LAST_SEEN_SECONDS;
+    raw.connectedToControl !== undefined
+      ? raw.connectedToControl
+      : lastSeenSeconds === undefined || nowSeconds - lastSeenSeconds <= ONLINE_LAST_SEEN_SECONDS;
   const posture = raw.postureIdentity;
   return {
     id: raw.id,
@@ -149,7 +152,8 @@ export function toDevice(raw: ApiDevice, nowSeconds: number): Device {
     advertisedRoutes: uniq(raw.advertisedRoutes),
     enabledRoutes: uniq(raw.enabledRoutes),
     clientConnectivity: connectivity(raw.clientConnectivity),
-    postureSerialNumbers: posture === undefined || posture.disabled === true ? undefined : posture.serialNumbers ?? [],
+    postureSerialNumbers:
+      posture === undefined || posture.disabled === true ? undefined : (posture.serialNumbers ?? []),
     sshEnabled: raw.sshEnabled,
   };
 }

@@ -61,6 +61,9 @@ export function findTailscaleBinaries(lookup: BinaryLookup = {}): TailscaleBinar
     ...(tailscaled === undefined ? [where('tailscaled', lookup.tailscaledPath, 'TAILSCALED_PATH')] : []),
     ...(tailscale === undefined ? [where('tailscale', lookup.tailscalePath, 'TAILSCALE_PATH')] : []),
   ];
-  const missing = [...(tailscaled === undefined ? ['tailscaled'] : []), ...(tailscale === undefined ? ['tailscale'] : [])];
+  const missing = [
+    ...(tailscaled === undefined ? ['tailscaled'] : []),
+    ...(tailscale === undefined ? ['tailscale'] : []),
+  ];
   throw new TsnetBinaryNotFoundError(`USE_TSNET=true: ${problems.join('; ')}. ${INSTALL_HINT}`, missing);
 }

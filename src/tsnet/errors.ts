@@ -2,11 +2,7 @@
 // required tags) are exit code 2, like a bad configuration; the rest are runtime failures.
 
 export type TsnetErrorCode =
-  | 'TSM_TSNET_BINARY'
-  | 'TSM_TSNET_TAGS'
-  | 'TSM_TSNET_START'
-  | 'TSM_TSNET_LOCALAPI'
-  | 'TSM_TSNET_DOWN';
+  'TSM_TSNET_BINARY' | 'TSM_TSNET_TAGS' | 'TSM_TSNET_START' | 'TSM_TSNET_LOCALAPI' | 'TSM_TSNET_DOWN';
 
 export class TsnetError extends Error {
   override readonly name: string = 'TsnetError';

@@ -81,12 +81,22 @@ const peerSchema = z.object({
   Active: bool,
 });
 
-const selfSchema = z.object({ ID: str, HostName: str, DNSName: str, Tags: strings, TailscaleIPs: strings, Online: bool });
+const selfSchema = z.object({
+  ID: str,
+  HostName: str,
+  DNSName: str,
+  Tags: strings,
+  TailscaleIPs: strings,
+  Online: bool,
+});
 
 const statusSchema = z.object({
   BackendState: z.string(),
   AuthURL: str,
-  Self: selfSchema.nullish().catch(undefined).transform((s) => s ?? undefined),
+  Self: selfSchema
+    .nullish()
+    .catch(undefined)
+    .transform((s) => s ?? undefined),
   // A peer entry that is not an object is dropped, the others kept.
   Peer: z
     .record(z.string(), z.unknown())
@@ -187,9 +197,15 @@ export class LocalApiClient {
     } catch (err) {
       if (signal?.aborted === true) throw signal.reason;
       if (err instanceof LocalApiError) throw err;
-      if (deadline.aborted) throw new LocalApiError(path, `no answer within ${this.#timeoutMs} ms`, undefined, { cause: err });
+      if (deadline.aborted)
+        throw new LocalApiError(path, `no answer within ${this.#timeoutMs} ms`, undefined, { cause: err });
       const code = (err as { code?: unknown }).code;
-      throw new LocalApiError(path, `${typeof code === 'string' ? `${code}: ` : ''}${(err as Error).message}`, undefined, { cause: err });
+      throw new LocalApiError(
+        path,
+        `${typeof code === 'string' ? `${code}: ` : ''}${(err as Error).message}`,
+        undefined,
+        { cause: err },
+      );
     }
   }
 }

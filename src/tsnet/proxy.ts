@@ -31,11 +31,18 @@ export function createSocksDispatcher(options: SocksDispatcherOptions): Dispatch
       callback(new TsnetError('TSM_TSNET_DOWN', 'tsnet is down: tailscaled is not running or not logged in', 1), null);
       return;
     }
-    base({ ...connectOptions, hostname: '127.0.0.1', host: '127.0.0.1', port: String(options.port()), protocol: 'http:' }, callback);
+    base(
+      { ...connectOptions, hostname: '127.0.0.1', host: '127.0.0.1', port: String(options.port()), protocol: 'http:' },
+      callback,
+    );
   };
   const agent = new Socks5ProxyAgent(`socks5://127.0.0.1:${options.port()}`, { connect });
   const { headersMs, bodyMs } = options.timeouts;
-  return agent.compose((dispatch) => (opts, handler) =>
-    dispatch({ ...opts, headersTimeout: opts.headersTimeout ?? headersMs, bodyTimeout: opts.bodyTimeout ?? bodyMs }, handler),
+  return agent.compose(
+    (dispatch) => (opts, handler) =>
+      dispatch(
+        { ...opts, headersTimeout: opts.headersTimeout ?? headersMs, bodyTimeout: opts.bodyTimeout ?? bodyMs },
+        handler,
+      ),
   );
 }

@@ -129,7 +129,11 @@ interface Generation {
  */
 export async function startTsnet(options: TsnetOptions, log: Logger): Promise<Tsnet> {
   const env = options.env ?? process.env;
-  const binaries = findTailscaleBinaries({ tailscaledPath: options.tailscaledPath, tailscalePath: options.tailscalePath, path: env.PATH });
+  const binaries = findTailscaleBinaries({
+    tailscaledPath: options.tailscaledPath,
+    tailscalePath: options.tailscalePath,
+    path: env.PATH,
+  });
   const supervisor = new Supervisor(options, binaries, log);
   await supervisor.start();
   return supervisor.handle();
@@ -194,7 +198,9 @@ class Supervisor {
 
   async start(): Promise<void> {
     if (Buffer.byteLength(this.#socketPath) > MAX_SOCKET_PATH) {
-      throw new TsnetStartError(`TSNET_STATE_DIR=${JSON.stringify(this.#o.stateDir)} is too long: the LocalAPI socket path ${this.#socketPath} exceeds ${MAX_SOCKET_PATH} bytes`);
+      throw new TsnetStartError(
+        `TSNET_STATE_DIR=${JSON.stringify(this.#o.stateDir)} is too long: the LocalAPI socket path ${this.#socketPath} exceeds ${MAX_SOCKET_PATH} bytes`,
+      );
     }
     mkdirSync(this.#stateDir, { recursive: true, mode: 0o700 });
     try {
@@ -263,7 +269,13 @@ class Supervisor {
     gen.upSince = Date.now();
     this.#setUp(true, 'tailscaled is Running');
     this.#log.info(
-      { hostname: status.Self?.DNSName.replace(/\.$/, '') || this.#o.hostname, tailscale_ips: status.Self?.TailscaleIPs ?? [], tags: status.Self?.Tags ?? [], socks_port: gen.socksPort, pid: gen.pid },
+      {
+        hostname: status.Self?.DNSName.replace(/\.$/, '') || this.#o.hostname,
+        tailscale_ips: status.Self?.TailscaleIPs ?? [],
+        tags: status.Self?.Tags ?? [],
+        socks_port: gen.socksPort,
+        pid: gen.pid,
+      },
       'tsnet node is up',
     );
   }
@@ -275,13 +287,20 @@ class Supervisor {
     const args = [
       '--tun=userspace-networking',
       `--statedir=${this.#stateDir}`,
-      ...(this.#o.stateSecret !== undefined && this.#o.stateSecret !== '' ? [`--state=kube:${this.#o.stateSecret}`] : []),
+      ...(this.#o.stateSecret !== undefined && this.#o.stateSecret !== ''
+        ? [`--state=kube:${this.#o.stateSecret}`]
+        : []),
       `--socket=${this.#socketPath}`,
       `--socks5-server=127.0.0.1:${socksPort}`,
       '--port=0',
     ];
     // Its own process group, so stop() can signal tailscaled and anything it started at once.
-    const child = spawn(this.#bin.tailscaled, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: this.#o.env ?? process.env, cwd: this.#stateDir });
+    const child = spawn(this.#bin.tailscaled, args, {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: this.#o.env ?? process.env,
+      cwd: this.#stateDir,
+    });
     const output: string[] = [];
     const abort = new AbortController();
     // eslint-disable-next-line prefer-const -- assigned below, after the exit promise that reads it is made
@@ -296,7 +315,17 @@ class Supervisor {
       child.once('exit', (code, sig) => done({ code, signal: sig }));
       child.once('error', (error) => done({ code: null, signal: null, error }));
     });
-    gen = { child, pid: child.pid, socksPort, exited, abort, output, exit: undefined, upProcess: undefined, upSince: undefined };
+    gen = {
+      child,
+      pid: child.pid,
+      socksPort,
+      exited,
+      abort,
+      output,
+      exit: undefined,
+      upProcess: undefined,
+      upSince: undefined,
+    };
     this.#gen = gen;
     if (child.pid !== undefined) writeFileSync(this.#pidFile, `${child.pid}\n`, { mode: 0o600 });
     this.#pipeOutput(child, 'tailscaled', output);
@@ -403,7 +432,11 @@ class Supervisor {
     ];
     const output: string[] = [];
     try {
-      const up = spawn(this.#bin.tailscale, args, { stdio: ['ignore', 'pipe', 'pipe'], env: this.#o.env ?? process.env, cwd: this.#stateDir });
+      const up = spawn(this.#bin.tailscale, args, {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: this.#o.env ?? process.env,
+        cwd: this.#stateDir,
+      });
       gen.upProcess = up;
       this.#pipeOutput(up, 'tailscale up', output);
       const exited = new Promise<ExitInfo>((done) => {
@@ -423,7 +456,8 @@ class Supervisor {
       const bound = AbortSignal.timeout(this.#t.upTimeoutMs + 5_000);
       const info = await abortable(exited, AbortSignal.any([signal, bound])).catch((err: unknown) => {
         killChild(up);
-        if (bound.aborted && !signal.aborted) throw new TsnetStartError(`tailscale up did not finish within ${this.#t.upTimeoutMs} ms${lastLines(output)}`);
+        if (bound.aborted && !signal.aborted)
+          throw new TsnetStartError(`tailscale up did not finish within ${this.#t.upTimeoutMs} ms${lastLines(output)}`);
         throw err;
       });
       if (gen.upProcess === up) gen.upProcess = undefined;
@@ -472,7 +506,10 @@ class Supervisor {
     }
     if (status.BackendState === 'NeedsMachineAuth' && this.#loggedNotRunning !== status.BackendState) {
       this.#loggedNotRunning = status.BackendState;
-      this.#log.warn({ hostname: this.#o.hostname }, `tsnet node "${this.#o.hostname}" waits for approval: approve it in the admin console (Machines)`);
+      this.#log.warn(
+        { hostname: this.#o.hostname },
+        `tsnet node "${this.#o.hostname}" waits for approval: approve it in the admin console (Machines)`,
+      );
     }
   }
 
@@ -485,7 +522,7 @@ class Supervisor {
     throw new TsnetTagError(
       `REQUIRE_EXPORTER_TAG=true: the tsnet node ${status.Self?.DNSName.replace(/\.$/, '') || this.#o.hostname} carries ` +
         `${actual.length > 0 ? `the tags ${actual.join(',')}` : 'no tags'} but must carry ${required.join(',')} (missing ${missing.join(',')}): ` +
-        'use an auth key created with these tags, allow them in the policy\'s tagOwners, or set REQUIRE_EXPORTER_TAG=false',
+        "use an auth key created with these tags, allow them in the policy's tagOwners, or set REQUIRE_EXPORTER_TAG=false",
       required,
       actual,
     );
@@ -562,7 +599,8 @@ class Supervisor {
     const bound = AbortSignal.timeout(2_000);
     while (gen.pid !== undefined && groupHasLiveMember(gen.pid) && !bound.aborted) await sleep(10);
     if (up !== undefined) await abortable(childExited(up), bound).catch(() => undefined);
-    if (bound.aborted) this.#log.warn({ pid: gen.pid }, 'processes of tailscaled\'s group or `tailscale up` still ran 2 s after SIGKILL');
+    if (bound.aborted)
+      this.#log.warn({ pid: gen.pid }, "processes of tailscaled's group or `tailscale up` still ran 2 s after SIGKILL");
   }
 
   /** process 'exit': only synchronous work is possible, so the whole group gets SIGKILL. */

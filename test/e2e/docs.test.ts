@@ -16,7 +16,11 @@ function tableRows(firstHeader: string): string[][] {
   for (let i = 0; i < lines.length; i++) {
     if (!lines[i]!.startsWith(`| ${firstHeader} |`)) continue;
     for (let j = i + 2; j < lines.length && lines[j]!.startsWith('|'); j++) {
-      rows.push(lines[j]!.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim()));
+      rows.push(
+        lines[j]!.split(/(?<!\\)\|/)
+          .slice(1, -1)
+          .map((c) => c.trim()),
+      );
     }
   }
   return rows;
@@ -40,7 +44,12 @@ test('.env.example mentions every variable', () => {
 
 test('the metric tables match the families the exporter really serves (name, type, labels)', async (t) => {
   const rows = tableRows('Metric');
-  const documented = new Map(rows.map((r) => [unquote(r[0]!), { type: r[1]!, labels: r[2] === '-' ? [] : r[2]!.split(',').map((s) => s.trim()) }]));
+  const documented = new Map(
+    rows.map((r) => [
+      unquote(r[0]!),
+      { type: r[1]!, labels: r[2] === '-' ? [] : r[2]!.split(',').map((s) => s.trim()) },
+    ]),
+  );
   const ex = await startExporter(t, {}, { demo: true });
   // One failing API cycle so the error families exist too.
   ex.app.simulator!.setApiFault({ kind: 'status', status: 500, times: 3 });
@@ -55,7 +64,8 @@ test('the metric tables match the families the exporter really serves (name, typ
       current = type[1]!;
       served.set(current, { type: type[2]!, labels: new Set() });
     } else if (line !== '' && !line.startsWith('#')) {
-      for (const m of line.matchAll(/[{,]([a-zA-Z_][a-zA-Z0-9_]*)="/g)) if (m[1] !== 'le') served.get(current)!.labels.add(m[1]!);
+      for (const m of line.matchAll(/[{,]([a-zA-Z_][a-zA-Z0-9_]*)="/g))
+        if (m[1] !== 'le') served.get(current)!.labels.add(m[1]!);
     }
   }
   for (const [name, fam] of served) {
@@ -65,7 +75,9 @@ test('the metric tables match the families the exporter really serves (name, typ
     assert.deepEqual([...doc.labels].sort(), [...fam.labels].sort(), `${name} labels`);
   }
   // Families that need a fault to appear must still exist in the code.
-  const source = readdirSync(join(root, 'src/collectors')).map((f) => readFileSync(join(root, 'src/collectors', f), 'utf8')).join('\n');
+  const source = readdirSync(join(root, 'src/collectors'))
+    .map((f) => readFileSync(join(root, 'src/collectors', f), 'utf8'))
+    .join('\n');
   for (const name of documented.keys()) {
     if (served.has(name)) continue;
     assert.ok(source.includes(`'${name}'`), `${name} is in the README but nowhere in the collectors`);
@@ -73,7 +85,9 @@ test('the metric tables match the families the exporter really serves (name, typ
 });
 
 test('every family a collector can emit is documented', () => {
-  const source = readdirSync(join(root, 'src/collectors')).map((f) => readFileSync(join(root, 'src/collectors', f), 'utf8')).join('\n');
+  const source = readdirSync(join(root, 'src/collectors'))
+    .map((f) => readFileSync(join(root, 'src/collectors', f), 'utf8'))
+    .join('\n');
   const emitted = new Set([...source.matchAll(/'((?:tailscale|tsmetrics|headscale)_[a-z0-9_]+)'/g)].map((m) => m[1]!));
   const documented = new Set(tableRows('Metric').map((r) => unquote(r[0]!)));
   const missing = [...emitted].filter((n) => !documented.has(n) && !/_(bucket|sum|count)$/.test(n));
@@ -93,12 +107,16 @@ test('the Headscale mapping table says what the code does: absent families and m
   const absentRow = rows.find((r) => r[1]!.startsWith('absent'));
   assert.ok(absentRow, 'the table has an "absent" row');
   // `tailscale_device_authorized`, `_update_available`, ... : expand the short forms.
-  const absent = [...absentRow[0]!.matchAll(/`(_?[a-z_]+)`/g)].map((m) => (m[1]!.startsWith('_') ? `tailscale_device${m[1]}` : m[1]!));
+  const absent = [...absentRow[0]!.matchAll(/`(_?[a-z_]+)`/g)].map((m) =>
+    m[1]!.startsWith('_') ? `tailscale_device${m[1]}` : m[1]!,
+  );
   assert.deepEqual(absent.sort(), [...HEADSCALE_UNSUPPORTED_FAMILIES].sort());
   const hs = await startExporter(t, { BACKEND: 'headscale' }, { demo: true });
   const text = await (await hs.get('/metrics')).text();
   for (const f of absent) assert.ok(!text.includes(`# TYPE ${f} `), `${f} must be absent`);
-  const mapped = rows.filter((r) => r !== absentRow).flatMap((r) => [...r[0]!.matchAll(/`(tailscale_device_[a-z_]+)`/g)].map((m) => m[1]!));
+  const mapped = rows
+    .filter((r) => r !== absentRow)
+    .flatMap((r) => [...r[0]!.matchAll(/`(tailscale_device_[a-z_]+)`/g)].map((m) => m[1]!));
   assert.ok(mapped.length >= 10);
   for (const f of mapped) assert.match(text, new RegExp(`^# TYPE ${f} `, 'm'), `${f} is mapped, so it must be served`);
 });

@@ -17,14 +17,38 @@ test('demo tailnet end to end: /metrics has API and device families, and promtoo
   const sim = ex.app.simulator!;
   assert.equal(v.get('tailscale_device_count'), sim.devices.length);
   for (const family of [
-    'tailscale_device_info', 'tailscale_device_online', 'tailscale_device_authorized', 'tailscale_device_last_seen_timestamp', 'tailscale_device_user',
-    'tailscale_device_machine_key_expiry', 'tailscale_device_update_available', 'tailscale_device_created_timestamp', 'tailscale_device_external',
-    'tailscale_device_blocks_incoming_connections', 'tailscale_device_ephemeral', 'tailscale_device_multiple_connections', 'tailscale_device_tailnet_lock_error',
-    'tailscale_device_routes_advertised', 'tailscale_device_routes_enabled', 'tailscale_device_exit_node', 'tailscale_device_subnet_router',
-    'tailscale_device_latency_ms', 'tailscale_device_endpoints_total', 'tailscale_device_client_supports', 'tailscale_device_posture_serial_numbers_total',
-    'tailscaled_inbound_bytes_total', 'tailscaled_outbound_bytes_total', 'tailscaled_inbound_packets_total', 'tailscaled_outbound_packets_total',
-    'tailscaled_health_messages', 'tailscaled_advertised_routes', 'tailscaled_approved_routes',
-    'tsmetrics_build_info', 'tsmetrics_api_up', 'tsmetrics_last_successful_refresh_timestamp_seconds', 'tsmetrics_device_scrape_up',
+    'tailscale_device_info',
+    'tailscale_device_online',
+    'tailscale_device_authorized',
+    'tailscale_device_last_seen_timestamp',
+    'tailscale_device_user',
+    'tailscale_device_machine_key_expiry',
+    'tailscale_device_update_available',
+    'tailscale_device_created_timestamp',
+    'tailscale_device_external',
+    'tailscale_device_blocks_incoming_connections',
+    'tailscale_device_ephemeral',
+    'tailscale_device_multiple_connections',
+    'tailscale_device_tailnet_lock_error',
+    'tailscale_device_routes_advertised',
+    'tailscale_device_routes_enabled',
+    'tailscale_device_exit_node',
+    'tailscale_device_subnet_router',
+    'tailscale_device_latency_ms',
+    'tailscale_device_endpoints_total',
+    'tailscale_device_client_supports',
+    'tailscale_device_posture_serial_numbers_total',
+    'tailscaled_inbound_bytes_total',
+    'tailscaled_outbound_bytes_total',
+    'tailscaled_inbound_packets_total',
+    'tailscaled_outbound_packets_total',
+    'tailscaled_health_messages',
+    'tailscaled_advertised_routes',
+    'tailscaled_approved_routes',
+    'tsmetrics_build_info',
+    'tsmetrics_api_up',
+    'tsmetrics_last_successful_refresh_timestamp_seconds',
+    'tsmetrics_device_scrape_up',
   ]) {
     assert.match(text, new RegExp(`^# TYPE ${family} `, 'm'), family);
   }
@@ -49,7 +73,9 @@ test('gzip for clients that ask for it; HEAD; 404 and 405', async (t) => {
       new Promise<Buffer>((resolve, reject) => {
         http.get(`${ex.url}/metrics`, { headers: { 'accept-encoding': 'gzip' } }, (r) => {
           const chunks: Buffer[] = [];
-          r.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks))).on('error', reject);
+          r.on('data', (c: Buffer) => chunks.push(c))
+            .on('end', () => resolve(Buffer.concat(chunks)))
+            .on('error', reject);
         });
       }),
   );
@@ -74,7 +100,11 @@ test('/health, /livez, /readyz, /debug and the landing page', async (t) => {
   assert.ok(!Number.isNaN(Date.parse(String(h.last_scrape))));
   assert.equal((await ex.get('/livez')).status, 200);
   assert.equal((await ex.get('/readyz')).status, 200);
-  const debug = (await (await ex.get('/debug')).json()) as { config: Record<string, unknown>; runtime: { node_version: string }; refresh: { history: unknown[] } };
+  const debug = (await (await ex.get('/debug')).json()) as {
+    config: Record<string, unknown>;
+    runtime: { node_version: string };
+    refresh: { history: unknown[] };
+  };
   assert.equal(debug.runtime.node_version, process.version);
   assert.equal(debug.refresh.history.length, 1);
   const sim = ex.app.simulator!;
@@ -82,7 +112,18 @@ test('/health, /livez, /readyz, /debug and the landing page', async (t) => {
   assert.ok(!debugText.includes(sim.clientSecret), 'no OAuth secret in /debug');
   const landing = await (await ex.get('/')).text();
   // Every endpoint the README lists is linked.
-  for (const link of ['/metrics', '/health', '/healthz', '/livez', '/readyz', '/startupz', '/sd', '/probe?target=', '/debug']) assert.ok(landing.includes(`href="${link}"`), link);
+  for (const link of [
+    '/metrics',
+    '/health',
+    '/healthz',
+    '/livez',
+    '/readyz',
+    '/startupz',
+    '/sd',
+    '/probe?target=',
+    '/debug',
+  ])
+    assert.ok(landing.includes(`href="${link}"`), link);
 });
 
 test('DEBUG_ENDPOINT=false removes /debug', async (t) => {
@@ -99,8 +140,14 @@ test('while the API fails, /metrics keeps the last good data and says the API is
   const after = seriesValues(await (await ex.get('/metrics')).text());
   assert.equal(after.get('tsmetrics_api_up'), 0);
   assert.equal(after.get('tailscale_device_count'), 2, 'an API failure is never an empty tailnet');
-  assert.equal(after.get('tsmetrics_last_successful_refresh_timestamp_seconds'), before.get('tsmetrics_last_successful_refresh_timestamp_seconds'));
-  assert.ok([...after.keys()].some((k) => k.startsWith('tailscaled_inbound_bytes_total{')), 'devices are still scraped from the last good list');
+  assert.equal(
+    after.get('tsmetrics_last_successful_refresh_timestamp_seconds'),
+    before.get('tsmetrics_last_successful_refresh_timestamp_seconds'),
+  );
+  assert.ok(
+    [...after.keys()].some((k) => k.startsWith('tailscaled_inbound_bytes_total{')),
+    'devices are still scraped from the last good list',
+  );
   assert.ok(ex.lines.some((l) => l.includes('device list refresh failed')));
   sim.setApiFault(null);
   await ex.nextCycle();
@@ -121,7 +168,12 @@ test('devices that vanish lose their series on the next cycle', async (t) => {
 test('secrets never reach logs, /debug, /health or /metrics', async (t) => {
   const metricsToken = 'metrics-token-SECRET-0123456789';
   const redactKey = 'redact-key-SECRET-0123456789';
-  const ex = await startExporter(t, { TEST_DEVICES: 'gateway-1', METRICS_TOKEN: metricsToken, REDACT_USER_EMAILS: 'true', REDACT_KEY: redactKey });
+  const ex = await startExporter(t, {
+    TEST_DEVICES: 'gateway-1',
+    METRICS_TOKEN: metricsToken,
+    REDACT_USER_EMAILS: 'true',
+    REDACT_KEY: redactKey,
+  });
   const sim = ex.app.simulator!;
   sim.setApiFault({ kind: 'expire-tokens', times: 1 });
   await ex.nextCycle();
@@ -131,10 +183,13 @@ test('secrets never reach logs, /debug, /health or /metrics', async (t) => {
   await ex.nextCycle();
   sim.setApiFault(null);
   const auth = { authorization: `Bearer ${metricsToken}` };
-  const bodies = await Promise.all(['/metrics', '/debug', '/health', '/', '/sd'].map(async (p) => (await ex.get(p, auth)).text()));
+  const bodies = await Promise.all(
+    ['/metrics', '/debug', '/health', '/', '/sd'].map(async (p) => (await ex.get(p, auth)).text()),
+  );
   const haystack = [...ex.lines, ...bodies].join('\n');
   assert.ok(ex.lines.length > 0);
-  for (const secret of [sim.clientSecret, sim.apiKey, metricsToken, redactKey]) assert.ok(!haystack.includes(secret), 'a secret leaked');
+  for (const secret of [sim.clientSecret, sim.apiKey, metricsToken, redactKey])
+    assert.ok(!haystack.includes(secret), 'a secret leaked');
   assert.ok(!/tskey-api-[A-Za-z0-9]/.test(haystack), 'an access token leaked');
 });
 
@@ -147,11 +202,30 @@ test('a failing device keeps its last good series, flagged by scrape_up 0 and an
   const v = seriesValues(text);
   const g1 = [...v.keys()].find((k) => k.startsWith('tsmetrics_device_scrape_up{') && k.includes('gateway-1'))!;
   assert.equal(v.get(g1), 0);
-  assert.ok([...v.keys()].some((k) => k.startsWith('tailscaled_inbound_bytes_total{') && k.includes('gateway-1')), 'last good data is still served');
-  assert.ok([...v.entries()].some(([k, n]) => k.startsWith('tsmetrics_device_scrape_errors_total{') && k.includes('gateway-1') && k.includes('reason="parse"') && n === 1));
-  assert.ok([...v.entries()].some(([k, n]) => k.startsWith('tsmetrics_device_scrape_up{') && k.includes('gateway-2') && n === 1), 'the other device is unaffected');
+  assert.ok(
+    [...v.keys()].some((k) => k.startsWith('tailscaled_inbound_bytes_total{') && k.includes('gateway-1')),
+    'last good data is still served',
+  );
+  assert.ok(
+    [...v.entries()].some(
+      ([k, n]) =>
+        k.startsWith('tsmetrics_device_scrape_errors_total{') &&
+        k.includes('gateway-1') &&
+        k.includes('reason="parse"') &&
+        n === 1,
+    ),
+  );
+  assert.ok(
+    [...v.entries()].some(
+      ([k, n]) => k.startsWith('tsmetrics_device_scrape_up{') && k.includes('gateway-2') && n === 1,
+    ),
+    'the other device is unaffected',
+  );
   const debug = (await (await ex.get('/debug')).json()) as { refresh: { failing_devices: Array<{ reason: string }> } };
-  assert.deepEqual(debug.refresh.failing_devices.map((d) => d.reason), ['parse']);
+  assert.deepEqual(
+    debug.refresh.failing_devices.map((d) => d.reason),
+    ['parse'],
+  );
 });
 
 test('edge cases: hostile names and out-of-range addresses are handled, the output still passes promtool', async (t) => {
@@ -161,7 +235,13 @@ test('edge cases: hostile names and out-of-range addresses are handled, the outp
   const { startApp } = await import('../../src/app.js');
   const { loadConfig } = await import('../../src/config/load.js');
   const { memoryLogger } = await import('../helpers/log.js');
-  const base = loadConfig({ TAILSCALE_API_KEY: sim.apiKey, TAILSCALE_API_URL: sim.apiUrl, SCRAPE_INTERVAL: '1h', CLIENT_METRICS_PORT: String(sim.clientMetricsPort), SCRAPE_ALLOWED_CIDRS: '127.0.0.0/8' });
+  const base = loadConfig({
+    TAILSCALE_API_KEY: sim.apiKey,
+    TAILSCALE_API_URL: sim.apiUrl,
+    SCRAPE_INTERVAL: '1h',
+    CLIENT_METRICS_PORT: String(sim.clientMetricsPort),
+    SCRAPE_ALLOWED_CIDRS: '127.0.0.0/8',
+  });
   const { log, lines } = memoryLogger();
   const app = await startApp({ ...base, port: 0, listenHost: '127.0.0.1' }, log, 'test');
   t.after(() => app.stop());
@@ -169,7 +249,10 @@ test('edge cases: hostile names and out-of-range addresses are handled, the outp
   const text = await (await fetch(`${app.url}/metrics`)).text();
   assert.deepEqual(promtoolCheck(text), []);
   const v = seriesValues(text);
-  assert.ok((v.get('tsmetrics_scrape_address_refused_total') ?? 0) >= 1, 'the device outside the allowed ranges was refused');
+  assert.ok(
+    (v.get('tsmetrics_scrape_address_refused_total') ?? 0) >= 1,
+    'the device outside the allowed ranges was refused',
+  );
   assert.ok(lines.some((l) => l.includes('outside SCRAPE_ALLOWED_CIDRS')));
   assert.equal(v.get('tailscale_device_count'), sim.devices.length);
   // No series the exporter did not intend: every family is documented or a re-exported tailscaled_* one.
@@ -177,9 +260,18 @@ test('edge cases: hostile names and out-of-range addresses are handled, the outp
   const documented = new Set([...readme.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]!));
   const families = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
   for (const f of families) assert.ok(documented.has(f) || f.startsWith('tailscaled_'), `unexpected family ${f}`);
-  const sampleNames = new Set(text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0]!));
-  for (const n of sampleNames) assert.ok(families.has(n) || families.has(n.replace(/_(bucket|sum|count)$/, '')), `a sample line outside its family: ${n}`);
-}, );
+  const sampleNames = new Set(
+    text
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('#'))
+      .map((l) => l.split(/[{ ]/)[0]!),
+  );
+  for (const n of sampleNames)
+    assert.ok(
+      families.has(n) || families.has(n.replace(/_(bucket|sum|count)$/, '')),
+      `a sample line outside its family: ${n}`,
+    );
+});
 
 test('METRICS_TOKEN protects data endpoints; probes stay open', async (t) => {
   const token = 'a-very-long-metrics-token-123';
@@ -191,14 +283,18 @@ test('METRICS_TOKEN protects data endpoints; probes stay open', async (t) => {
     assert.equal((await ex.get(path, { authorization: 'Bearer wrong-token-of-some-length' })).status, 401);
     assert.equal((await ex.get(path, { authorization: `Bearer ${token}` })).status, 200, path);
   }
-  for (const path of ['/health', '/healthz', '/livez', '/readyz', '/startupz', '/']) assert.equal((await ex.get(path)).status, 200, path);
+  for (const path of ['/health', '/healthz', '/livez', '/readyz', '/startupz', '/'])
+    assert.equal((await ex.get(path)).status, 200, path);
   const debug = await (await ex.get('/debug', { authorization: `Bearer ${token}` })).text();
   assert.ok(!debug.includes(token), 'the token itself is redacted in /debug');
 });
 
 test('a METRICS_TOKEN shorter than 16 characters is refused at start', async () => {
   const { loadConfig } = await import('../../src/config/load.js');
-  assert.throws(() => loadConfig({ TEST_DEVICES: 'a', METRICS_TOKEN: 'short' }), /METRICS_TOKEN=<redacted> is invalid: expected a token of at least 16 characters/);
+  assert.throws(
+    () => loadConfig({ TEST_DEVICES: 'a', METRICS_TOKEN: 'short' }),
+    /METRICS_TOKEN=<redacted> is invalid: expected a token of at least 16 characters/,
+  );
 });
 
 test('per-client rate limit answers 429 with Retry-After beyond the burst; 0 turns it off', async (t) => {
@@ -225,11 +321,15 @@ test('/debug explains failing devices with a hint; coverage says why each device
   const v2 = sim2.devices.find((d) => d.servesMetrics && d.connectedToControl)!;
   sim2.setDeviceFault(v2.nodeId, { kind: 'hang' });
   await slow.nextCycle();
-  const debug = (await (await slow.get('/debug')).json()) as { refresh: { failing_devices: Array<{ reason: string; hint: string }> } };
+  const debug = (await (await slow.get('/debug')).json()) as {
+    refresh: { failing_devices: Array<{ reason: string; hint: string }> };
+  };
   assert.equal(debug.refresh.failing_devices[0]?.reason, 'timeout');
   assert.match(debug.refresh.failing_devices[0].hint, /tcp:5252/);
   const text = await (await slow.get('/metrics')).text();
-  const states = new Set([...text.matchAll(/^tsmetrics_device_scrape_coverage\{[^}]*state="([a-z_]+)"\} 1$/gm)].map((m) => m[1]));
+  const states = new Set(
+    [...text.matchAll(/^tsmetrics_device_scrape_coverage\{[^}]*state="([a-z_]+)"\} 1$/gm)].map((m) => m[1]),
+  );
   for (const s of ['scraped', 'failing', 'untagged']) assert.ok(states.has(s), `state ${s} in ${[...states].join()}`);
   assert.match(text, /^tsmetrics_scrape_coverage_ratio 0\.\d+$/m);
 });
@@ -251,12 +351,20 @@ test('EXPECTED_DEVICES_FILE: inventory gauges; a bad file on reload keeps the la
   ex.app.reloadExpectedDevices();
   await ex.nextCycle();
   v = seriesValues(await (await ex.get('/metrics')).text());
-  assert.equal(v.get('tsmetrics_expected_devices{selector="gateways",severity="warning"}'), 3, 'the last good file stays');
+  assert.equal(
+    v.get('tsmetrics_expected_devices{selector="gateways",severity="warning"}'),
+    3,
+    'the last good file stays',
+  );
   assert.ok(ex.lines.some((l) => l.includes('expected devices file is invalid; keeping the previous one')));
 });
 
 test('REDACT_USER_EMAILS keeps e-mail addresses out of /metrics and /sd', async (t) => {
-  const ex = await startExporter(t, { REDACT_USER_EMAILS: 'true', REDACT_KEY: 'a-redaction-key-0123456789' }, { demo: true });
+  const ex = await startExporter(
+    t,
+    { REDACT_USER_EMAILS: 'true', REDACT_KEY: 'a-redaction-key-0123456789' },
+    { demo: true },
+  );
   const sim = ex.app.simulator!;
   const bodies = (await Promise.all(['/metrics', '/sd'].map(async (p) => (await ex.get(p)).text()))).join('\n');
   for (const d of sim.devices) if (d.user.includes('@')) assert.ok(!bodies.includes(d.user), `${d.user} leaked`);
@@ -270,7 +378,11 @@ test('a device that joins is scraped in the cycle that first lists it; every dev
   const before = new Map(sim.stats.scrapes);
   await ex.nextCycle();
   const v = seriesValues(await (await ex.get('/metrics')).text());
-  assert.ok([...v.entries()].some(([k, n]) => k.startsWith('tsmetrics_device_scrape_up{') && k.includes('gateway-3') && n === 1));
+  assert.ok(
+    [...v.entries()].some(
+      ([k, n]) => k.startsWith('tsmetrics_device_scrape_up{') && k.includes('gateway-3') && n === 1,
+    ),
+  );
   for (const [id, n] of sim.stats.scrapes) assert.equal(n - (before.get(id) ?? 0), 1, `device ${id} scraped once`);
 });
 
@@ -295,18 +407,26 @@ test('a password in TAILSCALE_API_URL never reaches the start-up log, /debug or 
   t.after(() => sim.close());
   const password = 'proxy-PASSWORD-0123';
   const url = sim.apiUrl.replace('http://', `http://ops:${password}@`);
-  const ex = await startExporterWith(t, { TAILSCALE_API_KEY: sim.apiKey, TAILSCALE_API_URL: url, CLIENT_METRICS_PORT: String(sim.clientMetricsPort), LOG_LEVEL: 'debug' });
+  const ex = await startExporterWith(t, {
+    TAILSCALE_API_KEY: sim.apiKey,
+    TAILSCALE_API_URL: url,
+    CLIENT_METRICS_PORT: String(sim.clientMetricsPort),
+    LOG_LEVEL: 'debug',
+  });
   sim.setApiFault({ kind: 'status', status: 500 });
   await ex.app.refresher.runOnce();
   const debug = await (await ex.get('/debug')).text();
   assert.match(debug, /ops:<redacted>@127\.0\.0\.1/);
-  assert.ok(ex.lines.some((l) => l.includes('tsmetrics listening') && l.includes('ops:<redacted>@')), 'the start-up log shows the URL redacted');
+  assert.ok(
+    ex.lines.some((l) => l.includes('tsmetrics listening') && l.includes('ops:<redacted>@')),
+    'the start-up log shows the URL redacted',
+  );
   assert.ok(![...ex.lines, debug].join('\n').includes(password), 'the password leaked');
   // Real credentials against a (simulated) API: not the built-in simulator.
   assert.equal(seriesValues(await ex.metrics()).get('tsmetrics_simulated'), 0);
 });
 
-test('LOG_LEVEL=debug explains every cycle: API calls with durations, each device\'s selection and scrape outcome', async (t) => {
+test("LOG_LEVEL=debug explains every cycle: API calls with durations, each device's selection and scrape outcome", async (t) => {
   const ex = await startExporter(t, {}, { demo: true });
   const sim = ex.app.simulator!;
   const scraped = sim.devices.find((d) => (d.tags ?? []).includes('tag:exporter') && d.connectedToControl)!;
@@ -314,7 +434,8 @@ test('LOG_LEVEL=debug explains every cycle: API calls with durations, each devic
   const before = ex.lines.length;
   await ex.nextCycle();
   const lines = ex.lines.slice(before).map((l) => JSON.parse(l) as Record<string, unknown>);
-  const debug = (msg: string): Array<Record<string, unknown>> => lines.filter((l) => l['level'] === 20 && l['msg'] === msg);
+  const debug = (msg: string): Array<Record<string, unknown>> =>
+    lines.filter((l) => l['level'] === 20 && l['msg'] === msg);
 
   const api = debug('api request').find((l) => l['endpoint'] === 'devices');
   assert.ok(api, 'the device list call is logged');
@@ -341,14 +462,24 @@ test('an API that fails before any list succeeded does not claim to serve last g
   const sim = await startTailnet({ scenario: { names: ['gw-1'] } });
   t.after(() => sim.close());
   sim.setApiFault({ kind: 'status', status: 500 });
-  const ex = await startExporterWith(t, { TAILSCALE_API_KEY: sim.apiKey, TAILSCALE_API_URL: sim.apiUrl, CLIENT_METRICS_PORT: String(sim.clientMetricsPort) });
-  assert.ok(ex.lines.some((l) => l.includes('no device list yet')), ex.lines.join('\n'));
+  const ex = await startExporterWith(t, {
+    TAILSCALE_API_KEY: sim.apiKey,
+    TAILSCALE_API_URL: sim.apiUrl,
+    CLIENT_METRICS_PORT: String(sim.clientMetricsPort),
+  });
+  assert.ok(
+    ex.lines.some((l) => l.includes('no device list yet')),
+    ex.lines.join('\n'),
+  );
   assert.ok(!ex.lines.some((l) => l.includes('serving the last good data')));
   sim.setApiFault(null);
   await ex.app.refresher.runOnce();
   sim.setApiFault({ kind: 'status', status: 500 });
   await ex.app.refresher.runOnce();
-  assert.ok(ex.lines.some((l) => l.includes('serving the last good data')), 'once a list succeeded, it is served');
+  assert.ok(
+    ex.lines.some((l) => l.includes('serving the last good data')),
+    'once a list succeeded, it is served',
+  );
 });
 
 test('retention: a failing device keeps its last good series for 3 intervals, and loses them after', async (t) => {
@@ -358,7 +489,9 @@ test('retention: a failing device keeps its last good series for 3 intervals, an
   const sim = ex.app.simulator!;
   const failing = sim.devices.find((d) => d.name.startsWith('gateway-1'))!;
   const series = async (): Promise<string[]> =>
-    [...seriesValues(await (await ex.get('/metrics')).text()).keys()].filter((k) => k.startsWith('tailscaled_inbound_bytes_total{') && k.includes(`device_id="${failing.id}"`));
+    [...seriesValues(await (await ex.get('/metrics')).text()).keys()].filter(
+      (k) => k.startsWith('tailscaled_inbound_bytes_total{') && k.includes(`device_id="${failing.id}"`),
+    );
   assert.ok((await series()).length > 0, 'scraped while healthy');
   sim.setDeviceFault(failing.id, { kind: 'status', status: 500 });
   for (const at of [1, 2, 3]) {
@@ -370,8 +503,16 @@ test('retention: a failing device keeps its last good series for 3 intervals, an
   await ex.nextCycle();
   assert.deepEqual(await series(), [], 'gone once the last success is older than 3 intervals');
   const up = seriesValues(await (await ex.get('/metrics')).text());
-  assert.equal([...up.entries()].find(([k]) => k.startsWith('tsmetrics_device_scrape_up{') && k.includes(failing.id))?.[1], 0, 'still reported as failing');
+  assert.equal(
+    [...up.entries()].find(([k]) => k.startsWith('tsmetrics_device_scrape_up{') && k.includes(failing.id))?.[1],
+    0,
+    'still reported as failing',
+  );
   // The other device is untouched throughout.
   const other = sim.devices.find((d) => d.name.startsWith('gateway-2'))!;
-  assert.ok([...up.keys()].some((k) => k.startsWith('tailscaled_inbound_bytes_total{') && k.includes(`device_id="${other.id}"`)));
+  assert.ok(
+    [...up.keys()].some(
+      (k) => k.startsWith('tailscaled_inbound_bytes_total{') && k.includes(`device_id="${other.id}"`),
+    ),
+  );
 });

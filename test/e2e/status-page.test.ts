@@ -5,7 +5,8 @@ import { startExporter, startExporterWith } from '../helpers/exporter.js';
 
 // The status page over HTTP: where it is served, to whom, and what it says about a tailnet with trouble.
 
-const rowsOf = (text: string): Array<[string, string]> => [...text.matchAll(/<tr data-state="([a-z_]+)" data-device-id="([^"]*)">/g)].map((m) => [m[1]!, m[2]!]);
+const rowsOf = (text: string): Array<[string, string]> =>
+  [...text.matchAll(/<tr data-state="([a-z_]+)" data-device-id="([^"]*)">/g)].map((m) => [m[1]!, m[2]!]);
 
 test('/ is the status page (no script allowed by its policy), /status too; the device table holds every device', async (t) => {
   const ex = await startExporter(t, {}, { demo: true });
@@ -23,7 +24,11 @@ test('/ is the status page (no script allowed by its policy), /status too; the d
     assert.ok(text.includes(`href="${path}?state=scraped#devices"`), path);
   }
   const scraped = rowsOf(await (await ex.get('/?state=scraped')).text());
-  assert.equal(scraped.length, sim.devices.filter((d) => d.servesMetrics && d.connectedToControl && (d.tags ?? []).includes('tag:exporter')).length);
+  assert.equal(
+    scraped.length,
+    sim.devices.filter((d) => d.servesMetrics && d.connectedToControl && (d.tags ?? []).includes('tag:exporter'))
+      .length,
+  );
   assert.ok(scraped.every(([s]) => s === 'scraped'));
   assert.equal((await fetch(`${ex.url}/status`, { method: 'HEAD' })).status, 200);
 });
@@ -59,23 +64,44 @@ test('METRICS_TOKEN: without it / is the list of links and /status answers 401; 
 test('trouble on the page: a failing device first with its reason and hint, a failed device list, a collector refused for a scope', async (t) => {
   const sim = await startTailnet({ scenario: 'demo' });
   t.after(() => sim.close());
-  sim.setGrantedScopes(['devices:core:read', 'devices:routes:read', 'devices:posture_attributes:read', 'dns:read', 'feature_settings:read', 'services:read', 'policy_file:read', 'auth_keys:read']);
+  sim.setGrantedScopes([
+    'devices:core:read',
+    'devices:routes:read',
+    'devices:posture_attributes:read',
+    'dns:read',
+    'feature_settings:read',
+    'services:read',
+    'policy_file:read',
+    'auth_keys:read',
+  ]);
   const hanging = sim.devices.find((d) => d.servesMetrics && d.connectedToControl)!;
   sim.setDeviceFault(hanging.nodeId, { kind: 'hang' });
-  const ex = await startExporterWith(t, { OAUTH_CLIENT_ID: sim.clientId, OAUTH_CLIENT_SECRET: sim.clientSecret, TAILSCALE_API_URL: sim.apiUrl, CLIENT_METRICS_PORT: String(sim.clientMetricsPort), CLIENT_METRICS_TIMEOUT: '300ms' });
+  const ex = await startExporterWith(t, {
+    OAUTH_CLIENT_ID: sim.clientId,
+    OAUTH_CLIENT_SECRET: sim.clientSecret,
+    TAILSCALE_API_URL: sim.apiUrl,
+    CLIENT_METRICS_PORT: String(sim.clientMetricsPort),
+    CLIENT_METRICS_TIMEOUT: '300ms',
+  });
   sim.setApiFault({ kind: 'status', status: 500, times: 3 });
   await ex.app.refresher.runOnce();
   const text = await (await ex.get('/')).text();
 
   const rows = rowsOf(text);
   assert.equal(rows[0]![0], 'failing', 'the failing device comes first');
-  const failing = text.slice(text.indexOf('<tr data-state="failing"'), text.indexOf('</tr>', text.indexOf('<tr data-state="failing"')));
+  const failing = text.slice(
+    text.indexOf('<tr data-state="failing"'),
+    text.indexOf('</tr>', text.indexOf('<tr data-state="failing"')),
+  );
   assert.match(failing, new RegExp(hanging.hostname));
   assert.match(failing, /<strong>timeout<\/strong>: no complete answer within 300 ms/);
   assert.match(failing, /hint: no answer in time: the tailnet policy probably does not allow tcp:5252/);
   assert.match(failing, /failing since \d{4}-/);
 
-  const history = text.slice(text.indexOf('id="refresh-table"'), text.indexOf('</table>', text.indexOf('id="refresh-table"')));
+  const history = text.slice(
+    text.indexOf('id="refresh-table"'),
+    text.indexOf('</table>', text.indexOf('id="refresh-table"')),
+  );
   assert.equal([...history.matchAll(/<tr[ >]/g)].length - 1, 2, 'two refreshes, header aside');
   assert.match(history, /<span class="bad">failed<\/span>: [^<]*500/, 'the failed device list, with its error');
   assert.match(text, /<dt>API<\/dt><dd><span class="bad">failing<\/span>/);
@@ -84,6 +110,10 @@ test('trouble on the page: a failing device first with its reason and hint, a fa
   assert.match(users, /<span class="bad">failed<\/span>/);
   assert.match(users, /403/);
   assert.match(users, /<td>users:read<\/td>/);
-  assert.match(text, /<tr data-collector="devices" class="warn">.*?<span class="bad">failed<\/span>.*?500/, 'the devices collector failed with the device list');
+  assert.match(
+    text,
+    /<tr data-collector="devices" class="warn">.*?<span class="bad">failed<\/span>.*?500/,
+    'the devices collector failed with the device list',
+  );
   assert.match(text, /<tr data-collector="keys"><td>keys<\/td><td><span class="ok">success<\/span>/);
 });

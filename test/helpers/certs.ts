@@ -29,7 +29,23 @@ export function makePki(t: TestContext): TestPki {
       writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\n`);
       openssl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
       // days -1: notAfter before now, an expired certificate.
-      openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', String(days), '-extfile', `${name}.ext`);
+      openssl(
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${name}.crt`,
+        '-days',
+        String(days),
+        '-extfile',
+        `${name}.ext`,
+      );
       return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
     },
   };

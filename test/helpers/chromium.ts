@@ -24,7 +24,10 @@ export class Browser {
   readonly #child: ChildProcess;
   readonly #out: Writable;
   readonly #profile: string;
-  readonly #pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  readonly #pending = new Map<
+    number,
+    { resolve: (v: any) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+  >();
   readonly #listeners = new Set<(m: Message) => void>();
   #next = 1;
   #stderr = '';
@@ -119,7 +122,9 @@ export class Browser {
     const { targetId } = await this.send<{ targetId: string }>('Target.createTarget', { url: 'about:blank' });
     const { sessionId } = await this.send<{ sessionId: string }>('Target.attachToTarget', { targetId, flatten: true });
     const page = new Page(this, sessionId);
-    await Promise.all(['Page.enable', 'Runtime.enable', 'Log.enable', 'Debugger.enable'].map((m) => this.send(m, {}, sessionId)));
+    await Promise.all(
+      ['Page.enable', 'Runtime.enable', 'Log.enable', 'Debugger.enable'].map((m) => this.send(m, {}, sessionId)),
+    );
     return page;
   }
 
@@ -170,9 +175,12 @@ export class Page {
     browser.on((m) => {
       if (m.sessionId !== session) return;
       const p = m.params;
-      if (m.method === 'Runtime.consoleAPICalled' && (p.type === 'error' || p.type === 'assert')) this.errors.push(`console.${p.type}: ${JSON.stringify(p.args.map((a: any) => a.value ?? a.description))}`);
-      if (m.method === 'Runtime.exceptionThrown') this.errors.push(`exception: ${p.exceptionDetails.exception?.description ?? p.exceptionDetails.text}`);
-      if (m.method === 'Log.entryAdded' && p.entry.level === 'error') this.errors.push(`log (${p.entry.source}): ${p.entry.text}`);
+      if (m.method === 'Runtime.consoleAPICalled' && (p.type === 'error' || p.type === 'assert'))
+        this.errors.push(`console.${p.type}: ${JSON.stringify(p.args.map((a: any) => a.value ?? a.description))}`);
+      if (m.method === 'Runtime.exceptionThrown')
+        this.errors.push(`exception: ${p.exceptionDetails.exception?.description ?? p.exceptionDetails.text}`);
+      if (m.method === 'Log.entryAdded' && p.entry.level === 'error')
+        this.errors.push(`log (${p.entry.source}): ${p.entry.text}`);
       if (m.method === 'Debugger.scriptParsed' && p.url !== '') this.pageScripts.push(p.url);
       if (m.method === 'Page.javascriptDialogOpening') {
         this.dialogs.push(`${p.type}: ${p.message}`);
@@ -195,7 +203,10 @@ export class Page {
 
   /** Evaluates an expression in the page and returns its value (JSON-serialisable). */
   async evaluate<T>(expression: string): Promise<T> {
-    const r = await this.#send<{ result: { value: T }; exceptionDetails?: { text: string } }>('Runtime.evaluate', { expression, returnByValue: true });
+    const r = await this.#send<{ result: { value: T }; exceptionDetails?: { text: string } }>('Runtime.evaluate', {
+      expression,
+      returnByValue: true,
+    });
     if (r.exceptionDetails !== undefined) throw new Error(`evaluate failed: ${r.exceptionDetails.text}`);
     return r.result.value;
   }
@@ -209,14 +220,23 @@ export class Page {
     if (box === null) throw new Error(`no element ${selector}`);
     const loaded = this.#loaded();
     for (const type of ['mouseMoved', 'mousePressed', 'mouseReleased']) {
-      await this.#send('Input.dispatchMouseEvent', { type, x: box.x, y: box.y, button: type === 'mouseMoved' ? 'none' : 'left', clickCount: 1 });
+      await this.#send('Input.dispatchMouseEvent', {
+        type,
+        x: box.x,
+        y: box.y,
+        button: type === 'mouseMoved' ? 'none' : 'left',
+        clickCount: 1,
+      });
     }
     await loaded;
   }
 
   /** A PNG of the whole page, written to `path`. */
   async screenshot(path: string): Promise<void> {
-    const { data } = await this.#send<{ data: string }>('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true });
+    const { data } = await this.#send<{ data: string }>('Page.captureScreenshot', {
+      format: 'png',
+      captureBeyondViewport: true,
+    });
     writeFileSync(path, Buffer.from(data, 'base64'));
   }
 

@@ -21,7 +21,10 @@ export async function startExporter(
   env: Record<string, string> = { TEST_DEVICES: 'gateway-1,gateway-2' },
   options: { demo?: boolean; override?: Partial<Config>; now?: () => number } = {},
 ): Promise<TestExporter> {
-  const base = loadConfig({ SCRAPE_INTERVAL: '1h', LOG_LEVEL: 'debug', ...env }, { demo: options.demo === true, readFile: readText });
+  const base = loadConfig(
+    { SCRAPE_INTERVAL: '1h', LOG_LEVEL: 'debug', ...env },
+    { demo: options.demo === true, readFile: readText },
+  );
   const config: Config = { ...base, port: 0, listenHost: '127.0.0.1', ...options.override };
   const { log, lines } = memoryLogger();
   const app = await startApp(config, log, '0.0.0-test', options.now === undefined ? {} : { now: options.now });
@@ -54,7 +57,10 @@ export function seriesValues(text: string): Map<string, number> {
  * credentials, client-metrics port), runs the first cycle, and stops it in t.after.
  */
 export async function startExporterWith(t: TestContext, env: Record<string, string>) {
-  const config = loadConfig({ SCRAPE_ALLOWED_CIDRS: '127.0.0.0/8', SCRAPE_INTERVAL: '1h', RATE_LIMIT_RPS: '0', ...env }, { readFile: readText });
+  const config = loadConfig(
+    { SCRAPE_ALLOWED_CIDRS: '127.0.0.0/8', SCRAPE_INTERVAL: '1h', RATE_LIMIT_RPS: '0', ...env },
+    { readFile: readText },
+  );
   const { log, lines } = memoryLogger();
   const app = await startApp({ ...config, port: 0, listenHost: '127.0.0.1' }, log, 'test');
   t.after(() => app.stop());

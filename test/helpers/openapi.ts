@@ -50,13 +50,25 @@ function responseValidator(method: string, template: string, status = 200): Vali
 }
 
 /** The schema errors of `body`, minus those at instance paths `allow` names (documented live-API differences). */
-export function openApiErrors(body: unknown, method: string, template: string, status = 200, allow: readonly RegExp[] = []): ErrorObject[] {
+export function openApiErrors(
+  body: unknown,
+  method: string,
+  template: string,
+  status = 200,
+  allow: readonly RegExp[] = [],
+): ErrorObject[] {
   const validate = responseValidator(method, template, status);
   if (validate(body)) return [];
   return (validate.errors ?? []).filter((e) => !allow.some((re) => re.test(e.instancePath)));
 }
 
-export function assertMatchesOpenApi(body: unknown, method: string, template: string, status = 200, allow: readonly RegExp[] = []): void {
+export function assertMatchesOpenApi(
+  body: unknown,
+  method: string,
+  template: string,
+  status = 200,
+  allow: readonly RegExp[] = [],
+): void {
   const errors = openApiErrors(body, method, template, status, allow);
   assert.deepEqual(
     errors.map((e) => `${e.instancePath} ${e.message ?? ''}`),

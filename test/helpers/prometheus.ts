@@ -40,10 +40,22 @@ export async function startPrometheus(
 ): Promise<{ query: (q: string) => Promise<PromResult>; log: () => string; targets: () => Promise<PromTarget[]> }> {
   const dir = mkdtempSync(join(tmpdir(), 'tsmetrics-prom-'));
   const port = await freePort();
-  writeFileSync(join(dir, 'prometheus.yml'), ['global: { scrape_interval: 1s, evaluation_interval: 1s }', 'scrape_configs:', ...scrapeConfigs, ''].join('\n'));
-  const prom = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    ['global: { scrape_interval: 1s, evaluation_interval: 1s }', 'scrape_configs:', ...scrapeConfigs, ''].join('\n'),
+  );
+  const prom = spawn(
+    'prometheus',
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let log = '';
   prom.stderr.on('data', (c: Buffer) => (log += c.toString()));
   prom.on('error', (err) => (log += String(err)));
@@ -56,7 +68,9 @@ export async function startPrometheus(
     rmSync(dir, { recursive: true, force: true });
   });
   const query = async (q: string): Promise<PromResult> => {
-    const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}`, { signal: AbortSignal.timeout(5000) });
+    const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}`, {
+      signal: AbortSignal.timeout(5000),
+    });
     return (await res.json()) as PromResult;
   };
   // Bounded wait until it answers.
@@ -70,7 +84,9 @@ export async function startPrometheus(
   }
   assert.equal((await query('1')).status, 'success', `Prometheus did not start: ${log}`);
   const targets = async (): Promise<PromTarget[]> => {
-    const res = await fetch(`http://127.0.0.1:${port}/api/v1/targets?state=active`, { signal: AbortSignal.timeout(5000) });
+    const res = await fetch(`http://127.0.0.1:${port}/api/v1/targets?state=active`, {
+      signal: AbortSignal.timeout(5000),
+    });
     return ((await res.json()) as { data: { activeTargets: PromTarget[] } }).data.activeTargets;
   };
   return { query, log: () => log, targets };

@@ -21,4 +21,5 @@ export const readRepo = (relative: string): string => readFileSync(repoPath(rela
  * A file of the steering material beside the checkout (`../shared/reference/<name>`), as CI lays it out;
  * TSMETRICS_SHARED_DIR names it elsewhere (npm run mutate tests a copy of the checkout in a sandbox).
  */
-export const sharedReference = (name: string): string => join(process.env.TSMETRICS_SHARED_DIR ?? join(ROOT, '..', 'shared'), 'reference', name);
+export const sharedReference = (name: string): string =>
+  join(process.env.TSMETRICS_SHARED_DIR ?? join(ROOT, '..', 'shared'), 'reference', name);

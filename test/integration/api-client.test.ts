@@ -21,7 +21,15 @@ async function apiServedBy(t: TestContext, handler: RequestListener): Promise<Ht
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => new Promise<void>((r) => server.close(() => r())));
   const port = (server.address() as { port: number }).port;
-  const api = new HttpTailscaleApi({ baseUrl: `http://127.0.0.1:${port}`, tailnet: '-', timeoutMs: 2000, tokens: new StaticToken('k'), stats: new RequestStats(), log: memoryLogger().log, sleep: noSleep });
+  const api = new HttpTailscaleApi({
+    baseUrl: `http://127.0.0.1:${port}`,
+    tailnet: '-',
+    timeoutMs: 2000,
+    tokens: new StaticToken('k'),
+    stats: new RequestStats(),
+    log: memoryLogger().log,
+    sleep: noSleep,
+  });
   t.after(() => api.close());
   return api;
 }
@@ -32,8 +40,22 @@ async function setup(t: TestContext, opts: { apiKey?: boolean; timeoutMs?: numbe
   const { log, lines } = memoryLogger();
   const tokens: TokenSource & { close?: () => Promise<void> } = opts.apiKey
     ? new StaticToken(sim.apiKey)
-    : new OAuthTokenSource({ baseUrl: sim.apiUrl, clientId: sim.clientId, clientSecret: opts.secret ?? sim.clientSecret, timeoutMs: 2000, stats });
-  const api = new HttpTailscaleApi({ baseUrl: sim.apiUrl, tailnet: '-', timeoutMs: opts.timeoutMs ?? 2000, tokens, stats, log, sleep: noSleep });
+    : new OAuthTokenSource({
+        baseUrl: sim.apiUrl,
+        clientId: sim.clientId,
+        clientSecret: opts.secret ?? sim.clientSecret,
+        timeoutMs: 2000,
+        stats,
+      });
+  const api = new HttpTailscaleApi({
+    baseUrl: sim.apiUrl,
+    tailnet: '-',
+    timeoutMs: opts.timeoutMs ?? 2000,
+    tokens,
+    stats,
+    log,
+    sleep: noSleep,
+  });
   t.after(async () => {
     await api.close();
     await tokens.close?.();
@@ -64,7 +86,10 @@ test('OAuth: one token request serves many calls; the device list is complete an
   for (const d of online) assert.equal(d.lastSeenSeconds, undefined, 'lastSeen is omitted while connected');
   for (const d of first.devices.filter((x) => x.keyExpiryDisabled)) assert.equal(d.expiresSeconds, undefined);
   for (const d of first.devices.filter((x) => x.isExternal)) assert.equal(d.createdSeconds, undefined);
-  assert.ok(first.devices.every((d) => d.advertisedRoutes !== undefined), 'fields=all carries routes');
+  assert.ok(
+    first.devices.every((d) => d.advertisedRoutes !== undefined),
+    'fields=all carries routes',
+  );
   assert.equal(sim.stats.routeRequests, 0, 'no per-device route calls when the list has routes');
   const snap = new Map(stats.snapshot());
   assert.equal(snap.get('devices')?.requests, 2);
@@ -109,8 +134,19 @@ test('429 honours Retry-After within the call timeout and gives up beyond it', a
   const sim = await startTailnet({ scenario: 'demo' });
   const stats = new RequestStats();
   const { log } = memoryLogger();
-  const api = new HttpTailscaleApi({ baseUrl: sim.apiUrl, tailnet: '-', timeoutMs: 5000, tokens: new StaticToken(sim.apiKey), stats, log, sleep: (ms) => Promise.resolve(void waits.push(ms)) });
-  t.after(async () => { await api.close(); await sim.close(); });
+  const api = new HttpTailscaleApi({
+    baseUrl: sim.apiUrl,
+    tailnet: '-',
+    timeoutMs: 5000,
+    tokens: new StaticToken(sim.apiKey),
+    stats,
+    log,
+    sleep: (ms) => Promise.resolve(void waits.push(ms)),
+  });
+  t.after(async () => {
+    await api.close();
+    await sim.close();
+  });
   sim.setApiFault({ kind: 'status', status: 429, retryAfterSeconds: 2, times: 1 });
   await api.listDevices();
   assert.deepEqual(waits, [2000]);
@@ -169,9 +205,18 @@ test('retry timing helpers', () => {
   assert.equal(parseRetryAfter(new Date(10_000).toUTCString(), 4000), 6000);
   assert.equal(parseRetryAfter('soon', 0), undefined);
   assert.equal(parseRetryAfter(undefined, 0), undefined);
-  assert.equal(backoffMs(DEFAULT_RETRY, 1, () => 0), 375);
-  assert.equal(backoffMs(DEFAULT_RETRY, 1, () => 1), 625);
-  assert.equal(backoffMs(DEFAULT_RETRY, 10, () => 0.5), DEFAULT_RETRY.maxDelayMs);
+  assert.equal(
+    backoffMs(DEFAULT_RETRY, 1, () => 0),
+    375,
+  );
+  assert.equal(
+    backoffMs(DEFAULT_RETRY, 1, () => 1),
+    625,
+  );
+  assert.equal(
+    backoffMs(DEFAULT_RETRY, 10, () => 0.5),
+    DEFAULT_RETRY.maxDelayMs,
+  );
 });
 
 test('a device entry without routes gets them from the per-device routes endpoint', async (t) => {
@@ -180,7 +225,14 @@ test('a device entry without routes gets them from the per-device routes endpoin
     calls.push(req.url ?? '');
     res.setHeader('content-type', 'application/json');
     if (req.url?.startsWith('/api/v2/tailnet/-/devices')) {
-      res.end(JSON.stringify({ devices: [{ id: '1', nodeId: 'nOne', name: 'a.ts.net', connectedToControl: true }, { id: '2', nodeId: 'nTwo', name: 'b.ts.net', advertisedRoutes: ['10.0.0.0/8'], enabledRoutes: [] }] }));
+      res.end(
+        JSON.stringify({
+          devices: [
+            { id: '1', nodeId: 'nOne', name: 'a.ts.net', connectedToControl: true },
+            { id: '2', nodeId: 'nTwo', name: 'b.ts.net', advertisedRoutes: ['10.0.0.0/8'], enabledRoutes: [] },
+          ],
+        }),
+      );
     } else if (req.url === '/api/v2/device/nOne/routes') {
       res.end(JSON.stringify({ advertisedRoutes: ['192.168.0.0/24'], enabledRoutes: ['192.168.0.0/24'] }));
     } else {
@@ -189,18 +241,31 @@ test('a device entry without routes gets them from the per-device routes endpoin
     }
   });
   const { devices } = await api.listDevices();
-  assert.deepEqual(devices.map((d) => [d.id, d.advertisedRoutes, d.enabledRoutes]), [
-    ['1', ['192.168.0.0/24'], ['192.168.0.0/24']],
-    ['2', ['10.0.0.0/8'], []],
-  ]);
-  assert.deepEqual(calls.filter((c) => c.includes('/routes')), ['/api/v2/device/nOne/routes']);
+  assert.deepEqual(
+    devices.map((d) => [d.id, d.advertisedRoutes, d.enabledRoutes]),
+    [
+      ['1', ['192.168.0.0/24'], ['192.168.0.0/24']],
+      ['2', ['10.0.0.0/8'], []],
+    ],
+  );
+  assert.deepEqual(
+    calls.filter((c) => c.includes('/routes')),
+    ['/api/v2/device/nOne/routes'],
+  );
 });
 
 test('the OAuth token is cached until shortly before it expires, then fetched anew', async (t) => {
   const sim = await startTailnet({ scenario: { names: ['a'] } });
   t.after(() => sim.close());
   let now = Date.now();
-  const tokens = new OAuthTokenSource({ baseUrl: sim.apiUrl, clientId: sim.clientId, clientSecret: sim.clientSecret, timeoutMs: 2000, stats: new RequestStats(), now: () => now });
+  const tokens = new OAuthTokenSource({
+    baseUrl: sim.apiUrl,
+    clientId: sim.clientId,
+    clientSecret: sim.clientSecret,
+    timeoutMs: 2000,
+    stats: new RequestStats(),
+    now: () => now,
+  });
   t.after(() => tokens.close());
   const first = await tokens.token();
   now += 50 * 60_000;
@@ -251,33 +316,62 @@ test('a device without connectedToControl: online when lastSeen is absent or at 
   t.after(() => tn.close());
   tn.setDevicesWithoutConnectedToControl(true);
   let nowMs = Date.now();
-  const api = new HttpTailscaleApi({ baseUrl: tn.apiUrl, tailnet: '-', timeoutMs: 2000, tokens: new StaticToken(tn.apiKey), stats: new RequestStats(), log: memoryLogger().log, sleep: noSleep, now: () => nowMs });
+  const api = new HttpTailscaleApi({
+    baseUrl: tn.apiUrl,
+    tailnet: '-',
+    timeoutMs: 2000,
+    tokens: new StaticToken(tn.apiKey),
+    stats: new RequestStats(),
+    log: memoryLogger().log,
+    sleep: noSleep,
+    now: () => nowMs,
+  });
   t.after(() => api.close());
   const connected = tn.devices.filter((d) => d.connectedToControl);
-  const longGone = tn.devices.filter((d) => !d.connectedToControl && d.lastSeen !== undefined && Date.parse(d.lastSeen) < nowMs - 3600_000);
+  const longGone = tn.devices.filter(
+    (d) => !d.connectedToControl && d.lastSeen !== undefined && Date.parse(d.lastSeen) < nowMs - 3600_000,
+  );
   assert.ok(connected.length > 0 && longGone.length > 0);
   const recent = longGone[0]!;
   recent.lastSeen = new Date(nowMs - 2 * 60_000).toISOString();
 
   const byNode = (list: Awaited<ReturnType<typeof api.listDevices>>) => new Map(list.devices.map((d) => [d.nodeId, d]));
-  const listed = await fetch(`${tn.apiUrl}/api/v2/tailnet/-/devices`, { headers: { authorization: `Bearer ${tn.apiKey}` } });
-  assert.ok(((await listed.json()) as { devices: object[] }).devices.every((d) => !('connectedToControl' in d)), 'the field is really absent');
+  const listed = await fetch(`${tn.apiUrl}/api/v2/tailnet/-/devices`, {
+    headers: { authorization: `Bearer ${tn.apiKey}` },
+  });
+  assert.ok(
+    ((await listed.json()) as { devices: object[] }).devices.every((d) => !('connectedToControl' in d)),
+    'the field is really absent',
+  );
   const first = byNode(await api.listDevices());
   for (const d of connected) assert.equal(first.get(d.nodeId)?.online, true, `${d.hostname}: no lastSeen, so online`);
-  for (const d of longGone.slice(1)) assert.equal(first.get(d.nodeId)?.online, false, `${d.hostname}: last seen long ago`);
+  for (const d of longGone.slice(1))
+    assert.equal(first.get(d.nodeId)?.online, false, `${d.hostname}: last seen long ago`);
   assert.equal(first.get(recent.nodeId)?.online, true, 'last seen 2 minutes ago');
   // The same bytes four minutes later: the device is 6 minutes gone now, offline; its entry is not reused.
   nowMs += 4 * 60_000;
   const second = byNode(await api.listDevices());
   assert.equal(second.get(recent.nodeId)?.online, false);
-  assert.equal(second.get(connected[0]!.nodeId), first.get(connected[0]!.nodeId), 'a clock-independent entry is reused');
+  assert.equal(
+    second.get(connected[0]!.nodeId),
+    first.get(connected[0]!.nodeId),
+    'a clock-independent entry is reused',
+  );
   // With the field present, it decides alone.
   tn.setDevicesWithoutConnectedToControl(false);
   assert.equal(byNode(await api.listDevices()).get(recent.nodeId)?.online, recent.connectedToControl);
 });
 
 test('a tag repeated in the API answer is exported once: one tailscale_device_tags series, no duplicate series', async (t) => {
-  const entry = { id: '1', nodeId: 'nOne', name: 'a.ts.net', connectedToControl: true, tags: ['tag:a', 'tag:b', 'tag:a'], advertisedRoutes: [], enabledRoutes: [] };
+  const entry = {
+    id: '1',
+    nodeId: 'nOne',
+    name: 'a.ts.net',
+    connectedToControl: true,
+    tags: ['tag:a', 'tag:b', 'tag:a'],
+    advertisedRoutes: [],
+    enabledRoutes: [],
+  };
   const api = await apiServedBy(t, (_req, res) => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ devices: [entry] }));
@@ -285,9 +379,15 @@ test('a tag repeated in the API answer is exported once: one tailscale_device_ta
   const { devices } = await api.listDevices();
   const { text } = render(runCollectors(refreshData(devices)));
   const tagLines = text.split('\n').filter((l) => l.startsWith('tailscale_device_tags{'));
-  assert.deepEqual(tagLines, ['tailscale_device_tags{device_id="1",device_name="a.ts.net",tag="tag:a"} 1', 'tailscale_device_tags{device_id="1",device_name="a.ts.net",tag="tag:b"} 1']);
+  assert.deepEqual(tagLines, [
+    'tailscale_device_tags{device_id="1",device_name="a.ts.net",tag="tag:a"} 1',
+    'tailscale_device_tags{device_id="1",device_name="a.ts.net",tag="tag:b"} 1',
+  ]);
   assert.equal(text.split('\n').filter((l) => l.startsWith('tailscale_device_info{')).length, 1);
-  const series = text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.slice(0, l.lastIndexOf(' ')));
+  const series = text
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => l.slice(0, l.lastIndexOf(' ')));
   assert.equal(new Set(series).size, series.length, 'no series twice in the exposition');
   const parsed = parseExposition(text);
   assert.ok(parsed.ok, parsed.ok ? '' : parsed.error.message);

@@ -9,7 +9,13 @@ import { promtoolCheck } from '../helpers/promtool.js';
 // Every inventory family against the simulator's data, through the real exporter over loopback.
 
 const exporterOn = (t: TestContext, sim: SimTailnet, env: Record<string, string> = {}) =>
-  startExporterWith(t, { OAUTH_CLIENT_ID: sim.clientId, OAUTH_CLIENT_SECRET: sim.clientSecret, TAILSCALE_API_URL: sim.apiUrl, CLIENT_METRICS_PORT: String(sim.clientMetricsPort), ...env });
+  startExporterWith(t, {
+    OAUTH_CLIENT_ID: sim.clientId,
+    OAUTH_CLIENT_SECRET: sim.clientSecret,
+    TAILSCALE_API_URL: sim.apiUrl,
+    CLIENT_METRICS_PORT: String(sim.clientMetricsPort),
+    ...env,
+  });
 
 async function demo(t: TestContext) {
   const sim = await startTailnet({ scenario: 'demo' });
@@ -34,7 +40,8 @@ test('users: info with each field in its own label, timestamps, connection and d
   assert.match(key, new RegExp(`status="${alice.status}"`));
   assert.match(key, new RegExp(`type="${alice.type}"`));
   for (const status of ['needs-approval', 'suspended', 'idle']) {
-    if (sim.users.some((u) => u.status === status)) assert.ok(get(v, 'tailscale_user_info', `status="${status}"`).length > 0, status);
+    if (sim.users.some((u) => u.status === status))
+      assert.ok(get(v, 'tailscale_user_info', `status="${status}"`).length > 0, status);
   }
   const created = get(v, 'tailscale_user_created_timestamp_seconds', `user_id="${alice.id}"`)[0]![1];
   assert.equal(created, Math.floor(Date.parse(alice.created) / 1000));
@@ -59,10 +66,19 @@ test('keys: expiry only where a key expires, never 0 or negative timestamps; rev
     }
     assert.equal(get(v, 'tailscale_key_revoked', `key_id="${k.id}"`)[0]![1], k.revoked === undefined ? 0 : 1);
   }
-  const soon = sim.keys.find((k) => k.keyType === 'api' && k.expires !== undefined && Date.parse(k.expires) - Date.now() < 6 * 86400_000 && k.revoked === undefined)!;
+  const soon = sim.keys.find(
+    (k) =>
+      k.keyType === 'api' &&
+      k.expires !== undefined &&
+      Date.parse(k.expires) - Date.now() < 6 * 86400_000 &&
+      k.revoked === undefined,
+  )!;
   const left = get(v, 'tailscale_key_expires_in_seconds', `key_id="${soon.id}"`)[0]![1];
   assert.ok(left > 0 && left < 6 * 86400, String(left));
-  assert.ok(get(v, 'tailscale_key_invalid').some(([, n]) => n === 1), 'expired or revoked keys are invalid');
+  assert.ok(
+    get(v, 'tailscale_key_invalid').some(([, n]) => n === 1),
+    'expired or revoked keys are invalid',
+  );
 });
 
 test('keys: a list of bare ids is completed from the detail endpoint', async (t) => {
@@ -82,9 +98,20 @@ test('settings: a gauge per boolean, null settings absent, key duration, enumera
   const ex = await exporterOn(t, sim);
   const v = seriesValues(await ex.metrics());
   assert.equal(v.get('tailscale_tailnet_setting_enabled{setting="devices_approval"}'), 1);
-  assert.equal(get(v, 'tailscale_tailnet_setting_enabled', 'setting="regional_routing"').length, 0, 'null is absent, not 0');
+  assert.equal(
+    get(v, 'tailscale_tailnet_setting_enabled', 'setting="regional_routing"').length,
+    0,
+    'null is absent, not 0',
+  );
   assert.equal(v.get('tailscale_tailnet_device_key_duration_seconds'), sim.settings.devicesKeyDurationDays * 86400);
-  assert.equal(get(v, 'tailscale_tailnet_settings_info', `users_role_allowed_to_join_external_tailnets="${sim.settings.usersRoleAllowedToJoinExternalTailnets}"`).length, 1);
+  assert.equal(
+    get(
+      v,
+      'tailscale_tailnet_settings_info',
+      `users_role_allowed_to_join_external_tailnets="${sim.settings.usersRoleAllowedToJoinExternalTailnets}"`,
+    ).length,
+    1,
+  );
 });
 
 test('DNS, services and policy', async (t) => {
@@ -94,14 +121,17 @@ test('DNS, services and policy', async (t) => {
   assert.equal(v.get('tailscale_dns_magic_dns'), sim.dns.magicDNS ? 1 : 0);
   for (const ns of sim.dns.nameservers) assert.equal(v.get(`tailscale_dns_nameserver_info{nameserver="${ns}"}`), 1);
   for (const p of sim.dns.searchPaths) assert.equal(v.get(`tailscale_dns_search_path_info{search_path="${p}"}`), 1);
-  for (const [domain, servers] of Object.entries(sim.dns.splitDns)) assert.equal(v.get(`tailscale_dns_split_dns_nameservers{domain="${domain}"}`), servers?.length ?? 0);
+  for (const [domain, servers] of Object.entries(sim.dns.splitDns))
+    assert.equal(v.get(`tailscale_dns_split_dns_nameservers{domain="${domain}"}`), servers?.length ?? 0);
   for (const s of sim.services) {
     assert.equal(get(v, 'tailscale_service_info', `service="${s.name}"`).length, 1);
-    for (const a of s.addrs) assert.equal(v.get(`tailscale_service_address_info{service="${s.name}",address="${a}"}`), 1);
+    for (const a of s.addrs)
+      assert.equal(v.get(`tailscale_service_address_info{service="${s.name}",address="${a}"}`), 1);
     for (const p of s.ports) assert.equal(v.get(`tailscale_service_port_info{service="${s.name}",port="${p}"}`), 1);
   }
   const policy = sim.policy.json as Record<string, unknown>;
-  const count = (k: string) => (Array.isArray(policy[k]) ? (policy[k] as unknown[]).length : policy[k] ? Object.keys(policy[k]).length : 0);
+  const count = (k: string) =>
+    Array.isArray(policy[k]) ? (policy[k] as unknown[]).length : policy[k] ? Object.keys(policy[k]).length : 0;
   assert.equal(v.get('tailscale_policy_entries{part="grants"}'), count('grants'));
   assert.equal(v.get('tailscale_policy_entries{part="groups"}'), count('groups'));
   assert.equal(v.get('tailscale_policy_entries{part="tag_owners"}'), count('tagOwners'));
@@ -116,7 +146,11 @@ test('a policy change is observed on the next inventory fetch', async (t) => {
   const before = get(seriesValues(await ex.metrics()), 'tailscale_policy_info')[0]![0];
   sim.setPolicy({ ...(sim.policy.json as object), groups: { 'group:new': ['x@example.com'] } });
   await ex.app.refresher.runOnce();
-  assert.equal(get(seriesValues(await ex.metrics()), 'tailscale_policy_info')[0]![0], before, 'not refetched inside INVENTORY_INTERVAL');
+  assert.equal(
+    get(seriesValues(await ex.metrics()), 'tailscale_policy_info')[0]![0],
+    before,
+    'not refetched inside INVENTORY_INTERVAL',
+  );
 });
 
 test('inventory is fetched once per INVENTORY_INTERVAL, devices on every cycle', async (t) => {
@@ -131,11 +165,21 @@ test('inventory is fetched once per INVENTORY_INTERVAL, devices on every cycle',
 
 test('a missing scope (403) fails only that collector, says which scope to grant, once', async (t) => {
   const sim = await demo(t);
-  sim.setGrantedScopes(['devices:core:read', 'devices:routes:read', 'devices:posture_attributes:read', 'dns:read', 'feature_settings:read', 'services:read', 'policy_file:read', 'auth_keys:read']);
+  sim.setGrantedScopes([
+    'devices:core:read',
+    'devices:routes:read',
+    'devices:posture_attributes:read',
+    'dns:read',
+    'feature_settings:read',
+    'services:read',
+    'policy_file:read',
+    'auth_keys:read',
+  ]);
   const ex = await exporterOn(t, sim, { INVENTORY_INTERVAL: '1m' });
   const v = seriesValues(await ex.metrics());
   assert.equal(v.get('tsmetrics_collector_success{collector="users"}'), 0);
-  for (const c of ['devices', 'keys', 'settings', 'dns', 'services', 'policy']) assert.equal(v.get(`tsmetrics_collector_success{collector="${c}"}`), 1, c);
+  for (const c of ['devices', 'keys', 'settings', 'dns', 'services', 'policy'])
+    assert.equal(v.get(`tsmetrics_collector_success{collector="${c}"}`), 1, c);
   assert.equal(get(v, 'tailscale_user_info').length, 0);
   assert.ok(get(v, 'tailscale_device_info').length > 0);
   const scopeLines = ex.lines.filter((l) => l.includes('users:read') && l.includes('403'));
@@ -147,11 +191,20 @@ test('COLLECTORS turns collectors off; client_metrics off means no device is dia
   const ex = await exporterOn(t, sim, { COLLECTORS: 'devices' });
   const v = seriesValues(await ex.metrics());
   assert.equal(sim.stats.requests.get('users') ?? 0, 0);
-  assert.equal([...sim.stats.scrapes.values()].reduce((a, b) => a + b, 0), 0);
+  assert.equal(
+    [...sim.stats.scrapes.values()].reduce((a, b) => a + b, 0),
+    0,
+  );
   assert.equal(get(v, 'tailscaled_inbound_bytes_total').length, 0);
   assert.ok(get(v, 'tailscale_device_info').length > 0);
-  assert.deepEqual([...v.keys()].filter((k) => k.startsWith('tsmetrics_collector_success')).sort(), ['tsmetrics_collector_success{collector="devices"}', 'tsmetrics_collector_success{collector="exporter"}']);
-  assert.throws(() => loadConfig({ TEST_DEVICES: 'a', COLLECTORS: 'devices,bogus' }), /COLLECTORS="devices,bogus" is invalid/);
+  assert.deepEqual([...v.keys()].filter((k) => k.startsWith('tsmetrics_collector_success')).sort(), [
+    'tsmetrics_collector_success{collector="devices"}',
+    'tsmetrics_collector_success{collector="exporter"}',
+  ]);
+  assert.throws(
+    () => loadConfig({ TEST_DEVICES: 'a', COLLECTORS: 'devices,bogus' }),
+    /COLLECTORS="devices,bogus" is invalid/,
+  );
 });
 
 test('an inventory API failure keeps the last good data and marks only that resource failed', async (t) => {
@@ -161,7 +214,15 @@ test('an inventory API failure keeps the last good data and marks only that reso
   const { StaticToken } = await import('../../src/tailscale/auth.js');
   const { RequestStats } = await import('../../src/tailscale/request-stats.js');
   const { log, lines } = memoryLogger();
-  const api = new HttpTailscaleApi({ baseUrl: sim.apiUrl, tailnet: '-', timeoutMs: 2000, tokens: new StaticToken(sim.apiKey), stats: new RequestStats(), log, sleep: async () => {} });
+  const api = new HttpTailscaleApi({
+    baseUrl: sim.apiUrl,
+    tailnet: '-',
+    timeoutMs: 2000,
+    tokens: new StaticToken(sim.apiKey),
+    stats: new RequestStats(),
+    log,
+    sleep: async () => {},
+  });
   t.after(() => api.close());
   let now = 0;
   const inv = new Inventory({ api, enabled: ['users', 'policy'], intervalMs: 60_000, log, now: () => now });

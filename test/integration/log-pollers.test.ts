@@ -4,7 +4,14 @@ import { LogPoller, LogRecords, UNAVAILABLE_RETRY_MS, type LogKind } from '../..
 import { HttpTailscaleApi } from '../../src/tailscale/api.js';
 import { StaticToken } from '../../src/tailscale/auth.js';
 import { AuditTotals } from '../../src/tailscale/audit-log.js';
-import { FlowTotals, RX_BYTES, RX_PACKETS, TRAFFIC_KINDS, TX_BYTES, TX_PACKETS } from '../../src/tailscale/flow-logs.js';
+import {
+  FlowTotals,
+  RX_BYTES,
+  RX_PACKETS,
+  TRAFFIC_KINDS,
+  TX_BYTES,
+  TX_PACKETS,
+} from '../../src/tailscale/flow-logs.js';
 import { RequestStats } from '../../src/tailscale/request-stats.js';
 import { trafficCounter, TRAFFIC_PATHS } from '../../src/sim/client-metrics.js';
 import { MAX_FLOW_DELAY_MS } from '../../src/sim/flow-logs.js';
@@ -25,12 +32,20 @@ async function setup(t: TestContext, kind: LogKind, o: { count?: number; pairs?:
   const sim = await startTailnet({ scenario: { count: o.count ?? 12 }, now });
   t.after(() => sim.close());
   const { log, lines } = memoryLogger();
-  const api = new HttpTailscaleApi({ baseUrl: sim.apiUrl, tailnet: '-', timeoutMs: 10_000, tokens: new StaticToken(sim.apiKey), stats: new RequestStats(), log });
+  const api = new HttpTailscaleApi({
+    baseUrl: sim.apiUrl,
+    tailnet: '-',
+    timeoutMs: 10_000,
+    tokens: new StaticToken(sim.apiKey),
+    stats: new RequestStats(),
+    log,
+  });
   t.after(() => api.close());
   const flows = new FlowTotals(o.pairs ?? 0);
   const audit = new AuditTotals();
   const records = kind === 'flowlogs' ? new LogRecords('flowlogs', flows) : new LogRecords('audit', audit);
-  const poller = (): LogPoller => new LogPoller({ source: api, records, intervalMs: MINUTE, lagMs: 2 * MINUTE, lookbackMs: 5 * MINUTE, log, now });
+  const poller = (): LogPoller =>
+    new LogPoller({ source: api, records, intervalMs: MINUTE, lagMs: 2 * MINUTE, lookbackMs: 5 * MINUTE, log, now });
   return { sim, flows, audit, records, poller, lines, advance: (ms: number) => (nowMs += ms), now };
 }
 
@@ -63,12 +78,14 @@ function sumRecords(records: Iterable<Record<string, unknown>>): Map<string, num
     add(0, r.virtualTraffic);
     add(1, r.subnetTraffic);
     add(2, r.exitTraffic);
-    for (const e of (r.physicalTraffic as Array<Record<string, unknown>>) ?? []) add(String(e.dst).startsWith('127.3.3.40:') ? 4 : 3, [e]);
+    for (const e of (r.physicalTraffic as Array<Record<string, unknown>>) ?? [])
+      add(String(e.dst).startsWith('127.3.3.40:') ? 4 : 3, [e]);
   }
   return out;
 }
 
-const totalsOf = (flows: FlowTotals): Map<string, number[]> => new Map([...flows.nodes].map(([k, n]) => [k, [...n.counts]]));
+const totalsOf = (flows: FlowTotals): Map<string, number[]> =>
+  new Map([...flows.nodes].map(([k, n]) => [k, [...n.counts]]));
 
 test('flow logs: the totals are the sum of the records served, over overlapping windows and late records; none is lost', async (t) => {
   const s = await setup(t, 'flowlogs');
@@ -86,7 +103,11 @@ test('flow logs: the totals are the sum of the records served, over overlapping 
   }
   const lastPoll = s.now() - MINUTE;
   assert.ok(served.size > 100, `records served: ${served.size}`);
-  assert.deepEqual(totalsOf(s.flows), sumRecords([...served.values()].map((x) => x.record)), 'no record counted twice, none left out');
+  assert.deepEqual(
+    totalsOf(s.flows),
+    sumRecords([...served.values()].map((x) => x.record)),
+    'no record counted twice, none left out',
+  );
   assert.equal(s.records.records, served.size);
   assert.ok(s.records.duplicates > served.size, 'the windows overlapped: most records came back in later windows');
   // Late records: first served by a poll after an earlier window had already covered their start.
@@ -97,10 +118,18 @@ test('flow logs: the totals are the sum of the records served, over overlapping 
   });
   assert.ok(late.length > 0, 'some records arrived in a window already read');
   // Nothing lost: every record the simulator made, logged in time for the windows, was served and counted.
-  const made = s.sim.logs.flow.records(s.sim.devices, windows[0]!.start, lastPoll - MINUTE - MAX_FLOW_DELAY_MS, lastPoll);
+  const made = s.sim.logs.flow.records(
+    s.sim.devices,
+    windows[0]!.start,
+    lastPoll - MINUTE - MAX_FLOW_DELAY_MS,
+    lastPoll,
+  );
   assert.ok(made.length > 100);
   const missing = made.filter((r) => !served.has(`${r.nodeId}|${new Date(r.startMs).toISOString()}`));
-  assert.deepEqual(missing.map((r) => `${r.nodeId} ${new Date(r.startMs).toISOString()}`), []);
+  assert.deepEqual(
+    missing.map((r) => `${r.nodeId} ${new Date(r.startMs).toISOString()}`),
+    [],
+  );
 });
 
 test('flow logs: the physical bytes of a device are what its own client-metric counters grew by', async (t) => {
@@ -119,11 +148,20 @@ test('flow logs: the physical bytes of a device are what its own client-metric c
   for (let i = 1; i < starts.length; i++) assert.equal(starts[i], ends[i - 1]);
   const startedAt = s.now() - 12 * MINUTE;
   const grew = (dir: 'outBytes' | 'inBytes', path: (typeof TRAFFIC_PATHS)[number]): number =>
-    trafficCounter(device.nodeId, dir, path, (ends.at(-1)! - startedAt) / 1000) - trafficCounter(device.nodeId, dir, path, (starts[0]! - startedAt) / 1000);
+    trafficCounter(device.nodeId, dir, path, (ends.at(-1)! - startedAt) / 1000) -
+    trafficCounter(device.nodeId, dir, path, (starts[0]! - startedAt) / 1000);
   const counts = s.flows.nodes.get(device.nodeId)!.counts;
   const direct = ['direct_ipv4', 'direct_ipv6', 'peer_relay_ipv4'] as const;
-  assert.equal(counts[3 * 4 + TX_BYTES], direct.reduce((a, p) => a + grew('outBytes', p), 0), 'direct tx = tailscaled_outbound_bytes_total{path!="derp"} growth');
-  assert.equal(counts[4 * 4 + RX_BYTES], grew('inBytes', 'derp'), 'relayed rx = tailscaled_inbound_bytes_total{path="derp"} growth');
+  assert.equal(
+    counts[3 * 4 + TX_BYTES],
+    direct.reduce((a, p) => a + grew('outBytes', p), 0),
+    'direct tx = tailscaled_outbound_bytes_total{path!="derp"} growth',
+  );
+  assert.equal(
+    counts[4 * 4 + RX_BYTES],
+    grew('inBytes', 'derp'),
+    'relayed rx = tailscaled_inbound_bytes_total{path="derp"} growth',
+  );
   // Inside the tunnels the same bytes again: virtual + subnet + exit = physical.
   const inner = [0, 1, 2].reduce((a, k) => a + counts[k * 4 + TX_BYTES]!, 0);
   assert.equal(inner, counts[3 * 4 + TX_BYTES]! + counts[4 * 4 + TX_BYTES]!);
@@ -172,7 +210,11 @@ test('audit log: each simulated change is counted once, with its kind, and the t
     await poller.pollOnce();
   }
   const count = (action: string, type: string, property: string): number =>
-    [...s.audit.events.values()].filter((e) => e.labels.action === action && e.labels.target_type === type && e.labels.target_property === property).reduce((a, e) => a + e.count, 0);
+    [...s.audit.events.values()]
+      .filter(
+        (e) => e.labels.action === action && e.labels.target_type === type && e.labels.target_property === property,
+      )
+      .reduce((a, e) => a + e.count, 0);
   // The policy change, and the history's change 6 minutes before the start (in the first window; the older history is not).
   assert.equal(count('UPDATE', 'TAILNET', 'ACL'), 2);
   assert.equal(count('CREATE', 'NODE', 'NONE'), 1);
@@ -197,7 +239,10 @@ test('unavailable logs: 404 and 403 are said once at warn level with the fix, re
   s.sim.logs.supported = true;
   for (let i = 0; i < 5; i++) await poller.pollOnce();
   assert.equal(poller.state, 'ok');
-  assert.ok(s.lines.some((l) => /log readable again/.test(l)), 'the recovery is said too (at info)');
+  assert.ok(
+    s.lines.some((l) => /log readable again/.test(l)),
+    'the recovery is said too (at info)',
+  );
   assert.equal(poller.nextDelayMs(), MINUTE);
 
   s.sim.settings.networkFlowLoggingOn = false;
@@ -209,7 +254,12 @@ test('unavailable logs: 404 and 403 are said once at warn level with the fix, re
 test('the exporter: flowlogs without the logs:network:read scope is collector_success 0 with reason missing_scope, one warning; audit keeps working', async (t) => {
   const sim = await startTailnet({ scenario: 'demo' });
   t.after(() => sim.close());
-  sim.setGrantedScopes(['devices:core:read', 'devices:routes:read', 'feature_settings:read', 'logs:configuration:read']);
+  sim.setGrantedScopes([
+    'devices:core:read',
+    'devices:routes:read',
+    'feature_settings:read',
+    'logs:configuration:read',
+  ]);
   const ex = await startExporterWith(t, {
     OAUTH_CLIENT_ID: sim.clientId,
     OAUTH_CLIENT_SECRET: sim.clientSecret,
@@ -223,14 +273,20 @@ test('the exporter: flowlogs without the logs:network:read scope is collector_su
   for (let i = 0; i < 50; i++) {
     await ex.app.refresher.runOnce();
     v = seriesValues(await ex.metrics());
-    if (v.get('tsmetrics_log_poll_state{collector="flowlogs",state="pending"}') === 0 && v.get('tsmetrics_log_poll_state{collector="audit",state="pending"}') === 0) break;
+    if (
+      v.get('tsmetrics_log_poll_state{collector="flowlogs",state="pending"}') === 0 &&
+      v.get('tsmetrics_log_poll_state{collector="audit",state="pending"}') === 0
+    )
+      break;
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.equal(v.get('tsmetrics_collector_success{collector="flowlogs"}'), 0);
   assert.equal(v.get('tsmetrics_log_poll_state{collector="flowlogs",state="missing_scope"}'), 1);
   assert.equal(v.get('tsmetrics_collector_success{collector="audit"}'), 1);
   assert.ok((v.get('tsmetrics_log_records_total{collector="audit"}') ?? 0) > 0);
-  const warned = ex.lines.filter((l) => /logs:network:read/.test(l) && (JSON.parse(l) as { level: number }).level === 40);
+  const warned = ex.lines.filter(
+    (l) => /logs:network:read/.test(l) && (JSON.parse(l) as { level: number }).level === 40,
+  );
   assert.equal(warned.length, 1, warned.join('\n'));
   assert.ok(!ex.lines.some((l) => l.includes(sim.clientSecret)), 'no secret in the logs');
 });
@@ -239,7 +295,14 @@ test('flow logging turned off in the settings: logging_off, said once, with the 
   const sim = await startTailnet({ scenario: 'demo' });
   t.after(() => sim.close());
   sim.settings.networkFlowLoggingOn = false;
-  const ex = await startExporterWith(t, { OAUTH_CLIENT_ID: sim.clientId, OAUTH_CLIENT_SECRET: sim.clientSecret, TAILSCALE_API_URL: sim.apiUrl, COLLECTORS: 'devices,settings,flowlogs', FLOW_LOGS_LAG: '0s', FLOW_LOGS_INTERVAL: '1s' });
+  const ex = await startExporterWith(t, {
+    OAUTH_CLIENT_ID: sim.clientId,
+    OAUTH_CLIENT_SECRET: sim.clientSecret,
+    TAILSCALE_API_URL: sim.apiUrl,
+    COLLECTORS: 'devices,settings,flowlogs',
+    FLOW_LOGS_LAG: '0s',
+    FLOW_LOGS_INTERVAL: '1s',
+  });
   let v = new Map<string, number>();
   for (let i = 0; i < 50; i++) {
     await ex.app.refresher.runOnce();
@@ -275,12 +338,25 @@ test('a log answer read slowly, piece by piece, is not cut off by API_TIMEOUT; a
   t.after(() => new Promise<void>((r) => server.close(() => r())));
   const { port } = server.address() as { port: number };
   const { log } = memoryLogger();
-  const api = new HttpTailscaleApi({ baseUrl: `http://127.0.0.1:${port}`, tailnet: '-', timeoutMs: 1500, tokens: new StaticToken('k'), stats: new RequestStats(), log, retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+  const api = new HttpTailscaleApi({
+    baseUrl: `http://127.0.0.1:${port}`,
+    tailnet: '-',
+    timeoutMs: 1500,
+    tokens: new StaticToken('k'),
+    stats: new RequestStats(),
+    log,
+    retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+  });
   t.after(() => api.close());
   const seen: number[] = [];
   // 12 pieces 200 ms apart: 2.4 s in all, more than API_TIMEOUT, each piece well within it.
-  await api.streamArray('logging_network', '/api/v2/x', 'logs', (b) => seen.push((JSON.parse(b.toString()) as { n: number }).n));
+  await api.streamArray('logging_network', '/api/v2/x', 'logs', (b) =>
+    seen.push((JSON.parse(b.toString()) as { n: number }).n),
+  );
   assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
   stallAfter = 3;
-  await assert.rejects(api.streamArray('logging_network', '/api/v2/x', 'logs', () => {}), /timed out|timeout/i);
+  await assert.rejects(
+    api.streamArray('logging_network', '/api/v2/x', 'logs', () => {}),
+    /timed out|timeout/i,
+  );
 });

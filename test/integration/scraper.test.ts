@@ -14,14 +14,38 @@ import { promtoolCheck } from '../helpers/promtool.js';
 // Generous enough that a loaded CI machine never times out a healthy device.
 const TIMEOUT_MS = 1500;
 
-async function fleet(t: TestContext, names: string[], opts: { maxBytes?: number; maxSeries?: number; concurrency?: number; timeoutMs?: number } = {}) {
+async function fleet(
+  t: TestContext,
+  names: string[],
+  opts: { maxBytes?: number; maxSeries?: number; concurrency?: number; timeoutMs?: number } = {},
+) {
   const sim = await startTailnet({ scenario: { names } });
-  const api = new HttpTailscaleApi({ baseUrl: sim.apiUrl, tailnet: '-', timeoutMs: 5000, tokens: new StaticToken(sim.apiKey), stats: new RequestStats(), log: memoryLogger().log });
+  const api = new HttpTailscaleApi({
+    baseUrl: sim.apiUrl,
+    tailnet: '-',
+    timeoutMs: 5000,
+    tokens: new StaticToken(sim.apiKey),
+    stats: new RequestStats(),
+    log: memoryLogger().log,
+  });
   const { devices } = await api.listDevices();
   await api.close();
-  const select = makeSelector({ scrapeTag: 'tag:exporter', requireExporterTag: true, targetDevices: [], excludeDevices: [], deviceTags: [], allowedCidrs: ['127.0.0.0/8'], port: sim.clientMetricsPort });
+  const select = makeSelector({
+    scrapeTag: 'tag:exporter',
+    requireExporterTag: true,
+    targetDevices: [],
+    excludeDevices: [],
+    deviceTags: [],
+    allowedCidrs: ['127.0.0.0/8'],
+    port: sim.clientMetricsPort,
+  });
   const targets = select(devices).flatMap((s) => (s.target ? [s.target] : []));
-  const scraper = new DeviceScraper({ timeoutMs: opts.timeoutMs ?? TIMEOUT_MS, maxBytes: opts.maxBytes ?? 1024 * 1024, maxSeries: opts.maxSeries ?? 10_000, concurrency: opts.concurrency ?? 10 });
+  const scraper = new DeviceScraper({
+    timeoutMs: opts.timeoutMs ?? TIMEOUT_MS,
+    maxBytes: opts.maxBytes ?? 1024 * 1024,
+    maxSeries: opts.maxSeries ?? 10_000,
+    concurrency: opts.concurrency ?? 10,
+  });
   t.after(async () => {
     await scraper.close();
     await sim.close();
@@ -44,11 +68,17 @@ test('a healthy device: families parsed, counters kept, one request per device',
     assert.equal(bytes?.type, 'counter');
     assert.ok(bytes.samples.some((s) => s.labels.path === 'derp'));
   }
-  assert.equal([...sim.stats.scrapes.values()].reduce((a, b) => a + b, 0), 2);
+  assert.equal(
+    [...sim.stats.scrapes.values()].reduce((a, b) => a + b, 0),
+    2,
+  );
 });
 
 test('every failure mode gets its bounded reason', async (t) => {
-  const { sim, targets, scraper } = await fleet(t, ['hang', 'reset', 'e500', 'huge', 'bad', 'many', 'slow', 'fine'], { maxBytes: 1024 * 1024, maxSeries: 500 });
+  const { sim, targets, scraper } = await fleet(t, ['hang', 'reset', 'e500', 'huge', 'bad', 'many', 'slow', 'fine'], {
+    maxBytes: 1024 * 1024,
+    maxSeries: 500,
+  });
   sim.setDeviceFault('hang', { kind: 'hang' });
   sim.setDeviceFault('reset', { kind: 'reset' });
   sim.setDeviceFault('e500', { kind: 'status', status: 500 });
@@ -61,7 +91,10 @@ test('every failure mode gets its bounded reason', async (t) => {
   const patient = new DeviceScraper({ timeoutMs: 30_000, maxBytes: 1024 * 1024, maxSeries: 500, concurrency: 10 });
   t.after(() => patient.close());
   const slowOnes = (r: { deviceName: string }) => /^(hang|slow)\./.test(r.deviceName);
-  const all = await Promise.all([scraper.scrapeAll(targets.filter(slowOnes)), patient.scrapeAll(targets.filter((x) => !slowOnes(x)))]);
+  const all = await Promise.all([
+    scraper.scrapeAll(targets.filter(slowOnes)),
+    patient.scrapeAll(targets.filter((x) => !slowOnes(x))),
+  ]);
   const results = new Map(all.flat().map((r) => [r.target.deviceName.split('.')[0], r]));
   assert.equal(failed(results.get('hang')!).reason, 'timeout');
   assert.equal(failed(results.get('slow')!).reason, 'timeout');
@@ -140,11 +173,20 @@ test('hostile label values and colliding labels re-export safely; the merged out
   sim.setDeviceFault('evil', { kind: 'label-injection' });
   sim.setDeviceFault('om', { kind: 'openmetrics' });
   const results = await scraper.scrapeAll(targets);
-  const families = results.flatMap((r) => (r.ok ? relabelFamilies(r.families, r.target.deviceId, r.target.deviceName) : []));
-  assert.ok(results.every((r) => r.ok), JSON.stringify(results.filter((r) => !r.ok)));
+  const families = results.flatMap((r) =>
+    r.ok ? relabelFamilies(r.families, r.target.deviceId, r.target.deviceName) : [],
+  );
+  assert.ok(
+    results.every((r) => r.ok),
+    JSON.stringify(results.filter((r) => !r.ok)),
+  );
   const { text } = render(families);
   for (const line of text.split('\n').filter((l) => l !== '' && !l.startsWith('#'))) {
-    assert.match(line, /^tailscaled_[a-z_]+\{device_id="[^"]*",device_name="[^"]*"/, `every series carries our labels first: ${line}`);
+    assert.match(
+      line,
+      /^tailscaled_[a-z_]+\{device_id="[^"]*",device_name="[^"]*"/,
+      `every series carries our labels first: ${line}`,
+    );
   }
   assert.match(text, /exported_device_id=/, 'a device-sent device_id is renamed, not trusted');
   assert.equal(text.match(/^# TYPE tailscaled_inbound_bytes_total /gm)?.length, 1, 'one TYPE per merged family');
@@ -158,4 +200,3 @@ test('a flipping device alternates success and parse failure', async (t) => {
   for (let i = 0; i < 4; i++) outcomes.push((await scraper.scrape(targets[0]!)).ok);
   assert.ok(outcomes.includes(true) && outcomes.includes(false), String(outcomes));
 });
-

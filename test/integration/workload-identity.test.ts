@@ -37,7 +37,9 @@ function exchangeSource(tn: SimTailnet, file: string, stats = new RequestStats()
     idTokenFile: file,
     timeoutMs: 2000,
     stats,
-    ...(reads === undefined ? {} : { readIdToken: (p: string) => (reads.push(p), Promise.resolve(readFileSync(p, 'utf8'))) }),
+    ...(reads === undefined
+      ? {}
+      : { readIdToken: (p: string) => (reads.push(p), Promise.resolve(readFileSync(p, 'utf8'))) }),
   });
 }
 
@@ -105,7 +107,11 @@ test('a refused ID token: the uniform 400 becomes a message naming audience, iss
     }
   }
   // The simulator's own reasons, which the exchange hides behind "invalid request".
-  const identity = { audience: `api.tailscale.com/${tn.federatedClientId}`, issuer: 'https://oidc.cluster.example', subject: 'system:serviceaccount:monitoring:*' };
+  const identity = {
+    audience: `api.tailscale.com/${tn.federatedClientId}`,
+    issuer: 'https://oidc.cluster.example',
+    subject: 'system:serviceaccount:monitoring:*',
+  };
   const at = nowSeconds;
   assert.equal(idTokenProblem(tn.mintIdToken(), identity, at), null, 'a subject glob matches');
   assert.equal(idTokenProblem(bad['audience']!, identity, at), 'audience');
@@ -114,15 +120,26 @@ test('a refused ID token: the uniform 400 becomes a message naming audience, iss
   assert.equal(idTokenProblem(bad['expired']!, identity, at), 'expired');
   assert.equal(idTokenProblem(bad['unsigned']!, identity, at), 'unsigned');
   assert.equal(idTokenProblem('not.a.jwt', identity, at), 'not a JWT');
-  assert.equal(idTokenProblem(mintIdToken({ iss: identity.issuer, sub: 'x', aud: [identity.audience, 'other'], exp: at + 60 }), { ...identity, subject: 'x' }, at), null, 'aud as a list');
+  assert.equal(
+    idTokenProblem(
+      mintIdToken({ iss: identity.issuer, sub: 'x', aud: [identity.audience, 'other'], exp: at + 60 }),
+      { ...identity, subject: 'x' },
+      at,
+    ),
+    null,
+    'aud as a list',
+  );
 });
 
-test('an unknown client id, a revoked identity and a missing file fail; the identity\'s scopes apply to its tokens', async (t) => {
+test("an unknown client id, a revoked identity and a missing file fail; the identity's scopes apply to its tokens", async (t) => {
   const tn = await sim(t);
   const file = join(tempDir(t), 'token');
   writeFileSync(file, tn.mintIdToken());
   const post = (clientId: string) =>
-    fetch(`${tn.apiUrl}/api/v2/oauth/token-exchange`, { method: 'POST', body: new URLSearchParams({ client_id: clientId, jwt: tn.mintIdToken() }) });
+    fetch(`${tn.apiUrl}/api/v2/oauth/token-exchange`, {
+      method: 'POST',
+      body: new URLSearchParams({ client_id: clientId, jwt: tn.mintIdToken() }),
+    });
   const unknown = await post('kNoSuchIdentity');
   assert.equal(unknown.status, 400);
   assert.deepEqual(await unknown.json(), { message: 'invalid request' });
@@ -134,9 +151,13 @@ test('an unknown client id, a revoked identity and a missing file fail; the iden
   assert.deepEqual([body.token_type, body.expires_in, body.scope], ['Bearer', 3600, 'all:read']);
   const identity = tn.keys.find((k) => k.id === tn.federatedClientId)!;
   identity.scopes = ['devices:core:read'];
-  const users = await fetch(`${tn.apiUrl}/api/v2/tailnet/-/users`, { headers: { authorization: `Bearer ${body.access_token}` } });
+  const users = await fetch(`${tn.apiUrl}/api/v2/tailnet/-/users`, {
+    headers: { authorization: `Bearer ${body.access_token}` },
+  });
   assert.equal(users.status, 403, 'narrowing the identity reaches its live tokens');
-  const devices = await fetch(`${tn.apiUrl}/api/v2/tailnet/-/devices`, { headers: { authorization: `Bearer ${body.access_token}` } });
+  const devices = await fetch(`${tn.apiUrl}/api/v2/tailnet/-/devices`, {
+    headers: { authorization: `Bearer ${body.access_token}` },
+  });
   assert.equal(devices.status, 200);
 
   identity.revoked = new Date().toISOString();
@@ -150,7 +171,12 @@ test('an unknown client id, a revoked identity and a missing file fail; the iden
 test('configuration: exactly one credential kind; the token file must be readable and hold a JWT', (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'token');
-  const jwt = mintIdToken({ iss: 'https://issuer.example', sub: 's', aud: 'api.tailscale.com/kFED', exp: 2_000_000_000 });
+  const jwt = mintIdToken({
+    iss: 'https://issuer.example',
+    sub: 's',
+    aud: 'api.tailscale.com/kFED',
+    exp: 2_000_000_000,
+  });
   writeFileSync(file, `${jwt}\n`);
   const readFile = (p: string) => readFileSync(p, 'utf8');
   const c = loadConfig({ OAUTH_CLIENT_ID: 'kFED', OAUTH_ID_TOKEN_FILE: file }, { readFile });
@@ -159,26 +185,58 @@ test('configuration: exactly one credential kind; the token file must be readabl
   assert.match(shown, /"kind":"federated","client_id":"kFED","id_token_file":/);
   assert.ok(!shown.includes(jwt), 'the token itself is never shown');
 
-  assert.throws(() => loadConfig({ OAUTH_CLIENT_ID: 'kFED', OAUTH_ID_TOKEN_FILE: join(dir, 'nope') }, { readFile }), /^ConfigError: OAUTH_ID_TOKEN_FILE=".*nope": cannot read the file \(ENOENT\); expected a readable file holding an OIDC ID token \(JWT\)$/);
+  assert.throws(
+    () => loadConfig({ OAUTH_CLIENT_ID: 'kFED', OAUTH_ID_TOKEN_FILE: join(dir, 'nope') }, { readFile }),
+    /^ConfigError: OAUTH_ID_TOKEN_FILE=".*nope": cannot read the file \(ENOENT\); expected a readable file holding an OIDC ID token \(JWT\)$/,
+  );
   writeFileSync(join(dir, 'text'), 'hello world');
-  assert.throws(() => loadConfig({ OAUTH_CLIENT_ID: 'kFED', OAUTH_ID_TOKEN_FILE: join(dir, 'text') }, { readFile }), /OAUTH_ID_TOKEN_FILE=".*text" is invalid: expected a file holding an OIDC ID token/);
+  assert.throws(
+    () => loadConfig({ OAUTH_CLIENT_ID: 'kFED', OAUTH_ID_TOKEN_FILE: join(dir, 'text') }, { readFile }),
+    /OAUTH_ID_TOKEN_FILE=".*text" is invalid: expected a file holding an OIDC ID token/,
+  );
   writeFileSync(join(dir, 'empty'), '\n');
-  assert.throws(() => loadConfig({ OAUTH_CLIENT_ID: 'kFED', OAUTH_ID_TOKEN_FILE: join(dir, 'empty') }, { readFile }), /is invalid/);
-  assert.throws(() => loadConfig({ OAUTH_CLIENT_ID: 'kFED', OAUTH_CLIENT_SECRET: 'tskey-client-x', OAUTH_ID_TOKEN_FILE: file }, { readFile }), /OAUTH_CLIENT_SECRET and OAUTH_ID_TOKEN_FILE are both set/);
+  assert.throws(
+    () => loadConfig({ OAUTH_CLIENT_ID: 'kFED', OAUTH_ID_TOKEN_FILE: join(dir, 'empty') }, { readFile }),
+    /is invalid/,
+  );
+  assert.throws(
+    () =>
+      loadConfig(
+        { OAUTH_CLIENT_ID: 'kFED', OAUTH_CLIENT_SECRET: 'tskey-client-x', OAUTH_ID_TOKEN_FILE: file },
+        { readFile },
+      ),
+    /OAUTH_CLIENT_SECRET and OAUTH_ID_TOKEN_FILE are both set/,
+  );
   assert.throws(() => loadConfig({ OAUTH_ID_TOKEN_FILE: file }, { readFile }), /OAUTH_CLIENT_ID is not set/);
-  assert.throws(() => loadConfig({ TAILSCALE_API_KEY: 'tskey-api-x', OAUTH_ID_TOKEN_FILE: file }, { readFile }), /choose one way to authenticate/);
+  assert.throws(
+    () => loadConfig({ TAILSCALE_API_KEY: 'tskey-api-x', OAUTH_ID_TOKEN_FILE: file }, { readFile }),
+    /choose one way to authenticate/,
+  );
 });
 
 test('--check-config and start report a missing token file alike: exit 2, one line', (t) => {
   const dir = tempDir(t);
-  const env = { PATH: process.env.PATH ?? '', HOME: dir, OAUTH_CLIENT_ID: 'kFED', OAUTH_ID_TOKEN_FILE: join(dir, 'missing-token') };
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: dir,
+    OAUTH_CLIENT_ID: 'kFED',
+    OAUTH_ID_TOKEN_FILE: join(dir, 'missing-token'),
+  };
   const bin = join(process.cwd(), 'bin/tsmetrics.js');
-  const check = spawnSync(process.execPath, [bin, '--check-config'], { cwd: dir, env, encoding: 'utf8', timeout: 20_000 });
+  const check = spawnSync(process.execPath, [bin, '--check-config'], {
+    cwd: dir,
+    env,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   const start = spawnSync(process.execPath, [bin], { cwd: dir, env, encoding: 'utf8', timeout: 20_000 });
   for (const r of [check, start]) {
     assert.equal(r.status, 2, r.stderr);
     assert.equal(r.stderr.trim().split('\n').length, 1);
-    assert.match(r.stderr, /^tsmetrics: invalid configuration: OAUTH_ID_TOKEN_FILE=".*missing-token": cannot read the file \(ENOENT\)/);
+    assert.match(
+      r.stderr,
+      /^tsmetrics: invalid configuration: OAUTH_ID_TOKEN_FILE=".*missing-token": cannot read the file \(ENOENT\)/,
+    );
   }
   assert.equal(check.stderr, start.stderr);
 });
@@ -187,7 +245,12 @@ test('the exporter runs on workload identity federation end to end', async (t) =
   const tn = await sim(t);
   const file = join(tempDir(t), 'token');
   writeFileSync(file, tn.mintIdToken());
-  const { metrics } = await startExporterWith(t, { TAILSCALE_API_URL: tn.apiUrl, OAUTH_CLIENT_ID: tn.federatedClientId, OAUTH_ID_TOKEN_FILE: file, CLIENT_METRICS_PORT: String(tn.clientMetricsPort) });
+  const { metrics } = await startExporterWith(t, {
+    TAILSCALE_API_URL: tn.apiUrl,
+    OAUTH_CLIENT_ID: tn.federatedClientId,
+    OAUTH_ID_TOKEN_FILE: file,
+    CLIENT_METRICS_PORT: String(tn.clientMetricsPort),
+  });
   const v = seriesValues(await metrics());
   assert.equal(v.get('tsmetrics_api_up'), 1);
   assert.equal(v.get('tailscale_device_count'), tn.devices.length);

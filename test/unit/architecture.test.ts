@@ -27,17 +27,25 @@ export function importSites(text: string): ImportSite[] {
   for (const m of text.matchAll(/(?:^|[;}\n])\s*(import|export)(\s+type)?\s+(?:[^;'"]*?\s)?from\s*['"]([^'"]+)['"]/g)) {
     sites.push({ specifier: m[3]!, kind: m[1] === 'import' && m[2] !== undefined ? 'type' : 'static' });
   }
-  for (const m of text.matchAll(/(?:^|[;}\n])\s*import\s*['"]([^'"]+)['"]/g)) sites.push({ specifier: m[1]!, kind: 'side-effect' });
+  for (const m of text.matchAll(/(?:^|[;}\n])\s*import\s*['"]([^'"]+)['"]/g))
+    sites.push({ specifier: m[1]!, kind: 'side-effect' });
   // `typeof import('x')` is a type, not a load.
-  for (const m of text.matchAll(/(typeof\s+)?\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) sites.push({ specifier: m[2]!, kind: m[1] === undefined ? 'dynamic' : 'type' });
-  for (const m of text.matchAll(/\brequire\(\s*['"]([^'"]+)['"]\s*\)|\bcreateRequire\([^)]*\)\(\s*['"]([^'"]+)['"]\s*\)/g)) sites.push({ specifier: (m[1] ?? m[2])!, kind: 'require' });
+  for (const m of text.matchAll(/(typeof\s+)?\bimport\(\s*['"]([^'"]+)['"]\s*\)/g))
+    sites.push({ specifier: m[2]!, kind: m[1] === undefined ? 'dynamic' : 'type' });
+  for (const m of text.matchAll(
+    /\brequire\(\s*['"]([^'"]+)['"]\s*\)|\bcreateRequire\([^)]*\)\(\s*['"]([^'"]+)['"]\s*\)/g,
+  ))
+    sites.push({ specifier: (m[1] ?? m[2])!, kind: 'require' });
   // A computed specifier cannot be checked: it is reported as such.
-  for (const m of text.matchAll(/\bimport\(\s*(?!['"])([^)]*)\)|\brequire\(\s*(?!['"])([^)]*)\)/g)) sites.push({ specifier: `<computed: ${(m[1] ?? m[2])!.trim()}>`, kind: 'dynamic' });
+  for (const m of text.matchAll(/\bimport\(\s*(?!['"])([^)]*)\)|\brequire\(\s*(?!['"])([^)]*)\)/g))
+    sites.push({ specifier: `<computed: ${(m[1] ?? m[2])!.trim()}>`, kind: 'dynamic' });
   return sites;
 }
 
 function files(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 function stageOf(path: string): string {
@@ -60,11 +68,25 @@ test('the import extractor sees every import form', () => {
     "const j = require('./j.js');",
     'const k = await import(name);',
   ].join('\n');
-  const got = importSites(text).map((s) => `${s.kind} ${s.specifier}`).sort();
-  assert.deepEqual(got, [
-    'dynamic ./h.js', 'dynamic <computed: name>', 'require ./i.js', 'require ./j.js', 'side-effect ./g.js',
-    'static ./a.js', 'static ./c.js', 'static ./e.js', 'static ./f.js', 'type ./b.js', 'type yaml',
-  ].sort());
+  const got = importSites(text)
+    .map((s) => `${s.kind} ${s.specifier}`)
+    .sort();
+  assert.deepEqual(
+    got,
+    [
+      'dynamic ./h.js',
+      'dynamic <computed: name>',
+      'require ./i.js',
+      'require ./j.js',
+      'side-effect ./g.js',
+      'static ./a.js',
+      'static ./c.js',
+      'static ./e.js',
+      'static ./f.js',
+      'type ./b.js',
+      'type yaml',
+    ].sort(),
+  );
 });
 
 test('stages import only upstream stages, in every import form; root files are placed', () => {
@@ -72,7 +94,8 @@ test('stages import only upstream stages, in every import form; root files are p
   for (const file of files(SRC)) {
     const from = relative(SRC, file);
     const stage = stageOf(from);
-    if (stage === 'unplaced') violations.push(`${from}: a file at the top of src/ must be listed as SHARED or ROOT_FILES`);
+    if (stage === 'unplaced')
+      violations.push(`${from}: a file at the top of src/ must be listed as SHARED or ROOT_FILES`);
     for (const site of importSites(readFileSync(file, 'utf8'))) {
       if (site.specifier.startsWith('<computed')) {
         violations.push(`${from}: ${site.specifier} cannot be checked`);
@@ -83,11 +106,15 @@ test('stages import only upstream stages, in every import form; root files are p
       const targetStage = stageOf(target);
       if (site.kind === 'type' || targetStage === 'shared') continue;
       if (stage === 'sim') {
-        if (targetStage !== 'sim') violations.push(`${from} -> ${target} (the simulator stands in for the outside world)`);
+        if (targetStage !== 'sim')
+          violations.push(`${from} -> ${target} (the simulator stands in for the outside world)`);
         continue;
       }
       if (targetStage === 'sim') {
-        if (!(stage === 'root' && site.kind === 'dynamic')) violations.push(`${from} -> ${target} (${site.kind}): only the composition root loads the simulator, dynamically`);
+        if (!(stage === 'root' && site.kind === 'dynamic'))
+          violations.push(
+            `${from} -> ${target} (${site.kind}): only the composition root loads the simulator, dynamically`,
+          );
         continue;
       }
       const a = ORDER.indexOf(stage);
@@ -100,9 +127,15 @@ test('stages import only upstream stages, in every import form; root files are p
 
 test('main.ts is the entry point: nothing imports it, and only main.ts imports app.ts', () => {
   const importers = (wanted: string): string[] =>
-    files(SRC).filter((file) =>
-      importSites(readFileSync(file, 'utf8')).some((s) => s.specifier.startsWith('.') && relative(SRC, resolve(dirname(file), s.specifier.replace(/\.js$/, '.ts'))) === wanted),
-    ).map((f) => relative(SRC, f));
+    files(SRC)
+      .filter((file) =>
+        importSites(readFileSync(file, 'utf8')).some(
+          (s) =>
+            s.specifier.startsWith('.') &&
+            relative(SRC, resolve(dirname(file), s.specifier.replace(/\.js$/, '.ts'))) === wanted,
+        ),
+      )
+      .map((f) => relative(SRC, f));
   assert.deepEqual(importers('main.ts'), []);
   assert.deepEqual(importers('app.ts'), ['main.ts']);
 });

@@ -13,13 +13,31 @@ import { refreshData } from '../helpers/refresh-data.js';
 const COUNT = DEVICES_PER_STEP * 2 + 7;
 const DEVICES = Array.from({ length: COUNT }, (_, i) =>
   device({
-    id: String(i), name: `d${i}.tail.ts.net`, online: i % 3 !== 0, tags: i % 2 === 0 ? ['tag:a'] : [], advertisedRoutes: ['10.0.0.0/24', '0.0.0.0/0'], enabledRoutes: i % 5 === 0 ? ['10.0.0.0/24'] : [],
-    clientConnectivity: { endpoints: ['192.0.2.1:41641'], latency: [{ region: 'fra', preferred: true, latencyMs: 12 }], clientSupports: { udp: true }, mappingVariesByDestIP: false },
+    id: String(i),
+    name: `d${i}.tail.ts.net`,
+    online: i % 3 !== 0,
+    tags: i % 2 === 0 ? ['tag:a'] : [],
+    advertisedRoutes: ['10.0.0.0/24', '0.0.0.0/0'],
+    enabledRoutes: i % 5 === 0 ? ['10.0.0.0/24'] : [],
+    clientConnectivity: {
+      endpoints: ['192.0.2.1:41641'],
+      latency: [{ region: 'fra', preferred: true, latencyMs: 12 }],
+      clientSupports: { udp: true },
+      mappingVariesByDestIP: false,
+    },
   }),
 );
 const DATA = { ...refreshData(DEVICES), selections: DEVICES.map((d) => ({ device: d, state: 'untagged' as const })) };
-const options = { labelsFromTags: [], userLabel: (u: string) => u, minClientVersion: '1.60.0', expectedDevices: () => undefined, apiDeviceMetrics: true, enabled: new Set(['devices', 'client_metrics']) };
-const stepwiseCollectors = (backend: 'tailscale' | 'headscale' = 'tailscale'): Collector[] => buildCollectors({ ...options, backend }).filter((c) => c.steps !== undefined);
+const options = {
+  labelsFromTags: [],
+  userLabel: (u: string) => u,
+  minClientVersion: '1.60.0',
+  expectedDevices: () => undefined,
+  apiDeviceMetrics: true,
+  enabled: new Set(['devices', 'client_metrics']),
+};
+const stepwiseCollectors = (backend: 'tailscale' | 'headscale' = 'tailscale'): Collector[] =>
+  buildCollectors({ ...options, backend }).filter((c) => c.steps !== undefined);
 
 function drive(c: CollectorOf<ListData>): { pieces: number; families: ReturnType<Collector['collect']> } {
   const steps = c.steps!(DATA);
@@ -37,7 +55,10 @@ test('the device collectors run in one piece per DEVICES_PER_STEP devices, and t
     const { pieces, families } = drive(c);
     assert.equal(pieces, Math.ceil(COUNT / DEVICES_PER_STEP), c.collect.toString().slice(0, 40));
     assert.deepEqual(families, c.collect(DATA as never));
-    assert.ok(families.some((f) => f.samples.length >= COUNT), 'a family with a series per device');
+    assert.ok(
+      families.some((f) => f.samples.length >= COUNT),
+      'a family with a series per device',
+    );
   }
 });
 
@@ -58,10 +79,16 @@ test('a refresh runs the pieces as turns of the event loop: other work goes on b
   assert.ok(turns >= Math.ceil(COUNT / DEVICES_PER_STEP), `${turns} turns of other work while the collector ran`);
   assert.deepEqual(
     families.map((f) => f.name).sort(),
-    info.collect(DATA).map((f) => f.name).sort(),
+    info
+      .collect(DATA)
+      .map((f) => f.name)
+      .sort(),
   );
   const [success] = results.families();
-  assert.deepEqual(success!.samples.map((s) => [s.labels, s.value]), [[{ collector: 'devices' }, 1]]);
+  assert.deepEqual(
+    success!.samples.map((s) => [s.labels, s.value]),
+    [[{ collector: 'devices' }, 1]],
+  );
 });
 
 test('a collector that throws in a later piece loses its own families only, and is reported', async () => {
@@ -85,7 +112,8 @@ test('Headscale: the pieces leave out the device families Headscale cannot fill,
   assert.ok(collectors.length >= 5);
   for (const c of collectors) {
     const { families } = drive(c);
-    for (const f of families) assert.ok(!HEADSCALE_UNSUPPORTED_FAMILIES.has(f.name), `${f.name} is not filled by Headscale`);
+    for (const f of families)
+      assert.ok(!HEADSCALE_UNSUPPORTED_FAMILIES.has(f.name), `${f.name} is not filled by Headscale`);
     assert.deepEqual(families, c.collect(DATA as never));
   }
   // The filter had something to remove: the Tailscale pieces do carry some of those families.

@@ -27,19 +27,55 @@ function values(families: MetricFamily[], name: string, extra: string[] = []): R
 const collect = (c: Collector, devices = DEVICES) => c.collect(refreshData(devices));
 
 const DEVICES = [
-  device({ id: '1', name: 'gw.tail.ts.net', online: true, authorized: true, updateAvailable: true, multipleConnections: true }),
-  device({ id: '2', name: 'laptop.tail.ts.net', online: false, lastSeenSeconds: 1_749_000_000, os: 'macOS', clientVersion: '1.62.0', keyExpiryDisabled: true, expiresSeconds: undefined, tailnetLockError: 'bad sig', blocksIncomingConnections: true }),
-  device({ id: '3', name: 'shared.other.ts.net', isExternal: true, createdSeconds: undefined, isEphemeral: true, authorized: false, user: 'bob@other.com' }),
+  device({
+    id: '1',
+    name: 'gw.tail.ts.net',
+    online: true,
+    authorized: true,
+    updateAvailable: true,
+    multipleConnections: true,
+  }),
+  device({
+    id: '2',
+    name: 'laptop.tail.ts.net',
+    online: false,
+    lastSeenSeconds: 1_749_000_000,
+    os: 'macOS',
+    clientVersion: '1.62.0',
+    keyExpiryDisabled: true,
+    expiresSeconds: undefined,
+    tailnetLockError: 'bad sig',
+    blocksIncomingConnections: true,
+  }),
+  device({
+    id: '3',
+    name: 'shared.other.ts.net',
+    isExternal: true,
+    createdSeconds: undefined,
+    isEphemeral: true,
+    authorized: false,
+    user: 'bob@other.com',
+  }),
 ];
 
 test('device count and info: online from connectedToControl, os, version', () => {
   const f = collect(deviceInfoCollector);
   assert.deepEqual(values(f, 'tailscale_device_count'), { '': 3 });
   const info = f.find((x) => x.name === 'tailscale_device_info')!;
-  assert.deepEqual(info.samples[1]!.labels, { device_id: '2', device_name: 'laptop.tail.ts.net', online: 'false', os: 'macOS', version: '1.62.0' });
+  assert.deepEqual(info.samples[1]!.labels, {
+    device_id: '2',
+    device_name: 'laptop.tail.ts.net',
+    online: 'false',
+    os: 'macOS',
+    version: '1.62.0',
+  });
   assert.deepEqual(values(f, 'tailscale_device_online'), { 1: 1, 2: 0, 3: 1 });
   assert.deepEqual(values(f, 'tailscale_device_authorized'), { 1: 1, 2: 1, 3: 0 });
-  assert.deepEqual(values(f, 'tailscale_device_user', ['user_email']), { '1|alice@example.com': 1, '2|alice@example.com': 1, '3|bob@other.com': 1 });
+  assert.deepEqual(values(f, 'tailscale_device_user', ['user_email']), {
+    '1|alice@example.com': 1,
+    '2|alice@example.com': 1,
+    '3|bob@other.com': 1,
+  });
   assert.deepEqual(values(f, 'tailscale_device_update_available'), { 1: 1, 2: 0, 3: 0 });
   assert.deepEqual(values(f, 'tailscale_device_external'), { 1: 0, 2: 0, 3: 1 });
   assert.deepEqual(values(f, 'tailscale_device_ephemeral'), { 1: 0, 2: 0, 3: 1 });
@@ -51,12 +87,18 @@ test('device count and info: online from connectedToControl, os, version', () =>
 
 test('timestamps: connected devices are seen now, expiry-disabled keys and external created times are absent (never 0)', () => {
   const f = collect(deviceTimesCollector);
-  assert.deepEqual(values(f, 'tailscale_device_last_seen_timestamp'), { 1: 1_750_000_000, 2: 1_749_000_000, 3: 1_750_000_000 });
+  assert.deepEqual(values(f, 'tailscale_device_last_seen_timestamp'), {
+    1: 1_750_000_000,
+    2: 1_749_000_000,
+    3: 1_750_000_000,
+  });
   assert.deepEqual(values(f, 'tailscale_device_machine_key_expiry'), { 1: 1_800_000_000, 3: 1_800_000_000 });
   assert.deepEqual(values(f, 'tailscale_device_created_timestamp'), { 1: 1_700_000_000, 2: 1_700_000_000 });
   for (const fam of f) for (const s of fam.samples) assert.ok(s.value > 0, `${fam.name} ${JSON.stringify(s.labels)}`);
   // A never-seen offline device has no last-seen series.
-  const never = deviceTimesCollector.collect(refreshData([device({ id: '9', online: false, lastSeenSeconds: undefined })]));
+  const never = deviceTimesCollector.collect(
+    refreshData([device({ id: '9', online: false, lastSeenSeconds: undefined })]),
+  );
   assert.deepEqual(values(never, 'tailscale_device_last_seen_timestamp'), {});
 });
 
@@ -69,9 +111,19 @@ test('routes, exit nodes and subnet routers', () => {
     device({ id: 'unknown', advertisedRoutes: undefined, enabledRoutes: undefined }),
   ]);
   assert.deepEqual(values(f, 'tailscale_device_routes_advertised', ['route']), {
-    'exit|0.0.0.0/0': 1, 'exit|::/0': 1, 'offer|0.0.0.0/0': 1, 'offer|::/0': 1, 'router|10.0.0.0/24': 1, 'router|10.1.0.0/24': 1, 'pending|10.2.0.0/24': 1,
+    'exit|0.0.0.0/0': 1,
+    'exit|::/0': 1,
+    'offer|0.0.0.0/0': 1,
+    'offer|::/0': 1,
+    'router|10.0.0.0/24': 1,
+    'router|10.1.0.0/24': 1,
+    'pending|10.2.0.0/24': 1,
   });
-  assert.deepEqual(values(f, 'tailscale_device_routes_enabled', ['route']), { 'exit|0.0.0.0/0': 1, 'exit|::/0': 1, 'router|10.0.0.0/24': 1 });
+  assert.deepEqual(values(f, 'tailscale_device_routes_enabled', ['route']), {
+    'exit|0.0.0.0/0': 1,
+    'exit|::/0': 1,
+    'router|10.0.0.0/24': 1,
+  });
   assert.deepEqual(values(f, 'tailscale_device_exit_node'), { exit: 1, offer: 0, router: 0, pending: 0 });
   assert.deepEqual(values(f, 'tailscale_device_exit_node_option'), { exit: 1, offer: 1, router: 0, pending: 0 });
   assert.deepEqual(values(f, 'tailscale_device_subnet_router'), { exit: 0, offer: 0, router: 1, pending: 0 });
@@ -83,7 +135,10 @@ test('connectivity: DERP latency by region, endpoints, client supports, posture 
       id: '1',
       clientConnectivity: {
         endpoints: ['1.2.3.4:41641', '[2001:db8::1]:41641'],
-        latency: [{ region: 'Frankfurt', latencyMs: 12.5, preferred: true }, { region: 'New York City', latencyMs: 88, preferred: false }],
+        latency: [
+          { region: 'Frankfurt', latencyMs: 12.5, preferred: true },
+          { region: 'New York City', latencyMs: 88, preferred: false },
+        ],
         clientSupports: { ipv6: true, udp: true, upnp: false },
         mappingVariesByDestIP: false,
       },
@@ -91,9 +146,16 @@ test('connectivity: DERP latency by region, endpoints, client supports, posture 
     }),
     device({ id: '2' }),
   ]);
-  assert.deepEqual(values(f, 'tailscale_device_latency_ms', ['derp_region', 'preferred']), { '1|Frankfurt|true': 12.5, '1|New York City|false': 88 });
+  assert.deepEqual(values(f, 'tailscale_device_latency_ms', ['derp_region', 'preferred']), {
+    '1|Frankfurt|true': 12.5,
+    '1|New York City|false': 88,
+  });
   assert.deepEqual(values(f, 'tailscale_device_endpoints_total'), { 1: 2 });
-  assert.deepEqual(values(f, 'tailscale_device_client_supports', ['feature']), { '1|ipv6': 1, '1|udp': 1, '1|upnp': 0 });
+  assert.deepEqual(values(f, 'tailscale_device_client_supports', ['feature']), {
+    '1|ipv6': 1,
+    '1|udp': 1,
+    '1|upnp': 0,
+  });
   assert.deepEqual(values(f, 'tailscale_device_posture_serial_numbers_total'), { 1: 2 });
 });
 
@@ -106,20 +168,51 @@ test('no device list yet: no device families at all (never an empty tailnet)', (
 test('relabelling adds device labels first and renames colliding ones exported_*', () => {
   const out = relabelFamilies(
     [
-      { name: 'tailscaled_inbound_bytes_total', type: 'counter', help: 'h', samples: [{ name: 'tailscaled_inbound_bytes_total', labels: { path: 'derp', device_id: 'spoof', exported_device_id: 'x' }, value: 5 }] },
-      { name: 'go_goroutines', type: 'gauge', help: 'not ours', samples: [{ name: 'go_goroutines', labels: {}, value: 1 }] },
+      {
+        name: 'tailscaled_inbound_bytes_total',
+        type: 'counter',
+        help: 'h',
+        samples: [
+          {
+            name: 'tailscaled_inbound_bytes_total',
+            labels: { path: 'derp', device_id: 'spoof', exported_device_id: 'x' },
+            value: 5,
+          },
+        ],
+      },
+      {
+        name: 'go_goroutines',
+        type: 'gauge',
+        help: 'not ours',
+        samples: [{ name: 'go_goroutines', labels: {}, value: 1 }],
+      },
     ],
     'id1',
     'gw',
   );
   assert.equal(out.length, 1, 'only tailscaled_* families are re-exported');
   assert.equal(out[0]!.type, 'counter');
-  assert.deepEqual(out[0]!.samples[0]!.labels, { device_id: 'id1', device_name: 'gw', path: 'derp', exported_device_id: 'spoof', exported_exported_device_id: 'x' });
+  assert.deepEqual(out[0]!.samples[0]!.labels, {
+    device_id: 'id1',
+    device_name: 'gw',
+    path: 'derp',
+    exported_device_id: 'spoof',
+    exported_exported_device_id: 'x',
+  });
 });
 
 test('client metrics of failed devices without retained data are absent', () => {
   const target = { deviceId: 'd', deviceName: 'n', address: '100.64.0.1', url: 'http://100.64.0.1:5252/metrics' };
-  const scrapes = new Map([['d', { last: { ok: false as const, target, reason: 'timeout' as const, message: 'x', durationSeconds: 1 }, families: undefined, lastSuccessSeconds: undefined }]]);
+  const scrapes = new Map([
+    [
+      'd',
+      {
+        last: { ok: false as const, target, reason: 'timeout' as const, message: 'x', durationSeconds: 1 },
+        families: undefined,
+        lastSuccessSeconds: undefined,
+      },
+    ],
+  ]);
   assert.deepEqual(clientMetricsCollector.collect(refreshData([], { scrapes })), []);
 });
 
@@ -127,9 +220,48 @@ test('exporter self-metrics: api_up, staleness, build info, per-device scrape st
   const target = { deviceId: 'd1', deviceName: 'gw', address: '100.64.0.1', url: 'u' };
   const f = exporterCollector.collect(
     refreshData([], {
-      api: { up: false, lastSuccessSeconds: 1_749_999_000, listDurationSeconds: 0, stats: new (class { snapshot() { return [['devices', { requests: 3, errors: new Map([['http_status', 2]]), durationSum: 1.2, bucketCounts: [1, 0, 0, 0, 2, 0, 0, 0, 0] }]] as const; } })() as never },
-      scrapes: new Map([['d1', { last: { ok: false as const, target, reason: 'parse' as const, message: 'm', durationSeconds: 0.2 }, families: undefined, lastSuccessSeconds: 1_749_999_900 }]]),
-      errors: { deviceScrapeErrors: new Map([['d1\u0000parse', 4], ['gone\u0000timeout', 1]]), apiRefreshFailures: 2, cycleOverruns: 1, addressRefusals: 0, invalidApiDevices: 0, renderDropped: 0, typeConflicts: 0 },
+      api: {
+        up: false,
+        lastSuccessSeconds: 1_749_999_000,
+        listDurationSeconds: 0,
+        stats: new (class {
+          snapshot() {
+            return [
+              [
+                'devices',
+                {
+                  requests: 3,
+                  errors: new Map([['http_status', 2]]),
+                  durationSum: 1.2,
+                  bucketCounts: [1, 0, 0, 0, 2, 0, 0, 0, 0],
+                },
+              ],
+            ] as const;
+          }
+        })() as never,
+      },
+      scrapes: new Map([
+        [
+          'd1',
+          {
+            last: { ok: false as const, target, reason: 'parse' as const, message: 'm', durationSeconds: 0.2 },
+            families: undefined,
+            lastSuccessSeconds: 1_749_999_900,
+          },
+        ],
+      ]),
+      errors: {
+        deviceScrapeErrors: new Map([
+          ['d1\u0000parse', 4],
+          ['gone\u0000timeout', 1],
+        ]),
+        apiRefreshFailures: 2,
+        cycleOverruns: 1,
+        addressRefusals: 0,
+        invalidApiDevices: 0,
+        renderDropped: 0,
+        typeConflicts: 0,
+      },
     }),
   );
   assert.deepEqual(values(f, 'tsmetrics_api_up'), { '': 0 });
@@ -147,17 +279,37 @@ test('exporter self-metrics: api_up, staleness, build info, per-device scrape st
 });
 
 test('a throwing collector loses only its own families and reports collector_success 0', () => {
-  const boom: Collector = { name: 'boom', stage: 'list', collect: () => { throw new Error('x'); } };
+  const boom: Collector = {
+    name: 'boom',
+    stage: 'list',
+    collect: () => {
+      throw new Error('x');
+    },
+  };
   const failed: string[] = [];
   const f = runCollectors(refreshData(DEVICES), [deviceInfoCollector, boom], (n) => failed.push(n));
   assert.deepEqual(failed, ['boom']);
   assert.ok(f.some((x) => x.name === 'tailscale_device_count'));
   const success = f.find((x) => x.name === 'tsmetrics_collector_success')!;
-  assert.deepEqual(success.samples.map((s) => [s.labels.collector, s.value]), [['devices', 1], ['boom', 0]]);
+  assert.deepEqual(
+    success.samples.map((s) => [s.labels.collector, s.value]),
+    [
+      ['devices', 1],
+      ['boom', 0],
+    ],
+  );
   // A failed fetch makes the collector unsuccessful even though rendering worked.
-  const down = runCollectors(refreshData(DEVICES, { api: { up: false, lastSuccessSeconds: 1, listDurationSeconds: 2, stats: refreshData([]).api.stats } }), [deviceInfoCollector]);
+  const down = runCollectors(
+    refreshData(DEVICES, {
+      api: { up: false, lastSuccessSeconds: 1, listDurationSeconds: 2, stats: refreshData([]).api.stats },
+    }),
+    [deviceInfoCollector],
+  );
   const s2 = down.find((x) => x.name === 'tsmetrics_collector_success')!;
-  assert.deepEqual(s2.samples.map((s) => [s.labels.collector, s.value]), [['devices', 0]]);
+  assert.deepEqual(
+    s2.samples.map((s) => [s.labels.collector, s.value]),
+    [['devices', 0]],
+  );
   const d2 = down.find((x) => x.name === 'tsmetrics_collector_duration_seconds')!;
   assert.ok(d2.samples[0]!.value >= 2, 'the fetch time counts');
 });

@@ -12,7 +12,11 @@ import { repoPath } from '../helpers/repo.js';
 
 const PROMTOOL_MISSING = spawnSync('promtool', ['--version'], { stdio: 'ignore' }).error !== undefined;
 
-interface Target { expr: string; refId: string; datasource?: { type: string; uid: string } }
+interface Target {
+  expr: string;
+  refId: string;
+  datasource?: { type: string; uid: string };
+}
 interface Panel {
   id: number;
   type: string;
@@ -22,7 +26,13 @@ interface Panel {
   targets?: Target[];
   panels?: Panel[];
 }
-interface Variable { name: string; type: string; query: unknown; definition?: string; datasource?: { uid: string } }
+interface Variable {
+  name: string;
+  type: string;
+  query: unknown;
+  definition?: string;
+  datasource?: { uid: string };
+}
 interface Dashboard {
   uid: string;
   title: string;
@@ -84,8 +94,14 @@ test('dashboards: $datasource and device variables; every query uses $datasource
 });
 
 test('dashboards: link to each other', () => {
-  assert.ok(overview.links.some((l) => l.url?.includes('/d/tsmetrics-device-details')), 'overview -> device details');
-  assert.ok(details.links.some((l) => l.url?.includes('/d/tsmetrics-overview')), 'device details -> overview');
+  assert.ok(
+    overview.links.some((l) => l.url?.includes('/d/tsmetrics-device-details')),
+    'overview -> device details',
+  );
+  assert.ok(
+    details.links.some((l) => l.url?.includes('/d/tsmetrics-overview')),
+    'device details -> overview',
+  );
 });
 
 test('dashboards: unique panel ids and a layout without overlaps', () => {
@@ -93,7 +109,11 @@ test('dashboards: unique panel ids and a layout without overlaps', () => {
     const panels = allPanels(d);
     const ids = panels.map((p) => p.id);
     assert.equal(new Set(ids).size, ids.length, `${d.uid}: duplicate panel ids`);
-    for (const p of panels) assert.ok(p.gridPos.x >= 0 && p.gridPos.x + p.gridPos.w <= 24, `${d.uid} "${p.title}": outside the 24-column grid`);
+    for (const p of panels)
+      assert.ok(
+        p.gridPos.x >= 0 && p.gridPos.x + p.gridPos.w <= 24,
+        `${d.uid} "${p.title}": outside the 24-column grid`,
+      );
     for (let i = 0; i < panels.length; i++) {
       for (let j = i + 1; j < panels.length; j++) {
         const a = panels[i]!.gridPos;
@@ -139,14 +159,30 @@ function rowPanels(d: Dashboard, title: string): Panel[] {
 test('overview: a Tailnet row covers users, keys, settings, DNS, services, policy and the collectors', () => {
   const panels = rowPanels(overview, 'Tailnet');
   const find = (what: string, type: string | RegExp, re: RegExp): Panel => {
-    const found = panels.find((p) => (typeof type === 'string' ? p.type === type : type.test(p.type)) && (p.targets ?? []).some((t) => re.test(t.expr)));
+    const found = panels.find(
+      (p) =>
+        (typeof type === 'string' ? p.type === type : type.test(p.type)) &&
+        (p.targets ?? []).some((t) => re.test(t.expr)),
+    );
     assert.ok(found, `the Tailnet row lacks ${what} (a ${String(type)} panel with a query matching ${re})`);
     return found;
   };
-  find('users by status', /^(piechart|bargauge|table)$/, /count by \((status|status, role|role, status)\) \(tailscale_user_info\)/);
-  find('users by role', /^(piechart|bargauge|table)$/, /count by \((role|status, role|role, status)\) \(tailscale_user_info\)/);
+  find(
+    'users by status',
+    /^(piechart|bargauge|table)$/,
+    /count by \((status|status, role|role, status)\) \(tailscale_user_info\)/,
+  );
+  find(
+    'users by role',
+    /^(piechart|bargauge|table)$/,
+    /count by \((role|status, role|role, status)\) \(tailscale_user_info\)/,
+  );
   find('users awaiting approval', /^(stat|table)$/, /tailscale_user_info\{status="needs-approval"\}/);
-  const expiring = find('keys expiring within 14 days, in days', 'table', /tailscale_key_expires_in_seconds\b.*< 14 \* 86400\) \/ 86400/);
+  const expiring = find(
+    'keys expiring within 14 days, in days',
+    'table',
+    /tailscale_key_expires_in_seconds\b.*< 14 \* 86400\) \/ 86400/,
+  );
   assert.ok(JSON.stringify(expiring).includes('Days left'), 'the expiring keys table has a "Days left" column');
   find('invalid or revoked keys', /^(stat|table)$/, /tailscale_key_invalid\b/);
   find('tailnet settings', 'table', /tailscale_tailnet_setting_enabled\b/);
@@ -161,7 +197,10 @@ test('overview: a Tailnet row covers users, keys, settings, DNS, services, polic
 test('overview: an Integrations row covers log streaming, posture integrations, service hosts, webhooks and Headscale', () => {
   const panels = rowPanels(overview, 'Integrations');
   const has = (what: string, type: RegExp, re: RegExp): void => {
-    assert.ok(panels.some((p) => type.test(p.type) && (p.targets ?? []).some((t) => re.test(t.expr))), `the Integrations row lacks ${what}`);
+    assert.ok(
+      panels.some((p) => type.test(p.type) && (p.targets ?? []).some((t) => re.test(t.expr))),
+      `the Integrations row lacks ${what}`,
+    );
   };
   has('log streams with an error', /^stat$/, /tailscale_logstream_error == 1/);
   has('log streaming status per log type', /^table$/, /by \(log_type\) \(tailscale_logstream_status_available\)/);
@@ -178,26 +217,52 @@ test('overview: an Integrations row covers log streaming, posture integrations, 
 
 test('overview: client versions as a bar chart and a tags panel', () => {
   const all = allPanels(overview);
-  const versions = all.find((p) => p.type === 'barchart' && (p.targets ?? []).some((t) => /count by \(major_minor\) \(tailscale_device_client_version_info\b/.test(t.expr)));
+  const versions = all.find(
+    (p) =>
+      p.type === 'barchart' &&
+      (p.targets ?? []).some((t) => /count by \(major_minor\) \(tailscale_device_client_version_info\b/.test(t.expr)),
+  );
   assert.ok(versions, 'a bar chart of devices per client version (tailscale_device_client_version_info)');
-  assert.ok(all.some((p) => p.type !== 'row' && (p.targets ?? []).some((t) => /count by \(tag\) \(tailscale_device_tags\b/.test(t.expr))), 'a panel of devices per tag');
+  assert.ok(
+    all.some(
+      (p) =>
+        p.type !== 'row' && (p.targets ?? []).some((t) => /count by \(tag\) \(tailscale_device_tags\b/.test(t.expr)),
+    ),
+    'a panel of devices per tag',
+  );
 });
 
 test('traffic: top talkers, traffic by kind, relayed share, flow logs against client metrics, pairs, audit overview', () => {
   const panels = allPanels(traffic).filter((p) => p.type !== 'row');
   const has = (title: RegExp, expr: RegExp): void => {
-    assert.ok(panels.some((p) => title.test(p.title) && (p.targets ?? []).some((t) => expr.test(t.expr))), `a panel ${title} with ${expr}`);
+    assert.ok(
+      panels.some((p) => title.test(p.title) && (p.targets ?? []).some((t) => expr.test(t.expr))),
+      `a panel ${title} with ${expr}`,
+    );
   };
   has(/^Top talkers/, /topk\(10, sum by \(device_name\) \((increase|rate)\(tailscale_flow_bytes_total\{/);
   has(/^Traffic by kind$/, /sum by \(kind, direction\) \(rate\(tailscale_flow_bytes_total/);
-  has(/^Relayed share per device$/, /kind="physical_relayed".*\/ sum by \(device_name\) \(rate\(tailscale_flow_bytes_total\{[^}]*kind=~"physical_\.\*"/);
+  has(
+    /^Relayed share per device$/,
+    /kind="physical_relayed".*\/ sum by \(device_name\) \(rate\(tailscale_flow_bytes_total\{[^}]*kind=~"physical_\.\*"/,
+  );
   const compare = panels.find((p) => /client metrics/.test(p.title))!;
-  assert.ok(compare.targets!.some((t) => /tailscale_flow_bytes_total/.test(t.expr)) && compare.targets!.some((t) => /rate\(tailscaled_outbound_bytes_total/.test(t.expr)), 'flow-log bytes beside client-metric bytes');
-  assert.ok(compare.targets!.every((t) => /\band on \(device_name\)/.test(t.expr)), 'only devices with both');
+  assert.ok(
+    compare.targets!.some((t) => /tailscale_flow_bytes_total/.test(t.expr)) &&
+      compare.targets!.some((t) => /rate\(tailscaled_outbound_bytes_total/.test(t.expr)),
+    'flow-log bytes beside client-metric bytes',
+  );
+  assert.ok(
+    compare.targets!.every((t) => /\band on \(device_name\)/.test(t.expr)),
+    'only devices with both',
+  );
   has(/^Who talks to whom$/, /tailscale_flow_pair_bytes_total/);
   has(/^Flow log state$/, /tsmetrics_log_poll_state\{collector="flowlogs"\}/);
   has(/^Changes by target$/, /tailscale_audit_events_total/);
-  has(/^Last policy change$/, /tailscale_audit_last_event_timestamp_seconds\{target_type="TAILNET",target_property="ACL"\}/);
+  has(
+    /^Last policy change$/,
+    /tailscale_audit_last_event_timestamp_seconds\{target_type="TAILNET",target_property="ACL"\}/,
+  );
   assert.ok(traffic.links.some((l) => l.url?.includes('/d/tsmetrics-overview')));
 });
 
@@ -211,17 +276,30 @@ test('device details: every query is filtered by the device variable', () => {
 });
 
 test('dashboards: every query is valid PromQL (promtool check rules)', (t: TestContext) => {
-  if (PROMTOOL_MISSING) return t.skip('promtool is not installed (npm test installs it with apt: Debian package "prometheus")');
+  if (PROMTOOL_MISSING)
+    return t.skip('promtool is not installed (npm test installs it with apt: Debian package "prometheus")');
   // Grafana's variables replaced by literal values Prometheus accepts.
   const substitute = (e: string): string =>
-    e.replace(/\$__rate_interval|\$__interval/g, '5m').replace(/\$__range/g, '1h').replace(/\$\{?device(:\w+)?\}?/g, '.*');
+    e
+      .replace(/\$__rate_interval|\$__interval/g, '5m')
+      .replace(/\$__range/g, '1h')
+      .replace(/\$\{?device(:\w+)?\}?/g, '.*');
   const rules = [overview, details, traffic].flatMap((d) =>
-    allPanels(d).flatMap((p) => (p.targets ?? []).map((tg) => ({ record: `dashboard:${d.uid.replace(/-/g, '_')}:panel${p.id}_${tg.refId}`, expr: substitute(tg.expr) }))),
+    allPanels(d).flatMap((p) =>
+      (p.targets ?? []).map((tg) => ({
+        record: `dashboard:${d.uid.replace(/-/g, '_')}:panel${p.id}_${tg.refId}`,
+        expr: substitute(tg.expr),
+      })),
+    ),
   );
   const tmp = mkdtempSync(join(tmpdir(), 'tsmetrics-dash-'));
   t.after(() => rmSync(tmp, { recursive: true, force: true }));
   writeFileSync(join(tmp, 'dashboards.rules.yaml'), stringify({ groups: [{ name: 'dashboards', rules }] }));
-  const r = spawnSync('promtool', ['check', 'rules', 'dashboards.rules.yaml'], { cwd: tmp, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('promtool', ['check', 'rules', 'dashboards.rules.yaml'], {
+    cwd: tmp,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
   assert.match(r.stdout, new RegExp(`SUCCESS: ${rules.length} rules found`));
 });

@@ -8,7 +8,8 @@ import { parseAllDocuments } from 'yaml';
 import { repoPath } from '../helpers/repo.js';
 
 const KUBECTL_MISSING = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).error !== undefined;
-const SKIP_MESSAGE = 'kubectl is not installed: cannot build the kustomizations (install kubectl >= 1.27 to run this test)';
+const SKIP_MESSAGE =
+  'kubectl is not installed: cannot build the kustomizations (install kubectl >= 1.27 to run this test)';
 
 // ------------------------------------------------------------------------------------------- K8s objects
 
@@ -18,13 +19,20 @@ interface K8sObject {
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   [key: string]: unknown;
 }
-interface Probe { httpGet?: { path: string; port: string | number }; periodSeconds?: number; failureThreshold?: number }
+interface Probe {
+  httpGet?: { path: string; port: string | number };
+  periodSeconds?: number;
+  failureThreshold?: number;
+}
 interface EnvVar {
   name: string;
   value?: string;
   valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean }; fieldRef?: { fieldPath: string } };
 }
-interface Resources { requests?: Record<string, string>; limits?: Record<string, string> }
+interface Resources {
+  requests?: Record<string, string>;
+  limits?: Record<string, string>;
+}
 interface Container {
   name: string;
   image: string;
@@ -52,28 +60,52 @@ interface Volume {
   projected?: { sources: { serviceAccountToken?: { path: string; audience?: string; expirationSeconds?: number } }[] };
 }
 interface PodSpec {
-  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; runAsGroup?: number; fsGroup?: number; seccompProfile?: { type: string } };
+  securityContext?: {
+    runAsNonRoot?: boolean;
+    runAsUser?: number;
+    runAsGroup?: number;
+    fsGroup?: number;
+    seccompProfile?: { type: string };
+  };
   automountServiceAccountToken?: boolean;
   containers: Container[];
   volumes?: Volume[];
 }
 interface Deployment extends K8sObject {
-  spec: { replicas?: number; strategy?: { type: string }; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } };
+  spec: {
+    replicas?: number;
+    strategy?: { type: string };
+    selector: { matchLabels: Record<string, string> };
+    template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+  };
 }
 interface StatefulSet extends K8sObject {
   spec: Deployment['spec'] & {
     serviceName: string;
     podManagementPolicy?: string;
-    volumeClaimTemplates?: { metadata: { name: string }; spec: { accessModes: string[]; resources: { requests: { storage: string } } } }[];
+    volumeClaimTemplates?: {
+      metadata: { name: string };
+      spec: { accessModes: string[]; resources: { requests: { storage: string } } };
+    }[];
   };
 }
 interface Service extends K8sObject {
-  spec: { clusterIP?: string; publishNotReadyAddresses?: boolean; selector: Record<string, string>; ports: { name: string; port: number; targetPort: string | number }[] };
+  spec: {
+    clusterIP?: string;
+    publishNotReadyAddresses?: boolean;
+    selector: Record<string, string>;
+    ports: { name: string; port: number; targetPort: string | number }[];
+  };
 }
 interface ServiceMonitor extends K8sObject {
   spec: {
     selector: { matchLabels: Record<string, string> };
-    endpoints: { port: string; path?: string; interval?: string; authorization?: { type?: string; credentials?: { name: string; key: string } } }[];
+    endpoints: {
+      port: string;
+      path?: string;
+      interval?: string;
+      authorization?: { type?: string; credentials?: { name: string; key: string } };
+    }[];
   };
 }
 
@@ -83,13 +115,18 @@ const built = new Map<string, K8sObject[]>();
 function build(dir: string): K8sObject[] {
   const cached = built.get(dir);
   if (cached) return cached;
-  const r = spawnSync('kubectl', ['kustomize', repoPath(`deploy/kustomize/${dir}`)], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('kubectl', ['kustomize', repoPath(`deploy/kustomize/${dir}`)], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.equal(r.status, 0, `kubectl kustomize ${dir} failed:\n${r.stderr}`);
   const docs = parseAllDocuments(r.stdout);
-  const objects = docs.map((d) => {
-    assert.deepEqual(d.errors, [], `${dir}: kustomize output is not valid YAML`);
-    return d.toJS() as K8sObject;
-  }).filter((o) => o !== null);
+  const objects = docs
+    .map((d) => {
+      assert.deepEqual(d.errors, [], `${dir}: kustomize output is not valid YAML`);
+      return d.toJS() as K8sObject;
+    })
+    .filter((o) => o !== null);
   built.set(dir, objects);
   return objects;
 }
@@ -118,7 +155,18 @@ function quantity(q: string | undefined): number {
   assert.ok(q !== undefined, 'quantity is set');
   const m = /^(\d+(?:\.\d+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(q);
   assert.ok(m, `not a quantity: ${q}`);
-  const factor: Record<string, number> = { '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+  const factor: Record<string, number> = {
+    '': 1,
+    m: 1e-3,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
+  };
   return Number(m[1]) * factor[m[2] ?? '']!;
 }
 
@@ -156,11 +204,17 @@ function checkCommon(dir: string): void {
   assert.equal(c.readinessProbe?.httpGet?.path, '/readyz', `${dir}: readiness on /readyz`);
   assert.equal(c.startupProbe?.httpGet?.path, '/startupz', `${dir}: startup on /startupz`);
   const startupBudget = (c.startupProbe?.failureThreshold ?? 3) * (c.startupProbe?.periodSeconds ?? 10);
-  assert.ok(startupBudget >= 120, `${dir}: the startup probe allows only ${startupBudget}s (failureThreshold x periodSeconds >= 120)`);
+  assert.ok(
+    startupBudget >= 120,
+    `${dir}: the startup probe allows only ${startupBudget}s (failureThreshold x periodSeconds >= 120)`,
+  );
   const port = c.ports?.find((p) => p.containerPort === 9100);
   assert.ok(port, `${dir}: container port 9100`);
   for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
-    assert.ok(probe?.httpGet?.port === port.name || probe?.httpGet?.port === 9100, `${dir}: probes target the HTTP port`);
+    assert.ok(
+      probe?.httpGet?.port === port.name || probe?.httpGet?.port === 9100,
+      `${dir}: probes target the HTTP port`,
+    );
   }
 
   // security
@@ -176,7 +230,8 @@ function checkCommon(dir: string): void {
   const claims = (d as StatefulSet).spec.volumeClaimTemplates ?? [];
   for (const path of ['/tmp', '/var/lib/tsmetrics']) {
     const volume = mounts.get(path);
-    const exists = pod.volumes?.some((v) => v.name === volume) === true || claims.some((v) => v.metadata.name === volume);
+    const exists =
+      pod.volumes?.some((v) => v.name === volume) === true || claims.some((v) => v.metadata.name === volume);
     assert.ok(volume !== undefined && exists, `${dir}: ${path} is a mounted volume`);
   }
 
@@ -192,7 +247,8 @@ function checkCommon(dir: string): void {
   assert.equal(config.ENV, 'production', `${dir}: ENV=production (listen on 0.0.0.0, or probes fail)`);
   assert.equal(config.PORT, '9100');
   assert.equal(config.TSNET_STATE_DIR, '/var/lib/tsmetrics');
-  for (const secret of ['OAUTH_CLIENT_SECRET', 'TAILSCALE_API_KEY', 'TS_AUTHKEY']) assert.ok(!(secret in config), `${dir}: ${secret} in a ConfigMap`);
+  for (const secret of ['OAUTH_CLIENT_SECRET', 'TAILSCALE_API_KEY', 'TS_AUTHKEY'])
+    assert.ok(!(secret in config), `${dir}: ${secret} in a ConfigMap`);
 
   // resources
   for (const kind of ['requests', 'limits'] as const) {
@@ -202,20 +258,43 @@ function checkCommon(dir: string): void {
 
   // Service: port 9100 selecting the pods
   const svc = one<Service>(objects, 'Service');
-  assert.ok(svc.spec.ports.some((p) => p.port === 9100 && (p.targetPort === port.name || p.targetPort === 9100)), `${dir}: Service port 9100`);
+  assert.ok(
+    svc.spec.ports.some((p) => p.port === 9100 && (p.targetPort === port.name || p.targetPort === 9100)),
+    `${dir}: Service port 9100`,
+  );
   assert.ok(selects(svc.spec.selector, d.spec.template.metadata.labels), `${dir}: the Service selects the pods`);
-  assert.ok(selects(d.spec.selector.matchLabels, d.spec.template.metadata.labels), `${dir}: the ${d.kind} selects its pods`);
+  assert.ok(
+    selects(d.spec.selector.matchLabels, d.spec.template.metadata.labels),
+    `${dir}: the ${d.kind} selects its pods`,
+  );
 }
 
 /** The ServiceMonitor sends the bearer token from the key the pod reads it from. */
 function checkServiceMonitorToken(dir: string, sm: ServiceMonitor): void {
   for (const e of sm.spec.endpoints) {
-    assert.equal(e.authorization?.type, 'Bearer', `${dir}: ServiceMonitor endpoint ${e.port} authenticates with a bearer token`);
-    assert.deepEqual(e.authorization.credentials, { name: 'tsmetrics-secrets', key: 'METRICS_TOKEN' }, `${dir}: ...from tsmetrics-secrets/METRICS_TOKEN`);
+    assert.equal(
+      e.authorization?.type,
+      'Bearer',
+      `${dir}: ServiceMonitor endpoint ${e.port} authenticates with a bearer token`,
+    );
+    assert.deepEqual(
+      e.authorization.credentials,
+      { name: 'tsmetrics-secrets', key: 'METRICS_TOKEN' },
+      `${dir}: ...from tsmetrics-secrets/METRICS_TOKEN`,
+    );
   }
 }
 
-const namespacedKinds = new Set(['Deployment', 'StatefulSet', 'Service', 'ConfigMap', 'ServiceAccount', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'ServiceMonitor']);
+const namespacedKinds = new Set([
+  'Deployment',
+  'StatefulSet',
+  'Service',
+  'ConfigMap',
+  'ServiceAccount',
+  'PersistentVolumeClaim',
+  'PodDisruptionBudget',
+  'ServiceMonitor',
+]);
 
 test('kustomize base: probes, non-root, read-only, Secret and ConfigMap references, Service', (t: TestContext) => {
   if (KUBECTL_MISSING) return t.skip(SKIP_MESSAGE);
@@ -224,7 +303,11 @@ test('kustomize base: probes, non-root, read-only, Secret and ConfigMap referenc
   assert.deepEqual(objects.map((o) => o.kind).sort(), ['ConfigMap', 'Deployment', 'Service', 'ServiceAccount']);
   assert.equal(configMapOf(objects, deploymentOf(objects)).USE_TSNET, 'false', 'the base runs standalone');
   // Without a METRICS_TOKEN key in the Secret the pod still starts (the endpoints then stay open).
-  assert.equal(metricsTokenRef(containerOf(deploymentOf(objects)))?.optional, true, 'the base: METRICS_TOKEN is optional');
+  assert.equal(
+    metricsTokenRef(containerOf(deploymentOf(objects)))?.optional,
+    true,
+    'the base: METRICS_TOKEN is optional',
+  );
 });
 
 test('kustomize production: ServiceMonitor, tsnet state on a PVC, PodDisruptionBudget, larger resources', (t: TestContext) => {
@@ -235,27 +318,50 @@ test('kustomize production: ServiceMonitor, tsnet state on a PVC, PodDisruptionB
   const c = containerOf(d);
   const podLabels = d.spec.template.metadata.labels;
 
-  for (const o of objects.filter((x) => namespacedKinds.has(x.kind))) assert.equal(o.metadata.namespace, 'monitoring', `${o.kind} namespace`);
+  for (const o of objects.filter((x) => namespacedKinds.has(x.kind)))
+    assert.equal(o.metadata.namespace, 'monitoring', `${o.kind} namespace`);
 
   const sm = one<ServiceMonitor>(objects, 'ServiceMonitor');
   assert.equal(sm.apiVersion, 'monitoring.coreos.com/v1');
   const svc = one<Service>(objects, 'Service');
   assert.ok(selects(sm.spec.selector.matchLabels, svc.metadata.labels), 'the ServiceMonitor selects the Service');
-  assert.ok(sm.spec.endpoints.some((e) => svc.spec.ports.some((p) => p.name === e.port) && (e.path ?? '/metrics') === '/metrics'), 'endpoint on the Service port, /metrics');
+  assert.ok(
+    sm.spec.endpoints.some(
+      (e) => svc.spec.ports.some((p) => p.name === e.port) && (e.path ?? '/metrics') === '/metrics',
+    ),
+    'endpoint on the Service port, /metrics',
+  );
   // /metrics requires the token in production: the ServiceMonitor sends it, and the pod requires the key.
   checkServiceMonitorToken('production', sm);
-  assert.equal(metricsTokenRef(c)?.optional, false, 'production: the METRICS_TOKEN key is required (the ServiceMonitor sends it)');
+  assert.equal(
+    metricsTokenRef(c)?.optional,
+    false,
+    'production: the METRICS_TOKEN key is required (the ServiceMonitor sends it)',
+  );
 
   const pvc = one(objects, 'PersistentVolumeClaim');
-  const state = d.spec.template.spec.volumes?.find((v) => v.name === c.volumeMounts?.find((m) => m.mountPath === '/var/lib/tsmetrics')?.name);
+  const state = d.spec.template.spec.volumes?.find(
+    (v) => v.name === c.volumeMounts?.find((m) => m.mountPath === '/var/lib/tsmetrics')?.name,
+  );
   assert.equal(state?.persistentVolumeClaim?.claimName, pvc.metadata.name, 'the tsnet state volume is the PVC');
   assert.equal(state?.emptyDir, undefined, 'the emptyDir of the base is gone');
-  assert.equal(d.spec.strategy?.type, 'Recreate', 'a ReadWriteOnce volume with one node identity: never two pods at once');
+  assert.equal(
+    d.spec.strategy?.type,
+    'Recreate',
+    'a ReadWriteOnce volume with one node identity: never two pods at once',
+  );
 
-  const pdb = one<K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; minAvailable?: number; maxUnavailable?: number } }>(objects, 'PodDisruptionBudget');
+  const pdb = one<
+    K8sObject & {
+      spec: { selector: { matchLabels: Record<string, string> }; minAvailable?: number; maxUnavailable?: number };
+    }
+  >(objects, 'PodDisruptionBudget');
   assert.equal(pdb.apiVersion, 'policy/v1');
   assert.ok(selects(pdb.spec.selector.matchLabels, podLabels), 'the PDB selects the pods');
-  assert.ok(!(pdb.spec.minAvailable !== undefined && pdb.spec.minAvailable >= (d.spec.replicas ?? 1)), 'the PDB must not block every drain of a single replica');
+  assert.ok(
+    !(pdb.spec.minAvailable !== undefined && pdb.spec.minAvailable >= (d.spec.replicas ?? 1)),
+    'the PDB must not block every drain of a single replica',
+  );
 
   const config = configMapOf(objects, d);
   assert.equal(config.USE_TSNET, 'true');
@@ -264,7 +370,10 @@ test('kustomize production: ServiceMonitor, tsnet state on a PVC, PodDisruptionB
   const base = containerOf(deploymentOf(build('base')));
   for (const kind of ['requests', 'limits'] as const) {
     for (const r of ['cpu', 'memory']) {
-      assert.ok(quantity(c.resources?.[kind]?.[r]) > quantity(base.resources?.[kind]?.[r]), `production ${kind}.${r} above the base`);
+      assert.ok(
+        quantity(c.resources?.[kind]?.[r]) > quantity(base.resources?.[kind]?.[r]),
+        `production ${kind}.${r} above the base`,
+      );
     }
   }
   assert.doesNotMatch(c.image, /:latest$/, 'production pins the image tag');
@@ -277,9 +386,11 @@ test('kustomize development: own namespace, debug logging, small resources, noth
   const d = deploymentOf(objects);
   const c = containerOf(d);
 
-  for (const o of objects.filter((x) => namespacedKinds.has(x.kind))) assert.equal(o.metadata.namespace, 'tsmetrics-dev', `${o.kind} namespace`);
+  for (const o of objects.filter((x) => namespacedKinds.has(x.kind)))
+    assert.equal(o.metadata.namespace, 'tsmetrics-dev', `${o.kind} namespace`);
   assert.equal(one(objects, 'Namespace').metadata.name, 'tsmetrics-dev');
-  for (const kind of ['ServiceMonitor', 'PersistentVolumeClaim', 'PodDisruptionBudget']) assert.ok(!objects.some((o) => o.kind === kind), `no ${kind} in development`);
+  for (const kind of ['ServiceMonitor', 'PersistentVolumeClaim', 'PodDisruptionBudget'])
+    assert.ok(!objects.some((o) => o.kind === kind), `no ${kind} in development`);
 
   const config = configMapOf(objects, d);
   assert.equal(config.LOG_LEVEL, 'debug');
@@ -290,7 +401,10 @@ test('kustomize development: own namespace, debug logging, small resources, noth
   const base = containerOf(deploymentOf(build('base')));
   for (const kind of ['requests', 'limits'] as const) {
     for (const r of ['cpu', 'memory']) {
-      assert.ok(quantity(c.resources?.[kind]?.[r]) <= quantity(base.resources?.[kind]?.[r]), `development ${kind}.${r} not above the base`);
+      assert.ok(
+        quantity(c.resources?.[kind]?.[r]) <= quantity(base.resources?.[kind]?.[r]),
+        `development ${kind}.${r} not above the base`,
+      );
     }
   }
 });
@@ -299,7 +413,8 @@ test('kustomize sharded: a StatefulSet of 3 shards, headless Service, per-pod ts
   if (KUBECTL_MISSING) return t.skip(SKIP_MESSAGE);
   checkCommon('overlays/sharded');
   const objects = build('overlays/sharded');
-  for (const o of objects.filter((x) => namespacedKinds.has(x.kind))) assert.equal(o.metadata.namespace, 'monitoring', `${o.kind} namespace`);
+  for (const o of objects.filter((x) => namespacedKinds.has(x.kind)))
+    assert.equal(o.metadata.namespace, 'monitoring', `${o.kind} namespace`);
 
   // A StatefulSet instead of the Deployment, with the pod template of production (same probes, resources, image).
   assert.ok(!objects.some((o) => o.kind === 'Deployment'), 'no Deployment next to the StatefulSet');
@@ -307,10 +422,15 @@ test('kustomize sharded: a StatefulSet of 3 shards, headless Service, per-pod ts
   assert.equal(sts.apiVersion, 'apps/v1');
   assert.equal(sts.spec.replicas, 3);
   assert.equal(sts.spec.podManagementPolicy, 'Parallel', 'shards start independently of each other');
-  assert.equal((sts.spec as { strategy?: unknown }).strategy, undefined, 'no Deployment strategy left in the StatefulSet');
+  assert.equal(
+    (sts.spec as { strategy?: unknown }).strategy,
+    undefined,
+    'no Deployment strategy left in the StatefulSet',
+  );
   const c = containerOf(sts);
   const production = containerOf(deploymentOf(build('overlays/production')));
-  for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) assert.deepEqual(c[probe], production[probe], `${probe} as in production`);
+  for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const)
+    assert.deepEqual(c[probe], production[probe], `${probe} as in production`);
   assert.deepEqual(c.resources, production.resources, 'resources as in production');
   assert.equal(c.image, production.image);
 
@@ -335,26 +455,53 @@ test('kustomize sharded: a StatefulSet of 3 shards, headless Service, per-pod ts
   assert.ok(claim, 'the state volume comes from volumeClaimTemplates (one claim per pod)');
   assert.deepEqual(claim.spec.accessModes, ['ReadWriteOnce']);
   assert.ok(quantity(claim.spec.resources.requests.storage) > 0);
-  assert.ok(!sts.spec.template.spec.volumes?.some((v) => v.name === stateMount.name), 'no pod volume shadows the claim');
+  assert.ok(
+    !sts.spec.template.spec.volumes?.some((v) => v.name === stateMount.name),
+    'no pod volume shadows the claim',
+  );
   assert.ok(!objects.some((o) => o.kind === 'PersistentVolumeClaim'), 'the single PVC of production is gone');
 
   // The headless Service is the StatefulSet's serviceName, selects every pod and publishes unready ones.
   const services = objects.filter((o): o is Service => o.kind === 'Service');
-  assert.deepEqual(services.map((s) => s.metadata.name), [sts.spec.serviceName], 'one Service: the headless one named by serviceName');
+  assert.deepEqual(
+    services.map((s) => s.metadata.name),
+    [sts.spec.serviceName],
+    'one Service: the headless one named by serviceName',
+  );
   const headless = services[0]!;
   assert.equal(headless.metadata.name, 'tsmetrics-headless');
   assert.equal(headless.spec.clusterIP, 'None');
-  assert.equal(headless.spec.publishNotReadyAddresses, true, 'a replica with stale data is still scraped (its alerts need it)');
-  assert.ok(selects(headless.spec.selector, sts.spec.template.metadata.labels), 'the headless Service selects the pods');
+  assert.equal(
+    headless.spec.publishNotReadyAddresses,
+    true,
+    'a replica with stale data is still scraped (its alerts need it)',
+  );
+  assert.ok(
+    selects(headless.spec.selector, sts.spec.template.metadata.labels),
+    'the headless Service selects the pods',
+  );
 
   // The ServiceMonitor scrapes every replica through it, with the token; the PDB covers the pods.
   const sm = one<ServiceMonitor>(objects, 'ServiceMonitor');
-  assert.ok(selects(sm.spec.selector.matchLabels, headless.metadata.labels), 'the ServiceMonitor selects the headless Service');
-  assert.ok(sm.spec.endpoints.some((e) => headless.spec.ports.some((p) => p.name === e.port)), 'on its port');
+  assert.ok(
+    selects(sm.spec.selector.matchLabels, headless.metadata.labels),
+    'the ServiceMonitor selects the headless Service',
+  );
+  assert.ok(
+    sm.spec.endpoints.some((e) => headless.spec.ports.some((p) => p.name === e.port)),
+    'on its port',
+  );
   checkServiceMonitorToken('sharded', sm);
-  const pdb = one<K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; maxUnavailable?: number; minAvailable?: number } }>(objects, 'PodDisruptionBudget');
+  const pdb = one<
+    K8sObject & {
+      spec: { selector: { matchLabels: Record<string, string> }; maxUnavailable?: number; minAvailable?: number };
+    }
+  >(objects, 'PodDisruptionBudget');
   assert.ok(selects(pdb.spec.selector.matchLabels, sts.spec.template.metadata.labels), 'the PDB selects the pods');
-  assert.ok((pdb.spec.maxUnavailable ?? 0) >= 1 && (pdb.spec.maxUnavailable ?? 0) < sts.spec.replicas, 'the PDB lets one shard go at a time');
+  assert.ok(
+    (pdb.spec.maxUnavailable ?? 0) >= 1 && (pdb.spec.maxUnavailable ?? 0) < sts.spec.replicas,
+    'the PDB lets one shard go at a time',
+  );
 });
 
 test('kustomize workload identity: a projected service account token with the Tailscale audience as OAUTH_ID_TOKEN_FILE', (t: TestContext) => {
@@ -364,7 +511,10 @@ test('kustomize workload identity: a projected service account token with the Ta
   const c = containerOf(d);
   const file = c.env?.find((e) => e.name === 'OAUTH_ID_TOKEN_FILE')?.value;
   assert.ok(file, 'OAUTH_ID_TOKEN_FILE is set');
-  assert.ok(c.env?.some((e) => e.name === 'METRICS_TOKEN'), 'the base environment is kept');
+  assert.ok(
+    c.env?.some((e) => e.name === 'METRICS_TOKEN'),
+    'the base environment is kept',
+  );
   const mount = c.volumeMounts?.find((m) => m.name === 'tailscale-id-token');
   assert.ok(mount && (mount as { readOnly?: boolean }).readOnly === true, 'mounted read-only');
   const volume = d.spec.template.spec.volumes?.find((v) => v.name === 'tailscale-id-token');

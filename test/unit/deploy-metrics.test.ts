@@ -12,9 +12,11 @@ import { repoPath, readRepo } from '../helpers/repo.js';
 // The README's metric tables are the list of what tsmetrics exports (test/e2e/docs.test.ts checks them
 // against the running exporter), so the names and types come from there.
 const TYPES = new Map(
-  [...readRepo('README.md').matchAll(/^\| `((?:tailscale|tailscaled|tsmetrics)_[a-z0-9_]+)` \| (counter|gauge|untyped|histogram|summary) \|/gm)].map(
-    (m) => [m[1]!, m[2]!] as const,
-  ),
+  [
+    ...readRepo('README.md').matchAll(
+      /^\| `((?:tailscale|tailscaled|tsmetrics)_[a-z0-9_]+)` \| (counter|gauge|untyped|histogram|summary) \|/gm,
+    ),
+  ].map((m) => [m[1]!, m[2]!] as const),
 );
 const namesOf = (type: string): string[] => [...TYPES].filter(([, t]) => t === type).map(([n]) => n);
 const COUNTERS = new Set(namesOf('counter'));
@@ -22,7 +24,11 @@ const HISTOGRAMS = new Set(namesOf('histogram'));
 const GAUGES = new Set([...namesOf('gauge'), ...namesOf('untyped')]);
 
 /** Every series name a query may use: gauges, counters, and the _bucket/_sum/_count of histograms. */
-const ALLOWED = new Set([...GAUGES, ...COUNTERS, ...[...HISTOGRAMS].flatMap((h) => [`${h}_bucket`, `${h}_sum`, `${h}_count`])]);
+const ALLOWED = new Set([
+  ...GAUGES,
+  ...COUNTERS,
+  ...[...HISTOGRAMS].flatMap((h) => [`${h}_bucket`, `${h}_sum`, `${h}_count`]),
+]);
 const RATE_ABLE = new Set([...COUNTERS, ...[...HISTOGRAMS].flatMap((h) => [`${h}_bucket`, `${h}_sum`, `${h}_count`])]);
 
 const METRIC = /\b(?:tailscale_|tailscaled_|tsmetrics_)[a-z0-9_]+/g;
@@ -30,9 +36,17 @@ const METRIC = /\b(?:tailscale_|tailscaled_|tsmetrics_)[a-z0-9_]+/g;
 /** Every PromQL expression in deploy/, with where it comes from. */
 function expressions(): { where: string; expr: string }[] {
   const out: { where: string; expr: string }[] = [];
-  for (const file of ['deploy/grafana/tsmetrics-overview.json', 'deploy/grafana/tsmetrics-device-details.json', 'deploy/grafana/tsmetrics-traffic.json']) {
+  for (const file of [
+    'deploy/grafana/tsmetrics-overview.json',
+    'deploy/grafana/tsmetrics-device-details.json',
+    'deploy/grafana/tsmetrics-traffic.json',
+  ]) {
     const d = JSON.parse(readRepo(file)) as {
-      panels: { title: string; targets?: { expr: string }[]; panels?: { title: string; targets?: { expr: string }[] }[] }[];
+      panels: {
+        title: string;
+        targets?: { expr: string }[];
+        panels?: { title: string; targets?: { expr: string }[] }[];
+      }[];
       templating: { list: { name: string; query: unknown; definition?: string }[] };
     };
     for (const p of d.panels.flatMap((x) => [x, ...(x.panels ?? [])])) {
@@ -44,10 +58,16 @@ function expressions(): { where: string; expr: string }[] {
       if (v.definition) out.push({ where: `${file} variable ${v.name}`, expr: v.definition });
     }
   }
-  const alerts = parse(readRepo('deploy/prometheus/alerts.yaml')) as { groups: { rules: { alert?: string; record?: string; expr: string }[] }[] };
-  for (const r of alerts.groups.flatMap((g) => g.rules)) out.push({ where: `alerts.yaml ${r.alert ?? r.record ?? ''}`, expr: r.expr });
-  const tests = parse(readRepo('deploy/prometheus/alerts.test.yaml')) as { tests: { input_series: { series: string }[] }[] };
-  for (const s of tests.tests.flatMap((t) => t.input_series)) out.push({ where: 'alerts.test.yaml input_series', expr: s.series });
+  const alerts = parse(readRepo('deploy/prometheus/alerts.yaml')) as {
+    groups: { rules: { alert?: string; record?: string; expr: string }[] }[];
+  };
+  for (const r of alerts.groups.flatMap((g) => g.rules))
+    out.push({ where: `alerts.yaml ${r.alert ?? r.record ?? ''}`, expr: r.expr });
+  const tests = parse(readRepo('deploy/prometheus/alerts.test.yaml')) as {
+    tests: { input_series: { series: string }[] }[];
+  };
+  for (const s of tests.tests.flatMap((t) => t.input_series))
+    out.push({ where: 'alerts.test.yaml input_series', expr: s.series });
   return out;
 }
 
@@ -79,9 +99,12 @@ test('deploy/: the tailscale_* and tsmetrics_* names used are emitted in src/', 
       if (e.isDirectory()) return e.name === 'sim' ? [] : walk(p); // the simulator is not the exporter
       return e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [p] : [];
     });
-  const source = walk(srcDir).map((f) => readFileSync(f, 'utf8')).join('\n');
+  const source = walk(srcDir)
+    .map((f) => readFileSync(f, 'utf8'))
+    .join('\n');
   const used = new Set(expressions().flatMap(({ expr }) => [...expr.matchAll(METRIC)].map(([n]) => n)));
-  const base = (n: string): string => n.replace(/_(bucket|sum|count)$/, (s) => (HISTOGRAMS.has(n.slice(0, -s.length)) ? '' : s));
+  const base = (n: string): string =>
+    n.replace(/_(bucket|sum|count)$/, (s) => (HISTOGRAMS.has(n.slice(0, -s.length)) ? '' : s));
   // tailscaled_* families are re-exported from the devices, so their names need not appear in src/.
   const missing = [...used]
     .map(base)

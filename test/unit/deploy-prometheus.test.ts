@@ -35,16 +35,30 @@ interface RuleTest {
   alert_rule_test?: { eval_time: string; alertname: string; exp_alerts: { exp_labels?: Record<string, string> }[] }[];
 }
 
-const rules = (parse(readRepo(`${DIR}/alerts.yaml`)) as { groups: { name: string; rules: Rule[] }[] }).groups.flatMap((g) => g.rules);
+const rules = (parse(readRepo(`${DIR}/alerts.yaml`)) as { groups: { name: string; rules: Rule[] }[] }).groups.flatMap(
+  (g) => g.rules,
+);
 const alerts = rules.filter((r) => r.alert !== undefined);
 const ruleTests = parse(readRepo(`${DIR}/alerts.test.yaml`)) as { rule_files: string[]; tests: RuleTest[] };
 
 const REQUIRED_ALERTS = [
-  'TailscaleDeviceOffline', 'TailscaleDeviceKeyExpiringSoon', 'TailscaleHighPacketLoss', 'TailscaleHealthMessages',
-  'TsmetricsApiDown', 'TsmetricsDeviceScrapeFailing', 'TsmetricsRefreshStale',
-  'TailscaleKeyExpiringSoon', 'TailscaleUsersAwaitingApproval', 'TailscaleDeviceApprovalDisabled', 'TsmetricsCollectorFailing',
+  'TailscaleDeviceOffline',
+  'TailscaleDeviceKeyExpiringSoon',
+  'TailscaleHighPacketLoss',
+  'TailscaleHealthMessages',
+  'TsmetricsApiDown',
+  'TsmetricsDeviceScrapeFailing',
+  'TsmetricsRefreshStale',
+  'TailscaleKeyExpiringSoon',
+  'TailscaleUsersAwaitingApproval',
+  'TailscaleDeviceApprovalDisabled',
+  'TsmetricsCollectorFailing',
   // Integration health and Headscale's own health check (issue 19).
-  'TailscaleLogStreamFailing', 'TailscalePostureSyncStale', 'TailscalePostureSyncFailing', 'TailscaleServiceWithoutReadyHost', 'HeadscaleDatabaseUnhealthy',
+  'TailscaleLogStreamFailing',
+  'TailscalePostureSyncStale',
+  'TailscalePostureSyncFailing',
+  'TailscaleServiceWithoutReadyHost',
+  'HeadscaleDatabaseUnhealthy',
 ];
 
 /** The example scrape configs: one exporter, sharded replicas, Prometheus scraping the devices itself. */
@@ -52,7 +66,10 @@ const CONFIGS = ['prometheus.yaml', 'prometheus-sharded.yaml', 'prometheus-devic
 /** Where the examples read the bearer token (METRICS_TOKEN) from. */
 const TOKEN_FILE = '/etc/prometheus/tsmetrics-token';
 
-interface Authorization { type?: string; credentials_file?: string }
+interface Authorization {
+  type?: string;
+  credentials_file?: string;
+}
 interface ScrapeConfig {
   job_name: string;
   scrape_interval?: string;
@@ -63,16 +80,26 @@ interface ScrapeConfig {
   static_configs?: { targets: string[] }[];
   dns_sd_configs?: { names: string[]; type?: string; port?: number }[];
   http_sd_configs?: { url: string; authorization?: Authorization }[];
-  relabel_configs?: { source_labels?: string[]; target_label?: string; replacement?: string; action?: string; regex?: string }[];
+  relabel_configs?: {
+    source_labels?: string[];
+    target_label?: string;
+    replacement?: string;
+    action?: string;
+    regex?: string;
+  }[];
 }
-interface PromConfig { rule_files?: string[]; scrape_configs: ScrapeConfig[] }
+interface PromConfig {
+  rule_files?: string[];
+  scrape_configs: ScrapeConfig[];
+}
 const configOf = (file: string): PromConfig => parse(readRepo(`${DIR}/${file}`)) as PromConfig;
 const jobOf = (config: PromConfig, name: string): ScrapeConfig => {
   const job = config.scrape_configs.find((j) => j.job_name === name);
   assert.ok(job, `a scrape job named ${name}`);
   return job;
 };
-const bearer = (a: Authorization | undefined): boolean => (a?.type ?? 'Bearer') === 'Bearer' && a?.credentials_file === TOKEN_FILE;
+const bearer = (a: Authorization | undefined): boolean =>
+  (a?.type ?? 'Bearer') === 'Bearer' && a?.credentials_file === TOKEN_FILE;
 
 // ------------------------------------------------------------------------------------------- promtool
 
@@ -94,7 +121,8 @@ for (const file of CONFIGS) {
   test(`promtool check config on a copy of ${file}, with the token file and the rule files it references`, (t: TestContext) => {
     const config = configOf(file);
     const ruleFiles = config.rule_files ?? [];
-    for (const f of ruleFiles) assert.ok(existsSync(repoPath(`${DIR}/${f}`)), `rule file ${f} referenced by ${file} exists`);
+    for (const f of ruleFiles)
+      assert.ok(existsSync(repoPath(`${DIR}/${f}`)), `rule file ${f} referenced by ${file} exists`);
     const text = readRepo(`${DIR}/${file}`);
     assert.ok(text.includes(TOKEN_FILE), `${file} reads the bearer token from ${TOKEN_FILE}`);
 
@@ -118,7 +146,11 @@ test('prometheus.yaml: the tsmetrics job scrapes /metrics every 30s with the bea
   assert.equal(job.scrape_interval, '30s');
   assert.equal(job.scrape_timeout, '10s');
   assert.equal(job.metrics_path ?? '/metrics', '/metrics');
-  assert.deepEqual(job.authorization, { type: 'Bearer', credentials_file: TOKEN_FILE }, 'METRICS_TOKEN: authorization is active in the example');
+  assert.deepEqual(
+    job.authorization,
+    { type: 'Bearer', credentials_file: TOKEN_FILE },
+    'METRICS_TOKEN: authorization is active in the example',
+  );
 });
 
 test('prometheus-sharded.yaml: every replica behind the headless Service of the sharded overlay, with the token', () => {
@@ -126,14 +158,25 @@ test('prometheus-sharded.yaml: every replica behind the headless Service of the 
   assert.ok(bearer(job.authorization), 'the replicas need the token too');
   const names = (job.dns_sd_configs ?? []).flatMap((c) => c.names);
   // The headless Service of deploy/kustomize/overlays/sharded, in the namespace of the overlay.
-  const headless = parse(readRepo('deploy/kustomize/overlays/sharded/service-headless.yaml')) as { metadata: { name: string }; spec: { ports: { name: string }[] } };
-  const namespace = (parse(readRepo('deploy/kustomize/overlays/sharded/kustomization.yaml')) as { namespace: string }).namespace;
+  const headless = parse(readRepo('deploy/kustomize/overlays/sharded/service-headless.yaml')) as {
+    metadata: { name: string };
+    spec: { ports: { name: string }[] };
+  };
+  const namespace = (parse(readRepo('deploy/kustomize/overlays/sharded/kustomization.yaml')) as { namespace: string })
+    .namespace;
   const port = headless.spec.ports[0]!.name;
   assert.ok(
-    names.some((n) => n === `_${port}._tcp.${headless.metadata.name}.${namespace}.svc.cluster.local` || n === `${headless.metadata.name}.${namespace}.svc.cluster.local`),
+    names.some(
+      (n) =>
+        n === `_${port}._tcp.${headless.metadata.name}.${namespace}.svc.cluster.local` ||
+        n === `${headless.metadata.name}.${namespace}.svc.cluster.local`,
+    ),
     `dns_sd_configs names the headless Service ${headless.metadata.name}.${namespace}, got ${names.join(', ')}`,
   );
-  assert.ok(job.relabel_configs?.some((r) => r.target_label === 'shard'), 'a shard label tells the replicas apart');
+  assert.ok(
+    job.relabel_configs?.some((r) => r.target_label === 'shard'),
+    'a shard label tells the replicas apart',
+  );
 });
 
 test('prometheus-devices.yaml: devices discovered through /sd, scraped directly and through /probe', () => {
@@ -143,14 +186,32 @@ test('prometheus-devices.yaml: devices discovered through /sd, scraped directly 
   const probe = jobOf(config, 'tailscale-probe');
   for (const job of [direct, probe]) {
     const sd = job.http_sd_configs ?? [];
-    assert.ok(sd.length > 0 && sd.every((c) => /^http:\/\/tsmetrics:9100\/sd$/.test(c.url)), `${job.job_name}: http_sd_configs on http://tsmetrics:9100/sd`);
-    assert.ok(sd.every((c) => bearer(c.authorization)), `${job.job_name}: /sd is a data endpoint: it needs the token`);
+    assert.ok(
+      sd.length > 0 && sd.every((c) => /^http:\/\/tsmetrics:9100\/sd$/.test(c.url)),
+      `${job.job_name}: http_sd_configs on http://tsmetrics:9100/sd`,
+    );
+    assert.ok(
+      sd.every((c) => bearer(c.authorization)),
+      `${job.job_name}: /sd is a data endpoint: it needs the token`,
+    );
   }
-  assert.ok(direct.relabel_configs?.some((r) => r.source_labels?.includes('__meta_tailscale_device_id') && r.target_label === 'device_id'));
+  assert.ok(
+    direct.relabel_configs?.some(
+      (r) => r.source_labels?.includes('__meta_tailscale_device_id') && r.target_label === 'device_id',
+    ),
+  );
   assert.equal(probe.metrics_path, '/probe');
   assert.ok(bearer(probe.authorization), '/probe needs the token');
-  assert.ok(probe.relabel_configs?.some((r) => r.source_labels?.join() === '__meta_tailscale_device_id' && r.target_label === '__param_target'), '__param_target from __meta_tailscale_device_id');
-  assert.ok(probe.relabel_configs?.some((r) => r.target_label === '__address__' && r.replacement === 'tsmetrics:9100'), 'the probe goes to the exporter');
+  assert.ok(
+    probe.relabel_configs?.some(
+      (r) => r.source_labels?.join() === '__meta_tailscale_device_id' && r.target_label === '__param_target',
+    ),
+    '__param_target from __meta_tailscale_device_id',
+  );
+  assert.ok(
+    probe.relabel_configs?.some((r) => r.target_label === '__address__' && r.replacement === 'tsmetrics:9100'),
+    'the probe goes to the exporter',
+  );
   assert.equal(probe.honor_labels, true, "/probe's own device_id/device_name labels are kept, not renamed exported_*");
 });
 
@@ -173,16 +234,25 @@ test('alerts.yaml: the required alerts exist, each with for, severity, summary a
 test('alerts.yaml: the expressions implement the documented conditions', () => {
   const expr = (name: string): string => alerts.find((a) => a.alert === name)!.expr.replace(/\s+/g, ' ');
   assert.match(expr('TailscaleDeviceOffline'), /tailscale_device_online == 0/);
-  assert.match(expr('TailscaleDeviceKeyExpiringSoon'), /\(tailscale_device_machine_key_expiry - time\(\)\) < (14 \* 86400|1209600)/);
+  assert.match(
+    expr('TailscaleDeviceKeyExpiringSoon'),
+    /\(tailscale_device_machine_key_expiry - time\(\)\) < (14 \* 86400|1209600)/,
+  );
   assert.match(expr('TailscaleHighPacketLoss'), /rate\(tailscaled_inbound_dropped_packets_total\[/);
   assert.match(expr('TailscaleHighPacketLoss'), /rate\(tailscaled_outbound_dropped_packets_total\[/);
   assert.match(expr('TailscaleHealthMessages'), /tailscaled_health_messages > 0/);
   assert.match(expr('TsmetricsApiDown'), /tsmetrics_api_up == 0/);
   assert.match(expr('TsmetricsDeviceScrapeFailing'), /tsmetrics_device_scrape_up == 0/);
   assert.match(expr('TsmetricsRefreshStale'), /time\(\) - tsmetrics_last_successful_refresh_timestamp_seconds > \d+/);
-  assert.match(expr('TailscaleKeyExpiringSoon'), /tailscale_key_expires_in_seconds\{key_type=~"auth\|api"\} < (14 \* 86400|1209600)/);
+  assert.match(
+    expr('TailscaleKeyExpiringSoon'),
+    /tailscale_key_expires_in_seconds\{key_type=~"auth\|api"\} < (14 \* 86400|1209600)/,
+  );
   assert.match(expr('TailscaleUsersAwaitingApproval'), /tailscale_user_info\{status="needs-approval"\}/);
-  assert.match(expr('TailscaleDeviceApprovalDisabled'), /tailscale_tailnet_setting_enabled\{setting="devices_approval"\} == 0/);
+  assert.match(
+    expr('TailscaleDeviceApprovalDisabled'),
+    /tailscale_tailnet_setting_enabled\{setting="devices_approval"\} == 0/,
+  );
   assert.match(expr('TsmetricsCollectorFailing'), /tsmetrics_collector_success == 0/);
   // Audit log: each on its own counter selection, the first event of a kind included (a series that appears).
   for (const [name, selector] of [
@@ -191,13 +261,30 @@ test('alerts.yaml: the expressions implement the documented conditions', () => {
     ['TailscaleUserRoleChanged', 'target_type="USER",target_property="USER_ROLE"'],
     ['TailscaleKeyCreated', 'target_type="API_KEY",action="CREATE"'],
   ] as const) {
-    assert.ok(expr(name).includes(`increase(tailscale_audit_events_total{${selector}}[15m])`), `${name}: increase of its events`);
-    assert.ok(expr(name).includes(`unless tailscale_audit_events_total{${selector}} offset 15m`), `${name}: and the first event of its kind`);
+    assert.ok(
+      expr(name).includes(`increase(tailscale_audit_events_total{${selector}}[15m])`),
+      `${name}: increase of its events`,
+    );
+    assert.ok(
+      expr(name).includes(`unless tailscale_audit_events_total{${selector}} offset 15m`),
+      `${name}: and the first event of its kind`,
+    );
   }
   const collectorFailing = alerts.find((a) => a.alert === 'TsmetricsCollectorFailing')!;
   assert.equal(collectorFailing.for, '15m');
-  const tailnet = (parse(readRepo(`${DIR}/alerts.yaml`)) as { groups: { name: string; rules: Rule[] }[] }).groups.find((g) => g.name === 'tailscale-tailnet');
-  assert.deepEqual(tailnet?.rules.map((r) => r.alert), ['TailscaleKeyExpiringSoon', 'TailscaleUsersAwaitingApproval', 'TailscaleDeviceApprovalDisabled', 'TsmetricsCollectorFailing'], 'the tailscale-tailnet group');
+  const tailnet = (parse(readRepo(`${DIR}/alerts.yaml`)) as { groups: { name: string; rules: Rule[] }[] }).groups.find(
+    (g) => g.name === 'tailscale-tailnet',
+  );
+  assert.deepEqual(
+    tailnet?.rules.map((r) => r.alert),
+    [
+      'TailscaleKeyExpiringSoon',
+      'TailscaleUsersAwaitingApproval',
+      'TailscaleDeviceApprovalDisabled',
+      'TsmetricsCollectorFailing',
+    ],
+    'the tailscale-tailnet group',
+  );
 });
 
 test('alerts.yaml: the integration-health alerts watch the new health signals', () => {
@@ -205,12 +292,26 @@ test('alerts.yaml: the integration-health alerts watch the new health signals', 
   assert.match(expr('TailscaleLogStreamFailing'), /increase\(tailscale_logstream_failed_requests_total\[30m\]\) > 0/);
   assert.match(expr('TailscaleLogStreamFailing'), /increase\(tailscale_logstream_entries_sent_total\[30m\]\) == 0/);
   assert.match(expr('TailscaleLogStreamFailing'), /tailscale_logstream_error == 1/);
-  assert.match(expr('TailscalePostureSyncStale'), /time\(\) - tailscale_posture_integration_last_sync_timestamp_seconds > /);
+  assert.match(
+    expr('TailscalePostureSyncStale'),
+    /time\(\) - tailscale_posture_integration_last_sync_timestamp_seconds > /,
+  );
   assert.match(expr('TailscalePostureSyncFailing'), /tailscale_posture_integration_error == 1/);
   assert.match(expr('TailscaleServiceWithoutReadyHost'), /tailscale_service_approved_ready_hosts == 0/);
   assert.match(expr('HeadscaleDatabaseUnhealthy'), /headscale_database_connectivity == 0/);
-  const group = (parse(readRepo(`${DIR}/alerts.yaml`)) as { groups: { name: string; rules: Rule[] }[] }).groups.find((g) => g.name === 'tailscale-integrations');
-  assert.deepEqual(group?.rules.map((r) => r.alert), ['TailscaleLogStreamFailing', 'TailscalePostureSyncStale', 'TailscalePostureSyncFailing', 'TailscaleServiceWithoutReadyHost', 'HeadscaleDatabaseUnhealthy']);
+  const group = (parse(readRepo(`${DIR}/alerts.yaml`)) as { groups: { name: string; rules: Rule[] }[] }).groups.find(
+    (g) => g.name === 'tailscale-integrations',
+  );
+  assert.deepEqual(
+    group?.rules.map((r) => r.alert),
+    [
+      'TailscaleLogStreamFailing',
+      'TailscalePostureSyncStale',
+      'TailscalePostureSyncFailing',
+      'TailscaleServiceWithoutReadyHost',
+      'HeadscaleDatabaseUnhealthy',
+    ],
+  );
 });
 
 test('alerts.test.yaml: every alert has a case where it fires and one where it must not', () => {
@@ -218,16 +319,28 @@ test('alerts.test.yaml: every alert has a case where it fires and one where it m
   const checks = ruleTests.tests.flatMap((t) => t.alert_rule_test ?? []);
   for (const a of alerts) {
     const mine = checks.filter((c) => c.alertname === a.alert);
-    assert.ok(mine.some((c) => c.exp_alerts.length > 0), `${a.alert!}: no test where it fires`);
-    assert.ok(mine.some((c) => c.exp_alerts.length === 0), `${a.alert!}: no test where it must stay quiet`);
+    assert.ok(
+      mine.some((c) => c.exp_alerts.length > 0),
+      `${a.alert!}: no test where it fires`,
+    );
+    assert.ok(
+      mine.some((c) => c.exp_alerts.length === 0),
+      `${a.alert!}: no test where it must stay quiet`,
+    );
   }
 });
 
 test('alerts.test.yaml: a device with key expiry disabled (no expiry series) is tested not to alert', () => {
   const idOf = (series: string): string | undefined => /device_id="([^"]+)"/.exec(series)?.[1];
   const covered = ruleTests.tests.some((t) => {
-    const disabled = t.input_series.filter((s) => s.series.startsWith('tailscale_device_key_expiry_disabled{')).map((s) => idOf(s.series));
-    const withExpiry = new Set(t.input_series.filter((s) => s.series.startsWith('tailscale_device_machine_key_expiry{')).map((s) => idOf(s.series)));
+    const disabled = t.input_series
+      .filter((s) => s.series.startsWith('tailscale_device_key_expiry_disabled{'))
+      .map((s) => idOf(s.series));
+    const withExpiry = new Set(
+      t.input_series
+        .filter((s) => s.series.startsWith('tailscale_device_machine_key_expiry{'))
+        .map((s) => idOf(s.series)),
+    );
     const alerted = (t.alert_rule_test ?? [])
       .filter((c) => c.alertname === 'TailscaleDeviceKeyExpiringSoon')
       .flatMap((c) => c.exp_alerts.map((e) => e.exp_labels?.device_id));
@@ -248,11 +361,23 @@ test('alerts.test.yaml: a key that never expires (no expiry series) and an expir
     const alerted = new Set(checks.flatMap((c) => c.exp_alerts.map((e) => e.exp_labels?.key_id)));
     const expiring = t.input_series.filter((s) => s.series.startsWith('tailscale_key_expires_in_seconds{'));
     const withExpiry = new Set(expiring.map((s) => keyOf(s.series)));
-    const listed = t.input_series.filter((s) => /^tailscale_key_(info|created_timestamp_seconds)\{/.test(s.series)).map((s) => keyOf(s.series));
+    const listed = t.input_series
+      .filter((s) => /^tailscale_key_(info|created_timestamp_seconds)\{/.test(s.series))
+      .map((s) => keyOf(s.series));
     never ||= listed.some((id) => id !== undefined && !withExpiry.has(id) && !alerted.has(id));
     // an OAuth client whose expiry is within 14 days (values in seconds, first sample)
-    client ||= expiring.some((s) => typeOf(s.series) === 'client' && Number(s.values.split(/[ x]/)[0]) < 14 * 86400 && !alerted.has(keyOf(s.series)));
-    assert.ok(checks.some((c) => c.exp_alerts.length > 0 && c.exp_alerts.every((e) => /^(auth|api)$/.test(e.exp_labels?.key_type ?? ''))), 'only auth keys and API tokens alert');
+    client ||= expiring.some(
+      (s) =>
+        typeOf(s.series) === 'client' &&
+        Number(s.values.split(/[ x]/)[0]) < 14 * 86400 &&
+        !alerted.has(keyOf(s.series)),
+    );
+    assert.ok(
+      checks.some(
+        (c) => c.exp_alerts.length > 0 && c.exp_alerts.every((e) => /^(auth|api)$/.test(e.exp_labels?.key_type ?? '')),
+      ),
+      'only auth keys and API tokens alert',
+    );
   }
   assert.ok(never, 'a listed key without a tailscale_key_expires_in_seconds series must not alert');
   assert.ok(client, 'an OAuth client (key_type client) expiring within 14 days must not alert');

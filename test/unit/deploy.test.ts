@@ -12,15 +12,34 @@ import { repoPath, readRepo } from '../helpers/repo.js';
 /** Environment variables the exporter reads (the Go original's contract plus this port's additions). */
 const SECRET_VARIABLES = ['OAUTH_CLIENT_SECRET', 'TAILSCALE_API_KEY', 'TS_AUTHKEY', 'METRICS_TOKEN'];
 /** The README's configuration table, the user manual's list of every variable: `| \`NAME\` | default | ...`. */
-const README_VARIABLES = [...readRepo('README.md').matchAll(/^\| `([A-Z][A-Z0-9_]*)` \| [^|]* \| [^|]* \| (.*) \|$/gm)].flatMap((m) => [
-  m[1]!,
-  ...[...m[2]!.matchAll(/also `([A-Z][A-Z0-9_]*_FILE)`/g)].map((f) => f[1]!),
-]);
+const README_VARIABLES = [
+  ...readRepo('README.md').matchAll(/^\| `([A-Z][A-Z0-9_]*)` \| [^|]* \| [^|]* \| (.*) \|$/gm),
+].flatMap((m) => [m[1]!, ...[...m[2]!.matchAll(/also `([A-Z][A-Z0-9_]*_FILE)`/g)].map((f) => f[1]!)]);
 const KNOWN_VARIABLES = new Set([
-  'OAUTH_CLIENT_ID', 'OAUTH_CLIENT_SECRET', 'TAILSCALE_API_KEY', 'TAILNET_NAME', 'PORT', 'ENV', 'BIND_HOST',
-  'USE_TSNET', 'TSNET_HOSTNAME', 'TSNET_STATE_DIR', 'TSNET_TAGS', 'TS_AUTHKEY', 'SCRAPE_TAG', 'REQUIRE_EXPORTER_TAG',
-  'TARGET_DEVICES', 'EXCLUDE_DEVICES', 'DEVICE_TAGS', 'CLIENT_METRICS_PORT', 'CLIENT_METRICS_TIMEOUT',
-  'MAX_CONCURRENT_SCRAPES', 'SCRAPE_INTERVAL', 'LOG_LEVEL', 'LOG_FORMAT', 'METRICS_TOKEN',
+  'OAUTH_CLIENT_ID',
+  'OAUTH_CLIENT_SECRET',
+  'TAILSCALE_API_KEY',
+  'TAILNET_NAME',
+  'PORT',
+  'ENV',
+  'BIND_HOST',
+  'USE_TSNET',
+  'TSNET_HOSTNAME',
+  'TSNET_STATE_DIR',
+  'TSNET_TAGS',
+  'TS_AUTHKEY',
+  'SCRAPE_TAG',
+  'REQUIRE_EXPORTER_TAG',
+  'TARGET_DEVICES',
+  'EXCLUDE_DEVICES',
+  'DEVICE_TAGS',
+  'CLIENT_METRICS_PORT',
+  'CLIENT_METRICS_TIMEOUT',
+  'MAX_CONCURRENT_SCRAPES',
+  'SCRAPE_INTERVAL',
+  'LOG_LEVEL',
+  'LOG_FORMAT',
+  'METRICS_TOKEN',
   ...SECRET_VARIABLES.map((name) => `${name}_FILE`),
   ...README_VARIABLES,
 ]);
@@ -31,7 +50,14 @@ const KNOWN_VARIABLES = new Set([
 const RUNTIME_VARIABLES = new Set(['NODE_ENV', 'HOME', 'POD_NAME']);
 
 test('the README configuration table is parsed (the source of the known variables)', () => {
-  for (const name of ['SHARD_COUNT', 'SHARD_INDEX', 'SHARD_API_METRICS', 'COLLECTORS', 'METRICS_TOKEN', 'METRICS_TOKEN_FILE']) {
+  for (const name of [
+    'SHARD_COUNT',
+    'SHARD_INDEX',
+    'SHARD_API_METRICS',
+    'COLLECTORS',
+    'METRICS_TOKEN',
+    'METRICS_TOKEN_FILE',
+  ]) {
     assert.ok(README_VARIABLES.includes(name), `README.md's configuration table lacks ${name}`);
   }
 });
@@ -85,7 +111,10 @@ function dockerStages(instructions: Instruction[]): Stage[] {
       if (name !== undefined && value !== undefined) args.set(name, value);
     } else if (ins.keyword === 'FROM') {
       const parts = ins.args.replace(/--platform=\S+\s+/, '').split(/\s+/);
-      const image = (parts[0] ?? '').replace(/\$\{(\w+)\}|\$(\w+)/g, (_m, a: string | undefined, b: string | undefined) => args.get(a ?? b ?? '') ?? '');
+      const image = (parts[0] ?? '').replace(
+        /\$\{(\w+)\}|\$(\w+)/g,
+        (_m, a: string | undefined, b: string | undefined) => args.get(a ?? b ?? '') ?? '',
+      );
       const name = parts[1]?.toUpperCase() === 'AS' ? parts[2] : undefined;
       stages.push({ image, name, instructions: [] });
     } else {
@@ -102,7 +131,10 @@ const finalStage = stages.at(-1)!;
 test('Dockerfile: multi-stage build on a Node LTS image >= 22', () => {
   assert.ok(stages.length >= 2, 'expected a multi-stage build');
   const nodeStages = stages.filter((s) => /^(docker\.io\/)?(library\/)?node:/.test(s.image));
-  assert.ok(nodeStages.length >= 2, `expected node build and runtime stages, got ${stages.map((s) => s.image).join(', ')}`);
+  assert.ok(
+    nodeStages.length >= 2,
+    `expected node build and runtime stages, got ${stages.map((s) => s.image).join(', ')}`,
+  );
   for (const s of nodeStages) {
     const major = Number(/^(?:docker\.io\/)?(?:library\/)?node:(\d+)/.exec(s.image)?.[1]);
     assert.ok(major >= 22, `${s.image}: Node major must be >= 22`);
@@ -113,13 +145,31 @@ test('Dockerfile: multi-stage build on a Node LTS image >= 22', () => {
 
 test('Dockerfile: the build compiles with tsc and the runtime installs production dependencies only', () => {
   const runs = stages.flatMap((s) => s.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args));
-  assert.ok(runs.some((r) => /\bnpm ci\b/.test(r) && !/--omit=dev/.test(r)), 'a build stage runs npm ci with dev dependencies');
-  assert.ok(runs.some((r) => /\bnpm run build\b/.test(r)), 'a build stage runs npm run build (TypeScript 7)');
-  assert.ok(runs.some((r) => /\bnpm ci\b.*--omit=dev/.test(r)), 'a stage runs npm ci --omit=dev');
+  assert.ok(
+    runs.some((r) => /\bnpm ci\b/.test(r) && !/--omit=dev/.test(r)),
+    'a build stage runs npm ci with dev dependencies',
+  );
+  assert.ok(
+    runs.some((r) => /\bnpm run build\b/.test(r)),
+    'a build stage runs npm run build (TypeScript 7)',
+  );
+  assert.ok(
+    runs.some((r) => /\bnpm ci\b.*--omit=dev/.test(r)),
+    'a stage runs npm ci --omit=dev',
+  );
   const copies = finalStage.instructions.filter((i) => i.keyword === 'COPY').map((i) => i.args);
-  assert.ok(copies.some((c) => /--from=\S+\s+\/app\/dist\b/.test(c)), 'the runtime copies the compiled dist/');
-  assert.ok(copies.some((c) => /--from=\S+\s+\/app\/node_modules\b/.test(c)), 'the runtime copies node_modules');
-  assert.ok(copies.some((c) => /^package\.json\b/.test(c)), 'the runtime has package.json (the version is read from it)');
+  assert.ok(
+    copies.some((c) => /--from=\S+\s+\/app\/dist\b/.test(c)),
+    'the runtime copies the compiled dist/',
+  );
+  assert.ok(
+    copies.some((c) => /--from=\S+\s+\/app\/node_modules\b/.test(c)),
+    'the runtime copies node_modules',
+  );
+  assert.ok(
+    copies.some((c) => /^package\.json\b/.test(c)),
+    'the runtime has package.json (the version is read from it)',
+  );
 });
 
 test('Dockerfile: non-root uid 65534, health check without curl, state volume, port 9100', () => {
@@ -133,29 +183,48 @@ test('Dockerfile: non-root uid 65534, health check without curl, state volume, p
   // --health-check is liveness (/livez): test/e2e/cli.test.ts proves it stays healthy while /health is 503.
   assert.doesNotMatch(health[0]!.args, /\b(curl|wget)\b/, 'the image has no curl or wget');
 
-  const volumes = finalStage.instructions.filter((i) => i.keyword === 'VOLUME').map((i) => i.args).join(' ');
+  const volumes = finalStage.instructions
+    .filter((i) => i.keyword === 'VOLUME')
+    .map((i) => i.args)
+    .join(' ');
   assert.match(volumes, /\/var\/lib\/tsmetrics/);
-  const env = finalStage.instructions.filter((i) => i.keyword === 'ENV').map((i) => i.args).join(' ');
+  const env = finalStage.instructions
+    .filter((i) => i.keyword === 'ENV')
+    .map((i) => i.args)
+    .join(' ');
   assert.match(env, /TSNET_STATE_DIR=\/var\/lib\/tsmetrics/);
   assert.match(env, /\bENV=production\b/, 'ENV=production so that the server listens on 0.0.0.0');
 
   assert.ok(finalStage.instructions.some((i) => i.keyword === 'EXPOSE' && /\b9100\b/.test(i.args)));
-  const entry = finalStage.instructions.filter((i) => i.keyword === 'ENTRYPOINT' || i.keyword === 'CMD').map((i) => i.args).join(' ');
-  assert.match(entry, /"node",\s*(?:"--[^"]+",\s*)*"[^"]*bin\/tsmetrics\.js"/, 'the image starts node bin/tsmetrics.js (exec form)');
+  const entry = finalStage.instructions
+    .filter((i) => i.keyword === 'ENTRYPOINT' || i.keyword === 'CMD')
+    .map((i) => i.args)
+    .join(' ');
+  assert.match(
+    entry,
+    /"node",\s*(?:"--[^"]+",\s*)*"[^"]*bin\/tsmetrics\.js"/,
+    'the image starts node bin/tsmetrics.js (exec form)',
+  );
 });
 
 test('Dockerfile: tailscale and tailscaled come from the official tailscale/tailscale:stable image', () => {
   const tsStage = stages.find((s) => s.image === 'tailscale/tailscale:stable');
   assert.ok(tsStage?.name, 'a named stage FROM tailscale/tailscale:stable');
-  const copy = finalStage.instructions.find((i) => i.keyword === 'COPY' && i.args.startsWith(`--from=${tsStage.name} `));
+  const copy = finalStage.instructions.find(
+    (i) => i.keyword === 'COPY' && i.args.startsWith(`--from=${tsStage.name} `),
+  );
   assert.ok(copy, `the runtime copies from the ${tsStage.name} stage`);
   assert.match(copy.args, /\/usr\/local\/bin\/tailscale\b(?!d)/);
   assert.match(copy.args, /\/usr\/local\/bin\/tailscaled\b/);
 });
 
 test('.dockerignore keeps node_modules, dist, .git and test output out, but not what the build copies', () => {
-  const patterns = readRepo('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
-  for (const p of ['node_modules', 'dist', '.git', 'coverage']) assert.ok(patterns.includes(p), `.dockerignore lacks ${p}`);
+  const patterns = readRepo('.dockerignore')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  for (const p of ['node_modules', 'dist', '.git', 'coverage'])
+    assert.ok(patterns.includes(p), `.dockerignore lacks ${p}`);
   // Sources the build context must provide: plain COPY (no --from) arguments but the destination.
   const sources = stages
     .flatMap((s) => s.instructions)
@@ -190,7 +259,8 @@ test('docker compose: standalone and tsnet services, secrets as files, hardened'
     assertKnownVariables(`compose service ${name}`, Object.keys(env));
     // Secrets only as *_FILE pointing at a secret this service mounts.
     const mounted = new Set(svc.secrets as string[]);
-    for (const secret of SECRET_VARIABLES) assert.equal(env[secret], undefined, `${name}: ${secret} must come from a file`);
+    for (const secret of SECRET_VARIABLES)
+      assert.equal(env[secret], undefined, `${name}: ${secret} must come from a file`);
     for (const [key, value] of Object.entries(env).filter(([k]) => k.endsWith('_FILE'))) {
       const secret = /^\/run\/secrets\/(.+)$/.exec(value)?.[1];
       assert.ok(secret !== undefined && mounted.has(secret), `${name}: ${key}=${value} is not a mounted secret`);
@@ -202,8 +272,13 @@ test('docker compose: standalone and tsnet services, secrets as files, hardened'
   assert.equal(tsnetEnv.USE_TSNET, 'true');
   assert.ok(tsnetEnv.TS_AUTHKEY_FILE, 'tsnet registers with an auth key');
   const volumes = tsnet.volumes as string[];
-  assert.ok(volumes.some((v) => v.split(':')[1] === (tsnetEnv.TSNET_STATE_DIR ?? '/var/lib/tsmetrics')), 'tsnet state on a volume');
-  const namedVolume = volumes.map((v) => v.split(':')[0]).find((v) => v !== undefined && !v.startsWith('.') && !v.startsWith('/'));
+  assert.ok(
+    volumes.some((v) => v.split(':')[1] === (tsnetEnv.TSNET_STATE_DIR ?? '/var/lib/tsmetrics')),
+    'tsnet state on a volume',
+  );
+  const namedVolume = volumes
+    .map((v) => v.split(':')[0])
+    .find((v) => v !== undefined && !v.startsWith('.') && !v.startsWith('/'));
   assert.ok(namedVolume !== undefined && namedVolume in compose.volumes, 'the state volume is a declared named volume');
   assert.equal((standalone.environment as Record<string, string>).USE_TSNET, 'false');
 });
@@ -260,12 +335,19 @@ test('systemd unit: hardened service with a dynamic user and a state directory',
   assert.notEqual(one('MemoryDenyWriteExecute'), 'yes');
   assert.match(one('ExecStart') ?? '', /\bnode\b.*bin\/tsmetrics\.js/);
   assert.equal(one('RestartPreventExitStatus'), '2', 'bad configuration (exit 2) is not restarted in a loop');
-  assert.equal(one('ExecReload'), '/bin/kill -HUP $MAINPID', 'systemctl reload sends the SIGHUP that re-reads the expected devices');
+  assert.equal(
+    one('ExecReload'),
+    '/bin/kill -HUP $MAINPID',
+    'systemctl reload sends the SIGHUP that re-reads the expected devices',
+  );
 
   const environment = (service.get('Environment') ?? []).map((e) => e.split('=')[0]!);
   assertKnownVariables('tsmetrics.service Environment=', environment);
   assert.ok(environment.includes('TSNET_STATE_DIR'));
-  assert.ok(service.get('Environment')!.includes('TSNET_STATE_DIR=/var/lib/tsmetrics'), 'tsnet state in the StateDirectory');
+  assert.ok(
+    service.get('Environment')!.includes('TSNET_STATE_DIR=/var/lib/tsmetrics'),
+    'tsnet state in the StateDirectory',
+  );
 });
 
 test('systemd env example: KEY=value lines naming variables the exporter reads', () => {
@@ -278,7 +360,16 @@ test('systemd env example: KEY=value lines naming variables the exporter reads',
     else assert.ok(line === '' || line.startsWith('#'), `not an assignment or comment: ${line}`);
   }
   assertKnownVariables('tsmetrics.env.example', names);
-  for (const required of ['OAUTH_CLIENT_ID', 'OAUTH_CLIENT_SECRET', 'TAILNET_NAME', 'PORT', 'ENV', 'USE_TSNET', 'LOG_LEVEL', 'LOG_FORMAT']) {
+  for (const required of [
+    'OAUTH_CLIENT_ID',
+    'OAUTH_CLIENT_SECRET',
+    'TAILNET_NAME',
+    'PORT',
+    'ENV',
+    'USE_TSNET',
+    'LOG_LEVEL',
+    'LOG_FORMAT',
+  ]) {
     assert.ok(names.includes(required), `the example documents ${required}`);
   }
 });
@@ -286,7 +377,12 @@ test('systemd env example: KEY=value lines naming variables the exporter reads',
 // ------------------------------------------------------------------------- variables in kustomize and helm
 
 /** Every kustomization under deploy/kustomize (base and each overlay), relative to that folder. */
-const KUSTOMIZATIONS = ['base', ...readdirSync(repoPath('deploy/kustomize/overlays')).sort().map((o) => `overlays/${o}`)];
+const KUSTOMIZATIONS = [
+  'base',
+  ...readdirSync(repoPath('deploy/kustomize/overlays'))
+    .sort()
+    .map((o) => `overlays/${o}`),
+];
 
 /** Names a YAML file sets as container env entries (`- name: X` followed by `value:` or `valueFrom:`). */
 function envNames(text: string): string[] {
@@ -299,24 +395,39 @@ test('kustomize ConfigMap literals and the Helm ConfigMap/Secret only set known 
     const k = parse(readRepo(file)) as { configMapGenerator?: { literals?: string[] }[] };
     const names = (k.configMapGenerator ?? []).flatMap((g) => g.literals ?? []).map((l) => l.split('=')[0]!);
     assertKnownVariables(file, names);
-    for (const secret of SECRET_VARIABLES) assert.ok(!names.includes(secret), `${file}: ${secret} belongs in the Secret`);
+    for (const secret of SECRET_VARIABLES)
+      assert.ok(!names.includes(secret), `${file}: ${secret} belongs in the Secret`);
   }
   // Explicit env entries (downward API, secretKeyRef) in the kustomize files and the Helm pod template.
   const envFiles = [
-    ...KUSTOMIZATIONS.flatMap((d) => readdirSync(repoPath(`deploy/kustomize/${d}`)).filter((f) => f.endsWith('.yaml')).map((f) => `deploy/kustomize/${d}/${f}`)),
+    ...KUSTOMIZATIONS.flatMap((d) =>
+      readdirSync(repoPath(`deploy/kustomize/${d}`))
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => `deploy/kustomize/${d}/${f}`),
+    ),
     'deploy/helm/templates/_pod.tpl',
   ];
   const envSet = envFiles.flatMap((f) => envNames(readRepo(f)).map((n) => [f, n] as const));
   for (const [file, name] of envSet) assertKnownVariables(`${file} env`, [name]);
-  for (const name of ['METRICS_TOKEN', 'POD_NAME', 'TSNET_HOSTNAME']) assert.ok(envSet.some(([, n]) => n === name), `an explicit env entry sets ${name}`);
-  const keysOf = (file: string): string[] => [...readRepo(file).matchAll(/^\s{2}([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1]!);
+  for (const name of ['METRICS_TOKEN', 'POD_NAME', 'TSNET_HOSTNAME'])
+    assert.ok(
+      envSet.some(([, n]) => n === name),
+      `an explicit env entry sets ${name}`,
+    );
+  const keysOf = (file: string): string[] =>
+    [...readRepo(file).matchAll(/^\s{2}([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1]!);
   const configKeys = keysOf('deploy/helm/templates/configmap.yaml');
   assert.ok(configKeys.length > 5);
   assertKnownVariables('helm configmap.yaml', configKeys);
-  for (const secret of SECRET_VARIABLES) assert.ok(!configKeys.includes(secret), `helm configmap.yaml: ${secret} belongs in the Secret`);
+  for (const secret of SECRET_VARIABLES)
+    assert.ok(!configKeys.includes(secret), `helm configmap.yaml: ${secret} belongs in the Secret`);
   const secretKeys = keysOf('deploy/helm/templates/secret.yaml');
   assertKnownVariables('helm secret.yaml', secretKeys);
-  assert.deepEqual(secretKeys.filter((k) => !SECRET_VARIABLES.includes(k) && k !== 'OAUTH_CLIENT_ID'), [], 'the Secret holds credentials only');
+  assert.deepEqual(
+    secretKeys.filter((k) => !SECRET_VARIABLES.includes(k) && k !== 'OAUTH_CLIENT_ID'),
+    [],
+    'the Secret holds credentials only',
+  );
 });
 
 // --------------------------------------------------------------------------------------- Makefile and CI
@@ -344,28 +455,43 @@ test('Makefile: build, test, lint, run, demo and docker targets wrap the npm scr
     demo: /^npm run demo$/m,
     docker: /^docker build -t \$\(IMAGE\) \.$|^docker build -t tsmetrics \.$/m,
   };
-  for (const [name, command] of Object.entries(expected)) assert.match(recipes.get(name) ?? '', command, `make ${name}`);
+  for (const [name, command] of Object.entries(expected))
+    assert.match(recipes.get(name) ?? '', command, `make ${name}`);
   assert.match(makefile, /^IMAGE \?= tsmetrics$/m, 'make docker builds the image "tsmetrics"');
   assert.match(makefile, /^\.PHONY:.*\bbuild\b.*\btest\b/m);
 
   // Every `npm run X` names a script that exists.
   const scripts = (JSON.parse(readRepo('package.json')) as { scripts: Record<string, string> }).scripts;
-  for (const m of makefile.matchAll(/npm run ([\w:-]+)/g)) assert.ok(scripts[m[1]!], `package.json has no script ${m[1]!}`);
+  for (const m of makefile.matchAll(/npm run ([\w:-]+)/g))
+    assert.ok(scripts[m[1]!], `package.json has no script ${m[1]!}`);
 
   // check-deploy validates every kustomization and every example scrape config.
-  const list = (name: string): string[] => (new RegExp(`^${name}\\s*:?=\\s*(.*)$`, 'm').exec(makefile)?.[1] ?? '').trim().split(/\s+/);
+  const list = (name: string): string[] =>
+    (new RegExp(`^${name}\\s*:?=\\s*(.*)$`, 'm').exec(makefile)?.[1] ?? '').trim().split(/\s+/);
   assert.deepEqual(list('KUSTOMIZATIONS'), KUSTOMIZATIONS, 'make check-deploy builds every kustomization');
-  const configs = readdirSync(repoPath('deploy/prometheus')).filter((f) => /^prometheus.*\.yaml$/.test(f)).sort();
+  const configs = readdirSync(repoPath('deploy/prometheus'))
+    .filter((f) => /^prometheus.*\.yaml$/.test(f))
+    .sort();
   assert.deepEqual([...list('PROMETHEUS_CONFIGS')].sort(), configs, 'make check-deploy checks every scrape config');
   assert.match(recipes.get('check-deploy') ?? '', /\$\(KUSTOMIZATIONS\)/);
   assert.match(recipes.get('check-deploy') ?? '', /\$\(PROMETHEUS_CONFIGS\)/);
-  assert.match(recipes.get('check-deploy') ?? '', /tsmetrics-token/, 'the configs are checked with a token file in place');
+  assert.match(
+    recipes.get('check-deploy') ?? '',
+    /tsmetrics-token/,
+    'the configs are checked with a token file in place',
+  );
 });
 
 test('CI workflow: push and pull requests, Node 20 and 24, npm test and lint, helm lint', () => {
   const ci = parse(readRepo('.github/workflows/ci.yml')) as {
     on: Record<string, unknown>;
-    jobs: Record<string, { strategy?: { matrix?: Record<string, unknown[]> }; steps: { uses?: string; run?: string; with?: Record<string, unknown> }[] }>;
+    jobs: Record<
+      string,
+      {
+        strategy?: { matrix?: Record<string, unknown[]> };
+        steps: { uses?: string; run?: string; with?: Record<string, unknown> }[];
+      }
+    >;
   };
   assert.ok('push' in ci.on && 'pull_request' in ci.on, 'runs on push and pull_request');
   const jobs = Object.values(ci.jobs);
@@ -390,8 +516,12 @@ test('CI workflow: push and pull requests, Node 20 and 24, npm test and lint, he
 test('every file under deploy/ is covered by a deploy*.test', () => {
   // A new artefact should come with a check; this list is what the deploy tests read.
   const covered = [
-    /^docker-compose\.yaml$/, /^systemd\/tsmetrics\.(service|env\.example)$/, /^kustomize\//, /^helm\//,
-    /^grafana\/tsmetrics-(overview|device-details|traffic)\.json$/, /^prometheus\/(alerts|alerts\.test|prometheus|prometheus-sharded|prometheus-devices)\.yaml$/,
+    /^docker-compose\.yaml$/,
+    /^systemd\/tsmetrics\.(service|env\.example)$/,
+    /^kustomize\//,
+    /^helm\//,
+    /^grafana\/tsmetrics-(overview|device-details|traffic)\.json$/,
+    /^prometheus\/(alerts|alerts\.test|prometheus|prometheus-sharded|prometheus-devices)\.yaml$/,
     /(^|\/)README\.md$/,
   ];
   const walk = (dir: string, prefix = ''): string[] =>

@@ -68,7 +68,10 @@ test('names and help texts go through the interner; two devices share them', () 
   const interner = new SpyInterner();
   const a = prerenderFamilies(parsed(), 'id1', 'dev1.ts.net', interner).families;
   const b = prerenderFamilies(parsed(), 'id2', 'dev2.ts.net', interner).families;
-  assert.deepEqual(new Set(seen), new Set(['tailscaled_inbound_bytes_total', 'Bytes received', 'tailscaled_health_messages', 'Health messages']));
+  assert.deepEqual(
+    new Set(seen),
+    new Set(['tailscaled_inbound_bytes_total', 'Bytes received', 'tailscaled_health_messages', 'Health messages']),
+  );
   assert.equal(seen.length, 8, 'name and help of two families on two devices');
   assert.equal(a.length, 2);
   assert.equal(b.length, 2);
@@ -80,7 +83,7 @@ test('names and help texts go through the interner; two devices share them', () 
   assert.equal(interner.get('Bytes received'), 'Bytes received');
 });
 
-test('two devices rendered together: one HELP/TYPE per family with both devices\' lines', () => {
+test("two devices rendered together: one HELP/TYPE per family with both devices' lines", () => {
   const interner = new Interner();
   const a = prerenderFamilies(parsed(), 'id1', 'dev1.ts.net', interner).families;
   const b = prerenderFamilies(parsed(), 'id2', 'dev2.ts.net', interner).families;
@@ -118,7 +121,14 @@ test('a device HELP text with \\\\ and \\n escapes keeps /metrics parseable and 
   const state = (id: string, name: string, text: string): [string, DeviceScrapeState] => {
     const target = { deviceId: id, deviceName: name, address: '100.64.0.1', url: 'http://100.64.0.1:5252/metrics' };
     const { families } = prerenderFamilies(parsed(text), id, name, interner);
-    return [id, { last: { ok: true, target, families, bytes: text.length, durationSeconds: 0.01, series: 1 }, families, lastSuccessSeconds: 1 }];
+    return [
+      id,
+      {
+        last: { ok: true, target, families, bytes: text.length, durationSeconds: 0.01, series: 1 },
+        families,
+        lastSuccessSeconds: 1,
+      },
+    ];
   };
   const scrapes = new Map([state('id2', 'good.ts.net', DEVICE_TEXT), state('id1', 'evil.ts.net', hostileText)]);
   const snapshot = await buildSnapshot(clientMetricsCollector.collect(refreshData([], { scrapes })), 0);
@@ -130,5 +140,5 @@ test('a device HELP text with \\\\ and \\n escapes keeps /metrics parseable and 
   const fam = reparsed.families.find((f) => f.name === 'tailscaled_inbound_bytes_total');
   assert.equal(fam?.help, help);
   assert.equal(fam?.type, 'counter');
-  assert.equal(fam?.samples.length, 3, 'both devices\' series, under one HELP/TYPE');
+  assert.equal(fam?.samples.length, 3, "both devices' series, under one HELP/TYPE");
 });

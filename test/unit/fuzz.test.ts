@@ -15,8 +15,32 @@ const NAMES = VARIABLES.map((v) => v.name);
 const SECRET_MARK = 'SeCrEt-9f8e7d';
 
 test('config: any environment yields a frozen Config or a one-line ConfigError that names no secret (2,000 runs)', () => {
-  const value = fc.oneof(fc.string(), fc.constantFrom('', ' ', 'true', 'false', '0', '-1', '10s', '1m30s', 'abc', '99999', 'tag:x', '100.64.0.0/10', '1,2,3', '\n', '"'), fc.stringMatching(/^[0-9a-z.:,/*-]{0,12}$/));
-  const env = fc.dictionary(fc.constantFrom(...NAMES, ...SECRET_VARIABLES.map((s) => `${s}_FILE`), 'TEST_DEVICES'), value, { maxKeys: 10 });
+  const value = fc.oneof(
+    fc.string(),
+    fc.constantFrom(
+      '',
+      ' ',
+      'true',
+      'false',
+      '0',
+      '-1',
+      '10s',
+      '1m30s',
+      'abc',
+      '99999',
+      'tag:x',
+      '100.64.0.0/10',
+      '1,2,3',
+      '\n',
+      '"',
+    ),
+    fc.stringMatching(/^[0-9a-z.:,/*-]{0,12}$/),
+  );
+  const env = fc.dictionary(
+    fc.constantFrom(...NAMES, ...SECRET_VARIABLES.map((s) => `${s}_FILE`), 'TEST_DEVICES'),
+    value,
+    { maxKeys: 10 },
+  );
   fc.assert(
     fc.property(env, fc.boolean(), (raw, demo) => {
       // Every secret carries a marker that must never appear in an error.

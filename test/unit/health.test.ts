@@ -14,8 +14,16 @@ test('health follows the age of the last good device list, with a fake clock', a
   const store = new SnapshotStore();
   let tsnetUp = true;
   const server = await startServer({
-    host: '127.0.0.1', port: 0, store, status, version: 't', intervalMs: interval, debugConfig: undefined,
-    log: memoryLogger().log, now: () => now, tsnetUp: () => tsnetUp,
+    host: '127.0.0.1',
+    port: 0,
+    store,
+    status,
+    version: 't',
+    intervalMs: interval,
+    debugConfig: undefined,
+    log: memoryLogger().log,
+    now: () => now,
+    tsnetUp: () => tsnetUp,
   });
   t.after(() => server.close());
   const health = async () => {
@@ -28,7 +36,19 @@ test('health follows the age of the last good device list, with a fake clock', a
   assert.equal((await fetch(`${server.url}/startupz`)).status, 503);
   now += STALE_INTERVALS * interval + 1;
   assert.deepEqual(await health(), [503, 'unhealthy'], 'never a good refresh within 3 intervals of the start');
-  status.record({ startedAt: '', durationSeconds: 0, scrapeDurationSeconds: 0, apiOk: true, devicesDiscovered: 1, devicesEligible: 0, devicesScraped: 0, scrapeFailures: 0 }, now);
+  status.record(
+    {
+      startedAt: '',
+      durationSeconds: 0,
+      scrapeDurationSeconds: 0,
+      apiOk: true,
+      devicesDiscovered: 1,
+      devicesEligible: 0,
+      devicesScraped: 0,
+      scrapeFailures: 0,
+    },
+    now,
+  );
   store.swap(await buildSnapshot([], now));
   assert.deepEqual(await health(), [200, 'healthy']);
   assert.equal(await ready(), 200);

@@ -41,19 +41,32 @@ test('entries of arbitrary JSON documents match JSON.parse, compact or indented 
 });
 
 test('strings with brackets, quotes, escapes and multi-byte characters do not confuse the cuts', () => {
-  const devices = [{ name: 'a]}",{["\\', id: 'ü🙂' }, '[{', { nested: [[1, { x: '}' }], []] }, null, true, -1.5e3, 'ends with \\\\'];
+  const devices = [
+    { name: 'a]}",{["\\', id: 'ü🙂' },
+    '[{',
+    { nested: [[1, { x: '}' }], []] },
+    null,
+    true,
+    -1.5e3,
+    'ends with \\\\',
+  ];
   const text = JSON.stringify({ before: '{"devices":[1]}', devices, after: [']'] });
   assert.deepEqual(elements(text), devices);
 });
 
 test('runs of backslashes before quotes: a quote is escaped only by an odd run (1,000 runs)', () => {
   // The closing quote is found by a byte search, then checked against the backslashes before it.
-  const tricky = fc.array(fc.constantFrom('\\', '"', 'x', '\\\\', '\\"', ']', '}'), { maxLength: 12 }).map((parts) => parts.join(''));
+  const tricky = fc
+    .array(fc.constantFrom('\\', '"', 'x', '\\\\', '\\"', ']', '}'), { maxLength: 12 })
+    .map((parts) => parts.join(''));
   fc.assert(
-    fc.property(fc.array(fc.oneof(tricky, fc.record({ k: tricky }), fc.array(tricky, { maxLength: 3 })), { maxLength: 6 }), (devices) => {
-      const text = JSON.stringify({ devices, after: devices });
-      assert.deepEqual(elements(text), (JSON.parse(text) as { devices: unknown[] }).devices);
-    }),
+    fc.property(
+      fc.array(fc.oneof(tricky, fc.record({ k: tricky }), fc.array(tricky, { maxLength: 3 })), { maxLength: 6 }),
+      (devices) => {
+        const text = JSON.stringify({ devices, after: devices });
+        assert.deepEqual(elements(text), (JSON.parse(text) as { devices: unknown[] }).devices);
+      },
+    ),
     { numRuns: 1000 },
   );
 });
@@ -72,7 +85,13 @@ test('a repeated key: the last one wins, as with JSON.parse', () => {
 });
 
 test('every truncation of a document throws instead of giving part of the list (all prefixes)', () => {
-  const text = JSON.stringify({ devices: [{ id: '1', tags: ['tag:a'] }, { id: '2', s: 'x]"' }], n: 1 });
+  const text = JSON.stringify({
+    devices: [
+      { id: '1', tags: ['tag:a'] },
+      { id: '2', s: 'x]"' },
+    ],
+    n: 1,
+  });
   for (let cut = 0; cut < text.length; cut++) {
     const prefix = text.slice(0, cut);
     assert.throws(
@@ -89,7 +108,14 @@ test('every truncation of a document throws instead of giving part of the list (
 });
 
 test('structure errors are JsonStructureError', () => {
-  for (const bad of ['[1,2]', '{"devices":[1 2]}', '{"devices":[1],}', '{"devices" [1]}', '{"devices":[1]} x', '{"a":"unterminated}']) {
+  for (const bad of [
+    '[1,2]',
+    '{"devices":[1 2]}',
+    '{"devices":[1],}',
+    '{"devices" [1]}',
+    '{"devices":[1]} x',
+    '{"a":"unterminated}',
+  ]) {
     assert.throws(() => arrayElementRanges(Buffer.from(bad), 'devices'), JsonStructureError, bad);
   }
 });
@@ -123,22 +149,40 @@ function streamed(bytes: Buffer, cuts: readonly number[]): { elements?: unknown[
 }
 
 test('fed in arbitrary pieces, down to single bytes, the splitter cuts what the whole document gives (1,000 runs)', () => {
-  const doc = fc.record({ devices: fc.array(fc.jsonValue(), { maxLength: 6 }), other: fc.jsonValue() }, { requiredKeys: ['devices'] });
+  const doc = fc.record(
+    { devices: fc.array(fc.jsonValue(), { maxLength: 6 }), other: fc.jsonValue() },
+    { requiredKeys: ['devices'] },
+  );
   fc.assert(
-    fc.property(doc, fc.constantFrom(undefined, 1), fc.array(fc.nat(), { maxLength: 20 }), fc.boolean(), (value, indent, cuts, bytewise) => {
-      const bytes = Buffer.from(JSON.stringify(value, null, indent), 'utf8');
-      const pieces = bytewise ? Array.from({ length: bytes.length }, (_, i) => i) : cuts.map((c) => c % (bytes.length + 1));
-      const got = streamed(bytes, pieces);
-      assert.equal(got.error, undefined);
-      assert.deepEqual(got.elements, (JSON.parse(bytes.toString('utf8')) as { devices: unknown[] }).devices);
-      assert.equal(got.found, 'array');
-    }),
+    fc.property(
+      doc,
+      fc.constantFrom(undefined, 1),
+      fc.array(fc.nat(), { maxLength: 20 }),
+      fc.boolean(),
+      (value, indent, cuts, bytewise) => {
+        const bytes = Buffer.from(JSON.stringify(value, null, indent), 'utf8');
+        const pieces = bytewise
+          ? Array.from({ length: bytes.length }, (_, i) => i)
+          : cuts.map((c) => c % (bytes.length + 1));
+        const got = streamed(bytes, pieces);
+        assert.equal(got.error, undefined);
+        assert.deepEqual(got.elements, (JSON.parse(bytes.toString('utf8')) as { devices: unknown[] }).devices);
+        assert.equal(got.found, 'array');
+      },
+    ),
     { numRuns: 1000 },
   );
 });
 
 test('in pieces, a broken or cut-short document still throws, and a repeated key still keeps the last array', () => {
-  const broken = ['{"devices":[1 2]}', '{"devices":[1],}', '{"devices":[{"a":"x"}', '{"devices":[1]} x', '{"x":tru,"devices":[]}', '{"devices":[12'];
+  const broken = [
+    '{"devices":[1 2]}',
+    '{"devices":[1],}',
+    '{"devices":[{"a":"x"}',
+    '{"devices":[1]} x',
+    '{"x":tru,"devices":[]}',
+    '{"devices":[12',
+  ];
   for (const text of broken) {
     const bytes = Buffer.from(text);
     for (let cut = 0; cut <= bytes.length; cut++) {
@@ -147,7 +191,8 @@ test('in pieces, a broken or cut-short document still throws, and a repeated key
     }
   }
   const repeated = Buffer.from('{"devices":[1,2],"devices":[3]}');
-  for (let cut = 0; cut <= repeated.length; cut++) assert.deepEqual(streamed(repeated, [cut]).elements, [3], `cut at ${cut}`);
+  for (let cut = 0; cut <= repeated.length; cut++)
+    assert.deepEqual(streamed(repeated, [cut]).elements, [3], `cut at ${cut}`);
   assert.equal(streamed(Buffer.from('{"devices":[1],"devices":null}'), [5]).found, 'other');
   assert.equal(streamed(Buffer.from('{"users":[]}'), [3]).found, 'absent');
 });

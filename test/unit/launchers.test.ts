@@ -16,10 +16,30 @@ test('every launcher starts node with NODE_FLAGS', () => {
   const scripts = (JSON.parse(readRepo('package.json')) as { scripts: Record<string, string> }).scripts;
   const launchers: Array<[string, string, RegExp]> = [
     ['bin/tsmetrics.js shebang', readRepo('bin/tsmetrics.js').split('\n')[0]!.replace('#!/usr/bin/env -S ', ''), /$/],
-    ['Dockerfile ENTRYPOINT', readRepo('Dockerfile').split('\n').find((l) => l.startsWith('ENTRYPOINT'))!, /bin\/tsmetrics\.js/],
-    ['systemd ExecStart', readRepo('deploy/systemd/tsmetrics.service').split('\n').find((l) => l.startsWith('ExecStart='))!, /bin\/tsmetrics\.js/],
-    ...(['start', 'demo', 'demo:headscale'] as const).map((s): [string, string, RegExp] => [`npm run ${s}`, scripts[s]!, /bin\/tsmetrics\.js/]),
-    ...(['bench', 'soak'] as const).map((s): [string, string, RegExp] => [`npm run ${s}`, scripts[s]!, /dist\/bench\/\w+\.js/]),
+    [
+      'Dockerfile ENTRYPOINT',
+      readRepo('Dockerfile')
+        .split('\n')
+        .find((l) => l.startsWith('ENTRYPOINT'))!,
+      /bin\/tsmetrics\.js/,
+    ],
+    [
+      'systemd ExecStart',
+      readRepo('deploy/systemd/tsmetrics.service')
+        .split('\n')
+        .find((l) => l.startsWith('ExecStart='))!,
+      /bin\/tsmetrics\.js/,
+    ],
+    ...(['start', 'demo', 'demo:headscale'] as const).map((s): [string, string, RegExp] => [
+      `npm run ${s}`,
+      scripts[s]!,
+      /bin\/tsmetrics\.js/,
+    ]),
+    ...(['bench', 'soak'] as const).map((s): [string, string, RegExp] => [
+      `npm run ${s}`,
+      scripts[s]!,
+      /dist\/bench\/\w+\.js/,
+    ]),
   ];
   for (const [where, text, script] of launchers) {
     const flags = where.endsWith('shebang') ? text.split(' ').slice(1) : nodeFlagsBefore(text, script);
@@ -27,7 +47,10 @@ test('every launcher starts node with NODE_FLAGS', () => {
     for (const flag of NODE_FLAGS) assert.ok(flags.includes(flag), `${where} lacks ${flag}: ${JSON.stringify(text)}`);
   }
   // The benchmark's separate exporter process (the memory figures) is started with them too.
-  assert.match(readRepo('bench/run.ts'), /new Helper\(here\('exporter-proc\.js'\), args, \['--expose-gc', \.\.\.NODE_FLAGS\]\)/);
+  assert.match(
+    readRepo('bench/run.ts'),
+    /new Helper\(here\('exporter-proc\.js'\), args, \['--expose-gc', \.\.\.NODE_FLAGS\]\)/,
+  );
 });
 
 test('missingNodeFlags: by option name, from the command line or NODE_OPTIONS; another value counts as chosen', () => {

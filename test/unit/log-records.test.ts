@@ -12,11 +12,23 @@ import type { Device } from '../../src/tailscale/device.js';
 const MIN = 60_000;
 
 test('windows end lag before now, reach back the look-back, meet the last window after a gap, and never exceed an hour', () => {
-  assert.deepEqual(nextWindow(100 * MIN, undefined, 2 * MIN, 5 * MIN), { startMs: 93 * MIN, endMs: 98 * MIN, skippedMs: 0 });
+  assert.deepEqual(nextWindow(100 * MIN, undefined, 2 * MIN, 5 * MIN), {
+    startMs: 93 * MIN,
+    endMs: 98 * MIN,
+    skippedMs: 0,
+  });
   // The next poll a minute later overlaps by four minutes.
-  assert.deepEqual(nextWindow(101 * MIN, 98 * MIN, 2 * MIN, 5 * MIN), { startMs: 94 * MIN, endMs: 99 * MIN, skippedMs: 0 });
+  assert.deepEqual(nextWindow(101 * MIN, 98 * MIN, 2 * MIN, 5 * MIN), {
+    startMs: 94 * MIN,
+    endMs: 99 * MIN,
+    skippedMs: 0,
+  });
   // Polls missed for 20 minutes: the window reaches back to where the last one ended.
-  assert.deepEqual(nextWindow(121 * MIN, 98 * MIN, 2 * MIN, 5 * MIN), { startMs: 98 * MIN, endMs: 119 * MIN, skippedMs: 0 });
+  assert.deepEqual(nextWindow(121 * MIN, 98 * MIN, 2 * MIN, 5 * MIN), {
+    startMs: 98 * MIN,
+    endMs: 119 * MIN,
+    skippedMs: 0,
+  });
   // Lag 0 is allowed.
   assert.deepEqual(nextWindow(100 * MIN, undefined, 0, 5 * MIN), { startMs: 95 * MIN, endMs: 100 * MIN, skippedMs: 0 });
   // Down for two hours: one hour is read, the hour before is reported as skipped.
@@ -26,8 +38,12 @@ test('windows end lag before now, reach back the look-back, meet the last window
 });
 
 test('a record key depends on the content, not on key order or spacing', () => {
-  const a = JSON.parse('{"nodeId":"n1","start":"2026-01-01T00:00:00Z","virtualTraffic":[{"proto":6,"txBytes":5}]}') as unknown;
-  const b = JSON.parse('{ "virtualTraffic": [ {"txBytes":5, "proto":6} ], "start":"2026-01-01T00:00:00Z", "nodeId":"n1" }') as unknown;
+  const a = JSON.parse(
+    '{"nodeId":"n1","start":"2026-01-01T00:00:00Z","virtualTraffic":[{"proto":6,"txBytes":5}]}',
+  ) as unknown;
+  const b = JSON.parse(
+    '{ "virtualTraffic": [ {"txBytes":5, "proto":6} ], "start":"2026-01-01T00:00:00Z", "nodeId":"n1" }',
+  ) as unknown;
   assert.equal(canonicalJson(a), canonicalJson(b));
   assert.equal(recordKey(a), recordKey(b));
   assert.notEqual(recordKey(a), recordKey({ ...(a as object), nodeId: 'n2' }));
@@ -77,7 +93,9 @@ const record = (over: Record<string, unknown> = {}): Record<string, unknown> => 
     { proto: 6, src: '100.64.0.1:51000', dst: '100.64.0.2:443', txPkts: 10, txBytes: 1000, rxPkts: 8, rxBytes: 4000 },
     { proto: 99, src: '100.64.0.1:0', dst: '100.64.0.3:0', rxPkts: 1, rxBytes: 40 },
   ],
-  subnetTraffic: [{ proto: 'udp', src: '100.64.0.2:5000', dst: '10.0.0.5:53', txPkts: 1, txBytes: 80, rxPkts: 1, rxBytes: 120 }],
+  subnetTraffic: [
+    { proto: 'udp', src: '100.64.0.2:5000', dst: '10.0.0.5:53', txPkts: 1, txBytes: 80, rxPkts: 1, rxBytes: 120 },
+  ],
   // Exit entries have no dst and no proto.
   exitTraffic: [{ src: '100.64.0.1:0', txPkts: 3, txBytes: 300, rxPkts: 2, rxBytes: 200 }],
   physicalTraffic: [
@@ -106,7 +124,15 @@ test('flow totals: each kind and direction, physical traffic split into direct a
 
 test('flow totals: odd and unknown content is tolerated; a record without any device is not a record', () => {
   const f = new FlowTotals();
-  assert.equal(f.add(record({ virtualTraffic: [{ proto: 'newproto', src: 'x', txBytes: 'many', rxBytes: -5 }, null, 7], physicalTraffic: 'none' })), true);
+  assert.equal(
+    f.add(
+      record({
+        virtualTraffic: [{ proto: 'newproto', src: 'x', txBytes: 'many', rxBytes: -5 }, null, 7],
+        physicalTraffic: 'none',
+      }),
+    ),
+    true,
+  );
   assert.equal(f.nodes.get('nA')!.counts[0 * 4 + TX_BYTES], 0);
   // No nodeId: the srcNode names the device; neither: its source address does.
   f.add(record({ nodeId: undefined, srcNode: { nodeId: 'nC', name: 'c.', addresses: [] } }));
@@ -121,13 +147,22 @@ test('flow device labels: the device list by nodeId or address, else what the re
   const dev = { id: '123', nodeId: 'nA', name: 'a.tail1234.ts.net', addresses: ['100.64.0.1'] } as unknown as Device;
   assert.deepEqual(nodeLabels('nA', '', [dev]), { device_id: '123', device_name: 'a.tail1234.ts.net' });
   assert.deepEqual(nodeLabels('addr:100.64.0.1', '', [dev]), { device_id: '123', device_name: 'a.tail1234.ts.net' });
-  assert.deepEqual(nodeLabels('nGone', 'gone.tail1234.ts.net', [dev]), { device_id: 'nGone', device_name: 'gone.tail1234.ts.net' });
+  assert.deepEqual(nodeLabels('nGone', 'gone.tail1234.ts.net', [dev]), {
+    device_id: 'nGone',
+    device_name: 'gone.tail1234.ts.net',
+  });
 });
 
 test('flow pairs: top N per window by bytes, the rest as other, at most 4 N pairs kept', () => {
   const f = new FlowTotals(1);
   const pair = (node: string, dst: string, bytes: number): Record<string, unknown> =>
-    record({ nodeId: node, dstNodes: [], subnetTraffic: [], exitTraffic: [], virtualTraffic: [{ proto: 6, src: '100.64.0.1:1', dst: `${dst}:443`, txBytes: bytes }] });
+    record({
+      nodeId: node,
+      dstNodes: [],
+      subnetTraffic: [],
+      exitTraffic: [],
+      virtualTraffic: [{ proto: 6, src: '100.64.0.1:1', dst: `${dst}:443`, txBytes: bytes }],
+    });
   f.add(pair('nA', '100.64.0.2', 100));
   f.add(pair('nA', '100.64.0.3', 10));
   f.finishWindow();
@@ -164,7 +199,16 @@ test('audit totals: events by kind and actor type (never identity), the latest t
   a.add(event({ eventTime: '2026-12-01T09:00:00Z', target: { type: 'API_KEY', id: 'k1' }, action: 'CREATE' }));
   const rows = [...a.events.values()];
   assert.equal(rows.length, 2);
-  assert.deepEqual(rows[0], { labels: { action: 'UPDATE', target_type: 'TAILNET', target_property: 'ACL', origin: 'ADMIN_CONSOLE', actor_type: 'USER' }, count: 2 });
+  assert.deepEqual(rows[0], {
+    labels: {
+      action: 'UPDATE',
+      target_type: 'TAILNET',
+      target_property: 'ACL',
+      origin: 'ADMIN_CONSOLE',
+      actor_type: 'USER',
+    },
+    count: 2,
+  });
   assert.equal(rows[1]!.labels.target_property, 'NONE');
   assert.ok(!JSON.stringify(rows).includes('admin@example.com'));
   assert.equal(a.lastEvent.get('UPDATE\u0000TAILNET\u0000ACL')!.seconds, Date.parse('2026-12-01T11:00:00Z') / 1000);
@@ -174,7 +218,9 @@ test('audit totals: events by kind and actor type (never identity), the latest t
 test('audit totals: new enum values are kept, a few per label, then OTHER; the series are capped', () => {
   const a = new AuditTotals();
   a.add(event({ origin: 'BORDER0_API', action: 'PAM_SESSION_START' }));
-  assert.ok([...a.events.values()].some((e) => e.labels.origin === 'BORDER0_API' && e.labels.action === 'PAM_SESSION_START'));
+  assert.ok(
+    [...a.events.values()].some((e) => e.labels.origin === 'BORDER0_API' && e.labels.action === 'PAM_SESSION_START'),
+  );
   for (let i = 0; i < MAX_UNLISTED_VALUES + 5; i++) a.add(event({ origin: `NEW_ORIGIN_${i}` }));
   const origins = new Set([...a.events.values()].map((e) => e.labels.origin));
   assert.ok(origins.has('OTHER'));
@@ -187,8 +233,12 @@ test('audit totals: new enum values are kept, a few per label, then OTHER; the s
   const origins2 = ['ADMIN_CONSOLE', 'CONFIG_API', 'CONTROL', 'NODE', 'STRIPE'];
   const actors = ['USER', 'NODE', 'SCIM', 'OAUTH_CLIENT', 'MULLVAD', 'LOGSTREAM'];
   const types = ['TAILNET', 'USER', 'NODE', 'API_KEY', 'GROUP', 'INVITE', 'SHARE', 'BILLING'];
-  for (const action of listed) for (const property of props) for (const origin of origins2) for (const actor of actors) for (const type of types) {
-    b.add(event({ action, origin, actor: { type: actor }, target: { type, property } }));
-  }
+  for (const action of listed)
+    for (const property of props)
+      for (const origin of origins2)
+        for (const actor of actors)
+          for (const type of types) {
+            b.add(event({ action, origin, actor: { type: actor }, target: { type, property } }));
+          }
   assert.equal(b.events.size, MAX_AUDIT_SERIES + 1, 'the cap, plus one all-OTHER series');
 });

@@ -34,7 +34,13 @@ test('every secret-bearing field is redacted, at the top level and nested one le
 
 test('an Authorization header is redacted in a headers object, top level and nested', () => {
   const { log, output } = capture('json');
-  log.warn({ headers: { authorization: `Bearer ${SECRET}`, accept: 'application/json' }, res: { headers: { authorization: `Basic ${SECRET}` } } }, 'request failed');
+  log.warn(
+    {
+      headers: { authorization: `Bearer ${SECRET}`, accept: 'application/json' },
+      res: { headers: { authorization: `Basic ${SECRET}` } },
+    },
+    'request failed',
+  );
   const line = JSON.parse(output()) as { headers: Record<string, string>; res: { headers: Record<string, string> } };
   assert.deepEqual(line.headers, { authorization: '<redacted>', accept: 'application/json' });
   assert.deepEqual(line.res.headers, { authorization: '<redacted>' });

@@ -11,9 +11,19 @@ import { memoryLogger } from '../helpers/log.js';
 
 // /metrics serves gzip from the snapshot, plain by inflating it once, and remembers that plain is wanted.
 
-const FAMILIES = [gauge('tailscale_device_online', 'h', Array.from({ length: 300 }, (_, i) => [{ device_id: String(i), device_name: `d${i}` }, i % 2] as const))];
+const FAMILIES = [
+  gauge(
+    'tailscale_device_online',
+    'h',
+    Array.from({ length: 300 }, (_, i) => [{ device_id: String(i), device_name: `d${i}` }, i % 2] as const),
+  ),
+];
 
-function get(url: string, headers: Record<string, string>, method = 'GET'): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+function get(
+  url: string,
+  headers: Record<string, string>,
+  method = 'GET',
+): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers }, (res) => {
       const chunks: Buffer[] = [];
@@ -31,8 +41,15 @@ test('plain, gzip and HEAD from a snapshot built without its plain body; plain d
   // As for a large tailnet: the plain body is held only on demand.
   const store = new SnapshotStore({ plainAlwaysUpToBytes: 0 });
   const server = await startServer({
-    host: '127.0.0.1', port: 0, store, status: new RefreshStatus(now), version: 't', intervalMs: 30_000, debugConfig: undefined,
-    log: memoryLogger().log, now: () => now,
+    host: '127.0.0.1',
+    port: 0,
+    store,
+    status: new RefreshStatus(now),
+    version: 't',
+    intervalMs: 30_000,
+    debugConfig: undefined,
+    log: memoryLogger().log,
+    now: () => now,
   });
   t.after(() => server.close());
   const expected = render(FAMILIES).text;
@@ -48,7 +65,11 @@ test('plain, gzip and HEAD from a snapshot built without its plain body; plain d
   assert.equal(store.plainWanted(now), false, 'gzip requests do not ask for plain');
 
   const head = await get(`${server.url}/metrics`, {}, 'HEAD');
-  assert.equal(Number(head.headers['content-length']), Buffer.byteLength(expected), 'HEAD knows the plain length without inflating');
+  assert.equal(
+    Number(head.headers['content-length']),
+    Buffer.byteLength(expected),
+    'HEAD knows the plain length without inflating',
+  );
   assert.equal(snapshot.plainBody, undefined);
 
   const plain = await get(`${server.url}/metrics`, {});

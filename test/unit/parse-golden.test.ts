@@ -27,7 +27,9 @@ function fromJson(text: string): ParseResult {
   const special: Record<string, number> = { NaN: Number.NaN, '+Inf': Infinity, '-Inf': -Infinity };
   // Only the value of a sample (an object that also has labels) is decoded; label values stay strings.
   return JSON.parse(text, function (this: Record<string, unknown>, key, v: unknown) {
-    return key === 'value' && typeof v === 'string' && typeof this['labels'] === 'object' && v in special ? special[v] : v;
+    return key === 'value' && typeof v === 'string' && typeof this['labels'] === 'object' && v in special
+      ? special[v]
+      : v;
   }) as ParseResult;
 }
 
@@ -38,7 +40,8 @@ const cases = readdirSync(fixtures)
 
 describe('parseExposition: golden files', () => {
   it('has the fixtures the suite relies on', () => {
-    for (const name of ['tailscaled', 'openmetrics', 'hostile-labels', 'bad-escape']) assert.ok(cases.includes(name), name);
+    for (const name of ['tailscaled', 'openmetrics', 'hostile-labels', 'bad-escape'])
+      assert.ok(cases.includes(name), name);
   });
 
   for (const name of cases) {
@@ -57,7 +60,10 @@ describe('parseExposition: golden files', () => {
         assert.deepStrictEqual(rendered.stats, { series, invalid: 0, duplicates: 0, typeConflicts: 0 });
         const again = parseExposition(rendered.text);
         assert.ok(again.ok);
-        assert.deepStrictEqual(again.families, [...actual.families].sort((a, b) => (a.name < b.name ? -1 : 1)));
+        assert.deepStrictEqual(
+          again.families,
+          [...actual.families].sort((a, b) => (a.name < b.name ? -1 : 1)),
+        );
       }
     });
   }

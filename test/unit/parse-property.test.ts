@@ -36,9 +36,15 @@ function assertRoundTrip(result: ParseResult, input: string): void {
     return;
   }
   const rendered = render(result.families);
-  assert.deepStrictEqual(rendered.stats, { series: sampleCount(result.families), invalid: 0, duplicates: 0, typeConflicts: 0 });
+  assert.deepStrictEqual(rendered.stats, {
+    series: sampleCount(result.families),
+    invalid: 0,
+    duplicates: 0,
+    typeConflicts: 0,
+  });
   const again = parseExposition(rendered.text);
-  if (!again.ok) assert.fail(`rendered output rejected on line ${again.error.line}: ${again.error.message}\n${rendered.text}`);
+  if (!again.ok)
+    assert.fail(`rendered output rejected on line ${again.error.line}: ${again.error.message}\n${rendered.text}`);
   assert.equal(again.format, 'text-0.0.4');
   assert.deepStrictEqual(zeroSign(again.families), zeroSign(byName(result.families)));
 }
@@ -61,23 +67,55 @@ const labelName = fc.stringMatching(/^[a-zA-Z_][a-zA-Z0-9_]{0,9}$/).filter((n) =
 const text = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 16 }),
   fc.string({ unit: 'grapheme', maxLength: 8 }),
-  fc.string({ unit: fc.constantFrom('"', '\\', '\n', '\r', '\t', ' ', '{', '}', ',', '=', '#', 'n', 'a', 'é', '\u2028', '\0', '😀'), maxLength: 16 }),
+  fc.string({
+    unit: fc.constantFrom(
+      '"',
+      '\\',
+      '\n',
+      '\r',
+      '\t',
+      ' ',
+      '{',
+      '}',
+      ',',
+      '=',
+      '#',
+      'n',
+      'a',
+      'é',
+      '\u2028',
+      '\0',
+      '😀',
+    ),
+    maxLength: 16,
+  }),
 );
 
 /** The parser skips blanks before HELP text and strips CRs before a line feed: render cannot carry those. */
 const helpText = text.filter((h) => !/^[ \t]/.test(h) && !h.endsWith('\r'));
 
 /** Any double, including NaN and ±Inf; -0 becomes 0 (see zeroSign). */
-const value = fc.oneof(fc.double(), fc.constantFrom(Number.NaN, Infinity, -Infinity, 0, 1, 1e21, 5e-324)).map((v) => (Object.is(v, -0) ? 0 : v));
-const count = fc.oneof(fc.nat(), fc.double({ min: 0, noNaN: true }), fc.constant(Number.NaN)).map((v) => (Object.is(v, -0) ? 0 : v));
+const value = fc
+  .oneof(fc.double(), fc.constantFrom(Number.NaN, Infinity, -Infinity, 0, 1, 1e21, 5e-324))
+  .map((v) => (Object.is(v, -0) ? 0 : v));
+const count = fc
+  .oneof(fc.nat(), fc.double({ min: 0, noNaN: true }), fc.constant(Number.NaN))
+  .map((v) => (Object.is(v, -0) ? 0 : v));
 
-const canonical = (labels: Labels): string => JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+const canonical = (labels: Labels): string =>
+  JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
 
 /** Distinct label sets (as sets: two orders of the same pairs are the same series). */
 const labelSets = (exclude: string[], minLength: number, maxLength: number) =>
   fc.uniqueArray(
     fc
-      .uniqueArray(fc.tuple(labelName.filter((n) => !exclude.includes(n)), text), { selector: ([n]) => n, maxLength: 4 })
+      .uniqueArray(
+        fc.tuple(
+          labelName.filter((n) => !exclude.includes(n)),
+          text,
+        ),
+        { selector: ([n]) => n, maxLength: 4 },
+      )
       .map((pairs): Labels => Object.fromEntries(pairs)),
     { selector: canonical, minLength, maxLength },
   );
@@ -90,21 +128,31 @@ const plainFamily = fc
     series: labelSets([], 1, 5),
   })
   .chain(({ name, type, help, series }) =>
-    fc.array(value, { minLength: series.length, maxLength: series.length }).map(
-      (values): MetricFamily => ({ name, type, help, samples: series.map((labels, i) => ({ name, labels, value: values[i]! })) }),
-    ),
+    fc.array(value, { minLength: series.length, maxLength: series.length }).map((values): MetricFamily => ({
+      name,
+      type,
+      help,
+      samples: series.map((labels, i) => ({ name, labels, value: values[i]! })),
+    })),
   );
 
 const histogramSeries = (name: string, base: Labels) =>
   fc
     .tuple(
-      fc.uniqueArray(fc.double({ noNaN: true, noDefaultInfinity: true }).map((b) => (Object.is(b, -0) ? 0 : b)), { maxLength: 4 }),
+      fc.uniqueArray(
+        fc.double({ noNaN: true, noDefaultInfinity: true }).map((b) => (Object.is(b, -0) ? 0 : b)),
+        { maxLength: 4 },
+      ),
       fc.array(count, { minLength: 5, maxLength: 5 }),
       value,
       count,
     )
     .map(([bounds, counts, sum, total]): Sample[] => [
-      ...[...bounds.sort((a, b) => a - b).map(String), '+Inf'].map((le, i) => ({ name: `${name}_bucket`, labels: { ...base, le }, value: counts[i]! })),
+      ...[...bounds.sort((a, b) => a - b).map(String), '+Inf'].map((le, i) => ({
+        name: `${name}_bucket`,
+        labels: { ...base, le },
+        value: counts[i]!,
+      })),
       { name: `${name}_sum`, labels: base, value: sum },
       { name: `${name}_count`, labels: base, value: total },
     ]);
@@ -112,14 +160,19 @@ const histogramSeries = (name: string, base: Labels) =>
 const histogramFamily = fc
   .record({ name: metricName, help: helpText, series: labelSets(['le'], 1, 3) })
   .chain(({ name, help, series }) =>
-    fc.tuple(...series.map((base) => histogramSeries(name, base))).map(
-      (parts): MetricFamily => ({ name, type: 'histogram', help, samples: parts.flat() }),
-    ),
+    fc
+      .tuple(...series.map((base) => histogramSeries(name, base)))
+      .map((parts): MetricFamily => ({ name, type: 'histogram', help, samples: parts.flat() })),
   );
 
 const summarySeries = (name: string, base: Labels) =>
   fc
-    .tuple(fc.uniqueArray(fc.double({ min: 0, max: 1, noNaN: true }).map(String), { maxLength: 3 }), fc.array(value, { minLength: 3, maxLength: 3 }), value, count)
+    .tuple(
+      fc.uniqueArray(fc.double({ min: 0, max: 1, noNaN: true }).map(String), { maxLength: 3 }),
+      fc.array(value, { minLength: 3, maxLength: 3 }),
+      value,
+      count,
+    )
     .map(([quantiles, values, sum, total]): Sample[] => [
       ...quantiles.map((quantile, i) => ({ name, labels: { ...base, quantile }, value: values[i]! })),
       { name: `${name}_sum`, labels: base, value: sum },
@@ -129,9 +182,9 @@ const summarySeries = (name: string, base: Labels) =>
 const summaryFamily = fc
   .record({ name: metricName, help: helpText, series: labelSets(['quantile'], 1, 3) })
   .chain(({ name, help, series }) =>
-    fc.tuple(...series.map((base) => summarySeries(name, base))).map(
-      (parts): MetricFamily => ({ name, type: 'summary', help, samples: parts.flat() }),
-    ),
+    fc
+      .tuple(...series.map((base) => summarySeries(name, base)))
+      .map((parts): MetricFamily => ({ name, type: 'summary', help, samples: parts.flat() })),
   );
 
 const families = fc.uniqueArray(fc.oneof({ weight: 3, arbitrary: plainFamily }, histogramFamily, summaryFamily), {
@@ -146,7 +199,12 @@ describe('parse(render(families)) === families', () => {
     fc.assert(
       fc.property(families, (input) => {
         const rendered = render(input);
-        assert.deepStrictEqual(rendered.stats, { series: sampleCount(input), invalid: 0, duplicates: 0, typeConflicts: 0 });
+        assert.deepStrictEqual(rendered.stats, {
+          series: sampleCount(input),
+          invalid: 0,
+          duplicates: 0,
+          typeConflicts: 0,
+        });
         const result = parseExposition(rendered.text);
         if (!result.ok) assert.fail(`line ${result.error.line}: ${result.error.message}\n${rendered.text}`);
         assert.equal(result.format, 'text-0.0.4');
@@ -159,7 +217,9 @@ describe('parse(render(families)) === families', () => {
   it('holds for one gauge with an arbitrary label value and HELP text (dense run)', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary' }), helpText, value, (labelValue, help, v) => {
-        const input: MetricFamily[] = [{ name: 'g', type: 'gauge', help, samples: [{ name: 'g', labels: { l: labelValue }, value: v }] }];
+        const input: MetricFamily[] = [
+          { name: 'g', type: 'gauge', help, samples: [{ name: 'g', labels: { l: labelValue }, value: v }] },
+        ];
         const result = parseExposition(render(input).text);
         assert.ok(result.ok);
         assert.deepStrictEqual(result.families, input);
@@ -214,15 +274,65 @@ const SEEDS = [
 ];
 
 const ALPHABET = [
-  '"', '\\', '\n', '\r', '\r\n', '{', '}', ',', '=', ' ', '\t', '#', 'e', 'E', '+', '-', '.', '_', '0', '9', 'a', 'x', 'é', '😀',
-  '\uD800', 'NaN', 'Inf', '# EOF\n', '# TYPE ', '# HELP ', '# UNIT x s\n', ' # {a="b"} 1', '_total', '_bucket', '_sum', '_count',
-  '_created', '_info', 'le="', 'quantile="0.5"', ' histogram', ' summary', ' counter', ' info', '\\n', '\\"', '\\\\',
+  '"',
+  '\\',
+  '\n',
+  '\r',
+  '\r\n',
+  '{',
+  '}',
+  ',',
+  '=',
+  ' ',
+  '\t',
+  '#',
+  'e',
+  'E',
+  '+',
+  '-',
+  '.',
+  '_',
+  '0',
+  '9',
+  'a',
+  'x',
+  'é',
+  '😀',
+  '\uD800',
+  'NaN',
+  'Inf',
+  '# EOF\n',
+  '# TYPE ',
+  '# HELP ',
+  '# UNIT x s\n',
+  ' # {a="b"} 1',
+  '_total',
+  '_bucket',
+  '_sum',
+  '_count',
+  '_created',
+  '_info',
+  'le="',
+  'quantile="0.5"',
+  ' histogram',
+  ' summary',
+  ' counter',
+  ' info',
+  '\\n',
+  '\\"',
+  '\\\\',
 ];
 
 type Mutation = { kind: 'insert' | 'delete' | 'replace' | 'duplicate-line' | 'swap-lines'; at: number; text: string };
 
 const mutation = fc.record({
-  kind: fc.constantFrom('insert' as const, 'delete' as const, 'replace' as const, 'duplicate-line' as const, 'swap-lines' as const),
+  kind: fc.constantFrom(
+    'insert' as const,
+    'delete' as const,
+    'replace' as const,
+    'duplicate-line' as const,
+    'swap-lines' as const,
+  ),
   at: fc.nat(),
   text: fc.oneof(fc.constantFrom(...ALPHABET), fc.string({ unit: 'binary', maxLength: 3 })),
 });
@@ -259,15 +369,24 @@ function mutate(input: string, mutations: readonly Mutation[]): string {
 /** What the scraper hands the parser: text decoded from bytes, so never a lone surrogate. */
 const decoded = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
 
-const seed = fc.oneof(fc.constantFrom(...SEEDS), families.map((f) => render(f).text));
+const seed = fc.oneof(
+  fc.constantFrom(...SEEDS),
+  families.map((f) => render(f).text),
+);
 
 describe('parser robustness', () => {
   it('never throws on arbitrary strings, and what it accepts round-trips through render', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.string({ unit: fc.constantFrom(...ALPHABET), maxLength: 60 })), (raw) => {
-        const input = decoded(raw);
-        assertRoundTrip(parseExposition(input), input);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'binary', maxLength: 200 }),
+          fc.string({ unit: fc.constantFrom(...ALPHABET), maxLength: 60 }),
+        ),
+        (raw) => {
+          const input = decoded(raw);
+          assertRoundTrip(parseExposition(input), input);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -12,11 +12,21 @@ import { render } from '../../src/exposition/render.js';
 
 const s = (name: string, labels: Labels, value: number): Sample => ({ name, labels, value });
 
-const fam = (name: string, type: MetricType, help: string, samples: Sample[]): MetricFamily => ({ name, type, help, samples });
+const fam = (name: string, type: MetricType, help: string, samples: Sample[]): MetricFamily => ({
+  name,
+  type,
+  help,
+  samples,
+});
 
 /** A family whose samples all carry its name. */
 const simple = (name: string, type: MetricType, help: string, ...series: [Labels, number][]): MetricFamily =>
-  fam(name, type, help, series.map(([labels, value]) => s(name, labels, value)));
+  fam(
+    name,
+    type,
+    help,
+    series.map(([labels, value]) => s(name, labels, value)),
+  );
 
 function parseOk(text: string, options?: ParseOptions): Extract<ParseResult, { ok: true }> {
   const r = parseExposition(text, options);
@@ -41,7 +51,14 @@ const accepted: OkCase[] = [
   { name: 'minimal untyped sample', in: 'x 1\n', out: [simple('x', 'untyped', '', [{}, 1])] },
   {
     name: 'several untyped families, timestamps dropped, HELP for a family without samples dropped',
-    in: lines('', 'minimal_metric 1.234', 'another_metric -3e3 103948', '# Even that:', 'no_labels{} 3', '# HELP line for non-existing metric is dropped.'),
+    in: lines(
+      '',
+      'minimal_metric 1.234',
+      'another_metric -3e3 103948',
+      '# Even that:',
+      'no_labels{} 3',
+      '# HELP line for non-existing metric is dropped.',
+    ),
     out: [
       simple('minimal_metric', 'untyped', '', [{}, 1.234]),
       simple('another_metric', 'untyped', '', [{}, -3000]),
@@ -51,7 +68,9 @@ const accepted: OkCase[] = [
   {
     name: 'label value escapes \\\\ \\" \\n and special characters',
     in: lines(String.raw`x{a="q\"uote",b="back\\slash",c="new\nline",d="} , = # { ' é 😀",e=""} 1`),
-    out: [simple('x', 'untyped', '', [{ a: 'q"uote', b: 'back\\slash', c: 'new\nline', d: "} , = # { ' é 😀", e: '' }, 1])],
+    out: [
+      simple('x', 'untyped', '', [{ a: 'q"uote', b: 'back\\slash', c: 'new\nline', d: "} , = # { ' é 😀", e: '' }, 1]),
+    ],
   },
   {
     name: 'escaped backslash before a quote and at the end of a value',
@@ -76,24 +95,76 @@ const accepted: OkCase[] = [
   {
     name: 'special values and float syntax',
     in: lines(
-      'v{i="1"} NaN', 'v{i="2"} nan', 'v{i="3"} +Inf', 'v{i="4"} Inf', 'v{i="5"} -Inf', 'v{i="6"} inf',
-      'v{i="7"} +Infinity', 'v{i="8"} -infinity', 'v{i="9"} 1e3', 'v{i="10"} 1E-3', 'v{i="11"} -.5',
-      'v{i="12"} +5.', 'v{i="13"} 08', 'v{i="14"} 1.7560473e+06', 'v{i="15"} 3.14e+42', 'v{i="16"} -0',
-      'v{i="17"} 5e-324', 'v{i="18"} 1.7976931348623157e308', 'v{i="19"} 0.1e-400',
+      'v{i="1"} NaN',
+      'v{i="2"} nan',
+      'v{i="3"} +Inf',
+      'v{i="4"} Inf',
+      'v{i="5"} -Inf',
+      'v{i="6"} inf',
+      'v{i="7"} +Infinity',
+      'v{i="8"} -infinity',
+      'v{i="9"} 1e3',
+      'v{i="10"} 1E-3',
+      'v{i="11"} -.5',
+      'v{i="12"} +5.',
+      'v{i="13"} 08',
+      'v{i="14"} 1.7560473e+06',
+      'v{i="15"} 3.14e+42',
+      'v{i="16"} -0',
+      'v{i="17"} 5e-324',
+      'v{i="18"} 1.7976931348623157e308',
+      'v{i="19"} 0.1e-400',
     ),
     out: [
-      simple('v', 'untyped', '',
-        [{ i: '1' }, NaN], [{ i: '2' }, NaN], [{ i: '3' }, Infinity], [{ i: '4' }, Infinity], [{ i: '5' }, -Infinity],
-        [{ i: '6' }, Infinity], [{ i: '7' }, Infinity], [{ i: '8' }, -Infinity], [{ i: '9' }, 1000], [{ i: '10' }, 0.001],
-        [{ i: '11' }, -0.5], [{ i: '12' }, 5], [{ i: '13' }, 8], [{ i: '14' }, 1756047.3], [{ i: '15' }, 3.14e42],
-        [{ i: '16' }, -0], [{ i: '17' }, 5e-324], [{ i: '18' }, 1.7976931348623157e308], [{ i: '19' }, 0],
+      simple(
+        'v',
+        'untyped',
+        '',
+        [{ i: '1' }, NaN],
+        [{ i: '2' }, NaN],
+        [{ i: '3' }, Infinity],
+        [{ i: '4' }, Infinity],
+        [{ i: '5' }, -Infinity],
+        [{ i: '6' }, Infinity],
+        [{ i: '7' }, Infinity],
+        [{ i: '8' }, -Infinity],
+        [{ i: '9' }, 1000],
+        [{ i: '10' }, 0.001],
+        [{ i: '11' }, -0.5],
+        [{ i: '12' }, 5],
+        [{ i: '13' }, 8],
+        [{ i: '14' }, 1756047.3],
+        [{ i: '15' }, 3.14e42],
+        [{ i: '16' }, -0],
+        [{ i: '17' }, 5e-324],
+        [{ i: '18' }, 1.7976931348623157e308],
+        [{ i: '19' }, 0],
       ),
     ],
   },
   {
     name: 'timestamps (int64 milliseconds, signed) are accepted and dropped',
-    in: lines('t{i="1"} 1 1712345678901', 't{i="2"} 2 -2', 't{i="3"} 3 +15', 't{i="4"} 4 9223372036854775807', 't{i="5"} 5 -9223372036854775808', 't{i="6"} 6 0009223372036854775807'),
-    out: [simple('t', 'untyped', '', [{ i: '1' }, 1], [{ i: '2' }, 2], [{ i: '3' }, 3], [{ i: '4' }, 4], [{ i: '5' }, 5], [{ i: '6' }, 6])],
+    in: lines(
+      't{i="1"} 1 1712345678901',
+      't{i="2"} 2 -2',
+      't{i="3"} 3 +15',
+      't{i="4"} 4 9223372036854775807',
+      't{i="5"} 5 -9223372036854775808',
+      't{i="6"} 6 0009223372036854775807',
+    ),
+    out: [
+      simple(
+        't',
+        'untyped',
+        '',
+        [{ i: '1' }, 1],
+        [{ i: '2' }, 2],
+        [{ i: '3' }, 3],
+        [{ i: '4' }, 4],
+        [{ i: '5' }, 5],
+        [{ i: '6' }, 6],
+      ),
+    ],
   },
   {
     name: 'whitespace: indentation, tabs, blanks inside braces, none between } and value, trailing blanks',
@@ -104,7 +175,10 @@ const accepted: OkCase[] = [
       'name2{a="b"}\t7\t1\t',
     ),
     out: [
-      simple('name2', 'gauge', '',
+      simple(
+        'name2',
+        'gauge',
+        '',
         [{ labelname: 'val2', basename: 'basevalue2' }, Infinity],
         [{ labelname: 'val1' }, -Infinity],
         [{ a: 'b' }, 7],
@@ -129,7 +203,11 @@ const accepted: OkCase[] = [
   {
     name: 'colons, underscores and digits in names',
     in: lines('job:request_rate:5m{_a1="x"} 1', '_ 2', '::_9 3'),
-    out: [simple('job:request_rate:5m', 'untyped', '', [{ _a1: 'x' }, 1]), simple('_', 'untyped', '', [{}, 2]), simple('::_9', 'untyped', '', [{}, 3])],
+    out: [
+      simple('job:request_rate:5m', 'untyped', '', [{ _a1: 'x' }, 1]),
+      simple('_', 'untyped', '', [{}, 2]),
+      simple('::_9', 'untyped', '', [{}, 3]),
+    ],
   },
   {
     name: 'histogram kept intact in input order',
@@ -220,9 +298,19 @@ const accepted: OkCase[] = [
   },
   {
     name: 'the same labels under different sample names are different series',
-    in: lines('# TYPE h histogram', 'h_bucket{a="1",le="1"} 0', 'h_sum{a="1"} 0', 'h_count{a="1"} 0', 'h_sum_x{a="1"} 0'),
+    in: lines(
+      '# TYPE h histogram',
+      'h_bucket{a="1",le="1"} 0',
+      'h_sum{a="1"} 0',
+      'h_count{a="1"} 0',
+      'h_sum_x{a="1"} 0',
+    ),
     out: [
-      fam('h', 'histogram', '', [s('h_bucket', { a: '1', le: '1' }, 0), s('h_sum', { a: '1' }, 0), s('h_count', { a: '1' }, 0)]),
+      fam('h', 'histogram', '', [
+        s('h_bucket', { a: '1', le: '1' }, 0),
+        s('h_sum', { a: '1' }, 0),
+        s('h_count', { a: '1' }, 0),
+      ]),
       simple('h_sum_x', 'untyped', '', [{ a: '1' }, 0]),
     ],
   },
@@ -233,8 +321,23 @@ const accepted: OkCase[] = [
   },
   {
     name: 'escaped and raw look-alikes are different series',
-    in: lines(String.raw`x{a="\n"} 1`, String.raw`x{a="\\n"} 2`, String.raw`x{ a="\\n" , b="" } 3`, String.raw`x{b="",a="\n"} 4`),
-    out: [simple('x', 'untyped', '', [{ a: '\n' }, 1], [{ a: '\\n' }, 2], [{ a: '\\n', b: '' }, 3], [{ b: '', a: '\n' }, 4])],
+    in: lines(
+      String.raw`x{a="\n"} 1`,
+      String.raw`x{a="\\n"} 2`,
+      String.raw`x{ a="\\n" , b="" } 3`,
+      String.raw`x{b="",a="\n"} 4`,
+    ),
+    out: [
+      simple(
+        'x',
+        'untyped',
+        '',
+        [{ a: '\n' }, 1],
+        [{ a: '\\n' }, 2],
+        [{ a: '\\n', b: '' }, 3],
+        [{ b: '', a: '\n' }, 4],
+      ),
+    ],
   },
   {
     name: 'a U+FFFD replacement character (from invalid UTF-8) is an ordinary character',
@@ -278,28 +381,83 @@ const rejected: ErrCase[] = [
   { name: 'lone comma in a label set', in: 'x{,} 1\n', line: 1, message: /invalid label name/ },
   { name: 'double comma', in: 'x{a="1",,b="2"} 1\n', line: 1, message: /invalid label name/ },
   { name: 'reserved label __name__', in: 'x{__name__="y"} 1\n', line: 1, message: /reserved label name "__name__"/ },
-  { name: 'reserved label prefix __', in: lines('x 1', 'y{a="1",__meta="2"} 1'), line: 2, message: /reserved label name "__meta"/ },
+  {
+    name: 'reserved label prefix __',
+    in: lines('x 1', 'y{a="1",__meta="2"} 1'),
+    line: 2,
+    message: /reserved label name "__meta"/,
+  },
   { name: 'duplicate label name', in: 'x{a="1",a="2"} 1\n', line: 1, message: /duplicate label name "a"/ },
-  { name: 'invalid metric name in TYPE', in: lines('', '# TYPE met-ric gauge'), line: 2, message: /invalid metric name in TYPE line/ },
+  {
+    name: 'invalid metric name in TYPE',
+    in: lines('', '# TYPE met-ric gauge'),
+    line: 2,
+    message: /invalid metric name in TYPE line/,
+  },
   { name: 'invalid metric name in HELP', in: '# HELP 0x help\n', line: 1, message: /invalid metric name in HELP line/ },
   // label syntax
   { name: 'missing =', in: 'x{a} 1\n', line: 1, message: /expected "=" after label name "a"/ },
   { name: 'unquoted label value', in: 'x{a=b} 1\n', line: 1, message: /expected a quoted value for label "a"/ },
   { name: 'single-quoted label value', in: "x{a='b'} 1\n", line: 1, message: /expected a quoted value/ },
-  { name: 'garbage after a label value', in: 'x{a="b"+} 1\n', line: 1, message: /expected "," or "}" after the value of label "a"/ },
+  {
+    name: 'garbage after a label value',
+    in: 'x{a="b"+} 1\n',
+    line: 1,
+    message: /expected "," or "}" after the value of label "a"/,
+  },
   { name: 'missing comma between labels', in: 'x{a="b" c="d"} 1\n', line: 1, message: /expected "," or "}"/ },
   { name: 'unterminated label value', in: lines('x 1', 'y{a="b} 1'), line: 2, message: /unterminated label value/ },
-  { name: 'label value running into the next line', in: lines('y{a="new', 'line"} 1'), line: 1, message: /unterminated label value/ },
+  {
+    name: 'label value running into the next line',
+    in: lines('y{a="new', 'line"} 1'),
+    line: 1,
+    message: /unterminated label value/,
+  },
   { name: 'unterminated label set', in: 'x{a="b" 1\n', line: 1, message: /expected "," or "}"/ },
   { name: 'label set cut at the end of the line', in: 'x{a="b",\n', line: 1, message: /unterminated label set/ },
-  { name: 'escaped quote is not a terminator', in: String.raw`x{a="b\"} 1` + '\n', line: 1, message: /unterminated label value/ },
+  {
+    name: 'escaped quote is not a terminator',
+    in: String.raw`x{a="b\"} 1` + '\n',
+    line: 1,
+    message: /unterminated label value/,
+  },
   // escapes
-  { name: 'escape \\t in a label value', in: String.raw`x{a="\t"} 1` + '\n', line: 1, message: /invalid escape sequence "\\\\t" in label value/ },
-  { name: 'escape \\u in a label value', in: String.raw`x{a="\u0041"} 1` + '\n', line: 1, message: /invalid escape sequence/ },
-  { name: 'Windows path with single backslashes', in: String.raw`x{p="C:\Users"} 1` + '\n', line: 1, message: /invalid escape sequence "\\\\U"/ },
-  { name: 'backslash at the end of a line inside a label value', in: 'x{a="b\\\n', line: 1, message: /unterminated label value/ },
-  { name: 'escape \\t in HELP', in: String.raw`# HELP x a\tb` + '\n', line: 1, message: /invalid escape sequence "\\\\t" in HELP text/ },
-  { name: 'HELP ending in a backslash', in: lines('# HELP x ends\\', 'x 1'), line: 1, message: /HELP text ends with a backslash/ },
+  {
+    name: 'escape \\t in a label value',
+    in: String.raw`x{a="\t"} 1` + '\n',
+    line: 1,
+    message: /invalid escape sequence "\\\\t" in label value/,
+  },
+  {
+    name: 'escape \\u in a label value',
+    in: String.raw`x{a="\u0041"} 1` + '\n',
+    line: 1,
+    message: /invalid escape sequence/,
+  },
+  {
+    name: 'Windows path with single backslashes',
+    in: String.raw`x{p="C:\Users"} 1` + '\n',
+    line: 1,
+    message: /invalid escape sequence "\\\\U"/,
+  },
+  {
+    name: 'backslash at the end of a line inside a label value',
+    in: 'x{a="b\\\n',
+    line: 1,
+    message: /unterminated label value/,
+  },
+  {
+    name: 'escape \\t in HELP',
+    in: String.raw`# HELP x a\tb` + '\n',
+    line: 1,
+    message: /invalid escape sequence "\\\\t" in HELP text/,
+  },
+  {
+    name: 'HELP ending in a backslash',
+    in: lines('# HELP x ends\\', 'x 1'),
+    line: 1,
+    message: /HELP text ends with a backslash/,
+  },
   // values and timestamps
   { name: 'word as value', in: 'x{a="b"} blubb\n', line: 1, message: /invalid value "blubb"/ },
   { name: 'hex value', in: 'x 0x10\n', line: 1, message: /invalid value "0x10"/ },
@@ -321,47 +479,172 @@ const rejected: ErrCase[] = [
   { name: 'float timestamp in text format', in: 'x{a="b"} 3.14 2.72\n', line: 1, message: /invalid timestamp "2.72"/ },
   { name: 'timestamp beyond int64', in: 'x 1 9223372036854775808\n', line: 1, message: /invalid timestamp/ },
   { name: 'negative timestamp beyond int64', in: 'x 1 -9223372036854775809\n', line: 1, message: /invalid timestamp/ },
-  { name: 'spurious text after the timestamp', in: 'x{a="b"} 3.14 2 3\n', line: 1, message: /unexpected text after the timestamp/ },
+  {
+    name: 'spurious text after the timestamp',
+    in: 'x{a="b"} 3.14 2 3\n',
+    line: 1,
+    message: /unexpected text after the timestamp/,
+  },
   // metadata
-  { name: 'second HELP', in: lines('', '# HELP metric one', '# HELP metric two'), line: 3, message: /second HELP line for "metric"/ },
-  { name: 'second TYPE', in: lines('', '# TYPE metric counter', '# TYPE metric untyped'), line: 3, message: /second TYPE line for "metric"/ },
-  { name: 'TYPE after samples', in: lines('', 'metric 4.12', '# TYPE metric counter'), line: 3, message: /TYPE line for "metric" after its samples/ },
-  { name: 'TYPE after samples of a histogram suffix', in: lines('# TYPE h histogram', 'h_count 1', '# TYPE h summary'), line: 3, message: /second TYPE line/ },
-  { name: 'HELP after the family was left', in: lines('a 1', 'b 1', '# HELP a late'), line: 3, message: /HELP line for "a" after its samples/ },
+  {
+    name: 'second HELP',
+    in: lines('', '# HELP metric one', '# HELP metric two'),
+    line: 3,
+    message: /second HELP line for "metric"/,
+  },
+  {
+    name: 'second TYPE',
+    in: lines('', '# TYPE metric counter', '# TYPE metric untyped'),
+    line: 3,
+    message: /second TYPE line for "metric"/,
+  },
+  {
+    name: 'TYPE after samples',
+    in: lines('', 'metric 4.12', '# TYPE metric counter'),
+    line: 3,
+    message: /TYPE line for "metric" after its samples/,
+  },
+  {
+    name: 'TYPE after samples of a histogram suffix',
+    in: lines('# TYPE h histogram', 'h_count 1', '# TYPE h summary'),
+    line: 3,
+    message: /second TYPE line/,
+  },
+  {
+    name: 'HELP after the family was left',
+    in: lines('a 1', 'b 1', '# HELP a late'),
+    line: 3,
+    message: /HELP line for "a" after its samples/,
+  },
   { name: 'unknown type', in: lines('', '# TYPE metric bla'), line: 2, message: /unknown metric type "bla"/ },
   { name: 'missing type', in: '# TYPE metric\n', line: 1, message: /missing type in TYPE line for "metric"/ },
-  { name: 'text after the type', in: '# TYPE metric gauge extra\n', line: 1, message: /unexpected text after the type/ },
+  {
+    name: 'text after the type',
+    in: '# TYPE metric gauge extra\n',
+    line: 1,
+    message: /unexpected text after the type/,
+  },
   // families and series
-  { name: 'non-contiguous family', in: lines('x 1', 'y 1', 'x 2'), line: 3, message: /samples of "x" are not contiguous \(family started on line 1\)/ },
+  {
+    name: 'non-contiguous family',
+    in: lines('x 1', 'y 1', 'x 2'),
+    line: 3,
+    message: /samples of "x" are not contiguous \(family started on line 1\)/,
+  },
   {
     name: 'non-contiguous histogram',
     in: lines('# TYPE h histogram', 'h_bucket{le="+Inf"} 1', 'other 1', 'h_sum 1'),
     line: 4,
     message: /samples of "h" are not contiguous/,
   },
-  { name: 'duplicate series', in: lines('x{a="1"} 1', 'x{a="2"} 1', 'x{a="1"} 2'), line: 3, message: /duplicate series for "x"/ },
-  { name: 'duplicate series with labels in another order', in: lines('x{a="1",b="2"} 1', 'x{b="2",a="1"} 2'), line: 2, message: /duplicate series/ },
-  { name: 'duplicate series: empty braces equal no labels', in: lines('x 1', 'x{} 2'), line: 2, message: /duplicate series/ },
-  { name: 'duplicate series: same escaped values, labels reordered', in: lines(String.raw`x{a="\"",b="\\"} 1`, String.raw`x{b="\\",a="\""} 2`), line: 2, message: /duplicate series/ },
-  { name: 'duplicate series: differing only in whitespace', in: lines('x{a="1"} 1', 'x{ a = "1" , } 2'), line: 2, message: /duplicate series/ },
+  {
+    name: 'duplicate series',
+    in: lines('x{a="1"} 1', 'x{a="2"} 1', 'x{a="1"} 2'),
+    line: 3,
+    message: /duplicate series for "x"/,
+  },
+  {
+    name: 'duplicate series with labels in another order',
+    in: lines('x{a="1",b="2"} 1', 'x{b="2",a="1"} 2'),
+    line: 2,
+    message: /duplicate series/,
+  },
+  {
+    name: 'duplicate series: empty braces equal no labels',
+    in: lines('x 1', 'x{} 2'),
+    line: 2,
+    message: /duplicate series/,
+  },
+  {
+    name: 'duplicate series: same escaped values, labels reordered',
+    in: lines(String.raw`x{a="\"",b="\\"} 1`, String.raw`x{b="\\",a="\""} 2`),
+    line: 2,
+    message: /duplicate series/,
+  },
+  {
+    name: 'duplicate series: differing only in whitespace',
+    in: lines('x{a="1"} 1', 'x{ a = "1" , } 2'),
+    line: 2,
+    message: /duplicate series/,
+  },
   {
     name: 'duplicate series across families (histogram x_count and family x_count)',
     in: lines('# TYPE h histogram', 'h_count 1', '# TYPE h_count gauge', 'h_count 2'),
     line: 4,
     message: /duplicate series for "h_count"/,
   },
-  { name: 'histogram sample without suffix', in: lines('# TYPE h histogram', 'h 1'), line: 2, message: /sample "h" does not fit histogram family "h"/ },
-  { name: 'bucket without le', in: lines('# TYPE h histogram', 'h_bucket{a="b"} 1'), line: 2, message: /bucket of histogram "h" without "le" label/ },
-  { name: 'le that is not a float', in: lines('', '# TYPE h histogram', 'h_bucket{le="bla"} 3.14'), line: 3, message: /invalid "le" label value "bla"/ },
-  { name: 'le in hex', in: lines('# TYPE h histogram', 'h_bucket{le="0x1p-3"} 3.14'), line: 2, message: /invalid "le" label value/ },
-  { name: 'negative bucket count', in: lines('# TYPE h histogram', 'h_bucket{le="1"} -412'), line: 2, message: /negative bucket count/ },
-  { name: 'negative histogram count', in: lines('# TYPE h histogram', 'h_bucket{le="+Inf"} 1', 'h_count -2693.5'), line: 3, message: /negative count in histogram "h"/ },
-  { name: 'quantile that is not a float', in: lines('', '# TYPE s summary', 's{quantile="bla"} 3.14'), line: 3, message: /invalid "quantile" label value "bla"/ },
-  { name: 'summary sample without quantile', in: lines('# TYPE s summary', 's{a="b"} 1'), line: 2, message: /without "quantile" label/ },
+  {
+    name: 'histogram sample without suffix',
+    in: lines('# TYPE h histogram', 'h 1'),
+    line: 2,
+    message: /sample "h" does not fit histogram family "h"/,
+  },
+  {
+    name: 'bucket without le',
+    in: lines('# TYPE h histogram', 'h_bucket{a="b"} 1'),
+    line: 2,
+    message: /bucket of histogram "h" without "le" label/,
+  },
+  {
+    name: 'le that is not a float',
+    in: lines('', '# TYPE h histogram', 'h_bucket{le="bla"} 3.14'),
+    line: 3,
+    message: /invalid "le" label value "bla"/,
+  },
+  {
+    name: 'le in hex',
+    in: lines('# TYPE h histogram', 'h_bucket{le="0x1p-3"} 3.14'),
+    line: 2,
+    message: /invalid "le" label value/,
+  },
+  {
+    name: 'negative bucket count',
+    in: lines('# TYPE h histogram', 'h_bucket{le="1"} -412'),
+    line: 2,
+    message: /negative bucket count/,
+  },
+  {
+    name: 'negative histogram count',
+    in: lines('# TYPE h histogram', 'h_bucket{le="+Inf"} 1', 'h_count -2693.5'),
+    line: 3,
+    message: /negative count in histogram "h"/,
+  },
+  {
+    name: 'quantile that is not a float',
+    in: lines('', '# TYPE s summary', 's{quantile="bla"} 3.14'),
+    line: 3,
+    message: /invalid "quantile" label value "bla"/,
+  },
+  {
+    name: 'summary sample without quantile',
+    in: lines('# TYPE s summary', 's{a="b"} 1'),
+    line: 2,
+    message: /without "quantile" label/,
+  },
   // limits
-  { name: 'more samples than maxSeries', in: lines('# TYPE x gauge', 'x{a="1"} 1', 'x{a="2"} 1', 'x{a="3"} 1'), options: { maxSeries: 2 }, line: 4, message: /more than 2 samples/, reason: 'too_many_series' },
-  { name: 'maxSeries 0', in: lines('# just a comment', 'x 1'), options: { maxSeries: 0 }, line: 2, message: /more than 0 samples/, reason: 'too_many_series' },
-  { name: 'line longer than maxLineLength', in: lines('x 1', `y{a="${'a'.repeat(100)}"} 1`), options: { maxLineLength: 64 }, line: 2, message: /line longer than 64 characters/ },
+  {
+    name: 'more samples than maxSeries',
+    in: lines('# TYPE x gauge', 'x{a="1"} 1', 'x{a="2"} 1', 'x{a="3"} 1'),
+    options: { maxSeries: 2 },
+    line: 4,
+    message: /more than 2 samples/,
+    reason: 'too_many_series',
+  },
+  {
+    name: 'maxSeries 0',
+    in: lines('# just a comment', 'x 1'),
+    options: { maxSeries: 0 },
+    line: 2,
+    message: /more than 0 samples/,
+    reason: 'too_many_series',
+  },
+  {
+    name: 'line longer than maxLineLength',
+    in: lines('x 1', `y{a="${'a'.repeat(100)}"} 1`),
+    options: { maxLineLength: 64 },
+    line: 2,
+    message: /line longer than 64 characters/,
+  },
   {
     name: 'too many metadata-only families',
     in: Array.from({ length: 1030 }, (_, i) => `# TYPE f${i} gauge\n`).join(''),
@@ -475,7 +758,11 @@ describe('parseExposition: OpenMetrics', () => {
       ),
     );
     assert.deepStrictEqual(r.families, [
-      fam('h', 'histogram', '', [s('h_bucket', { le: '0.1' }, 8), s('h_bucket', { le: '+Inf' }, 9), s('h_count', {}, 9)]),
+      fam('h', 'histogram', '', [
+        s('h_bucket', { le: '0.1' }, 8),
+        s('h_bucket', { le: '+Inf' }, 9),
+        s('h_count', {}, 9),
+      ]),
     ]);
   });
 
@@ -497,12 +784,18 @@ describe('parseExposition: OpenMetrics', () => {
   it('restarts from the top when OpenMetrics is detected late (counters written before the signal)', () => {
     const r = parseOk(lines('# TYPE c counter', 'c_total 5', 'c_created 1', '# TYPE i info', 'i_info{a="b"} 1'));
     assert.equal(r.format, 'openmetrics');
-    assert.deepStrictEqual(r.families, [simple('c_total', 'counter', '', [{}, 5]), simple('i_info', 'gauge', '', [{ a: 'b' }, 1])]);
+    assert.deepStrictEqual(r.families, [
+      simple('c_total', 'counter', '', [{}, 5]),
+      simple('i_info', 'gauge', '', [{ a: 'b' }, 1]),
+    ]);
   });
 
   it('accepts 0.0.4-style counters (bare family name) in OpenMetrics', () => {
     const r = parseOk(lines('# TYPE a_total counter', 'a_total 1', '# TYPE b counter', 'b 2', '# EOF'));
-    assert.deepStrictEqual(r.families, [simple('a_total', 'counter', '', [{}, 1]), simple('b', 'counter', '', [{}, 2])]);
+    assert.deepStrictEqual(r.families, [
+      simple('a_total', 'counter', '', [{}, 1]),
+      simple('b', 'counter', '', [{}, 2]),
+    ]);
   });
 
   it('keeps text format 0.0.4 when nothing OpenMetrics-only appears', () => {
@@ -512,9 +805,24 @@ describe('parseExposition: OpenMetrics', () => {
   const omRejected: [string, string, number, RegExp][] = [
     ['content after # EOF', lines('x 1', '# EOF', 'y 1'), 3, /content after "# EOF"/],
     ['a comment after # EOF', lines('x 1', '# EOF', '# comment'), 3, /content after "# EOF"/],
-    ['a counter mixing x and x_total', lines('# TYPE c counter', 'c_total{a="1"} 1', 'c{a="2"} 1', '# EOF'), 3, /counter "c" mixes samples/],
-    ['a counter renamed onto an existing family', lines('# TYPE c counter', 'c_total 1', '# TYPE c_total gauge', 'c_total{a="b"} 1', '# EOF'), 3, /families "c" and "c_total" both become "c_total"/],
-    ['an info renamed onto an existing family', lines('# TYPE v_info gauge', 'v_info{a="1"} 1', '# TYPE v info', 'v_info{a="2"} 1', '# EOF'), 3, /both become "v_info"/],
+    [
+      'a counter mixing x and x_total',
+      lines('# TYPE c counter', 'c_total{a="1"} 1', 'c{a="2"} 1', '# EOF'),
+      3,
+      /counter "c" mixes samples/,
+    ],
+    [
+      'a counter renamed onto an existing family',
+      lines('# TYPE c counter', 'c_total 1', '# TYPE c_total gauge', 'c_total{a="b"} 1', '# EOF'),
+      3,
+      /families "c" and "c_total" both become "c_total"/,
+    ],
+    [
+      'an info renamed onto an existing family',
+      lines('# TYPE v_info gauge', 'v_info{a="1"} 1', '# TYPE v info', 'v_info{a="2"} 1', '# EOF'),
+      3,
+      /both become "v_info"/,
+    ],
     ['an exemplar without braces', lines('x 1 # trace 1', '# EOF'), 1, /invalid exemplar: expected "\{"/],
     ['an exemplar without value', lines('x 1 # {a="b"}', '# EOF'), 1, /invalid exemplar value ""/],
     ['an exemplar with a bad label', lines('x 1 # {a=b} 1', '# EOF'), 1, /expected a quoted value for label "a"/],
@@ -522,7 +830,12 @@ describe('parseExposition: OpenMetrics', () => {
     ['a comment after a value in text format', lines('x 1 # just a note'), 1, /invalid exemplar/],
     ['an OpenMetrics timestamp that is not a number', lines('x 1 now', '# EOF'), 1, /invalid timestamp "now"/],
     ['a NaN timestamp', lines('x 1 NaN', '# EOF'), 1, /invalid timestamp "NaN"/],
-    ['non-contiguous OpenMetrics counter', lines('# TYPE c counter', 'c_total 1', 'd 1', 'c_created 1', '# EOF'), 4, /not contiguous/],
+    [
+      'non-contiguous OpenMetrics counter',
+      lines('# TYPE c counter', 'c_total 1', 'd 1', 'c_created 1', '# EOF'),
+      4,
+      /not contiguous/,
+    ],
   ];
   for (const [what, text, line, message] of omRejected) {
     it(`rejects ${what} (line ${line})`, () => {
@@ -547,7 +860,12 @@ describe('parseExposition: output contract', () => {
 
   it('label names that are Object.prototype members are ordinary own properties', () => {
     const r = parseOk(lines('x{constructor="a",toString="b",hasOwnProperty="c",valueOf="d"} 1'));
-    assert.deepStrictEqual(r.families[0]!.samples[0]!.labels, { constructor: 'a', toString: 'b', hasOwnProperty: 'c', valueOf: 'd' });
+    assert.deepStrictEqual(r.families[0]!.samples[0]!.labels, {
+      constructor: 'a',
+      toString: 'b',
+      hasOwnProperty: 'c',
+      valueOf: 'd',
+    });
   });
 
   it('type names that are Object.prototype members are unknown types', () => {
@@ -574,7 +892,10 @@ describe('parseExposition: output contract', () => {
     const rendered = render(r.families);
     assert.deepStrictEqual(rendered.stats, { series: 7, invalid: 0, duplicates: 0, typeConflicts: 0 });
     const again = parseOk(rendered.text);
-    assert.deepStrictEqual(again.families, [...r.families].sort((x, y) => (x.name < y.name ? -1 : 1)));
+    assert.deepStrictEqual(
+      again.families,
+      [...r.families].sort((x, y) => (x.name < y.name ? -1 : 1)),
+    );
   });
 });
 
@@ -583,9 +904,15 @@ describe('parseExposition: output contract', () => {
 describe('parseExposition: hostile input shapes', () => {
   const hostile: [string, () => string][] = [
     ['many labels on one line', () => `x{${Array.from({ length: 6000 }, (_, i) => `l${i}="v"`).join(',')}} 1\n`],
-    ['many duplicate-looking labels with a late duplicate', () => `x{${Array.from({ length: 3000 }, (_, i) => `l${i}=""`).join(',')},l7=""} 1\n`],
+    [
+      'many duplicate-looking labels with a late duplicate',
+      () => `x{${Array.from({ length: 3000 }, (_, i) => `l${i}=""`).join(',')},l7=""} 1\n`,
+    ],
     ['a label value full of escapes', () => `x{a="${'\\\\\\"\\n'.repeat(10000)}"} 1\n`],
-    ['many lines each with one backslash far ahead', () => `${Array.from({ length: 5000 }, (_, i) => `m${i}{a="v"} 1\n`).join('')}z{a="\\\\"} 1\n`],
+    [
+      'many lines each with one backslash far ahead',
+      () => `${Array.from({ length: 5000 }, (_, i) => `m${i}{a="v"} 1\n`).join('')}z{a="\\\\"} 1\n`,
+    ],
     ['only quotes', () => '"'.repeat(200000)],
     ['only backslashes', () => '\\'.repeat(200000)],
     ['only carriage returns', () => '\r'.repeat(200000)],
@@ -612,14 +939,49 @@ describe('parseExposition: hostile input shapes', () => {
 
 describe('parseNumber', () => {
   const good: [string, number][] = [
-    ['0', 0], ['-0', -0], ['+1', 1], ['1.', 1], ['.5', 0.5], ['-.5e-3', -0.0005], ['1E+2', 100], ['007', 7],
-    ['NaN', NaN], ['NAN', NaN], ['inf', Infinity], ['-Inf', -Infinity], ['+INFINITY', Infinity],
-    ['1.7976931348623157e308', Number.MAX_VALUE], ['1e-400', 0],
+    ['0', 0],
+    ['-0', -0],
+    ['+1', 1],
+    ['1.', 1],
+    ['.5', 0.5],
+    ['-.5e-3', -0.0005],
+    ['1E+2', 100],
+    ['007', 7],
+    ['NaN', NaN],
+    ['NAN', NaN],
+    ['inf', Infinity],
+    ['-Inf', -Infinity],
+    ['+INFINITY', Infinity],
+    ['1.7976931348623157e308', Number.MAX_VALUE],
+    ['1e-400', 0],
   ];
   for (const [text, value] of good) {
     it(`accepts ${JSON.stringify(text)}`, () => assert.ok(Object.is(parseNumber(text, 0, text.length), value)));
   }
-  const bad = ['', ' 1', '1 ', '+', '-', '.', 'e5', '1e', '1e+', '0x10', '0X1P3', '1_0', '1,5', '--1', '+-1', 'NaNa', '-NaN', 'infinit', '1e309', '-1e309', 'Infinity1', '١'];
+  const bad = [
+    '',
+    ' 1',
+    '1 ',
+    '+',
+    '-',
+    '.',
+    'e5',
+    '1e',
+    '1e+',
+    '0x10',
+    '0X1P3',
+    '1_0',
+    '1,5',
+    '--1',
+    '+-1',
+    'NaNa',
+    '-NaN',
+    'infinit',
+    '1e309',
+    '-1e309',
+    'Infinity1',
+    '١',
+  ];
   for (const text of bad) {
     it(`rejects ${JSON.stringify(text)}`, () => assert.equal(parseNumber(text, 0, text.length), undefined));
   }

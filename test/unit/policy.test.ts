@@ -16,22 +16,42 @@ import { refreshData } from '../helpers/refresh-data.js';
 const samples = (fams: MetricFamily[], name: string) => fams.find((f) => f.name === name)?.samples ?? [];
 
 test('tailscale_device_tags: one series per tag', () => {
-  const f = makeDeviceInfoCollector({ labelsFromTags: [], userLabel: (u) => u }).collect(refreshData([device({ id: '1', tags: ['tag:a', 'tag:b'] }), device({ id: '2', tags: [] })]));
-  assert.deepEqual(samples(f, 'tailscale_device_tags').map((s) => [s.labels.device_id, s.labels.tag, s.value]), [['1', 'tag:a', 1], ['1', 'tag:b', 1]]);
+  const f = makeDeviceInfoCollector({ labelsFromTags: [], userLabel: (u) => u }).collect(
+    refreshData([device({ id: '1', tags: ['tag:a', 'tag:b'] }), device({ id: '2', tags: [] })]),
+  );
+  assert.deepEqual(
+    samples(f, 'tailscale_device_tags').map((s) => [s.labels.device_id, s.labels.tag, s.value]),
+    [
+      ['1', 'tag:a', 1],
+      ['1', 'tag:b', 1],
+    ],
+  );
 });
 
 test('DEVICE_LABELS_FROM_TAGS adds bounded labels to tailscale_device_info', () => {
-  const { labelsFromTags } = loadConfig({ TEST_DEVICES: 'a', DEVICE_LABELS_FROM_TAGS: 'team=tag:team-(.+),env=tag:(prod|staging)' });
+  const { labelsFromTags } = loadConfig({
+    TEST_DEVICES: 'a',
+    DEVICE_LABELS_FROM_TAGS: 'team=tag:team-(.+),env=tag:(prod|staging)',
+  });
   const f = makeDeviceInfoCollector({ labelsFromTags, userLabel: (u) => u }).collect(
-    refreshData([device({ id: '1', tags: ['tag:exporter', 'tag:team-net', 'tag:prod'] }), device({ id: '2', tags: ['tag:dev'] })]),
+    refreshData([
+      device({ id: '1', tags: ['tag:exporter', 'tag:team-net', 'tag:prod'] }),
+      device({ id: '2', tags: ['tag:dev'] }),
+    ]),
   );
   const info = samples(f, 'tailscale_device_info');
   assert.equal(info[0]!.labels.team, 'net');
   assert.equal(info[0]!.labels.env, 'prod');
   assert.equal(info[1]!.labels.team, '', 'every device gets every derived label');
   assert.equal(info[1]!.labels.env, '');
-  assert.throws(() => loadConfig({ TEST_DEVICES: 'a', DEVICE_LABELS_FROM_TAGS: 'team=tag:(' }), /^ConfigError: DEVICE_LABELS_FROM_TAGS=/);
-  assert.throws(() => loadConfig({ TEST_DEVICES: 'a', DEVICE_LABELS_FROM_TAGS: 'device_id=tag:(.+)' }), /DEVICE_LABELS_FROM_TAGS=/);
+  assert.throws(
+    () => loadConfig({ TEST_DEVICES: 'a', DEVICE_LABELS_FROM_TAGS: 'team=tag:(' }),
+    /^ConfigError: DEVICE_LABELS_FROM_TAGS=/,
+  );
+  assert.throws(
+    () => loadConfig({ TEST_DEVICES: 'a', DEVICE_LABELS_FROM_TAGS: 'device_id=tag:(.+)' }),
+    /DEVICE_LABELS_FROM_TAGS=/,
+  );
 });
 
 test('client versions parse from the API format; unparseable ones are counted', () => {
@@ -41,16 +61,36 @@ test('client versions parse from the API format; unparseable ones are counted', 
   assert.equal(parseClientVersion('weird'), undefined);
   assert.ok(compareVersions([1, 80, 0], [1, 79, 9]) > 0);
   const c = makeDeviceVersionsCollector('1.80.0');
-  const f = c.collect(refreshData([
-    device({ id: 'old', clientVersion: '1.76.1-t1234-g5678' }),
-    device({ id: 'new', clientVersion: '1.80.2-t62b8bf6a0-g3c35ee987' }),
-    device({ id: 'odd', clientVersion: 'banana' }),
-    device({ id: 'ext', clientVersion: '' }),
-  ]));
-  assert.deepEqual(samples(f, 'tailscale_device_client_version_below_minimum').map((s) => [s.labels.device_id, s.value]), [['old', 1], ['new', 0]]);
-  assert.deepEqual(samples(f, 'tailscale_device_client_version_info').map((s) => [s.labels.device_id, s.labels.major_minor]), [['old', '1.76'], ['new', '1.80']]);
+  const f = c.collect(
+    refreshData([
+      device({ id: 'old', clientVersion: '1.76.1-t1234-g5678' }),
+      device({ id: 'new', clientVersion: '1.80.2-t62b8bf6a0-g3c35ee987' }),
+      device({ id: 'odd', clientVersion: 'banana' }),
+      device({ id: 'ext', clientVersion: '' }),
+    ]),
+  );
+  assert.deepEqual(
+    samples(f, 'tailscale_device_client_version_below_minimum').map((s) => [s.labels.device_id, s.value]),
+    [
+      ['old', 1],
+      ['new', 0],
+    ],
+  );
+  assert.deepEqual(
+    samples(f, 'tailscale_device_client_version_info').map((s) => [s.labels.device_id, s.labels.major_minor]),
+    [
+      ['old', '1.76'],
+      ['new', '1.80'],
+    ],
+  );
   assert.equal(samples(f, 'tsmetrics_client_version_unparseable')[0]!.value, 1);
-  assert.equal(makeDeviceVersionsCollector(undefined).collect(refreshData([device()])).some((x) => x.name === 'tailscale_device_client_version_below_minimum'), false, 'opt-in');
+  assert.equal(
+    makeDeviceVersionsCollector(undefined)
+      .collect(refreshData([device()]))
+      .some((x) => x.name === 'tailscale_device_client_version_below_minimum'),
+    false,
+    'opt-in',
+  );
 });
 
 test('scrape coverage: a bounded state per device and the ratio of devices meant to be scraped', () => {
@@ -63,11 +103,40 @@ test('scrape coverage: a bounded state per device and the ratio of devices meant
     { device: device({ id: 'tagless' }), state: 'untagged' },
   ];
   const scrapes = new Map([
-    ['ok', { last: { ok: true as const, target: target('ok'), families: [], bytes: 1, durationSeconds: 0, series: 0 }, families: [], lastSuccessSeconds: 1 }],
-    ['bad', { last: { ok: false as const, target: target('bad'), reason: 'timeout' as const, message: '', durationSeconds: 0 }, families: undefined, lastSuccessSeconds: undefined }],
+    [
+      'ok',
+      {
+        last: { ok: true as const, target: target('ok'), families: [], bytes: 1, durationSeconds: 0, series: 0 },
+        families: [],
+        lastSuccessSeconds: 1,
+      },
+    ],
+    [
+      'bad',
+      {
+        last: {
+          ok: false as const,
+          target: target('bad'),
+          reason: 'timeout' as const,
+          message: '',
+          durationSeconds: 0,
+        },
+        families: undefined,
+        lastSuccessSeconds: undefined,
+      },
+    ],
   ]);
   const f = coverageCollector.collect(refreshData([], { selections, scrapes }));
-  assert.deepEqual(samples(f, 'tsmetrics_device_scrape_coverage').map((s) => [s.labels.device_id, s.labels.state]), [['ok', 'scraped'], ['bad', 'failing'], ['old', 'client_too_old'], ['off', 'offline'], ['tagless', 'untagged']]);
+  assert.deepEqual(
+    samples(f, 'tsmetrics_device_scrape_coverage').map((s) => [s.labels.device_id, s.labels.state]),
+    [
+      ['ok', 'scraped'],
+      ['bad', 'failing'],
+      ['old', 'client_too_old'],
+      ['off', 'offline'],
+      ['tagless', 'untagged'],
+    ],
+  );
   assert.equal(samples(f, 'tsmetrics_scrape_coverage_ratio')[0]!.value, 1 / 3);
 });
 
@@ -82,19 +151,39 @@ selectors:
   - name: databases
     match: { tag: "tag:db" }
 `);
-  const f = makeExpectedCollector(() => spec).collect(refreshData([
-    device({ id: '1', name: 'gateway-1.t.ts.net', hostname: 'gateway-1' }),
-    device({ id: '2', name: 'gateway-2.t.ts.net', hostname: 'gateway-2', online: false }),
-    device({ id: '3', name: 'db.t.ts.net', hostname: 'db', tags: ['tag:db'] }),
-    device({ id: '4', name: 'stray.t.ts.net', hostname: 'stray', tags: [] }),
-  ]));
-  assert.deepEqual(samples(f, 'tsmetrics_expected_devices').map((s) => [s.labels.selector, s.labels.severity, s.value]), [['gateways', 'critical', 3], ['databases', 'warning', 1]]);
-  assert.deepEqual(samples(f, 'tsmetrics_expected_devices_present').map((s) => [s.labels.selector, s.value]), [['gateways', 1], ['databases', 1]]);
-  assert.deepEqual(samples(f, 'tailscale_device_unexpected').map((s) => s.labels.device_id), ['4']);
+  const f = makeExpectedCollector(() => spec).collect(
+    refreshData([
+      device({ id: '1', name: 'gateway-1.t.ts.net', hostname: 'gateway-1' }),
+      device({ id: '2', name: 'gateway-2.t.ts.net', hostname: 'gateway-2', online: false }),
+      device({ id: '3', name: 'db.t.ts.net', hostname: 'db', tags: ['tag:db'] }),
+      device({ id: '4', name: 'stray.t.ts.net', hostname: 'stray', tags: [] }),
+    ]),
+  );
+  assert.deepEqual(
+    samples(f, 'tsmetrics_expected_devices').map((s) => [s.labels.selector, s.labels.severity, s.value]),
+    [
+      ['gateways', 'critical', 3],
+      ['databases', 'warning', 1],
+    ],
+  );
+  assert.deepEqual(
+    samples(f, 'tsmetrics_expected_devices_present').map((s) => [s.labels.selector, s.value]),
+    [
+      ['gateways', 1],
+      ['databases', 1],
+    ],
+  );
+  assert.deepEqual(
+    samples(f, 'tailscale_device_unexpected').map((s) => s.labels.device_id),
+    ['4'],
+  );
   assert.throws(() => parseExpectedDevices('selectors: []'), /selectors/);
   assert.throws(() => parseExpectedDevices('selectors:\n  - name: x\n    match: {}\n'), /match needs name or tag/);
   assert.throws(() => parseExpectedDevices('selectors: [ {'), /not valid YAML/);
-  assert.throws(() => parseExpectedDevices('selectors:\n  - name: x\n    match: { tag: "tag:a" }\n    mni: 2\n'), /Unrecognized key/i);
+  assert.throws(
+    () => parseExpectedDevices('selectors:\n  - name: x\n    match: { tag: "tag:a" }\n    mni: 2\n'),
+    /Unrecognized key/i,
+  );
 });
 
 test('REDACT_USER_EMAILS: a stable keyed hash, different per key, never the address', () => {
@@ -105,5 +194,8 @@ test('REDACT_USER_EMAILS: a stable keyed hash, different per key, never the addr
   assert.notEqual(a('alice@example.com'), b('alice@example.com'));
   assert.notEqual(a('alice@example.com'), a('bob@example.com'));
   assert.equal(userRedactor(undefined)('alice@example.com'), 'alice@example.com');
-  assert.throws(() => loadConfig({ TEST_DEVICES: 'a', REDACT_USER_EMAILS: 'true' }), /REDACT_USER_EMAILS=true needs REDACT_KEY/);
+  assert.throws(
+    () => loadConfig({ TEST_DEVICES: 'a', REDACT_USER_EMAILS: 'true' }),
+    /REDACT_USER_EMAILS=true needs REDACT_KEY/,
+  );
 });

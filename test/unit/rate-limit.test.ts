@@ -6,7 +6,10 @@ import { createRateLimiter } from '../../src/server/rate-limit.js';
 test('token bucket: burst, then refill at the rate, per client', () => {
   let now = 0;
   const limit = createRateLimiter(2, 3, () => now);
-  assert.deepEqual([1, 2, 3, 4].map(() => limit.take('a')), [0, 0, 0, 1]);
+  assert.deepEqual(
+    [1, 2, 3, 4].map(() => limit.take('a')),
+    [0, 0, 0, 1],
+  );
   assert.equal(limit.take('b'), 0, 'another client has its own bucket');
   now += 500;
   assert.equal(limit.take('a'), 0, 'one token back after half a second at 2/s');

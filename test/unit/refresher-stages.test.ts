@@ -17,7 +17,8 @@ import { memoryLogger } from '../helpers/log.js';
 // publishes holds both stages: API families, relabelled client metrics and self-metrics, each once.
 
 const DEVICES = [device({ id: '1', name: 'a.ts.net' }), device({ id: '2', name: 'b.ts.net' })];
-const BODY = '# HELP tailscaled_inbound_bytes_total In.\n# TYPE tailscaled_inbound_bytes_total counter\ntailscaled_inbound_bytes_total{path="derp"} 42\n';
+const BODY =
+  '# HELP tailscaled_inbound_bytes_total In.\n# TYPE tailscaled_inbound_bytes_total counter\ntailscaled_inbound_bytes_total{path="derp"} 42\n';
 
 test('API families are rendered before the scrapes end; the snapshot has both stages', async () => {
   let openGate!: () => void;
@@ -30,7 +31,11 @@ test('API families are rendered before the scrapes end; the snapshot has both st
     close: async () => {},
   };
   const scraper = {
-    async scrapeAll(targets: readonly ScrapeTarget[], _signal?: AbortSignal, keep?: KeepFamilies): Promise<ScrapeResult[]> {
+    async scrapeAll(
+      targets: readonly ScrapeTarget[],
+      _signal?: AbortSignal,
+      keep?: KeepFamilies,
+    ): Promise<ScrapeResult[]> {
       if (targets.length === 0) return [];
       events.push('scrapes started');
       await gate;
@@ -44,7 +49,11 @@ test('API families are rendered before the scrapes end; the snapshot has both st
     },
   } as unknown as DeviceScraper;
   const select = (devices: readonly (typeof DEVICES)[number][]): Selection[] =>
-    devices.map((d) => ({ device: d, state: 'eligible' as const, target: { deviceId: d.id, deviceName: d.name, address: '127.0.0.1', url: `http://127.0.0.1:1/${d.id}` } }));
+    devices.map((d) => ({
+      device: d,
+      state: 'eligible' as const,
+      target: { deviceId: d.id, deviceName: d.name, address: '127.0.0.1', url: `http://127.0.0.1:1/${d.id}` },
+    }));
   const spy: Collector = {
     name: 'devices',
     stage: 'list',
@@ -55,13 +64,25 @@ test('API families are rendered before the scrapes end; the snapshot has both st
   };
   const store = new SnapshotStore();
   const refresher = new Refresher({
-    api, apiStats: new RequestStats(), select, scraper, store, status: new RefreshStatus(Date.now()), log: memoryLogger().log,
-    intervalMs: 60_000, version: 't', collectors: [...COLLECTORS, spy],
+    api,
+    apiStats: new RequestStats(),
+    select,
+    scraper,
+    store,
+    status: new RefreshStatus(Date.now()),
+    log: memoryLogger().log,
+    intervalMs: 60_000,
+    version: 't',
+    collectors: [...COLLECTORS, spy],
   });
   const cycle = refresher.runOnce();
   // Bounded wait for the list stage to run while the scrapes are held.
   for (let i = 0; i < 200 && !events.includes('list stage collected'); i++) await new Promise((r) => setTimeout(r, 5));
-  assert.deepEqual(events, ['scrapes started', 'list stage collected'], 'the API families were collected while the devices had not answered');
+  assert.deepEqual(
+    events,
+    ['scrapes started', 'list stage collected'],
+    'the API families were collected while the devices had not answered',
+  );
   openGate();
   await cycle;
   assert.deepEqual(events.slice(2), ['scrapes done']);
@@ -71,10 +92,16 @@ test('API families are rendered before the scrapes end; the snapshot has both st
   const text = (await snapshot.plain()).toString('utf8');
   const parsed = parseExposition(text);
   assert.ok(parsed.ok, 'the two stages together are one valid exposition');
-  const types = text.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]);
+  const types = text
+    .split('\n')
+    .filter((l) => l.startsWith('# TYPE '))
+    .map((l) => l.split(' ')[2]);
   assert.equal(new Set(types).size, types.length, 'no family written twice');
   assert.match(text, /^tailscale_device_online\{device_id="1",device_name="a\.ts\.net"\} 1$/m);
   assert.match(text, /^tailscaled_inbound_bytes_total\{device_id="2",device_name="b\.ts\.net",path="derp"\} 42$/m);
   assert.match(text, /^tsmetrics_collector_success\{collector="devices"\} 1$/m);
-  assert.ok(text.indexOf('tailscale_device_online') < text.indexOf('tailscaled_inbound_bytes_total'), 'API families first, then client metrics');
+  assert.ok(
+    text.indexOf('tailscale_device_online') < text.indexOf('tailscaled_inbound_bytes_total'),
+    'API families first, then client metrics',
+  );
 });

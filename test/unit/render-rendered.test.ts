@@ -24,10 +24,7 @@ test('a Sample part and two rendered parts share one HELP/TYPE block, lines in o
   ]);
   assert.equal(
     text,
-    '# HELP tailscaled_x first help\n# TYPE tailscaled_x gauge\n' +
-      'tailscaled_x{device_id="0"} 1\n' +
-      dev1 +
-      dev2,
+    '# HELP tailscaled_x first help\n# TYPE tailscaled_x gauge\n' + 'tailscaled_x{device_id="0"} 1\n' + dev1 + dev2,
   );
   assert.equal(stats.series, 4);
   assert.equal(stats.invalid, 0);
@@ -41,7 +38,9 @@ test('rendered parts alone: HELP/TYPE from the first part, series counted from t
   ]);
   assert.equal(text.split('\n').filter((l) => l.startsWith('# HELP ')).length, 1);
   assert.equal(text.split('\n').filter((l) => l.startsWith('# TYPE ')).length, 1);
-  assert.ok(text.startsWith('# HELP tailscaled_y device help\n# TYPE tailscaled_y gauge\ntailscaled_y{device_id="1"} 1\n'));
+  assert.ok(
+    text.startsWith('# HELP tailscaled_y device help\n# TYPE tailscaled_y gauge\ntailscaled_y{device_id="1"} 1\n'),
+  );
   assert.equal(stats.series, 3);
 });
 
@@ -77,7 +76,12 @@ test('renderSeries returns the lines without HELP/TYPE and counts invalid sample
 });
 
 test('renderSeries of a family with an invalid name counts every sample as invalid', () => {
-  const r = renderSeries(gauge('9bad', 'h', [[{}, 1], [{ a: 'b' }, 2]]));
+  const r = renderSeries(
+    gauge('9bad', 'h', [
+      [{}, 1],
+      [{ a: 'b' }, 2],
+    ]),
+  );
   assert.equal(r.text, '');
   assert.equal(r.series, 0);
   assert.equal(r.invalid, 2);

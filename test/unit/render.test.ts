@@ -23,7 +23,10 @@ test('a hostile device name cannot inject a series', () => {
   const { text } = render([gauge('tailscale_device_online', 'h', [[{ device_id: '1', device_name: evil }, 1]])]);
   const lines = text.trimEnd().split('\n');
   assert.equal(lines.length, 3, text);
-  assert.equal(lines[2], 'tailscale_device_online{device_id="1",device_name="a\\"b\\\\c\\nfake_metric{x=\\"1\\"} 1\\n"} 1');
+  assert.equal(
+    lines[2],
+    'tailscale_device_online{device_id="1",device_name="a\\"b\\\\c\\nfake_metric{x=\\"1\\"} 1\\n"} 1',
+  );
   assert.ok(!/^fake_metric/m.test(text));
 });
 
@@ -31,7 +34,10 @@ test('one HELP/TYPE per family, families sorted and contiguous, duplicates dropp
   const fams: MetricFamily[] = [
     gauge('b_metric', 'b', [[{ x: '1' }, 1]]),
     counter('a_total', 'first help wins', [[{ d: '1' }, 5]]),
-    gauge('b_metric', 'b again', [[{ x: '2' }, 2], [{ x: '1' }, 9]]),
+    gauge('b_metric', 'b again', [
+      [{ x: '2' }, 2],
+      [{ x: '1' }, 9],
+    ]),
     counter('a_total', 'second', [[{ d: '2' }, 6]]),
   ];
   const { text, stats } = render(fams);
@@ -53,7 +59,11 @@ test('a TYPE conflict keeps the first family and counts the conflict', () => {
 test('invalid metric and label names are dropped and counted, not written', () => {
   const { text, stats } = render([
     gauge('9bad', 'h', [[{}, 1]]),
-    gauge('ok_metric', 'h', [[{ 'bad-label': 'v' }, 1], [{ __reserved: 'v' }, 1], [{ good: 'v' }, 1]]),
+    gauge('ok_metric', 'h', [
+      [{ 'bad-label': 'v' }, 1],
+      [{ __reserved: 'v' }, 1],
+      [{ good: 'v' }, 1],
+    ]),
   ]);
   assert.equal(text, '# HELP ok_metric h\n# TYPE ok_metric gauge\nok_metric{good="v"} 1\n');
   assert.equal(stats.invalid, 3);
@@ -84,9 +94,21 @@ test('empty families are not written', () => {
 
 test('a series is written once, also across families (histogram _count vs a family named so)', () => {
   const { text, stats } = render([
-    { name: 'h', type: 'histogram', help: 'h', samples: [{ name: 'h_bucket', labels: { le: '+Inf' }, value: 1 }, { name: 'h_count', labels: {}, value: 1 }, { name: 'h_sum', labels: {}, value: 1 }] },
+    {
+      name: 'h',
+      type: 'histogram',
+      help: 'h',
+      samples: [
+        { name: 'h_bucket', labels: { le: '+Inf' }, value: 1 },
+        { name: 'h_count', labels: {}, value: 1 },
+        { name: 'h_sum', labels: {}, value: 1 },
+      ],
+    },
     gauge('h_count', 'clash', [[{}, 5]]),
-    gauge('x', 'x', [[{ a: '1', b: '2' }, 1], [{ a: '1', b: '2' }, 2]]),
+    gauge('x', 'x', [
+      [{ a: '1', b: '2' }, 1],
+      [{ a: '1', b: '2' }, 2],
+    ]),
   ]);
   assert.equal(text.match(/^h_count /gm)?.length, 1, text);
   assert.equal(text.match(/^x\{/gm)?.length, 1, text);
@@ -100,7 +122,13 @@ test('negative zero keeps its sign', () => {
 test('writing a batch in turns (writeAsync) gives the same result as render', async () => {
   const { ByteSink, ExpositionWriter } = await import('../../src/exposition/render.js');
   const { Slicer } = await import('../../src/slicer.js');
-  const fams = [gauge('g', 'h', Array.from({ length: 5000 }, (_, i) => [{ i: String(i % 4000) }, i] as const))];
+  const fams = [
+    gauge(
+      'g',
+      'h',
+      Array.from({ length: 5000 }, (_, i) => [{ i: String(i % 4000) }, i] as const),
+    ),
+  ];
   const a = render(fams);
   const sink = new ByteSink();
   const writer = new ExpositionWriter(sink);

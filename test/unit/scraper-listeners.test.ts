@@ -32,7 +32,12 @@ async function startDeviceServer(): Promise<{ base: string; close: () => Promise
 }
 
 const targets = (base: string, n: number, path = '/metrics'): ScrapeTarget[] =>
-  Array.from({ length: n }, (_, i) => ({ deviceId: `id${i}`, deviceName: `dev${i}`, address: '127.0.0.1', url: `${base}${path}` }));
+  Array.from({ length: n }, (_, i) => ({
+    deviceId: `id${i}`,
+    deviceName: `dev${i}`,
+    address: '127.0.0.1',
+    url: `${base}${path}`,
+  }));
 
 const options = { concurrency: 25, timeoutMs: 5000, maxBytes: 1e6, maxSeries: 1000 };
 
@@ -63,7 +68,10 @@ test('40 scrapes with 25 in flight on one signal: no MaxListenersExceededWarning
     assert.ok(r.ok, r.ok ? '' : `${r.reason}: ${r.message}`);
     assert.equal(r.target, list[i]);
     assert.equal(r.series, 1);
-    assert.deepEqual(r.families.map((f) => f.name), ['tailscaled_x']);
+    assert.deepEqual(
+      r.families.map((f) => f.name),
+      ['tailscaled_x'],
+    );
   }
   assert.equal(server.requests(), 40);
 });
@@ -91,7 +99,12 @@ test('keep decides what a result holds, called once per successful target', asyn
   assert.equal(results.length, list.length);
   assert.equal(calls.length, good.length, 'keep is called for successful scrapes only');
   assert.deepEqual(new Set(calls.map((c) => c.target)), new Set(good));
-  for (const c of calls) assert.deepEqual(c.families.map((f) => f.name), ['tailscaled_x'], 'keep sees the parsed families');
+  for (const c of calls)
+    assert.deepEqual(
+      c.families.map((f) => f.name),
+      ['tailscaled_x'],
+      'keep sees the parsed families',
+    );
   for (const r of results) {
     if (good.includes(r.target)) {
       assert.ok(r.ok, r.ok ? '' : `${r.reason}: ${r.message}`);

@@ -20,7 +20,8 @@ const PINNED: ReadonlyArray<readonly [id: string, shards: readonly number[]]> = 
 ];
 
 /** The replicas (shard indexes) of `count` that take the device. */
-const replicasOf = (id: string, count: number): number[] => Array.from({ length: count }, (_, index) => index).filter((index) => inShard(id, { index, count }));
+const replicasOf = (id: string, count: number): number[] =>
+  Array.from({ length: count }, (_, index) => index).filter((index) => inShard(id, { index, count }));
 
 test('the shard of a device id is pinned: the same device lands on the same replica across versions', () => {
   for (const [id, shards] of PINNED) {

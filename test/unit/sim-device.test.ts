@@ -15,11 +15,18 @@ interface DeviceGetOptions {
 }
 
 /** A device endpoint by its loopback address, optionally with a foreign Host header. */
-function deviceGet(address: string, port: number, { host, path = '/metrics', timeoutMs = 5_000 }: DeviceGetOptions = {}): Promise<Reply> {
+function deviceGet(
+  address: string,
+  port: number,
+  { host, path = '/metrics', timeoutMs = 5_000 }: DeviceGetOptions = {},
+): Promise<Reply> {
   return httpGet(`http://${address}:${port}${path}`, { headers: host === undefined ? {} : { host }, timeoutMs });
 }
 
-async function sim(t: TestContext, options: StartTailnetOptions = {}): Promise<{ tn: SimTailnet; clock: { ms: number } }> {
+async function sim(
+  t: TestContext,
+  options: StartTailnetOptions = {},
+): Promise<{ tn: SimTailnet; clock: { ms: number } }> {
   const clock = { ms: T0 };
   const tn = await startTailnet({ now: () => clock.ms, ...options });
   t.after(() => tn.close());
@@ -34,7 +41,8 @@ function served(tn: SimTailnet, hostname: string): SimDevice & { loopbackAddress
 
 /** Waits (bounded) until the fault has shaped `n` answers: a request is in the server, not still on its way. */
 async function untilFaults(tn: SimTailnet, key: string, n: number): Promise<void> {
-  for (let i = 0; i < 500 && tn.stats.faultsInjected.get(key) !== n; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (let i = 0; i < 500 && tn.stats.faultsInjected.get(key) !== n; i++)
+    await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 function scrape(tn: SimTailnet, device: { loopbackAddress: string }, options: DeviceGetOptions = {}): Promise<Reply> {
@@ -50,7 +58,10 @@ const TYPE = new RegExp(`^# TYPE ${NAME} (?:counter|gauge|histogram|summary|unty
 /** A strict enough check of text format 0.0.4 for telling the good answers from the broken ones. */
 function isValidExposition(body: string): boolean {
   if (!body.endsWith('\n')) return false;
-  return body.slice(0, -1).split('\n').every((line) => SAMPLE.test(line) || HELP.test(line) || TYPE.test(line));
+  return body
+    .slice(0, -1)
+    .split('\n')
+    .every((line) => SAMPLE.test(line) || HELP.test(line) || TYPE.test(line));
 }
 
 function samples(body: string): Map<string, number> {
@@ -203,14 +214,17 @@ test('device fault huge: streams at least the requested bytes; a client hanging 
   assert.ok(isValidExposition(reply.body), 'valid-looking');
   tn.setDeviceFault(device.nodeId, { kind: 'huge', bytes: 500_000_000 });
   await new Promise<void>((resolve, reject) => {
-    const req = request({ host: device.loopbackAddress, port: tn.clientMetricsPort, path: '/metrics', agent: false }, (res) => {
-      let seen = 0;
-      res.on('data', (chunk: Buffer) => {
-        seen += chunk.length;
-        if (seen > 1_000_000) req.destroy();
-      });
-      res.on('close', () => resolve());
-    });
+    const req = request(
+      { host: device.loopbackAddress, port: tn.clientMetricsPort, path: '/metrics', agent: false },
+      (res) => {
+        let seen = 0;
+        res.on('data', (chunk: Buffer) => {
+          seen += chunk.length;
+          if (seen > 1_000_000) req.destroy();
+        });
+        res.on('close', () => resolve());
+      },
+    );
     req.on('error', (err) => (req.destroyed ? resolve() : reject(err)));
     req.end();
   });
@@ -229,7 +243,8 @@ test('device faults malformed, label-injection, many-series and openmetrics shap
   tn.setDeviceFault(device.nodeId, { kind: 'label-injection' });
   const injected = (await scrape(tn, device)).body;
   assert.ok(isValidExposition(injected), injected);
-  for (const needle of ['device_id="', 'device_name="', '\\"', '\\\\', '\\n', '日本']) assert.ok(injected.includes(needle), needle);
+  for (const needle of ['device_id="', 'device_name="', '\\"', '\\\\', '\\n', '日本'])
+    assert.ok(injected.includes(needle), needle);
 
   tn.setDeviceFault(device.nodeId, { kind: 'many-series', series: 5_000 });
   const many = (await scrape(tn, device)).body;
@@ -275,13 +290,13 @@ test('addDevice and removeDevice start and stop a device endpoint and update the
   const quiet = await tn.addDevice({ hostname: 'phone', os: 'iOS' });
   assert.equal(quiet.loopbackAddress, null);
   assert.match(quiet.addresses[0] ?? '', /^100\./);
-  const listed = await fetch(`${tn.apiUrl}/api/v2/tailnet/-/devices`, { headers: { authorization: `Bearer ${tn.apiKey}` } });
-  assert.deepEqual(((await listed.json()) as { devices: Array<{ hostname: string }> }).devices.map((d) => d.hostname), [
-    'gateway-1',
-    'gateway-2',
-    'late-1',
-    'phone',
-  ]);
+  const listed = await fetch(`${tn.apiUrl}/api/v2/tailnet/-/devices`, {
+    headers: { authorization: `Bearer ${tn.apiKey}` },
+  });
+  assert.deepEqual(
+    ((await listed.json()) as { devices: Array<{ hostname: string }> }).devices.map((d) => d.hostname),
+    ['gateway-1', 'gateway-2', 'late-1', 'phone'],
+  );
   await tn.removeDevice('late-1');
   assert.equal(tn.devices.length, 3);
   await assert.rejects(scrape(tn, added as SimDevice & { loopbackAddress: string }), { code: 'ECONNREFUSED' });
@@ -292,7 +307,9 @@ test('addDevice and removeDevice start and stop a device endpoint and update the
 
 test('clientMetricsPort: a fixed port is used for every device; a taken one fails start', async (t) => {
   const { tn: first } = await sim(t, { scenario: { names: ['a', 'b'] } });
-  await assert.rejects(startTailnet({ scenario: { names: ['c'] }, clientMetricsPort: first.clientMetricsPort }), { code: 'EADDRINUSE' });
+  await assert.rejects(startTailnet({ scenario: { names: ['c'] }, clientMetricsPort: first.clientMetricsPort }), {
+    code: 'EADDRINUSE',
+  });
   const port = first.clientMetricsPort;
   await first.close();
   const { tn: second } = await sim(t, { scenario: { names: ['c', 'd'] }, clientMetricsPort: port });
@@ -307,7 +324,9 @@ test('clientMetricsPort: a bind failing part-way releases the addresses already 
   const squatter = createServer();
   await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.3', resolve));
   t.after(() => new Promise<void>((resolve) => squatter.close(() => resolve())));
-  await assert.rejects(startTailnet({ scenario: { names: ['a', 'b', 'c'] }, clientMetricsPort: port }), { code: 'EADDRINUSE' });
+  await assert.rejects(startTailnet({ scenario: { names: ['a', 'b', 'c'] }, clientMetricsPort: port }), {
+    code: 'EADDRINUSE',
+  });
   await new Promise<void>((resolve) => squatter.close(() => resolve()));
   const { tn } = await sim(t, { scenario: { names: ['a', 'b', 'c'] }, clientMetricsPort: port });
   assert.equal((await scrape(tn, served(tn, 'c'))).status, 200);

@@ -11,13 +11,24 @@ const MAIN = fileURLToPath(new URL('../../src/sim/main.js', import.meta.url));
 test('cli: --headscale selects the Headscale sim; options and env are parsed', () => {
   assert.equal(wantsHeadscale(['--scenario', 'demo']), false);
   assert.equal(wantsHeadscale(['--headscale']), true);
-  const options = parseHeadscaleOptions(['--headscale', '--tag-model', 'legacy', '--scenario', 'names:a,b', '--api-port', '0'], {
-    TSMETRICS_SIM_HEADSCALE_API_KEY: 'abcdefg.secret',
+  const options = parseHeadscaleOptions(
+    ['--headscale', '--tag-model', 'legacy', '--scenario', 'names:a,b', '--api-port', '0'],
+    {
+      TSMETRICS_SIM_HEADSCALE_API_KEY: 'abcdefg.secret',
+    },
+  );
+  assert.deepEqual(options, {
+    tagModel: 'legacy',
+    scenario: { names: ['a', 'b'] },
+    apiKey: 'abcdefg.secret',
+    apiPort: 0,
   });
-  assert.deepEqual(options, { tagModel: 'legacy', scenario: { names: ['a', 'b'] }, apiKey: 'abcdefg.secret', apiPort: 0 });
   assert.equal(parseHeadscaleOptions(['--headscale'], {}).tagModel, 'v028');
   assert.throws(() => parseHeadscaleOptions(['--headscale', '--tag-model', 'x'], {}), /unknown tag model/);
-  assert.throws(() => parseHeadscaleOptions(['--headscale', '--scenario', 'count:3'], {}), /unknown Headscale scenario/);
+  assert.throws(
+    () => parseHeadscaleOptions(['--headscale', '--scenario', 'count:3'], {}),
+    /unknown Headscale scenario/,
+  );
   assert.throws(() => parseHeadscaleOptions(['--headscale', '--metrics-port', '70000'], {}), /invalid port/);
 });
 
@@ -35,7 +46,13 @@ test('cli: main.js --headscale prints one JSON line without secrets and serves u
     out += chunk;
   }
   assert.doesNotMatch(out, /hskey-api/);
-  const info = JSON.parse(out) as { headscaleUrl: string; tagModel: string; nodes: number; users: number; clientMetricsPort: number };
+  const info = JSON.parse(out) as {
+    headscaleUrl: string;
+    tagModel: string;
+    nodes: number;
+    users: number;
+    clientMetricsPort: number;
+  };
   assert.equal(info.tagModel, 'legacy');
   assert.equal(info.nodes, 8);
   assert.equal(info.users, 3);

@@ -40,7 +40,10 @@ const USER_FIELDS = ['id', 'name', 'createdAt', 'displayName', 'email', 'provide
 const PREAUTHKEY_FIELDS = ['user', 'id', 'key', 'reusable', 'ephemeral', 'used', 'expiration', 'createdAt', 'aclTags'];
 const APIKEY_FIELDS = ['id', 'prefix', 'expiration', 'createdAt', 'lastSeen'];
 
-async function sim(t: TestContext, options: StartHeadscaleOptions = {}): Promise<{ hs: SimHeadscale; clock: { ms: number } }> {
+async function sim(
+  t: TestContext,
+  options: StartHeadscaleOptions = {},
+): Promise<{ hs: SimHeadscale; clock: { ms: number } }> {
   const clock = { ms: T0 };
   const hs = await startHeadscale({ now: () => clock.ms, ...options });
   t.after(() => hs.close());
@@ -48,7 +51,10 @@ async function sim(t: TestContext, options: StartHeadscaleOptions = {}): Promise
 }
 
 function api(hs: SimHeadscale, path: string, options: GetOptions = {}): Promise<Reply> {
-  return httpGet(`${hs.url}${path}`, { ...options, headers: { authorization: `Bearer ${hs.apiKey}`, ...options.headers } });
+  return httpGet(`${hs.url}${path}`, {
+    ...options,
+    headers: { authorization: `Bearer ${hs.apiKey}`, ...options.headers },
+  });
 }
 
 async function apiJson(hs: SimHeadscale, path: string): Promise<Record<string, unknown>> {
@@ -140,7 +146,10 @@ test('auth: a valid Bearer key gets 200; bad, missing, wrongly prefixed or expir
     // Other valid keys work too, not just the sim's own.
     const other = hs.apiKeys.find((k) => k.id === 2);
     assert.ok(other);
-    assert.equal((await httpGet(`${hs.url}/api/v1/user`, { headers: { authorization: `Bearer ${other.key}` } })).status, 200);
+    assert.equal(
+      (await httpGet(`${hs.url}/api/v1/user`, { headers: { authorization: `Bearer ${other.key}` } })).status,
+      200,
+    );
   }
 });
 
@@ -178,7 +187,11 @@ test('nodes v028: protojson shape, string ids, single tags field, tagged nodes s
     }
     const user = node['user'] as Obj;
     assert.deepEqual(Object.keys(user).sort(), [...USER_FIELDS].sort());
-    assert.ok(['REGISTER_METHOD_AUTH_KEY', 'REGISTER_METHOD_CLI', 'REGISTER_METHOD_OIDC'].includes(node['registerMethod'] as string));
+    assert.ok(
+      ['REGISTER_METHOD_AUTH_KEY', 'REGISTER_METHOD_CLI', 'REGISTER_METHOD_OIDC'].includes(
+        node['registerMethod'] as string,
+      ),
+    );
   }
   const gateway = byName(nodes, 'gateway-1');
   assert.deepEqual(gateway['tags'], ['tag:exporter', 'tag:gateway']);
@@ -227,7 +240,10 @@ test('nodes legacy: forcedTags/validTags/invalidTags, owners kept, zero-time exp
   assert.equal(nodes.length, 8);
   assertIdsAreStrings(nodes);
   for (const node of nodes) {
-    assert.deepEqual(Object.keys(node).sort(), [...NODE_FIELDS_COMMON, 'forcedTags', 'invalidTags', 'validTags'].sort());
+    assert.deepEqual(
+      Object.keys(node).sort(),
+      [...NODE_FIELDS_COMMON, 'forcedTags', 'invalidTags', 'validTags'].sort(),
+    );
     assert.notEqual((node['user'] as Obj | null)?.['name'], 'tagged-devices');
     assert.deepEqual(node['invalidTags'], [], 'empty since Headscale 0.24');
   }
@@ -325,9 +341,18 @@ test('users: list, filters by name / email / id, bad id is 400', async (t) => {
     assert.deepEqual(Object.keys(user).sort(), [...USER_FIELDS].sort());
     assertTime(user['createdAt'], 'createdAt');
   }
-  assert.deepEqual(((await apiJson(hs, '/api/v1/user?name=bob'))['users'] as Obj[]).map((u) => u['id']), ['3']);
-  assert.deepEqual(((await apiJson(hs, '/api/v1/user?email=alice%40example.com'))['users'] as Obj[]).map((u) => u['id']), ['2']);
-  assert.deepEqual(((await apiJson(hs, '/api/v1/user?id=1'))['users'] as Obj[]).map((u) => u['name']), ['ops']);
+  assert.deepEqual(
+    ((await apiJson(hs, '/api/v1/user?name=bob'))['users'] as Obj[]).map((u) => u['id']),
+    ['3'],
+  );
+  assert.deepEqual(
+    ((await apiJson(hs, '/api/v1/user?email=alice%40example.com'))['users'] as Obj[]).map((u) => u['id']),
+    ['2'],
+  );
+  assert.deepEqual(
+    ((await apiJson(hs, '/api/v1/user?id=1'))['users'] as Obj[]).map((u) => u['name']),
+    ['ops'],
+  );
   assert.deepEqual((await apiJson(hs, '/api/v1/user?name=nobody'))['users'], []);
   const bad = await api(hs, '/api/v1/user?id=x');
   assert.equal(bad.status, 400);
@@ -372,7 +397,10 @@ test('preauth keys legacy: ?user=<numeric id> required, plaintext 48-hex keys', 
     assert.match(key['key'] as string, /^[0-9a-f]{48}$/);
     assert.equal((key['user'] as Obj)['id'], '1');
   }
-  assert.deepEqual(((await apiJson(hs, '/api/v1/preauthkey?user=3'))['preAuthKeys'] as Obj[]).map((k) => k['id']), ['4']);
+  assert.deepEqual(
+    ((await apiJson(hs, '/api/v1/preauthkey?user=3'))['preAuthKeys'] as Obj[]).map((k) => k['id']),
+    ['4'],
+  );
   const without = await api(hs, '/api/v1/preauthkey');
   assert.equal(without.status, 500);
   assert.deepEqual(JSON.parse(without.body), { code: 2, message: 'user not found', details: [] });
@@ -394,13 +422,26 @@ test('API keys: prefix per version, one expiring soon, one expired, one never us
     assert.equal(keys.length, 4);
     for (const key of keys) {
       assert.deepEqual(Object.keys(key).sort(), [...APIKEY_FIELDS].sort());
-      assert.match(key['prefix'] as string, tagModel === 'legacy' ? /^[A-Za-z0-9_-]{7}$/ : /^hskey-api-[A-Za-z0-9_-]{12}-\*\*\*$/);
+      assert.match(
+        key['prefix'] as string,
+        tagModel === 'legacy' ? /^[A-Za-z0-9_-]{7}$/ : /^hskey-api-[A-Za-z0-9_-]{12}-\*\*\*$/,
+      );
     }
     const expirations = keys.map((k) => Date.parse(k['expiration'] as string) - T0);
-    assert.ok(expirations.some((ms) => ms > 0 && ms < 7 * DAY), 'expiring soon');
-    assert.ok(expirations.some((ms) => ms < 0), 'expired');
-    assert.ok(keys.some((k) => k['lastSeen'] === null), 'never used');
-    const ownPrefix = tagModel === 'legacy' ? hs.apiKey.slice(0, 7) : `${hs.apiKey.slice(0, 'hskey-api-'.length + 12)}-***`;
+    assert.ok(
+      expirations.some((ms) => ms > 0 && ms < 7 * DAY),
+      'expiring soon',
+    );
+    assert.ok(
+      expirations.some((ms) => ms < 0),
+      'expired',
+    );
+    assert.ok(
+      keys.some((k) => k['lastSeen'] === null),
+      'never used',
+    );
+    const ownPrefix =
+      tagModel === 'legacy' ? hs.apiKey.slice(0, 7) : `${hs.apiKey.slice(0, 'hskey-api-'.length + 12)}-***`;
     assert.equal(keys[0]?.['prefix'], ownPrefix);
   }
 });
@@ -540,7 +581,12 @@ test('scenario names: one tagged metrics-serving node per name', async (t) => {
 
 test('addNode / removeNode: new node listed and scraped, removed node gone and closed', async (t) => {
   const { hs } = await sim(t);
-  const added = await hs.addNode({ hostname: 'new-server', user: 'ops', servesMetrics: true, requestedTags: ['tag:server'] });
+  const added = await hs.addNode({
+    hostname: 'new-server',
+    user: 'ops',
+    servesMetrics: true,
+    requestedTags: ['tag:server'],
+  });
   assert.equal(added.id, 9);
   const listed = byName(await listNodes(hs), 'new-server');
   assert.deepEqual(listed['tags'], ['tag:exporter', 'tag:server']);
@@ -549,7 +595,10 @@ test('addNode / removeNode: new node listed and scraped, removed node gone and c
   const plain = await hs.addNode({ hostname: 'carol-tablet', user: 'bob' });
   assert.deepEqual(plain.ipAddresses, ['100.64.0.10', 'fd7a:115c:a1e0::a']);
   await hs.removeNode('new-server');
-  assert.equal((await listNodes(hs)).some((n) => n['name'] === 'new-server'), false);
+  assert.equal(
+    (await listNodes(hs)).some((n) => n['name'] === 'new-server'),
+    false,
+  );
   assert.equal(await refused(added.loopbackAddress ?? '', hs.clientMetricsPort), true);
   await assert.rejects(hs.addNode({ hostname: 'x', user: 'nobody' }), /no simulated Headscale user/);
 });

@@ -10,7 +10,9 @@ test('every documented GET of the simulated API answers in the shape of the Open
   const tn = await startTailnet({ scenario: { count: 40 } });
   t.after(() => tn.close());
   const get = async (path: string): Promise<unknown> => {
-    const res = await fetch(`${tn.apiUrl}/api/v2${path}`, { headers: { authorization: `Bearer ${tn.apiKey}`, accept: 'application/json' } });
+    const res = await fetch(`${tn.apiUrl}/api/v2${path}`, {
+      headers: { authorization: `Bearer ${tn.apiKey}`, accept: 'application/json' },
+    });
     assert.equal(res.status, 200, `${path}: HTTP ${res.status}`);
     return res.json();
   };
@@ -25,7 +27,11 @@ test('every documented GET of the simulated API answers in the shape of the Open
   };
   // The logs need a window (start and end are required): the last hour, with the history the simulator starts with.
   const window = `?start=${new Date(Date.now() - 3_600_000).toISOString()}&end=${new Date().toISOString()}`;
-  const query: Partial<Record<string, string>> = { devices: '?fields=all', logging_network: window, logging_configuration: window };
+  const query: Partial<Record<string, string>> = {
+    devices: '?fields=all',
+    logging_network: window,
+    logging_configuration: window,
+  };
   // tailscale-facts §6.1: the live API sends `proto` as a number where the document has names (srcNode and
   // dstNodes, also undocumented, are extra properties the document does not forbid).
   // The audit log's enumerations are open (§6.1: a BORDER0_API origin and PAM_* events arrived in August 2026);
@@ -40,14 +46,23 @@ test('every documented GET of the simulated API answers in the shape of the Open
     const path = endpoint.path.replace(/\{[A-Za-z]+\}/g, (p) => ids[p] ?? assert.fail(`no id for ${p}`));
     const body = await get(`${path}${query[endpoint.name] ?? ''}`);
     assertMatchesOpenApi(body, 'GET', endpoint.path, 200, allow[endpoint.name] ?? []);
-    if (endpoint.name.startsWith('logging_')) assert.ok(((body as { logs: unknown[] }).logs ?? []).length > 0, `${endpoint.path}: records to validate`);
+    if (endpoint.name.startsWith('logging_'))
+      assert.ok(((body as { logs: unknown[] }).logs ?? []).length > 0, `${endpoint.path}: records to validate`);
     checked.push(endpoint.path);
   }
   // The core of what the exporter reads must be among the checked answers.
   for (const p of [
-    '/tailnet/{tailnet}/devices', '/tailnet/{tailnet}/users', '/tailnet/{tailnet}/keys', '/tailnet/{tailnet}/settings', '/tailnet/{tailnet}/services',
-    '/tailnet/{tailnet}/logging/{logType}/stream/status', '/tailnet/{tailnet}/posture/integrations', '/tailnet/{tailnet}/services/{serviceName}/devices', '/tailnet/{tailnet}/webhooks',
-    '/tailnet/{tailnet}/logging/network', '/tailnet/{tailnet}/logging/configuration',
+    '/tailnet/{tailnet}/devices',
+    '/tailnet/{tailnet}/users',
+    '/tailnet/{tailnet}/keys',
+    '/tailnet/{tailnet}/settings',
+    '/tailnet/{tailnet}/services',
+    '/tailnet/{tailnet}/logging/{logType}/stream/status',
+    '/tailnet/{tailnet}/posture/integrations',
+    '/tailnet/{tailnet}/services/{serviceName}/devices',
+    '/tailnet/{tailnet}/webhooks',
+    '/tailnet/{tailnet}/logging/network',
+    '/tailnet/{tailnet}/logging/configuration',
   ]) {
     assert.ok(checked.includes(p), `${p} validated`);
   }
@@ -57,18 +72,29 @@ test('flow logs: only the numeric proto differs from the document, and a wrong t
   const tn = await startTailnet({ scenario: 'demo' });
   t.after(() => tn.close());
   const window = `?start=${new Date(Date.now() - 3_600_000).toISOString()}&end=${new Date().toISOString()}`;
-  const res = await fetch(`${tn.apiUrl}/api/v2/tailnet/-/logging/network${window}`, { headers: { authorization: `Bearer ${tn.apiKey}` } });
+  const res = await fetch(`${tn.apiUrl}/api/v2/tailnet/-/logging/network${window}`, {
+    headers: { authorization: `Bearer ${tn.apiKey}` },
+  });
   const body = (await res.json()) as { logs: Array<Record<string, unknown>> };
   const errors = openApiErrors(body, 'GET', '/tailnet/{tailnet}/logging/network');
-  assert.ok(errors.length > 0 && errors.every((e) => /\/proto$/.test(e.instancePath)), 'the numeric proto is the one difference');
+  assert.ok(
+    errors.length > 0 && errors.every((e) => /\/proto$/.test(e.instancePath)),
+    'the numeric proto is the one difference',
+  );
   const allow = [/^\/logs\/\d+\/(virtual|subnet|exit|physical)Traffic\/\d+\/proto$/];
   body.logs[0]!.start = 17;
-  assert.deepEqual(openApiErrors(body, 'GET', '/tailnet/{tailnet}/logging/network', 200, allow).map((e) => e.instancePath), ['/logs/0/start']);
+  assert.deepEqual(
+    openApiErrors(body, 'GET', '/tailnet/{tailnet}/logging/network', 200, allow).map((e) => e.instancePath),
+    ['/logs/0/start'],
+  );
 });
 
 test('the validator rejects an answer that breaks the document', () => {
   // Guards the guard: a wrong type where the document says string is an error, a missing array too.
   assert.notDeepEqual(openApiErrors({ devices: [{ id: 1 }] }, 'GET', '/tailnet/{tailnet}/devices'), []);
   assert.notDeepEqual(openApiErrors({ users: 'none' }, 'GET', '/tailnet/{tailnet}/users'), []);
-  assert.deepEqual(openApiErrors({ devices: [{ id: 1 }] }, 'GET', '/tailnet/{tailnet}/devices', 200, [/^\/devices\/0\/id$/]), []);
+  assert.deepEqual(
+    openApiErrors({ devices: [{ id: 1 }] }, 'GET', '/tailnet/{tailnet}/devices', 200, [/^\/devices\/0\/id$/]),
+    [],
+  );
 });

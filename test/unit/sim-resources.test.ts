@@ -10,15 +10,26 @@ const DAY = 86_400_000;
 
 type Json = Record<string, unknown>;
 
-async function sim(t: TestContext, options: StartTailnetOptions = {}): Promise<{ tn: SimTailnet; clock: { ms: number } }> {
+async function sim(
+  t: TestContext,
+  options: StartTailnetOptions = {},
+): Promise<{ tn: SimTailnet; clock: { ms: number } }> {
   const clock = { ms: T0 };
   const tn = await startTailnet({ now: () => clock.ms, ...options });
   t.after(() => tn.close());
   return { tn, clock };
 }
 
-function get(tn: SimTailnet, path: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
-  return fetch(`${tn.apiUrl}/api/v2${path}`, { headers: { authorization: `Bearer ${tn.apiKey}`, ...headers }, ...(signal ? { signal } : {}) });
+function get(
+  tn: SimTailnet,
+  path: string,
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+): Promise<Response> {
+  return fetch(`${tn.apiUrl}/api/v2${path}`, {
+    headers: { authorization: `Bearer ${tn.apiKey}`, ...headers },
+    ...(signal ? { signal } : {}),
+  });
 }
 
 async function json<T = Json>(res: Response, status = 200): Promise<T> {
@@ -43,28 +54,56 @@ function byDescription(list: Json[], description: string): Json {
 }
 
 const USER_FIELDS = [
-  'created', 'currentlyConnected', 'deviceCount', 'displayName', 'id', 'lastSeen', 'loginName', 'profilePicUrl',
-  'role', 'status', 'tailnetId', 'type',
+  'created',
+  'currentlyConnected',
+  'deviceCount',
+  'displayName',
+  'id',
+  'lastSeen',
+  'loginName',
+  'profilePicUrl',
+  'role',
+  'status',
+  'tailnetId',
+  'type',
 ];
 
 test('users: every role, status and type, with the exact User fields; type defaults to member', async (t) => {
   const { tn } = await sim(t);
   const all = await users(tn, '?type=all');
   for (const u of all) assert.deepEqual(Object.keys(u).sort(), USER_FIELDS, String(u['loginName']));
-  assert.deepEqual(new Set(all.map((u) => u['role'])), new Set(['owner', 'admin', 'member', 'it-admin', 'network-admin', 'billing-admin', 'auditor']));
-  assert.deepEqual(new Set(all.map((u) => u['status'])), new Set(['active', 'idle', 'suspended', 'needs-approval', 'over-billing-limit']));
+  assert.deepEqual(
+    new Set(all.map((u) => u['role'])),
+    new Set(['owner', 'admin', 'member', 'it-admin', 'network-admin', 'billing-admin', 'auditor']),
+  );
+  assert.deepEqual(
+    new Set(all.map((u) => u['status'])),
+    new Set(['active', 'idle', 'suspended', 'needs-approval', 'over-billing-limit']),
+  );
   assert.deepEqual(new Set(all.map((u) => u['type'])), new Set(['member', 'shared']));
   assert.ok(all.every((u) => typeof u['id'] === 'string' && /^u[0-9A-Za-z]+CNTRL$/.test(String(u['id']))));
-  assert.ok(all.some((u) => u['role'] !== 'member' && u['status'] !== 'active'), 'label mix-ups are visible');
+  assert.ok(
+    all.some((u) => u['role'] !== 'member' && u['status'] !== 'active'),
+    'label mix-ups are visible',
+  );
 
   const members = await users(tn);
   assert.deepEqual(members, await users(tn, '?type=member'));
   assert.ok(members.every((u) => u['type'] === 'member'));
   const shared = await users(tn, '?type=shared');
-  assert.deepEqual(shared.map((u) => [u['loginName'], u['tailnetId']]), [['dave@partner.example', 'partner.example']]);
+  assert.deepEqual(
+    shared.map((u) => [u['loginName'], u['tailnetId']]),
+    [['dave@partner.example', 'partner.example']],
+  );
   assert.equal(members.length + shared.length, all.length);
-  assert.deepEqual((await users(tn, '?role=owner')).map((u) => u['loginName']), ['admin@example.com']);
-  assert.deepEqual((await users(tn, '?type=all&role=auditor')).map((u) => u['status']), ['suspended']);
+  assert.deepEqual(
+    (await users(tn, '?role=owner')).map((u) => u['loginName']),
+    ['admin@example.com'],
+  );
+  assert.deepEqual(
+    (await users(tn, '?type=all&role=auditor')).map((u) => u['status']),
+    ['suspended'],
+  );
   for (const bad of ['?type=robot', '?role=superuser']) {
     assert.equal(typeof (await json(await get(tn, `/tailnet/-/users${bad}`), 400))['message'], 'string', bad);
   }
@@ -78,20 +117,31 @@ test('users: deviceCount and currentlyConnected follow the devices; unknown logi
     return u;
   };
   // alice-macbook (online) and alice-iphone; ops registered only tagged devices, which it does not own.
-  assert.deepEqual([(await find('alice@example.com'))['deviceCount'], (await find('alice@example.com'))['currentlyConnected']], [2, true]);
+  assert.deepEqual(
+    [(await find('alice@example.com'))['deviceCount'], (await find('alice@example.com'))['currentlyConnected']],
+    [2, true],
+  );
   assert.equal((await find('alice@example.com'))['lastSeen'], new Date(clock.ms).toISOString().replace('.000Z', 'Z'));
-  assert.deepEqual([(await find('bob@example.com'))['deviceCount'], (await find('bob@example.com'))['currentlyConnected']], [1, false]);
+  assert.deepEqual(
+    [(await find('bob@example.com'))['deviceCount'], (await find('bob@example.com'))['currentlyConnected']],
+    [1, false],
+  );
   assert.equal((await find('ops@example.com'))['deviceCount'], 0);
   assert.equal((await find('dave@partner.example'))['deviceCount'], 1);
   const devicesByUser = new Map<string, number>();
-  for (const d of tn.devices) if ((d.tags?.length ?? 0) === 0) devicesByUser.set(d.user, (devicesByUser.get(d.user) ?? 0) + 1);
-  for (const u of await users(tn, '?type=all')) assert.equal(u['deviceCount'], devicesByUser.get(String(u['loginName'])) ?? 0, String(u['loginName']));
+  for (const d of tn.devices)
+    if ((d.tags?.length ?? 0) === 0) devicesByUser.set(d.user, (devicesByUser.get(d.user) ?? 0) + 1);
+  for (const u of await users(tn, '?type=all'))
+    assert.equal(u['deviceCount'], devicesByUser.get(String(u['loginName'])) ?? 0, String(u['loginName']));
 
   await tn.addDevice({ hostname: 'grace-laptop', user: 'grace@example.com', os: 'macOS' });
   assert.equal((await find('grace@example.com'))['deviceCount'], 1);
   await tn.addDevice({ hostname: 'zoe-phone', user: 'zoe@example.com', os: 'iOS' });
   const zoe = await find('zoe@example.com');
-  assert.deepEqual([zoe['type'], zoe['role'], zoe['status'], zoe['deviceCount'], zoe['currentlyConnected']], ['member', 'member', 'active', 1, true]);
+  assert.deepEqual(
+    [zoe['type'], zoe['role'], zoe['status'], zoe['deviceCount'], zoe['currentlyConnected']],
+    ['member', 'member', 'active', 1, true],
+  );
 
   const one = await json(await get(tn, `/users/${String(zoe['id'])}`));
   assert.deepEqual(one, zoe);
@@ -103,14 +153,16 @@ test('keys: full objects by default; expiry, revocation and the OAuth client wit
   const mine = await keys(tn);
   const all = await keys(tn, '?all=true');
   assert.equal(all.length, tn.keys.length);
-  assert.ok(mine.length < all.length, 'without all=true an API token sees only its user\'s keys');
+  assert.ok(mine.length < all.length, "without all=true an API token sees only its user's keys");
   assert.ok(!mine.some((k) => k['description'] === 'alice scripts' || k['userId'] === ''));
   assert.deepEqual(new Set(all.map((k) => k['keyType'])), new Set(['auth', 'api', 'client', 'federated']));
 
   const ci = byDescription(all, 'ci runners');
   assert.equal(ci['keyType'], 'auth');
   assert.equal(Date.parse(String(ci['expires'])) - clock.ms, 10 * DAY);
-  assert.deepEqual(ci['capabilities'], { devices: { create: { reusable: true, ephemeral: false, preauthorized: true, tags: ['tag:ci', 'tag:exporter'] } } });
+  assert.deepEqual(ci['capabilities'], {
+    devices: { create: { reusable: true, ephemeral: false, preauthorized: true, tags: ['tag:ci', 'tag:exporter'] } },
+  });
   assert.ok(!('invalid' in ci) && !('key' in ci), 'no secret, no invalid flag on a valid key');
   const revoked = byDescription(all, 'old laptop enrolment');
   assert.equal(revoked['invalid'], true);
@@ -124,7 +176,10 @@ test('keys: full objects by default; expiry, revocation and the OAuth client wit
   assert.ok(client);
   assert.deepEqual([client['keyType'], 'expires' in client, client['scopes']], ['client', false, ['all:read']]);
   const federated = byDescription(all, 'github actions deploy');
-  assert.deepEqual([federated['keyType'], federated['expires'], 'invalid' in federated], ['federated', '0001-01-01T00:00:00Z', false]);
+  assert.deepEqual(
+    [federated['keyType'], federated['expires'], 'invalid' in federated],
+    ['federated', '0001-01-01T00:00:00Z', false],
+  );
   assert.equal(typeof federated['issuer'], 'string');
   assert.equal(typeof federated['subject'], 'string');
 
@@ -132,7 +187,11 @@ test('keys: full objects by default; expiry, revocation and the OAuth client wit
   assert.equal((await json(await get(tn, '/tailnet/-/keys/kNoSuchKeyCNTRL'), 404))['message'], 'key not found');
 
   clock.ms += 5 * DAY;
-  assert.equal(byDescription(await keys(tn, '?all=true'), 'terraform')['invalid'], true, 'the API token expired on the clock');
+  assert.equal(
+    byDescription(await keys(tn, '?all=true'), 'terraform')['invalid'],
+    true,
+    'the API token expired on the clock',
+  );
   tn.setKeyListIncludesInvalid(false);
   const active = await keys(tn, '?all=true');
   assert.ok(active.every((k) => !('invalid' in k)));
@@ -144,7 +203,10 @@ test('keys: setKeyListIdsOnly makes the list return only ids; details still come
   const full = await keys(tn, '?all=true');
   tn.setKeyListIdsOnly(true);
   const ids = await keys(tn, '?all=true');
-  assert.deepEqual(ids, full.map((k) => ({ id: k['id'] })));
+  assert.deepEqual(
+    ids,
+    full.map((k) => ({ id: k['id'] })),
+  );
   const detail = await json(await get(tn, `/tailnet/-/keys/${String(ids[0]?.['id'])}`));
   assert.deepEqual(detail, full[0]);
   tn.setKeyListIdsOnly(false);
@@ -156,12 +218,19 @@ test('keys: an OAuth token lists OAuth clients unless all=true, and only key typ
   const bearer = async (scope?: string): Promise<string> => {
     const res = await fetch(`${tn.apiUrl}/api/v2/oauth/token`, {
       method: 'POST',
-      body: new URLSearchParams({ client_id: tn.clientId, client_secret: tn.clientSecret, ...(scope ? { scope } : {}) }),
+      body: new URLSearchParams({
+        client_id: tn.clientId,
+        client_secret: tn.clientSecret,
+        ...(scope ? { scope } : {}),
+      }),
     });
-    return `Bearer ${((await json<{ access_token: string }>(res)).access_token)}`;
+    return `Bearer ${(await json<{ access_token: string }>(res)).access_token}`;
   };
   const readAll = await bearer();
-  assert.deepEqual((await keys(tn, '', readAll)).map((k) => k['keyType']), ['client']);
+  assert.deepEqual(
+    (await keys(tn, '', readAll)).map((k) => k['keyType']),
+    ['client'],
+  );
   assert.equal((await keys(tn, '?all=true', readAll)).length, tn.keys.length);
   const authOnly = await bearer('auth_keys:read');
   const authKeys = await keys(tn, '?all=true', authOnly);
@@ -169,7 +238,9 @@ test('keys: an OAuth token lists OAuth clients unless all=true, and only key typ
   const terraform = tn.keys.find((k) => k.description === 'terraform');
   assert.ok(terraform);
   const denied = await get(tn, `/tailnet/-/keys/${terraform.id}`, { authorization: authOnly });
-  assert.deepEqual(await json(denied, 403), { message: 'calling actor does not have enough permissions to perform this function' });
+  assert.deepEqual(await json(denied, 403), {
+    message: 'calling actor does not have enough permissions to perform this function',
+  });
 });
 
 test('settings: some settings are null, devicesKeyDurationDays is set, gated ones need their scope', async (t) => {
@@ -184,11 +255,18 @@ test('settings: some settings are null, devicesKeyDurationDays is set, gated one
 
   const res = await fetch(`${tn.apiUrl}/api/v2/oauth/token`, {
     method: 'POST',
-    body: new URLSearchParams({ client_id: tn.clientId, client_secret: tn.clientSecret, scope: 'feature_settings:read' }),
+    body: new URLSearchParams({
+      client_id: tn.clientId,
+      client_secret: tn.clientSecret,
+      scope: 'feature_settings:read',
+    }),
   });
   const token = (await json<{ access_token: string }>(res)).access_token;
   const narrow = await json(await get(tn, '/tailnet/-/settings', { authorization: `Bearer ${token}` }));
-  assert.deepEqual([narrow['httpsEnabled'], narrow['aclsExternallyManagedOn'], narrow['aclsExternalLink']], [null, null, null]);
+  assert.deepEqual(
+    [narrow['httpsEnabled'], narrow['aclsExternallyManagedOn'], narrow['aclsExternalLink']],
+    [null, null, null],
+  );
   assert.equal(narrow['devicesKeyDurationDays'], 180);
 
   tn.settings.devicesKeyDurationDays = 30;
@@ -199,9 +277,13 @@ test('settings: some settings are null, devicesKeyDurationDays is set, gated one
 
 test('dns: nameservers, preferences, search paths and split DNS in their real shapes', async (t) => {
   const { tn } = await sim(t);
-  assert.deepEqual(await json(await get(tn, '/tailnet/-/dns/nameservers')), { dns: ['1.1.1.1', '8.8.8.8', '2606:4700:4700::1111'] });
+  assert.deepEqual(await json(await get(tn, '/tailnet/-/dns/nameservers')), {
+    dns: ['1.1.1.1', '8.8.8.8', '2606:4700:4700::1111'],
+  });
   assert.deepEqual(await json(await get(tn, '/tailnet/-/dns/preferences')), { magicDNS: true });
-  assert.deepEqual(await json(await get(tn, '/tailnet/-/dns/searchpaths')), { searchPaths: ['corp.example.com', 'example.internal'] });
+  assert.deepEqual(await json(await get(tn, '/tailnet/-/dns/searchpaths')), {
+    searchPaths: ['corp.example.com', 'example.internal'],
+  });
   assert.deepEqual(await json(await get(tn, '/tailnet/-/dns/split-dns')), {
     'corp.example.com': ['10.20.0.53', '10.20.0.54'],
     'aws.internal': ['172.16.0.2'],
@@ -220,7 +302,9 @@ test('dns and services in edge-cases: empty lists, a null split-DNS entry, odd s
   const settings = await json(await get(tn, '/tailnet/-/settings'));
   assert.equal(settings['devicesKeyDurationDays'], 1);
   assert.ok(!('aclsExternalLink' in settings));
-  const names = (await json<{ vipServices: Json[] }>(await get(tn, '/tailnet/-/services'))).vipServices.map((s) => s['name']);
+  const names = (await json<{ vipServices: Json[] }>(await get(tn, '/tailnet/-/services'))).vipServices.map(
+    (s) => s['name'],
+  );
   assert.ok(names.includes('svc:odd "name"'));
   const odd = await json(await get(tn, `/tailnet/-/services/${encodeURIComponent('svc:odd "name"')}`));
   assert.equal(odd['comment'], 'line\nbreak and \\backslash');
@@ -230,7 +314,10 @@ test('services: /services and /vip-services list VIP services; one by name', asy
   const { tn } = await sim(t);
   const list = (await json<{ vipServices: Json[] }>(await get(tn, '/tailnet/-/services'))).vipServices;
   assert.deepEqual((await json<{ vipServices: Json[] }>(await get(tn, '/tailnet/-/vip-services'))).vipServices, list);
-  assert.deepEqual(list.map((s) => s['name']), ['svc:grafana', 'svc:postgres', 'svc:wiki']);
+  assert.deepEqual(
+    list.map((s) => s['name']),
+    ['svc:grafana', 'svc:postgres', 'svc:wiki'],
+  );
   const grafana = list[0];
   assert.ok(grafana);
   assert.deepEqual(Object.keys(grafana), ['name', 'addrs', 'comment', 'ports', 'tags']);
@@ -261,10 +348,15 @@ test('acl: HuJSON by default, JSON with Accept: application/json, the same ETag 
   const asJson = await get(tn, '/tailnet/-/acl', { accept: 'application/json' });
   assert.equal(asJson.headers.get('etag'), etag);
   const policy = await json(asJson);
-  for (const key of ['grants', 'acls', 'groups', 'tagOwners', 'hosts', 'tests', 'ssh', 'autoApprovers', 'nodeAttrs']) assert.ok(key in policy, key);
+  for (const key of ['grants', 'acls', 'groups', 'tagOwners', 'hosts', 'tests', 'ssh', 'autoApprovers', 'nodeAttrs'])
+    assert.ok(key in policy, key);
   assert.deepEqual(JSON.parse(standardizeHuJson(text)), policy);
   assert.deepEqual(policy, tn.policy.json);
-  assert.ok((policy['grants'] as Json[]).some((g) => JSON.stringify(g) === JSON.stringify({ src: ['tag:monitoring'], dst: ['tag:exporter'], ip: ['tcp:5252'] })));
+  assert.ok(
+    (policy['grants'] as Json[]).some(
+      (g) => JSON.stringify(g) === JSON.stringify({ src: ['tag:monitoring'], dst: ['tag:exporter'], ip: ['tcp:5252'] }),
+    ),
+  );
 
   const details = await json(await get(tn, '/tailnet/-/acl?details=true'));
   assert.equal(Buffer.from(String(details['acl']), 'base64').toString('utf8'), text);
@@ -278,7 +370,8 @@ test('acl: setPolicy replaces the policy (object or HuJSON text) and changes the
   assert.notEqual(res.headers.get('etag'), before);
   assert.deepEqual(await json(res), { grants: [{ src: ['*'], dst: ['*'], ip: ['*'] }] });
 
-  const text = '// mine\n{\n  "acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]},], /* block */\n  "hosts": {"url": "http://x//y"},\n}\n';
+  const text =
+    '// mine\n{\n  "acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]},], /* block */\n  "hosts": {"url": "http://x//y"},\n}\n';
   tn.setPolicy(text);
   assert.equal(await (await get(tn, '/tailnet/-/acl')).text(), text, 'HuJSON is served as given');
   assert.deepEqual(await json(await get(tn, '/tailnet/-/acl', { accept: 'application/json' })), {
@@ -317,7 +410,10 @@ test('faults apply to the new endpoints and are counted; stats.requests counts p
   tn.setApiFault({ kind: 'wrong-types', times: 4 });
   const damagedUsers = await users(tn, '?type=all');
   assert.ok(damagedUsers.some((u) => typeof u['deviceCount'] === 'string' && !('id' in u)));
-  assert.ok(damagedUsers.some((u) => typeof u['deviceCount'] === 'number'), 'some users stay valid');
+  assert.ok(
+    damagedUsers.some((u) => typeof u['deviceCount'] === 'number'),
+    'some users stay valid',
+  );
   const damagedKeys = await keys(tn, '?all=true');
   assert.ok(damagedKeys.some((k) => typeof k['expires'] === 'number'));
   assert.deepEqual(await json(await get(tn, '/tailnet/-/dns/preferences')), { magicDNS: 'true' });

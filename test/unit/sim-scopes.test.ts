@@ -18,7 +18,11 @@ async function sim(t: TestContext): Promise<SimTailnet> {
 function requestToken(tn: SimTailnet, scope?: string): Promise<Response> {
   return fetch(`${tn.apiUrl}/api/v2/oauth/token`, {
     method: 'POST',
-    body: new URLSearchParams({ client_id: tn.clientId, client_secret: tn.clientSecret, ...(scope === undefined ? {} : { scope }) }),
+    body: new URLSearchParams({
+      client_id: tn.clientId,
+      client_secret: tn.clientSecret,
+      ...(scope === undefined ? {} : { scope }),
+    }),
   });
 }
 
@@ -64,12 +68,18 @@ test('each endpoint needs its scope: a narrow token gets 200 there and 403 elsew
   for (const scope of new Set(probeList.map(([, s]) => s))) {
     const { auth, scope: granted } = await token(tn, scope);
     assert.equal(granted, scope);
-    for (const [path, needs] of probeList) assert.equal(await status(tn, path, auth), needs === scope ? 200 : 403, `${scope} on ${path}`);
+    for (const [path, needs] of probeList)
+      assert.equal(await status(tn, path, auth), needs === scope ? 200 : 403, `${scope} on ${path}`);
   }
   const readAll = (await token(tn)).auth;
   for (const [path] of probeList) assert.equal(await status(tn, path, readAll), 200, `all:read on ${path}`);
-  for (const [path] of probeList) assert.equal(await status(tn, path, `Bearer ${tn.apiKey}`), 200, `API key on ${path}`);
-  assert.equal(tn.stats.forbidden.get('users'), new Set(probeList.map(([, s]) => s)).size - 1, 'once per narrow token but users:read');
+  for (const [path] of probeList)
+    assert.equal(await status(tn, path, `Bearer ${tn.apiKey}`), 200, `API key on ${path}`);
+  assert.equal(
+    tn.stats.forbidden.get('users'),
+    new Set(probeList.map(([, s]) => s)).size - 1,
+    'once per narrow token but users:read',
+  );
 });
 
 test('any credential may read its own key; other keys need the scope of their type', async (t) => {
@@ -91,7 +101,8 @@ test('token endpoint: the scope field narrows the token; ungranted scopes get th
   const refused = await requestToken(tn, 'devices:core:read dns:read');
   assert.equal(refused.status, 403);
   assert.deepEqual(await refused.json(), { message: 'OAuth client cannot grant scopes "devices:core:read dns:read"' });
-  for (const scope of ['all:read', 'devices:core', 'devices:read', 'no-such:read']) assert.equal((await requestToken(tn, scope)).status, 403, scope);
+  for (const scope of ['all:read', 'devices:core', 'devices:read', 'no-such:read'])
+    assert.equal((await requestToken(tn, scope)).status, 403, scope);
 
   const { auth } = await token(tn, 'users:read');
   assert.equal(await status(tn, '/tailnet/-/users', auth), 200);
@@ -103,7 +114,11 @@ test('token endpoint: the scope field narrows the token; ungranted scopes get th
 
 test('token endpoint: all, write scopes and legacy scopes', async (t) => {
   const tn = await sim(t);
-  assert.equal((await requestToken(tn, 'devices:read')).status, 403, 'a granular client cannot grant legacy scopes (AH #34)');
+  assert.equal(
+    (await requestToken(tn, 'devices:read')).status,
+    403,
+    'a granular client cannot grant legacy scopes (AH #34)',
+  );
   tn.setGrantedScopes('all');
   assert.equal((await token(tn)).scope, 'all');
   const legacy = (await token(tn, 'devices:read')).auth;
@@ -121,7 +136,9 @@ test('token endpoint: all, write scopes and legacy scopes', async (t) => {
 test('settings gated by a second scope come back null without it', async (t) => {
   const tn = await sim(t);
   const fetchSettings = async (scope: string): Promise<Json> => {
-    const res = await fetch(`${tn.apiUrl}/api/v2/tailnet/-/settings`, { headers: { authorization: (await token(tn, scope)).auth } });
+    const res = await fetch(`${tn.apiUrl}/api/v2/tailnet/-/settings`, {
+      headers: { authorization: (await token(tn, scope)).auth },
+    });
     assert.equal(res.status, 200);
     return (await res.json()) as Json;
   };
@@ -176,7 +193,15 @@ test('integration-health endpoints: a missing scope answers 404 where the live A
   assert.equal(await status(tn, hosts, (await token(tn, 'services:read')).auth), 403, 'services:read alone');
   assert.equal(await status(tn, hosts, (await token(tn, 'services:read devices:core:read')).auth), 200);
   assert.equal(await status(tn, '/tailnet/-/services/svc:nope/devices', `Bearer ${tn.apiKey}`), 404, 'unknown service');
-  assert.equal(await status(tn, '/tailnet/-/logging/bogus/stream/status', `Bearer ${tn.apiKey}`), 404, 'unknown log type');
+  assert.equal(
+    await status(tn, '/tailnet/-/logging/bogus/stream/status', `Bearer ${tn.apiKey}`),
+    404,
+    'unknown log type',
+  );
   delete tn.integrations.logStreams.configuration;
-  assert.equal(await status(tn, '/tailnet/-/logging/configuration/stream/status', `Bearer ${tn.apiKey}`), 404, 'not configured');
+  assert.equal(
+    await status(tn, '/tailnet/-/logging/configuration/stream/status', `Bearer ${tn.apiKey}`),
+    404,
+    'not configured',
+  );
 });

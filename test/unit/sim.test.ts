@@ -21,7 +21,11 @@ function basic(user: string, password = ''): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
 
-async function requestToken(tn: SimTailnet, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
+async function requestToken(
+  tn: SimTailnet,
+  form: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return fetch(`${tn.apiUrl}/api/v2/oauth/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
@@ -30,13 +34,20 @@ async function requestToken(tn: SimTailnet, form: Record<string, string>, header
 }
 
 async function token(tn: SimTailnet): Promise<string> {
-  const res = await requestToken(tn, { client_id: tn.clientId, client_secret: tn.clientSecret, grant_type: 'client_credentials' });
+  const res = await requestToken(tn, {
+    client_id: tn.clientId,
+    client_secret: tn.clientSecret,
+    grant_type: 'client_credentials',
+  });
   assert.equal(res.status, 200);
   return ((await res.json()) as { access_token: string }).access_token;
 }
 
 function get(tn: SimTailnet, path: string, auth: string | null, signal?: AbortSignal): Promise<Response> {
-  return fetch(`${tn.apiUrl}/api/v2${path}`, { headers: auth === null ? {} : { authorization: auth }, ...(signal ? { signal } : {}) });
+  return fetch(`${tn.apiUrl}/api/v2${path}`, {
+    headers: auth === null ? {} : { authorization: auth },
+    ...(signal ? { signal } : {}),
+  });
 }
 
 type Json = Record<string, unknown>;
@@ -65,7 +76,11 @@ test('oauth: good credentials in the form or as Basic give a one-hour bearer tok
   assert.equal(body['expires_in'], 3600);
   assert.equal(body['scope'], 'all:read');
 
-  const viaBasic = await requestToken(tn, { grant_type: 'client_credentials' }, { authorization: basic(tn.clientId, tn.clientSecret) });
+  const viaBasic = await requestToken(
+    tn,
+    { grant_type: 'client_credentials' },
+    { authorization: basic(tn.clientId, tn.clientSecret) },
+  );
   assert.equal(viaBasic.status, 200);
   const bearer = `Bearer ${String(((await viaBasic.json()) as Json)['access_token'])}`;
   assert.equal((await get(tn, '/tailnet/-/devices', bearer)).status, 200);
@@ -130,7 +145,14 @@ test('devices: fields=default returns exactly the default fields, fields=all add
   const gateway = byHost(all, 'gateway-1');
   assert.deepEqual(gateway['advertisedRoutes'], ['10.20.0.0/16', '192.168.10.0/24']);
   assert.deepEqual(gateway['enabledRoutes'], ['10.20.0.0/16']);
-  for (const key of ['enabledRoutes', 'advertisedRoutes', 'clientConnectivity', 'postureIdentity', 'sshEnabled', 'distro']) {
+  for (const key of [
+    'enabledRoutes',
+    'advertisedRoutes',
+    'clientConnectivity',
+    'postureIdentity',
+    'sshEnabled',
+    'distro',
+  ]) {
     assert.ok(key in gateway, `fields=all has ${key}`);
     assert.ok(!(key in byHost(plain, 'gateway-1')), `fields=default lacks ${key}`);
   }
@@ -143,7 +165,11 @@ test('devices: the quirks of the real API (lastSeen, external, zero expiry, opti
   const { tn } = await sim(t);
   const all = await listDevices(tn, `Bearer ${tn.apiKey}`, 'all');
   for (const device of all) {
-    assert.equal('lastSeen' in device, device['connectedToControl'] === false, `lastSeen of ${String(device['hostname'])}`);
+    assert.equal(
+      'lastSeen' in device,
+      device['connectedToControl'] === false,
+      `lastSeen of ${String(device['hostname'])}`,
+    );
     assert.equal(typeof device['tailnetLockKey'], 'string');
   }
   const external = byHost(all, 'dave-laptop');
@@ -153,10 +179,23 @@ test('devices: the quirks of the real API (lastSeen, external, zero expiry, opti
   assert.equal(external['clientVersion'], '');
   assert.ok(!('tags' in external));
   assert.equal(byHost(all, 'gateway-2')['expires'], '0001-01-01T00:00:00Z');
-  assert.deepEqual(all.filter((d) => 'multipleConnections' in d).map((d) => [d['hostname'], d['multipleConnections']]), [['alice-macbook', true]]);
-  assert.deepEqual(all.filter((d) => 'tailnetLockError' in d).map((d) => d['hostname']), ['nas-1']);
-  const latency = (byHost(all, 'gateway-1')['clientConnectivity'] as { latency: Record<string, { preferred?: boolean }> }).latency;
-  assert.deepEqual(Object.entries(latency).filter(([, l]) => l.preferred).map(([name]) => name), ['New York City']);
+  assert.deepEqual(
+    all.filter((d) => 'multipleConnections' in d).map((d) => [d['hostname'], d['multipleConnections']]),
+    [['alice-macbook', true]],
+  );
+  assert.deepEqual(
+    all.filter((d) => 'tailnetLockError' in d).map((d) => d['hostname']),
+    ['nas-1'],
+  );
+  const latency = (
+    byHost(all, 'gateway-1')['clientConnectivity'] as { latency: Record<string, { preferred?: boolean }> }
+  ).latency;
+  assert.deepEqual(
+    Object.entries(latency)
+      .filter(([, l]) => l.preferred)
+      .map(([name]) => name),
+    ['New York City'],
+  );
 });
 
 test('devices: tests may mutate a live device and the API reflects it', async (t) => {
@@ -194,7 +233,10 @@ test('device and routes endpoints accept nodeId or numeric id', async (t) => {
   assert.ok(gateway);
   for (const id of [gateway.nodeId, gateway.id]) {
     const routes = await get(tn, `/device/${id}/routes`, auth);
-    assert.deepEqual(await routes.json(), { advertisedRoutes: ['10.20.0.0/16', '192.168.10.0/24'], enabledRoutes: ['10.20.0.0/16'] });
+    assert.deepEqual(await routes.json(), {
+      advertisedRoutes: ['10.20.0.0/16', '192.168.10.0/24'],
+      enabledRoutes: ['10.20.0.0/16'],
+    });
     const one = (await (await get(tn, `/device/${id}?fields=all`, auth)).json()) as Json;
     assert.equal(one['nodeId'], gateway.nodeId);
     assert.ok('clientConnectivity' in one);
@@ -264,10 +306,13 @@ test('api fault reset: the connection is destroyed without an answer', async (t)
 test('api fault hang: no answer until the client gives up; close() still returns', async (t) => {
   const { tn } = await sim(t);
   tn.setApiFault({ kind: 'hang' });
-  await assert.rejects(get(tn, '/tailnet/-/devices', `Bearer ${tn.apiKey}`, AbortSignal.timeout(200)), { name: 'TimeoutError' });
+  await assert.rejects(get(tn, '/tailnet/-/devices', `Bearer ${tn.apiKey}`, AbortSignal.timeout(200)), {
+    name: 'TimeoutError',
+  });
   const pending = get(tn, '/tailnet/-/devices', `Bearer ${tn.apiKey}`);
   // Closed only once the second request hangs in the server (a fixed 50 ms was too short on a loaded machine).
-  for (let i = 0; i < 500 && tn.stats.faultsInjected.get('api:hang') !== 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (let i = 0; i < 500 && tn.stats.faultsInjected.get('api:hang') !== 2; i++)
+    await new Promise((resolve) => setTimeout(resolve, 10));
   await tn.close();
   await assert.rejects(pending);
   assert.equal(tn.stats.faultsInjected.get('api:hang'), 2);
@@ -290,7 +335,10 @@ test('api fault wrong-types: some devices have wrong types or lack required fiel
   assert.equal(devices.length, tn.devices.length);
   assert.ok(devices.some((d) => d['authorized'] === 'yes' && !('id' in d)));
   assert.ok(devices.some((d) => d['addresses'] === null));
-  assert.ok(devices.some((d) => typeof d['authorized'] === 'boolean' && Array.isArray(d['addresses'])), 'some stay valid');
+  assert.ok(
+    devices.some((d) => typeof d['authorized'] === 'boolean' && Array.isArray(d['addresses'])),
+    'some stay valid',
+  );
   assert.ok((await listDevices(tn, `Bearer ${tn.apiKey}`)).every((d) => typeof d['id'] === 'string'));
 });
 

@@ -7,8 +7,14 @@ import { SnapshotBuilder, buildSnapshot } from '../../src/exposition/snapshot.js
 
 // Non-ASCII help text, so the byte length differs from the string length.
 const families = (): MetricFamily[] => [
-  gauge('z_gauge', 'größe in µs', [[{ a: '1' }, 1], [{ a: 'ü' }, 2]]),
-  counter('a_total', 'count', [[{ d: '1' }, 5], [{ d: '2' }, 6]]),
+  gauge('z_gauge', 'größe in µs', [
+    [{ a: '1' }, 1],
+    [{ a: 'ü' }, 2],
+  ]),
+  counter('a_total', 'count', [
+    [{ d: '1' }, 5],
+    [{ d: '2' }, 6],
+  ]),
   gauge('m_metric', 'm', [[{}, 3.5]]),
 ];
 
@@ -51,13 +57,24 @@ test('keepPlain=true: the plain body is held right after finish and matches the 
 
 test('two batches: batch 1 sorted, then batch 2 sorted; a name already written is dropped and counted', async () => {
   const builder = new SnapshotBuilder({ keepPlain: false });
-  await builder.add([gauge('m_b', 'mb', [[{}, 1]]), counter('m_a_total', 'ma', [[{}, 2]]), gauge('m_c', 'mc', [[{}, 3]])]);
+  await builder.add([
+    gauge('m_b', 'mb', [[{}, 1]]),
+    counter('m_a_total', 'ma', [[{}, 2]]),
+    gauge('m_c', 'mc', [[{}, 3]]),
+  ]);
   await builder.add([
     gauge('a_second', 'second batch', [[{}, 4]]),
     // same name and type as a batch-1 family: 2 samples dropped as duplicates
-    gauge('m_b', 'mb again', [[{ x: '1' }, 5], [{ x: '2' }, 6]]),
+    gauge('m_b', 'mb again', [
+      [{ x: '1' }, 5],
+      [{ x: '2' }, 6],
+    ]),
     // same name, other type: a conflict, its 3 samples dropped as invalid
-    counter('m_c', 'mc as counter', [[{ y: '1' }, 7], [{ y: '2' }, 8], [{ y: '3' }, 9]]),
+    counter('m_c', 'mc as counter', [
+      [{ y: '1' }, 7],
+      [{ y: '2' }, 8],
+      [{ y: '3' }, 9],
+    ]),
   ]);
   const snapshot = await builder.finish(2);
   const text = gunzipSync(snapshot.gzipBody).toString('utf8');

@@ -19,7 +19,12 @@ const stateOf = (rules: Partial<SelectionRules>, d = device()) => makeSelector({
 test('online tagged devices are scraped by IPv4 on the client metrics port', () => {
   const s = stateOf({});
   assert.equal(s.state, 'eligible');
-  assert.deepEqual(s.target, { deviceId: '1001', deviceName: 'gateway-1.tail1234.ts.net', address: '100.101.102.103', url: 'http://100.101.102.103:5252/metrics' });
+  assert.deepEqual(s.target, {
+    deviceId: '1001',
+    deviceName: 'gateway-1.tail1234.ts.net',
+    address: '100.101.102.103',
+    url: 'http://100.101.102.103:5252/metrics',
+  });
 });
 
 test('IPv6-only devices are scraped by bracketed IPv6', () => {
@@ -36,7 +41,10 @@ test('offline and untagged devices are not scraped', () => {
 test('TARGET_DEVICES: restricts tagged devices, adds untagged ones unless REQUIRE_EXPORTER_TAG', () => {
   assert.equal(stateOf({ targetDevices: ['db-*'] }).state, 'excluded');
   assert.equal(stateOf({ targetDevices: ['gateway-*'] }, device({ tags: [] })).state, 'eligible');
-  assert.equal(stateOf({ targetDevices: ['gateway-*'], requireExporterTag: true }, device({ tags: [] })).state, 'untagged');
+  assert.equal(
+    stateOf({ targetDevices: ['gateway-*'], requireExporterTag: true }, device({ tags: [] })).state,
+    'untagged',
+  );
   assert.equal(stateOf({ targetDevices: ['gateway-*'], requireExporterTag: true }).state, 'eligible');
   // Matches the full MagicDNS name too, case-insensitively.
   assert.equal(stateOf({ targetDevices: ['GATEWAY-1.tail1234.ts.net'] }).state, 'eligible');

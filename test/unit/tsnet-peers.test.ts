@@ -15,7 +15,15 @@ const STATUS = parseStatus({
   BackendState: 'Running',
   AuthURL: '',
   TailscaleIPs: ['100.100.1.1'],
-  Self: { ID: 'nSELFCNTRL', HostName: 'tsmetrics', DNSName: 'tsmetrics.tail1234.ts.net.', Tags: ['tag:exporter'], TailscaleIPs: ['100.100.1.1'], Online: true, PublicKey: 'nodekey:11' },
+  Self: {
+    ID: 'nSELFCNTRL',
+    HostName: 'tsmetrics',
+    DNSName: 'tsmetrics.tail1234.ts.net.',
+    Tags: ['tag:exporter'],
+    TailscaleIPs: ['100.100.1.1'],
+    Online: true,
+    PublicKey: 'nodekey:11',
+  },
   Peer: {
     'nodekey:cc': {
       // Not in the API list, but its MagicDNS name is: joined by name.
@@ -145,7 +153,10 @@ test('without an API device list, peers are labelled with their own node ID and 
 });
 
 test('tsmetrics_tsnet_up: from the supervisor when given, else from BackendState; no status, no peers', () => {
-  assert.deepEqual(values(peerFamilies(STATUS, 0, new Map(), new Map(), { up: false }), 'tsmetrics_tsnet_up'), new Map([['{}', 0]]));
+  assert.deepEqual(
+    values(peerFamilies(STATUS, 0, new Map(), new Map(), { up: false }), 'tsmetrics_tsnet_up'),
+    new Map([['{}', 0]]),
+  );
   const starting = parseStatus({ BackendState: 'Starting', Self: null, Peer: null });
   const families = peerFamilies(starting, 0, new Map(), new Map());
   assert.deepEqual(values(families, 'tsmetrics_tsnet_up'), new Map([['{}', 0]]));
@@ -162,14 +173,19 @@ test('the peer families render as exposition text promtool accepts without lint 
   const { idByNodeId, nameByNodeId } = deviceJoinMaps(DEVICES);
   const text = render(peerFamilies(STATUS, 0, idByNodeId, nameByNodeId)).text;
   assert.match(text, /^# TYPE tailscale_peer_rx_bytes_total counter$/m);
-  assert.match(text, /^tailscale_peer_direct\{device_id="1001",device_name="gateway-1\.tail1234\.ts\.net",derp_region="fra"\} 1$/m);
+  assert.match(
+    text,
+    /^tailscale_peer_direct\{device_id="1001",device_name="gateway-1\.tail1234\.ts\.net",derp_region="fra"\} 1$/m,
+  );
   assert.match(text, /^tsmetrics_tsnet_up 1$/m);
   assert.deepEqual(promtoolCheck(text), []);
 });
 
 test('Go time parsing: nanoseconds, offsets, the zero time', () => {
   assert.equal(goTimeSeconds('2026-08-01T12:00:00Z'), Date.UTC(2026, 7, 1, 12) / 1000);
-  assert.ok(Math.abs(goTimeSeconds('2026-08-01T12:00:00.123456789Z')! - (Date.UTC(2026, 7, 1, 12) / 1000 + 0.123456789)) < 1e-6);
+  assert.ok(
+    Math.abs(goTimeSeconds('2026-08-01T12:00:00.123456789Z')! - (Date.UTC(2026, 7, 1, 12) / 1000 + 0.123456789)) < 1e-6,
+  );
   assert.equal(goTimeSeconds('2026-08-01T14:00:00+02:00'), Date.UTC(2026, 7, 1, 12) / 1000);
   assert.equal(goTimeSeconds('0001-01-01T00:00:00Z'), undefined);
   assert.equal(goTimeSeconds(''), undefined);
@@ -177,7 +193,12 @@ test('Go time parsing: nanoseconds, offsets, the zero time', () => {
 });
 
 test('LocalAPI status validation: tolerant field by field, BackendState required', () => {
-  const s = parseStatus({ BackendState: 'NeedsLogin', AuthURL: 'https://login.tailscale.com/a/x', Self: { ID: 5, Tags: 'tag:x' }, Peer: { k: { ID: 'n1', RxBytes: 'many' } } });
+  const s = parseStatus({
+    BackendState: 'NeedsLogin',
+    AuthURL: 'https://login.tailscale.com/a/x',
+    Self: { ID: 5, Tags: 'tag:x' },
+    Peer: { k: { ID: 'n1', RxBytes: 'many' } },
+  });
   assert.equal(s.AuthURL, 'https://login.tailscale.com/a/x');
   assert.deepEqual(s.Self, { ID: '', HostName: '', DNSName: '', Tags: [], TailscaleIPs: [], Online: false });
   assert.equal(s.Peer.k!.ID, 'n1');

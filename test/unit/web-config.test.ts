@@ -61,18 +61,45 @@ test('web config: a bad file is one line naming the key; loadConfig (start and -
   const b = pki.issue('b', { cn: 'b', san: 'DNS:b' });
   const file = join(pki.dir, 'web.yml');
   const cases: Array<[string, RegExp]> = [
-    ['tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n  cert_fle: x\n', /: tls_server_config\.cert_fle: unknown key$/],
+    [
+      'tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n  cert_fle: x\n',
+      /: tls_server_config\.cert_fle: unknown key$/,
+    ],
     ['basic_auth_user:\n  alice: x\n', /: basic_auth_user: unknown key$/],
-    ['tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n  client_auth_type: Verify\n', /: tls_server_config\.client_auth_type: expected one of NoClientCert, .*RequireAndVerifyClientCert$/],
-    ['tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n  client_auth_type: RequireAndVerifyClientCert\n', /: tls_server_config\.client_ca_file: missing/],
+    [
+      'tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n  client_auth_type: Verify\n',
+      /: tls_server_config\.client_auth_type: expected one of NoClientCert, .*RequireAndVerifyClientCert$/,
+    ],
+    [
+      'tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n  client_auth_type: RequireAndVerifyClientCert\n',
+      /: tls_server_config\.client_ca_file: missing/,
+    ],
     ['tls_server_config:\n  cert_file: a.crt\n', /: tls_server_config\.key_file: missing/],
-    ['tls_server_config:\n  cert_file: a.crt\n  key_file: b.key\n', /: tls_server_config\.key_file: does not fit the certificate/],
-    ['tls_server_config:\n  cert_file: missing.crt\n  key_file: a.key\n', /: tls_server_config\.cert_file: cannot read .*missing\.crt \(ENOENT\)$/],
-    ['tls_server_config:\n  cert_file: a.key\n  key_file: a.key\n', /: tls_server_config\.cert_file: not a PEM certificate$/],
-    ['tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n  min_version: TLS13\n  max_version: TLS12\n', /: tls_server_config\.min_version: is above max_version$/],
+    [
+      'tls_server_config:\n  cert_file: a.crt\n  key_file: b.key\n',
+      /: tls_server_config\.key_file: does not fit the certificate/,
+    ],
+    [
+      'tls_server_config:\n  cert_file: missing.crt\n  key_file: a.key\n',
+      /: tls_server_config\.cert_file: cannot read .*missing\.crt \(ENOENT\)$/,
+    ],
+    [
+      'tls_server_config:\n  cert_file: a.key\n  key_file: a.key\n',
+      /: tls_server_config\.cert_file: not a PEM certificate$/,
+    ],
+    [
+      'tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n  min_version: TLS13\n  max_version: TLS12\n',
+      /: tls_server_config\.min_version: is above max_version$/,
+    ],
     ['basic_auth_users:\n  alice: plaintext\n', /: basic_auth_users\.alice: expected a bcrypt hash/],
-    ['http_server_config:\n  headers:\n    Authorization: x\n', /: http_server_config\.headers\.Authorization: not allowed/],
-    ['http_server_config:\n  headers:\n    X-Frame-Options: allow\n', /: http_server_config\.headers\.X-Frame-Options: value "allow" is not allowed$/],
+    [
+      'http_server_config:\n  headers:\n    Authorization: x\n',
+      /: http_server_config\.headers\.Authorization: not allowed/,
+    ],
+    [
+      'http_server_config:\n  headers:\n    X-Frame-Options: allow\n',
+      /: http_server_config\.headers\.X-Frame-Options: value "allow" is not allowed$/,
+    ],
     ['a: 1\na: 2\n', /: yaml: /],
   ];
   assert.ok(a.cert && b.key);
@@ -89,7 +116,10 @@ test('web config: a bad file is one line naming the key; loadConfig (start and -
     assert.equal(message.split('\n').length, 1);
     assert.ok(!message.includes('plaintext'), 'a password value is never echoed');
   }
-  assert.throws(() => loadConfig({ TEST_DEVICES: 'x', WEB_CONFIG_FILE: join(pki.dir, 'nope.yml') }, { readFile: read }), /cannot read the file \(ENOENT\)/);
+  assert.throws(
+    () => loadConfig({ TEST_DEVICES: 'x', WEB_CONFIG_FILE: join(pki.dir, 'nope.yml') }, { readFile: read }),
+    /cannot read the file \(ENOENT\)/,
+  );
 });
 
 test('Accept-Encoding: q-values are honoured', () => {
@@ -122,6 +152,10 @@ test('authenticator: bearer token or basic auth; a verified password is remember
   assert.equal(await auth.verify(basic('alice', 's3cret')), true);
   assert.equal(auth.quick(basic('alice', 's3cret')), true, 'remembered: no bcrypt at the next scrape');
   users = new Map([['alice', bcrypt.hashSync('other', 4)]]);
-  assert.equal(auth.quick(basic('alice', 's3cret')), false, 'the file changed the hash: the old password no longer passes');
+  assert.equal(
+    auth.quick(basic('alice', 's3cret')),
+    false,
+    'the file changed the hash: the old password no longer passes',
+  );
   assert.equal(createAuthenticator(undefined, () => new Map()).required, false);
 });
