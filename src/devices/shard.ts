@@ -2,14 +2,7 @@
 // i modulo the replica count. FNV-1a is enough here: the input is an opaque id, not attacker-chosen in a
 // way that matters (the worst case is an uneven split), and it is stable across versions and processes.
 
-export function fnv1a32(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
-}
+import { fnv1a32 } from '../util/fnv.js';
 
 export interface Shard {
   readonly index: number;

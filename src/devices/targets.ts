@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import { hostPort } from '../util/host.js';
 import type { Device } from '../tailscale/device.js';
 import { deviceNameMatcher } from './names.js';
 import { inShard, type Shard } from './shard.js';
@@ -76,8 +77,12 @@ export function makeSelector(rules: SelectionRules): (devices: readonly Device[]
       return { device: d, state: 'address_refused' };
     }
     // Scrape by IP: the web client answers any other Host with a 301 to its IP.
-    const host = family === 6 ? `[${address}]` : address;
-    const target = { deviceId: d.id, deviceName: d.name, address, url: `http://${host}:${rules.port}/metrics` };
+    const target = {
+      deviceId: d.id,
+      deviceName: d.name,
+      address,
+      url: `http://${hostPort(address, rules.port)}/metrics`,
+    };
     return { device: d, state: 'eligible', target };
   };
   return (devices) => devices.map(decide);

@@ -1,3 +1,4 @@
+import { hostPort } from '../util/host.js';
 import type { Selection } from '../devices/targets.js';
 import { sendJson, type Handler } from './server.js';
 
@@ -14,7 +15,7 @@ export function sdRoute(
     const groups = selections()
       .filter((s) => s.target !== undefined)
       .map(({ device: d, target }) => ({
-        targets: [`${target!.address.includes(':') ? `[${target!.address}]` : target!.address}:${port}`],
+        targets: [hostPort(target!.address, port)],
         labels: {
           __meta_tailscale_device_id: d.id,
           __meta_tailscale_device_node_id: d.nodeId,

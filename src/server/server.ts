@@ -5,6 +5,7 @@ import {
   type ServerOptions as HttpServerOptions,
   type ServerResponse,
 } from 'node:http';
+import { hostPort } from '../util/host.js';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
@@ -342,10 +343,9 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
       server.off('error', reject);
       server.on('error', (err) => o.log.error({ err }, 'http server error'));
       const addr = server.address() as AddressInfo;
-      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       resolve({
         server,
-        url: `${tls === undefined ? 'http' : 'https'}://${host}:${addr.port}`,
+        url: `${tls === undefined ? 'http' : 'https'}://${hostPort(addr.address, addr.port)}`,
         stats,
         close: () =>
           new Promise<void>((done) => {

@@ -1,5 +1,6 @@
 // The `tailscaled_*` client metrics a device's web client serves (tailscale-facts §2.1), plus the
 // deliberately broken variants used by device faults. Pure text generation, no I/O.
+import { fnv1a32 } from '../util/fnv.js';
 import type { SimDevice } from './device.js';
 
 export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -189,20 +190,10 @@ export function trafficCounter(
 /** base + rate × elapsed, with base and rate fixed per device and series so rates differ but never go negative. */
 function counterValue(nodeId: string, series: SeriesDef, elapsedSeconds: number): number {
   const key = `${nodeId}|${series.family}|${series.labels.map(([k, v]) => `${k}=${v}`).join(',')}`;
-  const h = fnv1a(key);
+  const h = fnv1a32(key);
   const rate = (RATE_PER_SECOND[series.family] ?? 1) * (0.25 + (h % 1000) / 666);
   const base = ((h >>> 10) % 10_000) * (RATE_PER_SECOND[series.family] ?? 1);
   return Math.floor(base + rate * elapsedSeconds);
-}
-
-/** FNV-1a of the text: the simulator's stable per-name pseudo-randomness. */
-export function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
 }
 
 /** Prometheus text format 0.0.4. */

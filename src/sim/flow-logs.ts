@@ -7,7 +7,8 @@
 // `proto`, `:0` for no port, exit entries without `dst`, DERP relays as 127.3.3.40:<region>, `srcNode` and
 // `dstNodes`, empty lists left out.
 import type { SimDevice } from './device.js';
-import { fnv1a, trafficCounter, type TrafficPath } from './client-metrics.js';
+import { fnv1a32 } from '../util/fnv.js';
+import { trafficCounter, type TrafficPath } from './client-metrics.js';
 
 /** One record per device per minute by default (the live clients log every few seconds; see README). */
 const DEFAULT_FLOW_PERIOD_MS = 60_000;
@@ -30,7 +31,7 @@ const EXIT_ROUTES: ReadonlySet<string> = new Set(['0.0.0.0/0', '::/0']);
 
 /** How long after its period ends record `k` of a device is logged: mostly seconds, 1 in 20 beyond 2 minutes. */
 function flowDelayMs(nodeId: string, k: number): number {
-  const h = fnv1a(`${nodeId}#${k}`);
+  const h = fnv1a32(`${nodeId}#${k}`);
   const r = h % 100;
   if (r < 80) return 2_000 + ((h >>> 8) % 10_000);
   if (r < 95) return 30_000 + ((h >>> 8) % 70_000);
@@ -88,7 +89,7 @@ export class SimFlowLogs {
     const from = Math.max(fromMs, this.#startedAt - FLOW_HISTORY_MS);
     devices.forEach((d, i) => {
       if (!SimFlowLogs.logs(d)) return;
-      const anchor = this.#startedAt - (fnv1a(d.nodeId) % P);
+      const anchor = this.#startedAt - (fnv1a32(d.nodeId) % P);
       for (let k = Math.ceil((from - anchor) / P); anchor + k * P < toMs; k++) {
         const start = anchor + k * P;
         if (start + P > nowMs) break;
@@ -148,7 +149,7 @@ export class SimFlowLogs {
       rxBytes: rxB[j]!,
       rxPkts: rxP[j]!,
     });
-    const port = 40_000 + (fnv1a(`${d.nodeId}:${k}`) % 20_000);
+    const port = 40_000 + (fnv1a32(`${d.nodeId}:${k}`) % 20_000);
     const virtualTraffic = [
       { proto: 6, src: `${own}:${port}`, dst: `${peerAddr(0)}:443`, ...entry(0) },
       { proto: 17, src: `${own}:${port + 1}`, dst: `${peerAddr(1)}:53`, ...entry(1) },

@@ -3,6 +3,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { ApiError, isTimeout, type ApiErrorReason } from '../errors.js';
 import type { Device } from './device.js';
+import { sleep } from '../util/sleep.js';
 import { backoffMs, DEFAULT_RETRY, isRetryableStatus, parseRetryAfter, type RetryPolicy } from './retry.js';
 import type { RequestStats } from './request-stats.js';
 import { apiDeviceSchema, onlineFromClock, routesSchema, toDevice } from './schemas.js';
@@ -47,21 +48,6 @@ const ROUTE_LOOKUP_CONCURRENCY = 4;
 /** The longest a whole log answer may take to read (each piece still within API_TIMEOUT). */
 const LOG_STREAM_TIMEOUT_MS = 10 * 60_000;
 
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /** Tailscale API v2 over undici (keep-alive pool, per-call timeouts, bounded bodies). */
 export class HttpTailscaleApi implements TailscaleApi {
   readonly #o: HttpTailscaleApiOptions;
@@ -78,7 +64,7 @@ export class HttpTailscaleApi implements TailscaleApi {
   constructor(options: HttpTailscaleApiOptions) {
     this.#o = options;
     this.#retry = options.retry ?? DEFAULT_RETRY;
-    this.#sleep = options.sleep ?? abortableSleep;
+    this.#sleep = options.sleep ?? sleep;
     this.#agent = new Agent({
       connect:
         options.ca === undefined ? { timeout: options.timeoutMs } : { timeout: options.timeoutMs, ca: options.ca },

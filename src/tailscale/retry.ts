@@ -1,6 +1,8 @@
 // Pure retry timing for the API client. Backoff is exponential with ±25% jitter so replicas that failed
 // together do not retry together; a server's Retry-After wins when it is present, because it knows best.
 
+import { backoffDelayMs } from '../util/backoff.js';
+
 export interface RetryPolicy {
   readonly attempts: number;
   readonly baseDelayMs: number;
@@ -11,8 +13,7 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 500, maxDe
 
 /** Delay before retry number `retry` (1 = first retry). */
 export function backoffMs(policy: RetryPolicy, retry: number, random: () => number = Math.random): number {
-  const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
-  return Math.round(exp * (0.75 + random() * 0.5));
+  return backoffDelayMs({ initialMs: policy.baseDelayMs, maxMs: policy.maxDelayMs }, retry, random);
 }
 
 /** Retry-After as milliseconds: delta-seconds or an HTTP date; undefined when absent or unusable. */

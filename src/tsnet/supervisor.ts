@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { backoffDelayMs } from '../util/backoff.js';
+import { sleep } from '../util/sleep.js';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { findTailscaleBinaries } from './binaries.js';
@@ -363,8 +364,11 @@ class Supervisor {
 
   #scheduleRestart(): void {
     if (this.#stopping) return;
-    const delay = Math.min(this.#t.backoffMaxMs, this.#t.backoffInitialMs * 2 ** this.#attempt);
     this.#attempt++;
+    const delay = backoffDelayMs(
+      { initialMs: this.#t.backoffInitialMs, maxMs: this.#t.backoffMaxMs, jitter: 0 },
+      this.#attempt,
+    );
     this.#log.info({ delay_ms: delay, attempt: this.#attempt }, 'restarting tailscaled after a back-off');
     clearTimeout(this.#restartTimer);
     this.#restartTimer = setTimeout(() => void this.#restart(), delay);
@@ -396,7 +400,7 @@ class Supervisor {
         signal.throwIfAborted();
         lastError = err;
       }
-      await pause(100, signal);
+      await sleep(100, signal);
     }
     throw new TsnetStartError(
       `tailscaled did not answer on ${this.#socketPath} within ${this.#t.socketWaitMs} ms (${(lastError as Error | undefined)?.message ?? 'no socket'})${lastLines(gen.output)}`,
@@ -490,7 +494,7 @@ class Supervisor {
             : `tailscaled did not reach BackendState Running within ${limitMs} ms (it is ${state})${lastLines(gen.output)}`,
         );
       }
-      await pause(this.#t.pollIntervalMs, signal);
+      await sleep(this.#t.pollIntervalMs, signal);
     }
   }
 
@@ -714,16 +718,6 @@ function describeExit(info: ExitInfo): string {
 function lastLines(lines: readonly string[]): string {
   const tail = lines.slice(-5).join(' | ');
   return tail === '' ? '' : `; last output: ${tail}`;
-}
-
-/** A sleep that rejects with the signal's own reason (timers/promises would wrap it in an AbortError). */
-async function pause(ms: number, signal: AbortSignal): Promise<void> {
-  try {
-    await sleep(ms, undefined, { signal });
-  } catch (err) {
-    if (signal.aborted) throw signal.reason;
-    throw err;
-  }
 }
 
 /** Resolves with the promise, or rejects with the signal's reason when it aborts first. */

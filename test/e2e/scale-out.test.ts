@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
-import { fnv1a32, inShard } from '../../src/devices/shard.js';
+import { inShard } from '../../src/devices/shard.js';
+import { fnv1a32 } from '../../src/util/fnv.js';
 import { startTailnet, type SimTailnet } from '../../src/sim/tailnet.js';
 import { startExporterWith } from '../helpers/exporter.js';
 

@@ -11,8 +11,10 @@ import { test } from 'node:test';
 
 const SRC = join(process.cwd(), 'src');
 const ORDER = ['config', 'tailscale', 'tsnet', 'devices', 'collectors', 'exposition', 'refresh', 'server', 'root'];
-// exposition/family.ts is the shared vocabulary every stage may use; slicer.ts the shared event-loop budget.
+// exposition/family.ts is the shared vocabulary every stage may use; slicer.ts the shared event-loop budget; util/
+// holds leaf helpers (sleep, back-off, hashing, host:port) that import nothing from src/.
 const SHARED = ['exposition/family.ts', 'errors.ts', 'log.ts', 'version.ts', 'slicer.ts'];
+const SHARED_DIRS = ['util/'];
 // Files at the top of src/ that are not shared belong to the composition root; a new one must be placed here.
 const ROOT_FILES = ['app.ts', 'main.ts', 'heap.ts'];
 
@@ -49,7 +51,7 @@ function files(dir: string): string[] {
 }
 
 function stageOf(path: string): string {
-  if (SHARED.includes(path)) return 'shared';
+  if (SHARED.includes(path) || SHARED_DIRS.some((dir) => path.startsWith(dir))) return 'shared';
   if (path.includes('/')) return path.split('/')[0]!;
   return ROOT_FILES.includes(path) ? 'root' : 'unplaced';
 }
@@ -104,6 +106,8 @@ test('stages import only upstream stages, in every import form; root files are p
       if (!site.specifier.startsWith('.')) continue;
       const target = relative(SRC, resolve(dirname(file), site.specifier.replace(/\.js$/, '.ts')));
       const targetStage = stageOf(target);
+      if (stage === 'shared' && targetStage !== 'shared' && site.kind !== 'type')
+        violations.push(`${from} -> ${target}: a shared file imports only shared files`);
       if (site.kind === 'type' || targetStage === 'shared') continue;
       if (stage === 'sim') {
         if (targetStage !== 'sim')
