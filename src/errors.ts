@@ -35,3 +35,8 @@ export function isTimeout(err: unknown): boolean {
     (err instanceof Error && err.name === 'TimeoutError')
   );
 }
+
+/** The `code` of a failed system call (ENOENT, EACCES, …), if the error has one. */
+export function errorCode(err: unknown): string | undefined {
+  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}

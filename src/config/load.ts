@@ -1,14 +1,12 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError, errorCode } from '../errors.js';
 import { readExpectedDevicesFile, type ExpectedDevices } from './expected-devices.js';
-import {
-  BACKEND_COLLECTORS,
-  OPT_IN_COLLECTORS,
-  SECRET_VARIABLES,
-  VARIABLES,
-  type CollectorName,
-  type VariableSpec,
-} from './schema.js';
+import { BACKEND_COLLECTORS, OPT_IN_COLLECTORS, type CollectorName, type VariableValues } from './schema.js';
+import { readVariables, type Env } from './variables.js';
 import { loadWebConfig, type WebConfig } from './web-config.js';
+
+// The app's view of the variables. Each field's type is its variable's, as the schema table parses it
+// (V['NAME']): the table is the one place a type is written, and this file only arranges values.
+type V = VariableValues;
 
 type ApiAuth =
   | { readonly kind: 'oauth'; readonly clientId: string; readonly clientSecret: string }
@@ -24,118 +22,93 @@ interface HeadscaleConfig {
 }
 
 export interface Config {
-  readonly backend: 'tailscale' | 'headscale';
+  readonly backend: V['BACKEND'];
   /** Set when backend is headscale. */
   readonly headscale: HeadscaleConfig | undefined;
   /** Undefined only in simulator mode, where the simulator supplies credentials at start. */
   readonly auth: ApiAuth | undefined;
-  readonly tailnet: string;
-  readonly apiUrl: string;
-  readonly apiTimeoutMs: number;
+  readonly tailnet: V['TAILNET_NAME'];
+  readonly apiUrl: V['TAILSCALE_API_URL'];
+  readonly apiTimeoutMs: V['API_TIMEOUT'];
+  /** BIND_HOST, or the address ENV chooses. */
   readonly listenHost: string;
-  readonly port: number;
-  readonly env: string;
-  readonly debugEndpoint: boolean;
-  readonly metricsToken: string | undefined;
-  readonly rateLimit: { readonly perSecond: number; readonly burst: number };
+  readonly port: V['PORT'];
+  readonly env: V['ENV'];
+  readonly debugEndpoint: V['DEBUG_ENDPOINT'];
+  readonly metricsToken: V['METRICS_TOKEN'];
+  readonly rateLimit: { readonly perSecond: V['RATE_LIMIT_RPS']; readonly burst: V['RATE_LIMIT_BURST'] };
   /** WEB_CONFIG_FILE, read and checked (certificates included); undefined = plain HTTP, no basic auth. */
   readonly webConfig: WebConfig | undefined;
   readonly http: {
-    readonly maxConnections: number;
-    readonly maxConnectionsPerAddress: number;
-    readonly maxRequestsInFlight: number;
-    readonly headerTimeoutMs: number;
-    readonly idleTimeoutMs: number;
+    readonly maxConnections: V['HTTP_MAX_CONNECTIONS'];
+    readonly maxConnectionsPerAddress: V['HTTP_MAX_CONNECTIONS_PER_ADDRESS'];
+    readonly maxRequestsInFlight: V['HTTP_MAX_REQUESTS_IN_FLIGHT'];
+    readonly headerTimeoutMs: V['HTTP_HEADER_TIMEOUT'];
+    readonly idleTimeoutMs: V['HTTP_IDLE_TIMEOUT'];
   };
   readonly tsnet: {
-    readonly enabled: boolean;
-    readonly hostname: string;
-    readonly stateDir: string;
-    readonly tags: readonly string[];
-    readonly authKey: string | undefined;
-    readonly stateSecret: string | undefined;
-    readonly tailscaledPath: string | undefined;
-    readonly tailscalePath: string | undefined;
+    readonly enabled: V['USE_TSNET'];
+    readonly hostname: V['TSNET_HOSTNAME'];
+    readonly stateDir: V['TSNET_STATE_DIR'];
+    readonly tags: NonNullable<V['TSNET_TAGS']>;
+    readonly authKey: V['TS_AUTHKEY'];
+    readonly stateSecret: V['TSNET_STATE_SECRET'];
+    readonly tailscaledPath: V['TAILSCALED_PATH'];
+    readonly tailscalePath: V['TAILSCALE_PATH'];
   };
-  readonly scrapeTag: string;
-  readonly requireExporterTag: boolean;
-  readonly targetDevices: readonly string[];
-  readonly excludeDevices: readonly string[];
-  readonly deviceTags: readonly string[];
-  readonly scrapeAllowedCidrs: readonly string[];
+  readonly scrapeTag: V['SCRAPE_TAG'];
+  readonly requireExporterTag: V['REQUIRE_EXPORTER_TAG'];
+  readonly targetDevices: NonNullable<V['TARGET_DEVICES']>;
+  readonly excludeDevices: NonNullable<V['EXCLUDE_DEVICES']>;
+  readonly deviceTags: NonNullable<V['DEVICE_TAGS']>;
+  readonly scrapeAllowedCidrs: V['SCRAPE_ALLOWED_CIDRS'];
   readonly clientMetrics: {
-    readonly port: number;
-    readonly timeoutMs: number;
-    readonly maxBytes: number;
-    readonly maxSeries: number;
+    readonly port: V['CLIENT_METRICS_PORT'];
+    readonly timeoutMs: V['CLIENT_METRICS_TIMEOUT'];
+    readonly maxBytes: V['CLIENT_METRICS_MAX_BYTES'];
+    readonly maxSeries: V['CLIENT_METRICS_MAX_SERIES'];
   };
-  readonly maxConcurrentScrapes: number;
+  readonly maxConcurrentScrapes: V['MAX_CONCURRENT_SCRAPES'];
+  /** COLLECTORS with `all` expanded for the backend. */
   readonly collectors: readonly string[];
-  readonly inventoryIntervalMs: number;
+  readonly inventoryIntervalMs: V['INVENTORY_INTERVAL'];
   /** The opt-in log collectors' polling: each window is [now - lag - lookback, now - lag]. */
   readonly logs: {
-    readonly flow: LogPolling & { readonly pairs: number };
+    readonly flow: LogPolling & { readonly pairs: V['FLOW_LOGS_PAIRS'] };
     readonly audit: LogPolling;
   };
-  readonly shard: { readonly index: number; readonly count: number; readonly apiMetrics: 'first' | 'all' };
-  readonly scrapeIntervalMs: number;
-  readonly labelsFromTags: ReadonlyArray<{ readonly label: string; readonly pattern: RegExp }>;
-  readonly minClientVersion: string | undefined;
-  readonly expectedDevicesFile: string | undefined;
+  readonly shard: {
+    /** SHARD_INDEX, `auto` resolved. */
+    readonly index: number;
+    readonly count: V['SHARD_COUNT'];
+    readonly apiMetrics: V['SHARD_API_METRICS'];
+  };
+  readonly scrapeIntervalMs: V['SCRAPE_INTERVAL'];
+  readonly labelsFromTags: NonNullable<V['DEVICE_LABELS_FROM_TAGS']>;
+  readonly minClientVersion: V['MIN_CLIENT_VERSION'];
+  readonly expectedDevicesFile: V['EXPECTED_DEVICES_FILE'];
   /** EXPECTED_DEVICES_FILE as read and validated at load time; SIGHUP re-reads the file. */
   readonly expectedDevices: ExpectedDevices | undefined;
   /** Key for REDACT_USER_EMAILS; undefined = e-mail addresses are exported as they are. */
-  readonly redactKey: string | undefined;
-  readonly log: { readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly format: 'text' | 'json' };
+  readonly redactKey: V['REDACT_KEY'];
+  readonly log: { readonly level: V['LOG_LEVEL']; readonly format: V['LOG_FORMAT'] };
   /** Simulated tailnet instead of the real API: `demo` scenario, or the TEST_DEVICES names. */
-  readonly simulator: { readonly scenario: 'demo' } | { readonly names: readonly string[] } | undefined;
+  readonly simulator: Simulator | undefined;
 }
 
+type Simulator = { readonly scenario: 'demo' } | { readonly names: NonNullable<V['TEST_DEVICES']> };
+
+/** The flow-log and audit-log windows (FLOW_LOGS_* and AUDIT_LOG_* share their schemas). */
 export interface LogPolling {
-  readonly intervalMs: number;
-  readonly lagMs: number;
-  readonly lookbackMs: number;
+  readonly intervalMs: V['FLOW_LOGS_INTERVAL'];
+  readonly lagMs: V['FLOW_LOGS_LAG'];
+  readonly lookbackMs: V['FLOW_LOGS_LOOKBACK'];
 }
 
 export interface LoadOptions {
   /** `--demo`: run on the built-in simulated tailnet. */
   readonly demo?: boolean;
   readonly readFile?: (path: string) => string;
-}
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-const SECRETS = new Set(SECRET_VARIABLES);
-
-/** Reads `<NAME>` or `<NAME>_FILE` (Docker and Kubernetes secrets); both set is an error. */
-function rawValue(env: Env, spec: VariableSpec, readFile: (p: string) => string): string | undefined {
-  const direct = env[spec.name];
-  const filePath = SECRETS.has(spec.name) ? env[`${spec.name}_FILE`] : undefined;
-  if (filePath !== undefined && filePath !== '') {
-    if (direct !== undefined && direct !== '') {
-      throw new ConfigError(`${spec.name} and ${spec.name}_FILE are both set: set only one`);
-    }
-    let text: string;
-    try {
-      text = readFile(filePath);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw new ConfigError(
-        `${spec.name}_FILE=${JSON.stringify(filePath)}: cannot read the file (${code}); expected a readable file holding ${spec.accepted}`,
-      );
-    }
-    if (text.trim() === '') {
-      throw new ConfigError(
-        `${spec.name}_FILE=${JSON.stringify(filePath)}: the file is empty; expected a file holding ${spec.accepted}`,
-      );
-    }
-    return text.trim();
-  }
-  return direct === '' ? undefined : direct;
-}
-
-function shown(spec: VariableSpec, value: string): string {
-  return spec.secret === true ? '<redacted>' : JSON.stringify(value);
 }
 
 /** Parses every variable; the first bad one throws a one-line ConfigError. */
@@ -145,39 +118,31 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     ((p: string) => {
       throw Object.assign(new Error('no file reader'), { code: 'ENOENT', path: p });
     });
-  const v: Record<string, unknown> = {};
-  for (const spec of VARIABLES) {
-    const raw = rawValue(env, spec, readFile) ?? spec.default;
-    if (raw === undefined) continue;
-    const parsed = spec.schema.safeParse(raw);
-    if (!parsed.success) {
-      throw new ConfigError(`${spec.name}=${shown(spec, raw)} is invalid: expected ${spec.accepted}`);
-    }
-    v[spec.name] = parsed.data;
-  }
-  const get = <T>(name: string): T => v[name] as T;
+  const v = readVariables(env, readFile);
 
-  const apiKey = get<string | undefined>('TAILSCALE_API_KEY') ?? get<string | undefined>('OAUTH_TOKEN');
-  const clientId = get<string | undefined>('OAUTH_CLIENT_ID');
-  const clientSecret = get<string | undefined>('OAUTH_CLIENT_SECRET');
-  const idTokenFile = get<string | undefined>('OAUTH_ID_TOKEN_FILE');
-  const testDevices = get<string[] | undefined>('TEST_DEVICES');
-  const simulator =
-    options.demo === true ? { scenario: 'demo' as const } : testDevices ? { names: testDevices } : undefined;
+  const apiKey = v.TAILSCALE_API_KEY ?? v.OAUTH_TOKEN;
+  const clientId = v.OAUTH_CLIENT_ID;
+  const clientSecret = v.OAUTH_CLIENT_SECRET;
+  const idTokenFile = v.OAUTH_ID_TOKEN_FILE;
+  const testDevices = v.TEST_DEVICES;
+  const simulator: Simulator | undefined =
+    options.demo === true ? { scenario: 'demo' } : testDevices ? { names: testDevices } : undefined;
 
-  const backend = get<'tailscale' | 'headscale'>('BACKEND');
+  const backend = v.BACKEND;
   if (testDevices !== undefined) {
     // A .env migrated from the Go exporter can carry both: serving a fake tailnet to production dashboards
     // would be silent, so the combination is refused.
-    const credential = [
-      'OAUTH_CLIENT_ID',
-      'OAUTH_CLIENT_SECRET',
-      'OAUTH_ID_TOKEN_FILE',
-      'TAILSCALE_API_KEY',
-      'OAUTH_TOKEN',
-      'HEADSCALE_URL',
-      'HEADSCALE_API_KEY',
-    ].find((name) => v[name] !== undefined);
+    const credential = (
+      [
+        'OAUTH_CLIENT_ID',
+        'OAUTH_CLIENT_SECRET',
+        'OAUTH_ID_TOKEN_FILE',
+        'TAILSCALE_API_KEY',
+        'OAUTH_TOKEN',
+        'HEADSCALE_URL',
+        'HEADSCALE_API_KEY',
+      ] satisfies ReadonlyArray<keyof V>
+    ).find((name) => v[name] !== undefined);
     if (credential !== undefined) {
       throw new ConfigError(
         `TEST_DEVICES and ${credential} are both set: TEST_DEVICES runs the built-in simulated tailnet and would ignore the real credentials; unset TEST_DEVICES to monitor your tailnet, or unset ${credential} to run the simulator`,
@@ -186,21 +151,21 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   }
   let headscale: HeadscaleConfig | undefined;
   if (backend === 'headscale') {
-    const url = get<string | undefined>('HEADSCALE_URL');
-    const key = get<string | undefined>('HEADSCALE_API_KEY');
+    const url = v.HEADSCALE_URL;
+    const key = v.HEADSCALE_API_KEY;
     if (simulator === undefined && (url === undefined || key === undefined)) {
       throw new ConfigError(
         `${url === undefined ? 'HEADSCALE_URL' : 'HEADSCALE_API_KEY'} is not set: BACKEND=headscale needs HEADSCALE_URL and HEADSCALE_API_KEY (or HEADSCALE_API_KEY_FILE)`,
       );
     }
-    const caFile = get<string | undefined>('HEADSCALE_CA_FILE');
+    const caFile = v.HEADSCALE_CA_FILE;
     let ca: string | undefined;
     if (caFile !== undefined) {
       try {
         ca = readFile(caFile);
       } catch (err) {
         throw new ConfigError(
-          `HEADSCALE_CA_FILE=${JSON.stringify(caFile)}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'}); expected a PEM file`,
+          `HEADSCALE_CA_FILE=${JSON.stringify(caFile)}: cannot read the file (${errorCode(err) ?? 'unreadable'}); expected a PEM file`,
         );
       }
       if (!ca.includes('-----BEGIN CERTIFICATE-----'))
@@ -213,7 +178,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   }
 
   let auth: ApiAuth | undefined;
-  if (get('TAILSCALE_API_KEY') !== undefined && get('OAUTH_TOKEN') !== undefined) {
+  if (v.TAILSCALE_API_KEY !== undefined && v.OAUTH_TOKEN !== undefined) {
     throw new ConfigError('TAILSCALE_API_KEY and OAUTH_TOKEN are both set: they are the same setting, set only one');
   }
   if (apiKey !== undefined && (clientId !== undefined || clientSecret !== undefined || idTokenFile !== undefined)) {
@@ -243,15 +208,15 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     );
   }
 
-  const useTsnet = get<boolean>('USE_TSNET');
+  const useTsnet = v.USE_TSNET;
   if (useTsnet && simulator !== undefined) {
     throw new ConfigError(
       'USE_TSNET=true cannot be combined with --demo or TEST_DEVICES: the simulated tailnet is on loopback, not in a tailnet',
     );
   }
 
-  const shardCount = get<number>('SHARD_COUNT');
-  const shardIndexText = get<string>('SHARD_INDEX');
+  const shardCount = v.SHARD_COUNT;
+  const shardIndexText = v.SHARD_INDEX;
   let shardIndex: number;
   if (shardIndexText !== 'auto') shardIndex = Number(shardIndexText);
   else if (shardCount === 1) shardIndex = 0;
@@ -271,17 +236,17 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     );
   }
 
-  const redact = get<boolean>('REDACT_USER_EMAILS');
-  const redactKey = get<string | undefined>('REDACT_KEY');
+  const redact = v.REDACT_USER_EMAILS;
+  const redactKey = v.REDACT_KEY;
   if (redact && redactKey === undefined) {
     throw new ConfigError(
       'REDACT_USER_EMAILS=true needs REDACT_KEY (or REDACT_KEY_FILE): a secret of at least 16 characters that keys the hash',
     );
   }
 
-  const supported: readonly string[] = BACKEND_COLLECTORS[backend];
-  const named = get<string[]>('COLLECTORS');
-  const explicit = named.filter((c) => c !== 'all');
+  const supported = BACKEND_COLLECTORS[backend];
+  const named = v.COLLECTORS;
+  const explicit = named.filter((c): c is CollectorName => c !== 'all');
   const foreign = explicit.filter((c) => !supported.includes(c));
   if (foreign.length > 0) {
     throw new ConfigError(
@@ -289,84 +254,84 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     );
   }
   // `all` is every collector of the backend but the opt-in ones, which may be named next to it.
-  const everyDefault = named.includes('all') ? supported.filter((c) => !OPT_IN_COLLECTORS.has(c as CollectorName)) : [];
+  const everyDefault = named.includes('all') ? supported.filter((c) => !OPT_IN_COLLECTORS.has(c)) : [];
   const collectors = [...new Set([...everyDefault, ...explicit])];
 
-  const expectedFile = get<string | undefined>('EXPECTED_DEVICES_FILE');
-  const envName = get<string>('ENV');
-  const bindHost = get<string | undefined>('BIND_HOST');
+  const expectedFile = v.EXPECTED_DEVICES_FILE;
+  const envName = v.ENV;
+  const bindHost = v.BIND_HOST;
   const listenHost = bindHost ?? (envName === 'production' || envName === 'prod' ? '0.0.0.0' : '127.0.0.1');
 
-  const webConfigFile = get<string | undefined>('WEB_CONFIG_FILE');
+  const webConfigFile = v.WEB_CONFIG_FILE;
   const webConfig = webConfigFile === undefined ? undefined : loadWebConfig(webConfigFile, readFile);
 
   const config: Config = {
     backend,
     headscale,
     auth: simulator === undefined ? auth : undefined,
-    tailnet: get('TAILNET_NAME'),
-    apiUrl: get('TAILSCALE_API_URL'),
-    apiTimeoutMs: get('API_TIMEOUT'),
+    tailnet: v.TAILNET_NAME,
+    apiUrl: v.TAILSCALE_API_URL,
+    apiTimeoutMs: v.API_TIMEOUT,
     listenHost,
-    port: get('PORT'),
+    port: v.PORT,
     env: envName,
-    debugEndpoint: get('DEBUG_ENDPOINT'),
-    metricsToken: get('METRICS_TOKEN'),
-    rateLimit: { perSecond: get('RATE_LIMIT_RPS'), burst: get('RATE_LIMIT_BURST') },
+    debugEndpoint: v.DEBUG_ENDPOINT,
+    metricsToken: v.METRICS_TOKEN,
+    rateLimit: { perSecond: v.RATE_LIMIT_RPS, burst: v.RATE_LIMIT_BURST },
     webConfig,
     http: {
-      maxConnections: get('HTTP_MAX_CONNECTIONS'),
-      maxConnectionsPerAddress: get('HTTP_MAX_CONNECTIONS_PER_ADDRESS'),
-      maxRequestsInFlight: get('HTTP_MAX_REQUESTS_IN_FLIGHT'),
-      headerTimeoutMs: get('HTTP_HEADER_TIMEOUT'),
-      idleTimeoutMs: get('HTTP_IDLE_TIMEOUT'),
+      maxConnections: v.HTTP_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: v.HTTP_MAX_CONNECTIONS_PER_ADDRESS,
+      maxRequestsInFlight: v.HTTP_MAX_REQUESTS_IN_FLIGHT,
+      headerTimeoutMs: v.HTTP_HEADER_TIMEOUT,
+      idleTimeoutMs: v.HTTP_IDLE_TIMEOUT,
     },
     tsnet: {
       enabled: useTsnet,
-      hostname: get('TSNET_HOSTNAME'),
-      stateDir: get('TSNET_STATE_DIR'),
-      tags: get<string[] | undefined>('TSNET_TAGS') ?? [],
-      authKey: get('TS_AUTHKEY'),
-      stateSecret: get('TSNET_STATE_SECRET'),
-      tailscaledPath: get('TAILSCALED_PATH'),
-      tailscalePath: get('TAILSCALE_PATH'),
+      hostname: v.TSNET_HOSTNAME,
+      stateDir: v.TSNET_STATE_DIR,
+      tags: v.TSNET_TAGS ?? [],
+      authKey: v.TS_AUTHKEY,
+      stateSecret: v.TSNET_STATE_SECRET,
+      tailscaledPath: v.TAILSCALED_PATH,
+      tailscalePath: v.TAILSCALE_PATH,
     },
-    scrapeTag: get('SCRAPE_TAG'),
-    requireExporterTag: get('REQUIRE_EXPORTER_TAG'),
-    targetDevices: get<string[] | undefined>('TARGET_DEVICES') ?? [],
-    excludeDevices: get<string[] | undefined>('EXCLUDE_DEVICES') ?? [],
-    deviceTags: get<string[] | undefined>('DEVICE_TAGS') ?? [],
-    scrapeAllowedCidrs: get('SCRAPE_ALLOWED_CIDRS'),
+    scrapeTag: v.SCRAPE_TAG,
+    requireExporterTag: v.REQUIRE_EXPORTER_TAG,
+    targetDevices: v.TARGET_DEVICES ?? [],
+    excludeDevices: v.EXCLUDE_DEVICES ?? [],
+    deviceTags: v.DEVICE_TAGS ?? [],
+    scrapeAllowedCidrs: v.SCRAPE_ALLOWED_CIDRS,
     clientMetrics: {
-      port: get('CLIENT_METRICS_PORT'),
-      timeoutMs: get('CLIENT_METRICS_TIMEOUT'),
-      maxBytes: get('CLIENT_METRICS_MAX_BYTES'),
-      maxSeries: get('CLIENT_METRICS_MAX_SERIES'),
+      port: v.CLIENT_METRICS_PORT,
+      timeoutMs: v.CLIENT_METRICS_TIMEOUT,
+      maxBytes: v.CLIENT_METRICS_MAX_BYTES,
+      maxSeries: v.CLIENT_METRICS_MAX_SERIES,
     },
-    maxConcurrentScrapes: get('MAX_CONCURRENT_SCRAPES'),
+    maxConcurrentScrapes: v.MAX_CONCURRENT_SCRAPES,
     collectors,
-    inventoryIntervalMs: get('INVENTORY_INTERVAL'),
+    inventoryIntervalMs: v.INVENTORY_INTERVAL,
     logs: {
       flow: {
-        intervalMs: get('FLOW_LOGS_INTERVAL'),
-        lagMs: get('FLOW_LOGS_LAG'),
-        lookbackMs: get('FLOW_LOGS_LOOKBACK'),
-        pairs: get('FLOW_LOGS_PAIRS'),
+        intervalMs: v.FLOW_LOGS_INTERVAL,
+        lagMs: v.FLOW_LOGS_LAG,
+        lookbackMs: v.FLOW_LOGS_LOOKBACK,
+        pairs: v.FLOW_LOGS_PAIRS,
       },
       audit: {
-        intervalMs: get('AUDIT_LOG_INTERVAL'),
-        lagMs: get('AUDIT_LOG_LAG'),
-        lookbackMs: get('AUDIT_LOG_LOOKBACK'),
+        intervalMs: v.AUDIT_LOG_INTERVAL,
+        lagMs: v.AUDIT_LOG_LAG,
+        lookbackMs: v.AUDIT_LOG_LOOKBACK,
       },
     },
-    shard: { index: shardIndex, count: shardCount, apiMetrics: get('SHARD_API_METRICS') },
-    scrapeIntervalMs: get('SCRAPE_INTERVAL'),
-    labelsFromTags: get<Array<{ label: string; pattern: RegExp }> | undefined>('DEVICE_LABELS_FROM_TAGS') ?? [],
-    minClientVersion: get('MIN_CLIENT_VERSION'),
-    expectedDevicesFile: get('EXPECTED_DEVICES_FILE'),
+    shard: { index: shardIndex, count: shardCount, apiMetrics: v.SHARD_API_METRICS },
+    scrapeIntervalMs: v.SCRAPE_INTERVAL,
+    labelsFromTags: v.DEVICE_LABELS_FROM_TAGS ?? [],
+    minClientVersion: v.MIN_CLIENT_VERSION,
+    expectedDevicesFile: v.EXPECTED_DEVICES_FILE,
     expectedDevices: expectedFile === undefined ? undefined : readExpectedDevicesFile(expectedFile, readFile),
     redactKey: redact ? redactKey : undefined,
-    log: { level: get('LOG_LEVEL'), format: get('LOG_FORMAT') },
+    log: { level: v.LOG_LEVEL, format: v.LOG_FORMAT },
     simulator,
   };
   return deepFreeze(config);
@@ -381,9 +346,8 @@ function checkIdTokenFile(path: string, readFile: (p: string) => string): void {
   try {
     text = readFile(path).trim();
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new ConfigError(
-      `OAUTH_ID_TOKEN_FILE=${JSON.stringify(path)}: cannot read the file (${code}); expected a readable file holding an OIDC ID token (JWT)`,
+      `OAUTH_ID_TOKEN_FILE=${JSON.stringify(path)}: cannot read the file (${errorCode(err) ?? 'unreadable'}); expected a readable file holding an OIDC ID token (JWT)`,
     );
   }
   if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(text)) {

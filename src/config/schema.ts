@@ -83,7 +83,7 @@ const RESERVED_LABELS = new Set(['device_id', 'device_name', 'online', 'os', 've
 
 /** `team=tag:team-(.+),env=tag:(prod|staging)`: label name, then an anchored regex with one capture group. */
 const labelsFromTags = z.string().transform((text, ctx) => {
-  const rules: Array<{ label: string; pattern: RegExp }> = [];
+  const rules: Array<{ readonly label: string; readonly pattern: RegExp }> = [];
   // Split before each `name=`, so regexes may contain commas ({1,3}).
   for (const part of text.split(/,(?=\s*[A-Za-z_][A-Za-z0-9_]*=)/)) {
     const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(part);
@@ -161,7 +161,7 @@ export const OPT_IN_COLLECTORS: ReadonlySet<CollectorName> = new Set(['service_h
 /** Collector names, and `all`, which may be combined with opt-in ones (load.ts expands it per backend). */
 const collectorList = list.pipe(z.array(z.enum(['all', ...COLLECTOR_NAMES])).min(1));
 
-export const VARIABLES: readonly VariableSpec[] = [
+const TABLE = [
   // Control server
   {
     name: 'BACKEND',
@@ -690,6 +690,25 @@ export const VARIABLES: readonly VariableSpec[] = [
       .toLowerCase()
       .pipe(z.enum(['text', 'json'])),
   },
-];
+] as const satisfies readonly VariableSpec[];
+
+/** The table, for code that reads any variable's spec (names, defaults, accepted values, secrets). */
+export const VARIABLES: readonly VariableSpec[] = TABLE;
+
+/** Each entry keeps its literal name and its schema's own type (`as const`), which VariableValues reads. */
+type Variable = (typeof TABLE)[number];
+
+/** Arrays from a list variable are shared by the frozen config: read-only to its users. */
+type ReadonlyArrays<T> = T extends ReadonlyArray<infer U> ? readonly U[] : T;
+
+/**
+ * Each variable's parsed value, typed by its schema in the table above: a variable with a default always has
+ * a value, one without may be undefined. The table is the only place a variable's type is written.
+ */
+export type VariableValues = {
+  readonly [V in Variable as V['name']]: V['default'] extends string
+    ? ReadonlyArrays<z.output<V['schema']>>
+    : ReadonlyArrays<z.output<V['schema']>> | undefined;
+};
 
 export const SECRET_VARIABLES: readonly string[] = VARIABLES.filter((v) => v.secret === true).map((v) => v.name);
