@@ -11,6 +11,7 @@
 // plus `live` (after a full GC, only when started with --expose-gc; nothing calls gc() before that).
 import { startApp } from '../src/app.js';
 import { loadConfig } from '../src/config/load.js';
+import { tuneHeapGrowth } from '../src/heap.js';
 import { createLogger } from '../src/log.js';
 import { VERSION } from '../src/version.js';
 import { readFileSync } from 'node:fs';
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
   };
   const timer = setInterval(sample, 5);
   const log = createLogger({ level: 'warn', format: 'text' });
+  tuneHeapGrowth(); // as main.ts does before the app starts
   const app = await startApp(loadConfig(env), log, VERSION);
   const cycleMs: number[] = [];
   const begun = performance.now();

@@ -22,7 +22,7 @@ import { render } from '../src/exposition/render.js';
 import { buildSnapshot } from '../src/exposition/snapshot.js';
 import { createLogger } from '../src/log.js';
 import { VERSION } from '../src/version.js';
-import { NODE_FLAGS } from '../src/heap.js';
+import { NODE_FLAGS, tuneHeapGrowth } from '../src/heap.js';
 import {
   resultsPath,
   fetchOnce,
@@ -189,6 +189,7 @@ function exporterEnv(sim: SimInfo, port: number, concurrency: number): Record<st
 
 async function startExporter(sim: SimInfo, concurrency: number): Promise<{ app: App; coldMs: number }> {
   const t0 = performance.now();
+  tuneHeapGrowth(); // as main.ts does before the app starts
   const app = await startApp(loadConfig(exporterEnv(sim, await freePort(), concurrency)), log, VERSION);
   await app.refresher.runOnce(); // joins the first cycle, which startApp began
   return { app, coldMs: performance.now() - t0 };

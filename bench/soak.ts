@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startApp } from '../src/app.js';
 import { loadConfig } from '../src/config/load.js';
+import { tuneHeapGrowth } from '../src/heap.js';
 import { createLogger } from '../src/log.js';
 import { startTailnet, type ApiFault, type DeviceFault } from '../src/sim/tailnet.js';
 
@@ -27,6 +28,7 @@ const config = loadConfig({
   LOG_LEVEL: 'error',
   LOG_FORMAT: 'json',
 });
+tuneHeapGrowth(); // as main.ts does before the app starts
 const app = await startApp(
   { ...config, port: 0 },
   createLogger({ level: 'error', format: 'json', destination: process.stderr }),

@@ -6,9 +6,7 @@ import { makeSelector } from './devices/targets.js';
 import { SnapshotStore } from './exposition/snapshot.js';
 import { buildCollectors } from './collectors/index.js';
 import { userRedactor } from './collectors/pii.js';
-import { readExpectedDevicesFile } from './config/expected-devices.js';
-import { tuneHeapGrowth } from './heap.js';
-import { readFileSync } from 'node:fs';
+import { rereadExpectedDevicesFile } from './config/expected-devices.js';
 import { Refresher } from './refresh/refresher.js';
 import { Inventory } from './refresh/inventory.js';
 import { makeLogPollers, type LogPollers } from './refresh/logs.js';
@@ -16,83 +14,60 @@ import { startTsnet, type Tsnet } from './tsnet/supervisor.js';
 import { RefreshStatus } from './refresh/status.js';
 import { probeRoute } from './server/probe-route.js';
 import { sdRoute } from './server/sd-route.js';
-import { startServer, type RunningServer } from './server/server.js';
+import { startServer } from './server/server.js';
 import { HttpStats } from './server/http-stats.js';
 import { HttpTailscaleApi, type TailscaleApi } from './tailscale/api.js';
 import { HeadscaleApi } from './tailscale/headscale.js';
-import type { SimHeadscale } from './sim/headscale.js';
 import { OAuthTokenSource, StaticToken, type TokenSource } from './tailscale/auth.js';
 import { RequestStats } from './tailscale/request-stats.js';
-import type { SimTailnet } from './sim/tailnet.js';
+import { CloseStack } from './util/close-stack.js';
 
 export interface App {
   readonly url: string;
   readonly config: Config;
   readonly refresher: Refresher;
-  readonly simulator: SimTailnet | undefined;
-  /** BACKEND=headscale in simulator mode: the simulated Headscale. */
-  readonly headscaleSimulator: SimHeadscale | undefined;
   /** SIGHUP: re-read EXPECTED_DEVICES_FILE; a bad file keeps the last good one. */
   reloadExpectedDevices(): void;
+  /** Closes every stage, last started first, then what the caller put on `closes`; each close bounded. */
   stop(): Promise<void>;
 }
 
-/** Composition root: builds every stage from the config and wires them; no logic of its own. */
 export interface StartOptions {
   /** Aborts a start that waits (tsnet login). */
   readonly signal?: AbortSignal;
   /** The clock of the refresh loop, retention, health and the HTTP server; tests move it. */
   readonly now?: () => number;
+  /**
+   * The stack the stages' closes go on, above what the caller opened for the app (the simulator in demo mode),
+   * which closes after them. A failed start closes it all.
+   */
+  readonly closes?: CloseStack;
 }
 
-export async function startApp(
-  baseConfig: Config,
+/** tailscaled's time to stop on SIGTERM before it is killed. */
+const TSNET_SIGTERM_MS = 3_000;
+
+/** Composition root: builds every stage from the config and wires them; no logic of its own. */
+export async function startApp(config: Config, log: Logger, version: string, options: StartOptions = {}): Promise<App> {
+  const closes = options.closes ?? new CloseStack(log);
+  try {
+    return await wire(config, log, version, options, closes);
+  } catch (err) {
+    await closes.close();
+    throw err;
+  }
+}
+
+async function wire(
+  config: Config,
   log: Logger,
   version: string,
-  options: StartOptions = {},
+  options: StartOptions,
+  closes: CloseStack,
 ): Promise<App> {
-  let config = baseConfig;
   const now = options.now ?? Date.now;
-  tuneHeapGrowth();
   // Read and checked by loadConfig (so --check-config sees what start sees); SIGHUP replaces it.
   let expected = config.expectedDevices;
-  let simulator: SimTailnet | undefined;
-  let headscaleSimulator: SimHeadscale | undefined;
-  if (config.simulator !== undefined && config.backend === 'headscale') {
-    // Loaded only in simulator mode: a real deployment does not carry the simulator in memory.
-    const { startHeadscale } = await import('./sim/headscale.js');
-    headscaleSimulator = await startHeadscale({
-      scenario: 'scenario' in config.simulator ? config.simulator.scenario : { names: [...config.simulator.names] },
-    });
-    config = {
-      ...config,
-      headscale: { url: headscaleSimulator.url, apiKey: headscaleSimulator.apiKey, ca: undefined },
-      scrapeAllowedCidrs: ['127.0.0.0/8'],
-      clientMetrics: { ...config.clientMetrics, port: headscaleSimulator.clientMetricsPort },
-    };
-    log.info(
-      { headscale_url: headscaleSimulator.url, nodes: headscaleSimulator.nodes.length },
-      'running on the built-in simulated Headscale',
-    );
-  } else if (config.simulator !== undefined) {
-    const { startTailnet } = await import('./sim/tailnet.js');
-    simulator = await startTailnet({
-      scenario: 'scenario' in config.simulator ? config.simulator.scenario : { names: [...config.simulator.names] },
-    });
-    // The simulated devices live on 127.0.0.N, one port for all, exactly as a tailnet's devices on :5252.
-    config = {
-      ...config,
-      apiUrl: simulator.apiUrl,
-      tailnet: simulator.tailnet,
-      auth: { kind: 'oauth', clientId: simulator.clientId, clientSecret: simulator.clientSecret },
-      scrapeAllowedCidrs: ['127.0.0.0/8'],
-      clientMetrics: { ...config.clientMetrics, port: simulator.clientMetricsPort },
-    };
-    log.info(
-      { api_url: simulator.apiUrl, devices: simulator.devices.length },
-      'running on the built-in simulated tailnet',
-    );
-  }
   const apiStats = new RequestStats();
   let tokens: TokenSource & { close?: () => Promise<void> };
   let api: TailscaleApi;
@@ -132,31 +107,31 @@ export async function startApp(
       now,
     });
   }
+  closes.push('api', () => api.close());
+  closes.push('api tokens', () => tokens.close?.());
   // tsnet mode: our own userspace tailscaled; device scrapes leave through its SOCKS5 proxy.
   let tsnet: Tsnet | undefined;
   if (config.tsnet.enabled) {
     const timeout = config.clientMetrics.timeoutMs;
-    try {
-      tsnet = await startTsnet(
-        {
-          tailscaledPath: config.tsnet.tailscaledPath,
-          tailscalePath: config.tsnet.tailscalePath,
-          stateDir: config.tsnet.stateDir,
-          hostname: config.tsnet.hostname,
-          tags: [...config.tsnet.tags],
-          authKey: config.tsnet.authKey,
-          stateSecret: config.tsnet.stateSecret,
-          requireExporterTag: config.requireExporterTag,
-          proxyTimeouts: { connectMs: timeout, headersMs: timeout, bodyMs: timeout },
-          timing: { statusIntervalMs: Math.min(config.scrapeIntervalMs, 10_000), stopTimeoutMs: 3_000 },
-          signal: options.signal,
-        },
-        log.child({ stage: 'tsnet' }),
-      );
-    } catch (err) {
-      await Promise.allSettled([api.close(), tokens.close?.()]);
-      throw err;
-    }
+    tsnet = await startTsnet(
+      {
+        tailscaledPath: config.tsnet.tailscaledPath,
+        tailscalePath: config.tsnet.tailscalePath,
+        stateDir: config.tsnet.stateDir,
+        hostname: config.tsnet.hostname,
+        tags: [...config.tsnet.tags],
+        authKey: config.tsnet.authKey,
+        stateSecret: config.tsnet.stateSecret,
+        requireExporterTag: config.requireExporterTag,
+        proxyTimeouts: { connectMs: timeout, headersMs: timeout, bodyMs: timeout },
+        timing: { statusIntervalMs: Math.min(config.scrapeIntervalMs, 10_000), stopTimeoutMs: TSNET_SIGTERM_MS },
+        signal: options.signal,
+      },
+      log.child({ stage: 'tsnet' }),
+    );
+    const node = tsnet;
+    // SIGTERM's wait, then up to 2 s for SIGKILL and 2 s for its process group to be gone.
+    closes.push('tsnet', () => node.stop(), TSNET_SIGTERM_MS + 4_000);
   }
   const scraper = new DeviceScraper({
     timeoutMs: config.clientMetrics.timeoutMs,
@@ -165,6 +140,7 @@ export async function startApp(
     concurrency: config.maxConcurrentScrapes,
     dispatcher: tsnet?.dispatcher,
   });
+  closes.push('device scraper', () => scraper.close());
   const select = makeSelector({
     scrapeTag: config.scrapeTag,
     requireExporterTag: config.requireExporterTag,
@@ -232,84 +208,64 @@ export async function startApp(
   });
 
   const shownConfig = redactedConfig(config);
-  let server: RunningServer;
-  try {
-    server = await startServer({
-      host: config.listenHost,
-      port: config.port,
-      store,
-      status,
-      version,
-      intervalMs: config.scrapeIntervalMs,
-      debugConfig: config.debugEndpoint ? shownConfig : undefined,
-      about: {
-        mode: config.simulator !== undefined ? 'simulator' : config.tsnet.enabled ? 'tsnet' : 'standalone',
-        backend: config.backend,
-        tailnet: config.backend === 'headscale' ? redactUrl(config.headscale?.url ?? '') : config.tailnet,
-        scrapeTag: config.scrapeTag,
-        requireExporterTag: config.requireExporterTag,
-      },
-      metricsToken: config.metricsToken,
-      tsnetUp: tsnet === undefined ? undefined : () => tsnet.isUp(),
-      extraRoutes: {
-        '/sd': sdRoute(() => status.selections, config.clientMetrics.port, userLabel),
-        '/probe': probeRoute({
-          selections: () => status.selections,
-          scrape: (t, signal) => scraper.scrape(t, signal),
-          maxConcurrent: config.maxConcurrentScrapes,
-          queueTimeoutMs: config.clientMetrics.timeoutMs,
-        }),
-      },
-      rateLimit: config.rateLimit,
-      webConfig: config.webConfig,
-      limits: config.http,
-      stats: httpStats,
-      log: log.child({ stage: 'http' }),
-      now,
-    });
-  } catch (err) {
-    await Promise.allSettled([
-      api.close(),
-      scraper.close(),
-      tokens.close?.(),
-      simulator?.close(),
-      headscaleSimulator?.close(),
-      tsnet?.stop(),
-    ]);
-    throw err;
-  }
+  const server = await startServer({
+    host: config.listenHost,
+    port: config.port,
+    store,
+    status,
+    version,
+    intervalMs: config.scrapeIntervalMs,
+    debugConfig: config.debugEndpoint ? shownConfig : undefined,
+    about: {
+      mode: config.simulator !== undefined ? 'simulator' : config.tsnet.enabled ? 'tsnet' : 'standalone',
+      backend: config.backend,
+      tailnet: config.backend === 'headscale' ? redactUrl(config.headscale?.url ?? '') : config.tailnet,
+      scrapeTag: config.scrapeTag,
+      requireExporterTag: config.requireExporterTag,
+    },
+    metricsToken: config.metricsToken,
+    tsnetUp: tsnet === undefined ? undefined : () => tsnet.isUp(),
+    extraRoutes: {
+      '/sd': sdRoute(() => status.selections, config.clientMetrics.port, userLabel),
+      '/probe': probeRoute({
+        selections: () => status.selections,
+        scrape: (t, signal) => scraper.scrape(t, signal),
+        maxConcurrent: config.maxConcurrentScrapes,
+        queueTimeoutMs: config.clientMetrics.timeoutMs,
+      }),
+    },
+    rateLimit: config.rateLimit,
+    webConfig: config.webConfig,
+    limits: config.http,
+    stats: httpStats,
+    log: log.child({ stage: 'http' }),
+    now,
+  });
+  // The HTTP server's own 2 s grace for open scrapes, then it cuts the connections.
+  closes.push('http server', () => server.close());
   refresher.start();
-  logPollers?.start();
+  closes.push('refresh', () => refresher.stop());
+  if (logPollers !== undefined) {
+    logPollers.start();
+    closes.push('log pollers', () => logPollers.stop());
+  }
   log.info({ url: server.url, config: shownConfig }, 'tsmetrics listening');
 
   return {
     url: server.url,
     config,
     refresher,
-    simulator,
-    headscaleSimulator,
     reloadExpectedDevices() {
       const file = config.expectedDevicesFile;
       if (file === undefined) return;
       try {
-        expected = readExpectedDevicesFile(file, (p) => readFileSync(p, 'utf8'));
+        expected = rereadExpectedDevicesFile(file);
         log.info({ file, selectors: expected.selectors.length }, 'expected devices reloaded');
       } catch (err) {
         // Keep the last good file: a typo during an edit must not blank the inventory alerts.
         log.error({ file, err: (err as Error).message }, 'expected devices file is invalid; keeping the previous one');
       }
     },
-    async stop() {
-      await Promise.all([refresher.stop(), logPollers?.stop()]);
-      await server.close();
-      await Promise.allSettled([
-        api.close(),
-        scraper.close(),
-        tokens.close?.(),
-        simulator?.close(),
-        headscaleSimulator?.close(),
-      ]);
-      await tsnet?.stop();
-    },
+    stop: () => closes.close(),
   };
 }

@@ -5,10 +5,12 @@ import { startApp, type App } from './app.js';
 import { loadConfig } from './config/load.js';
 import { VARIABLES } from './config/schema.js';
 import { ConfigError } from './errors.js';
-import { missingNodeFlags } from './heap.js';
+import { startDemo } from './demo.js';
+import { missingNodeFlags, tuneHeapGrowth } from './heap.js';
 import { createLogger } from './log.js';
 import { VERSION } from './version.js';
 import { TsnetError } from './tsnet/errors.js';
+import { CloseStack } from './util/close-stack.js';
 
 const USAGE = `Usage: tsmetrics [options]
 
@@ -119,9 +121,16 @@ async function main(argv: string[]): Promise<number> {
     );
   }
 
+  // A process-wide V8 setting: the process's to choose, before anything allocates for the app.
+  tuneHeapGrowth();
+
+  // One stack for everything started from here on: app.stop() closes it, last started first.
+  const closes = new CloseStack(log);
   let app: App;
   try {
-    app = await startApp(config, log, VERSION, { signal: signals.starting.signal });
+    // Simulator mode: the simulated tailnet starts first and the app runs on its endpoints, as on a real one.
+    const demo = await startDemo(config, log, closes);
+    app = await startApp(demo.config, log, VERSION, { signal: signals.starting.signal, closes });
   } catch (err) {
     if (signals.stopRequested !== undefined) {
       log.info({ signal: signals.stopRequested }, 'stopped during start-up');

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
@@ -70,4 +71,9 @@ export function readExpectedDevicesFile(file: string, readFile: (path: string) =
   } catch (err) {
     throw new ConfigError(`EXPECTED_DEVICES_FILE=${JSON.stringify(file)} is invalid: ${(err as Error).message}`);
   }
+}
+
+/** SIGHUP: EXPECTED_DEVICES_FILE read again from disk; throws as at start, and the caller keeps the last good one. */
+export function rereadExpectedDevicesFile(file: string): ExpectedDevices {
+  return readExpectedDevicesFile(file, (p) => readFileSync(p, 'utf8'));
 }

@@ -52,7 +52,7 @@ test('the metric tables match the families the exporter really serves (name, typ
   );
   const ex = await startExporter(t, {}, { demo: true });
   // One failing API cycle so the error families exist too.
-  ex.app.simulator!.setApiFault({ kind: 'status', status: 500, times: 3 });
+  ex.simulator!.setApiFault({ kind: 'status', status: 500, times: 3 });
   await ex.nextCycle();
   const hs = await startExporter(t, { BACKEND: 'headscale' }, { demo: true });
   const text = (await (await ex.get('/metrics')).text()) + (await (await hs.get('/metrics')).text());

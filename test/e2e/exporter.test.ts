@@ -14,7 +14,7 @@ test('demo tailnet end to end: /metrics has API and device families, and promtoo
   assert.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
   const text = await res.text();
   const v = seriesValues(text);
-  const sim = ex.app.simulator!;
+  const sim = ex.simulator!;
   assert.equal(v.get('tailscale_device_count'), sim.devices.length);
   for (const family of [
     'tailscale_device_info',
@@ -107,7 +107,7 @@ test('/health, /livez, /readyz, /debug and the landing page', async (t) => {
   };
   assert.equal(debug.runtime.node_version, process.version);
   assert.equal(debug.refresh.history.length, 1);
-  const sim = ex.app.simulator!;
+  const sim = ex.simulator!;
   const debugText = JSON.stringify(debug);
   assert.ok(!debugText.includes(sim.clientSecret), 'no OAuth secret in /debug');
   const landing = await (await ex.get('/')).text();
@@ -133,7 +133,7 @@ test('DEBUG_ENDPOINT=false removes /debug', async (t) => {
 
 test('while the API fails, /metrics keeps the last good data and says the API is down', async (t) => {
   const ex = await startExporter(t);
-  const sim = ex.app.simulator!;
+  const sim = ex.simulator!;
   const before = seriesValues(await (await ex.get('/metrics')).text());
   sim.setApiFault({ kind: 'status', status: 503 });
   await ex.nextCycle();
@@ -156,7 +156,7 @@ test('while the API fails, /metrics keeps the last good data and says the API is
 
 test('devices that vanish lose their series on the next cycle', async (t) => {
   const ex = await startExporter(t);
-  const sim = ex.app.simulator!;
+  const sim = ex.simulator!;
   assert.match(await (await ex.get('/metrics')).text(), /device_name="gateway-2/);
   await sim.removeDevice('gateway-2');
   await ex.nextCycle();
@@ -174,7 +174,7 @@ test('secrets never reach logs, /debug, /health or /metrics', async (t) => {
     REDACT_USER_EMAILS: 'true',
     REDACT_KEY: redactKey,
   });
-  const sim = ex.app.simulator!;
+  const sim = ex.simulator!;
   sim.setApiFault({ kind: 'expire-tokens', times: 1 });
   await ex.nextCycle();
   sim.setApiFault({ kind: 'status', status: 500 });
@@ -195,7 +195,7 @@ test('secrets never reach logs, /debug, /health or /metrics', async (t) => {
 
 test('a failing device keeps its last good series, flagged by scrape_up 0 and an error counter', async (t) => {
   const ex = await startExporter(t);
-  const sim = ex.app.simulator!;
+  const sim = ex.simulator!;
   sim.setDeviceFault('gateway-1', { kind: 'malformed' });
   await ex.nextCycle();
   const text = await (await ex.get('/metrics')).text();
@@ -317,7 +317,7 @@ test('/startupz and /readyz follow the first refresh and data freshness', async 
 
 test('/debug explains failing devices with a hint; coverage says why each device is or is not scraped', async (t) => {
   const slow = await startExporter(t, { CLIENT_METRICS_TIMEOUT: '300ms' }, { demo: true });
-  const sim2 = slow.app.simulator!;
+  const sim2 = slow.simulator!;
   const v2 = sim2.devices.find((d) => d.servesMetrics && d.connectedToControl)!;
   sim2.setDeviceFault(v2.nodeId, { kind: 'hang' });
   await slow.nextCycle();
@@ -365,7 +365,7 @@ test('REDACT_USER_EMAILS keeps e-mail addresses out of /metrics and /sd', async 
     { REDACT_USER_EMAILS: 'true', REDACT_KEY: 'a-redaction-key-0123456789' },
     { demo: true },
   );
-  const sim = ex.app.simulator!;
+  const sim = ex.simulator!;
   const bodies = (await Promise.all(['/metrics', '/sd'].map(async (p) => (await ex.get(p)).text()))).join('\n');
   for (const d of sim.devices) if (d.user.includes('@')) assert.ok(!bodies.includes(d.user), `${d.user} leaked`);
   assert.match(bodies, /user_email="user-[0-9a-f]{16}"/);
@@ -373,7 +373,7 @@ test('REDACT_USER_EMAILS keeps e-mail addresses out of /metrics and /sd', async 
 
 test('a device that joins is scraped in the cycle that first lists it; every device is scraped once per cycle', async (t) => {
   const ex = await startExporter(t);
-  const sim = ex.app.simulator!;
+  const sim = ex.simulator!;
   await sim.addDevice({ hostname: 'gateway-3', tags: ['tag:exporter'], servesMetrics: true });
   const before = new Map(sim.stats.scrapes);
   await ex.nextCycle();
@@ -428,7 +428,7 @@ test('a password in TAILSCALE_API_URL never reaches the start-up log, /debug or 
 
 test("LOG_LEVEL=debug explains every cycle: API calls with durations, each device's selection and scrape outcome", async (t) => {
   const ex = await startExporter(t, {}, { demo: true });
-  const sim = ex.app.simulator!;
+  const sim = ex.simulator!;
   const scraped = sim.devices.find((d) => (d.tags ?? []).includes('tag:exporter') && d.connectedToControl)!;
   sim.setDeviceFault(scraped.id, { kind: 'status', status: 500 });
   const before = ex.lines.length;
@@ -486,7 +486,7 @@ test('retention: a failing device keeps its last good series for 3 intervals, an
   const clock = { ms: Date.parse('2026-12-01T00:00:00Z') };
   const HOUR = 3_600_000; // SCRAPE_INTERVAL of the test exporter: retention is 3 h
   const ex = await startExporter(t, { TEST_DEVICES: 'gateway-1,gateway-2' }, { now: () => clock.ms });
-  const sim = ex.app.simulator!;
+  const sim = ex.simulator!;
   const failing = sim.devices.find((d) => d.name.startsWith('gateway-1'))!;
   const series = async (): Promise<string[]> =>
     [...seriesValues(await (await ex.get('/metrics')).text()).keys()].filter(

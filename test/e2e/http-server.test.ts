@@ -171,7 +171,7 @@ test(
       RATE_LIMIT_RPS: '0',
       SCRAPE_TAG: 'exporter',
     });
-    const sim = ex.app.simulator!;
+    const sim = ex.simulator!;
     const device = sim.devices[0]!;
     sim.setDeviceFault(device.nodeId, { kind: 'hang' });
     const started = performance.now();

@@ -99,7 +99,7 @@ test(
     assert.ok(rate, `Prometheus never answered: ${promLog}`);
     const up = await query('up{job="tsmetrics"}');
     assert.equal(up.data.result[0]?.value[1], '1', 'the exporter target is up');
-    const eligible = ex.app.simulator!.devices.filter((d) => d.servesMetrics && d.connectedToControl).length;
+    const eligible = ex.simulator!.devices.filter((d) => d.servesMetrics && d.connectedToControl).length;
     for (let i = 0; i < 20; i++) {
       const direct = await query(
         'sum(up{job="tailscale-devices"}) and count(tsmetrics_probe_success{job="tailscale-probe"} == 1) >= 0',
@@ -144,7 +144,7 @@ test(
 
     // A real failure of each kind, so the error panels have data too: an API answer of 503 (retried) and a
     // device answering 500.
-    const sim = ex.app.simulator!;
+    const sim = ex.simulator!;
     const failing = sim.devices.find(
       (d) => d.servesMetrics && d.connectedToControl && d.clientMetrics.healthWarnings === 0,
     )!;

@@ -17,7 +17,7 @@ test(
   { timeout: 120_000 },
   async (t) => {
     const ex = await startExporter(t, {}, { demo: true });
-    const sim = ex.app.simulator!;
+    const sim = ex.simulator!;
     await sim.addDevice({
       hostname: 'hostile',
       name: `${HOSTILE}.tail1234.ts.net`,

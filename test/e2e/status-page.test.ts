@@ -10,7 +10,7 @@ const rowsOf = (text: string): Array<[string, string]> =>
 
 test('/ is the status page (no script allowed by its policy), /status too; the device table holds every device', async (t) => {
   const ex = await startExporter(t, {}, { demo: true });
-  const sim = ex.app.simulator!;
+  const sim = ex.simulator!;
   for (const path of ['/', '/status']) {
     const res = await ex.get(path);
     assert.equal(res.status, 200, path);

@@ -2,12 +2,17 @@ import { readFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { startApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
+import { startDemo } from '../../src/demo.js';
+import type { SimTailnet } from '../../src/sim/tailnet.js';
+import { CloseStack } from '../../src/util/close-stack.js';
 import { memoryLogger } from './log.js';
 
 const readText = (path: string): string => readFileSync(path, 'utf8');
 
 export interface TestExporter {
   readonly app: App;
+  /** The simulated tailnet the exporter runs on (TEST_DEVICES, --demo). */
+  readonly simulator: SimTailnet | undefined;
   readonly url: string;
   readonly lines: string[];
   get(path: string, headers?: Record<string, string>): Promise<Response>;
@@ -27,10 +32,17 @@ export async function startExporter(
   );
   const config: Config = { ...base, port: 0, listenHost: '127.0.0.1', ...options.override };
   const { log, lines } = memoryLogger();
-  const app = await startApp(config, log, '0.0.0-test', options.now === undefined ? {} : { now: options.now });
-  t.after(() => app.stop());
+  // As main.ts: the simulator first, its close at the bottom of the app's stack.
+  const closes = new CloseStack(log);
+  t.after(() => closes.close());
+  const demo = await startDemo(config, log, closes);
+  const app = await startApp(demo.config, log, '0.0.0-test', {
+    closes,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
   const exporter: TestExporter = {
     app,
+    simulator: demo.tailnet,
     url: app.url,
     lines,
     get: (path, headers = {}) => fetch(`${app.url}${path}`, { headers, signal: AbortSignal.timeout(10_000) }),

@@ -1,0 +1,60 @@
+import type { Logger } from 'pino';
+import type { Config } from './config/load.js';
+import type { SimHeadscale } from './sim/headscale.js';
+import type { SimTailnet } from './sim/tailnet.js';
+import type { CloseStack } from './util/close-stack.js';
+
+// Simulator mode (--demo, TEST_DEVICES) for the composition root: starts the simulated control server and its
+// devices on loopback and points the config at them, so the app gets ordinary endpoints and credentials and
+// never knows. The simulator is loaded only in this mode: a real deployment does not carry it in memory.
+
+export interface Demo {
+  /** The config the app runs on: the one given, pointed at the simulator in simulator mode. */
+  readonly config: Config;
+  readonly tailnet: SimTailnet | undefined;
+  /** BACKEND=headscale in simulator mode: the simulated Headscale. */
+  readonly headscale: SimHeadscale | undefined;
+}
+
+/** Starts the simulator when the config asks for it (its close goes on `closes`); else passes the config through. */
+export async function startDemo(config: Config, log: Logger, closes: CloseStack): Promise<Demo> {
+  const mode = config.simulator;
+  if (mode === undefined) return { config, tailnet: undefined, headscale: undefined };
+  const scenario = 'scenario' in mode ? mode.scenario : { names: [...mode.names] };
+  if (config.backend === 'headscale') {
+    const { startHeadscale } = await import('./sim/headscale.js');
+    const headscale = await startHeadscale({ scenario });
+    closes.push('simulated Headscale', () => headscale.close());
+    log.info(
+      { headscale_url: headscale.url, nodes: headscale.nodes.length },
+      'running on the built-in simulated Headscale',
+    );
+    return {
+      config: {
+        ...config,
+        headscale: { url: headscale.url, apiKey: headscale.apiKey, ca: undefined },
+        scrapeAllowedCidrs: ['127.0.0.0/8'],
+        clientMetrics: { ...config.clientMetrics, port: headscale.clientMetricsPort },
+      },
+      tailnet: undefined,
+      headscale,
+    };
+  }
+  const { startTailnet } = await import('./sim/tailnet.js');
+  const tailnet = await startTailnet({ scenario });
+  closes.push('simulated tailnet', () => tailnet.close());
+  log.info({ api_url: tailnet.apiUrl, devices: tailnet.devices.length }, 'running on the built-in simulated tailnet');
+  // The simulated devices live on 127.0.0.N, one port for all, exactly as a tailnet's devices on :5252.
+  return {
+    config: {
+      ...config,
+      apiUrl: tailnet.apiUrl,
+      tailnet: tailnet.tailnet,
+      auth: { kind: 'oauth', clientId: tailnet.clientId, clientSecret: tailnet.clientSecret },
+      scrapeAllowedCidrs: ['127.0.0.0/8'],
+      clientMetrics: { ...config.clientMetrics, port: tailnet.clientMetricsPort },
+    },
+    tailnet,
+    headscale: undefined,
+  };
+}
