@@ -109,6 +109,9 @@ export class ArrayElementSplitter {
   #state = State.Open;
   /** The bytes not consumed yet, and the document offset of their first byte. */
   #pending: Buffer = Buffer.alloc(0);
+  /** Chunks after #pending, joined only when a scan is due: a copy per chunk would be quadratic in bytes. */
+  #waiting: Buffer[] = [];
+  #held = 0;
   #base = 0;
   /** An incomplete token is scanned again only once the bytes held have doubled: linear in all. */
   #retryAt = 0;
@@ -129,15 +132,16 @@ export class ArrayElementSplitter {
 
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
-    if (this.#pending.length < this.#retryAt) return;
+    this.#waiting.push(chunk);
+    this.#held += chunk.length;
+    if (this.#held < this.#retryAt) return;
     this.#scan();
   }
 
   /** After the last chunk: whether the key held an array. Throws when the document is cut short or broken. */
   end(): 'absent' | 'array' | 'other' {
     this.#retryAt = 0;
-    if (this.#pending.length > 0) this.#scan();
+    if (this.#held > 0) this.#scan();
     if (this.#state !== State.Tail)
       throw new JsonStructureError(`document ends early, at byte ${this.#base + this.#pending.length}`);
     return this.#found;
@@ -145,6 +149,11 @@ export class ArrayElementSplitter {
 
   #scan(): void {
     this.#scans++;
+    if (this.#waiting.length > 0) {
+      if (this.#pending.length === 0 && this.#waiting.length === 1) this.#pending = this.#waiting[0]!;
+      else this.#pending = Buffer.concat([this.#pending, ...this.#waiting]);
+      this.#waiting = [];
+    }
     const bytes = this.#pending;
     let pos = 0;
     try {
@@ -154,6 +163,7 @@ export class ArrayElementSplitter {
     }
     // Everything before `pos` is consumed; the token starting there waits for more bytes.
     this.#pending = bytes.subarray(pos);
+    this.#held = this.#pending.length;
     this.#base += pos;
     this.#retryAt = this.#pending.length * 2;
   }
