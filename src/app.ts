@@ -256,6 +256,7 @@ async function wire(
     config,
     refresher,
     reloadExpectedDevices() {
+      tsnet?.reload();
       const file = config.expectedDevicesFile;
       if (file === undefined) return;
       try {
