@@ -99,7 +99,7 @@ export class TsnetMachine {
     if (event === 'start' || event === 'restart' || event === 'retry') this.#upSince = undefined; // a new daemon
     if (event === 'restart') this.#restarts++;
     if (to === 'up') this.#upSince ??= this.#now();
-    if (to !== 'backoff') return { event, from, to };
+    if (to !== 'backoff' || from === 'backoff') return { event, from, to };
     // A daemon that stayed up longer than the longest back-off starts the back-off over.
     if (event === 'exited' && this.#upSince !== undefined && this.#now() - this.#upSince > this.#backoff.maxMs) {
       this.#attempt = 0;
