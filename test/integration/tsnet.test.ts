@@ -338,6 +338,39 @@ test('stop() leaves no process behind, even when tailscaled ignores SIGTERM', as
   await tsnet.stop(); // idempotent
 });
 
+test('a SOCKS5 port taken before tailscaled binds it: the launch is retried on another port, not restarted', async (t) => {
+  const { tsnet, lines } = await start(t, {}, { FAKE_TAILSCALED_SOCKS_TAKEN_TIMES: '2' });
+  assert.equal(tsnet.isUp(), true);
+  assert.equal(tsnet.restarts(), 0);
+  const retried = lines.filter((l) => l.includes('the SOCKS5 port was taken before tailscaled could bind it'));
+  assert.equal(retried.length, 2);
+  const ports = retried.map((l) => (JSON.parse(l) as { socks_port: number }).socks_port);
+  assert.equal(new Set([...ports, tsnet.socksPort()]).size, 3, 'a new port on every launch');
+  // The two daemons that lost their port are gone; the third one serves scrapes.
+  const pids = pidsFromLog(lines);
+  assert.equal(pids.length, 3);
+  for (const p of pids.slice(0, 2)) assert.equal(alive(p.tailscaled) || alive(p.microsocks), false);
+  const device = await metricsTarget(t, () => ({}));
+  const result = await scraperVia(t, tsnet).scrape(target(device.url));
+  assert.ok(result.ok, JSON.stringify(result));
+});
+
+test('a SOCKS5 port taken on every launch: the start fails after three launches, leaving nothing running', async (t) => {
+  const { log, lines } = memoryLogger();
+  await assert.rejects(
+    startTsnet(options(join(tempDir(t), 'state'), {}, { FAKE_TAILSCALED_SOCKS_TAKEN_TIMES: '5' }), log),
+    (err: unknown) => {
+      assert.ok(err instanceof TsnetStartError);
+      assert.match(err.message, /tailscaled exited with code 1 before the node was up/);
+      return true;
+    },
+  );
+  assert.equal(lines.filter((l) => l.includes('the SOCKS5 port was taken')).length, 2);
+  const pids = pidsFromLog(lines);
+  assert.equal(pids.length, 3);
+  for (const p of pids) assert.equal(alive(p.tailscaled) || alive(p.microsocks), false);
+});
+
 test('missing binaries: a typed error that names both tailscaled and tailscale and how to install them', async (t) => {
   const emptyPath = tempDir(t);
   const { log } = memoryLogger();
