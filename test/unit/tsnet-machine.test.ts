@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TsnetMachine, type TsnetEvent, type TsnetState } from '../../src/tsnet/machine.js';
-import { checkTags } from '../../src/tsnet/tags.js';
-import { TsnetTagError } from '../../src/tsnet/errors.js';
-import type { LocalStatus } from '../../src/tsnet/localapi.js';
 
 // The tsnet supervisor's state machine on its own: no process, no timer, a clock the test moves.
 
@@ -148,40 +145,4 @@ test('events the table does not allow change nothing', () => {
     assert.equal(m.state, state);
     assert.equal(m.restarts, restarts);
   }
-});
-
-const status = (tags: readonly string[] | undefined, dnsName = 'exporter.tail1234.ts.net.'): LocalStatus => ({
-  BackendState: 'Running',
-  AuthURL: '',
-  Peer: {},
-  Self:
-    tags === undefined
-      ? undefined
-      : { ID: 'n1', HostName: 'exporter', DNSName: dnsName, Tags: tags, TailscaleIPs: [], Online: true },
-});
-
-test('tag policy: off, met, missing tags, and tag:exporter when TSNET_TAGS is empty', () => {
-  const policy = { requireExporterTag: true, tags: ['tag:a', 'tag:b'], hostname: 'tsm' };
-  assert.doesNotThrow(() => checkTags(status([]), { ...policy, requireExporterTag: false }));
-  assert.doesNotThrow(() => checkTags(status(['tag:b', 'tag:a', 'tag:c']), policy));
-  assert.throws(
-    () => checkTags(status(['tag:a']), policy),
-    (err: unknown) => {
-      assert.ok(err instanceof TsnetTagError);
-      assert.equal(err.exitCode, 2);
-      assert.deepEqual(err.required, ['tag:a', 'tag:b']);
-      assert.deepEqual(err.actual, ['tag:a']);
-      assert.match(
-        err.message,
-        /node exporter\.tail1234\.ts\.net carries the tags tag:a but must carry tag:a,tag:b \(missing tag:b\)/,
-      );
-      return true;
-    },
-  );
-  // No identity yet: named by TSNET_HOSTNAME; without TSNET_TAGS the requirement is tag:exporter.
-  assert.throws(
-    () => checkTags(status(undefined), { ...policy, tags: [] }),
-    /node tsm carries no tags but must carry tag:exporter \(missing tag:exporter\)/,
-  );
-  assert.doesNotThrow(() => checkTags(status(['tag:exporter']), { ...policy, tags: [] }));
 });
