@@ -96,14 +96,15 @@ export class TsnetMachine {
     const to = TRANSITIONS[from][event];
     if (to === undefined) return undefined;
     this.#state = to;
-    if (event === 'start' || event === 'restart' || event === 'retry') this.#upSince = undefined; // a new daemon
-    if (event === 'restart') this.#restarts++;
+    if (event === 'restart') {
+      this.#restarts++;
+      this.#upSince = undefined; // a new daemon
+    }
     if (to === 'up') this.#upSince ??= this.#now();
     if (to !== 'backoff' || from === 'backoff') return { event, from, to };
-    // A daemon that stayed up longer than the longest back-off starts the back-off over.
-    if (event === 'exited' && this.#upSince !== undefined && this.#now() - this.#upSince > this.#backoff.maxMs) {
-      this.#attempt = 0;
-    }
+    // A daemon that stayed up longer than the longest back-off starts the back-off over (a failed restart was
+    // never up, so it counts on).
+    if (this.#upSince !== undefined && this.#now() - this.#upSince > this.#backoff.maxMs) this.#attempt = 0;
     this.#attempt++;
     const delayMs = backoffDelayMs({ ...this.#backoff, jitter: 0 }, this.#attempt);
     return { event, from, to, delayMs, attempt: this.#attempt };

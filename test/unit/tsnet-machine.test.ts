@@ -36,6 +36,7 @@ test('start -> waiting for the login -> up -> the daemon exits -> back-off -> re
   assert.deepEqual(m.send('start'), { event: 'start', from: 'idle', to: 'starting' });
   assert.deepEqual(m.send('launched'), { event: 'launched', from: 'starting', to: 'login' });
   assert.deepEqual(m.send('running'), { event: 'running', from: 'login', to: 'up' });
+  assert.deepEqual(m.send('running'), { event: 'running', from: 'up', to: 'up' }, 'a status poll keeps it up');
   // The daemon exits: back-off, the first restart after the initial delay.
   assert.deepEqual(m.send('exited'), { event: 'exited', from: 'up', to: 'backoff', delayMs: 1_000, attempt: 1 });
   assert.equal(m.restarts, 0);
@@ -81,9 +82,16 @@ test('a daemon that stayed up longer than the longest back-off starts the back-o
   drive(m, ['running']);
   now += 10_000; // up 35 s > 30 s
   assert.equal(m.send('exited')?.delayMs, 1_000);
-  drive(m, ['restart', 'launched', 'running']);
+  // Up counts from Running, not from the restart: a slow login does not count as time up.
+  drive(m, ['restart', 'launched']);
+  now += 40_000;
+  drive(m, ['running']);
   now += 30_000; // up exactly the maximum: not longer
   assert.equal(m.send('exited')?.delayMs, 2_000);
+  // The time up belongs to one daemon: a restart that fails after a long-lived one keeps counting.
+  drive(m, ['restart']);
+  now += 60_000;
+  assert.equal(m.send('failed')?.delayMs, 4_000);
 });
 
 test('stop is allowed from every state and ends in stopped; nothing starts again after it', () => {

@@ -39,7 +39,11 @@ test('state directory: created 0700, stale auth key files removed, key files 060
   assert.equal(readFileSync(keyFile, 'utf8'), 'tskey-auth-secret');
   assert.notEqual(dir.writeKeyFile('tskey-auth-secret'), keyFile, 'a new name every time');
 
-  const long = new StateDir(join(root, 'x'.repeat(100)));
+  // The LocalAPI socket path may be 107 bytes long (sun_path), not one more.
+  const fits = join(root, 'x'.repeat(107 - Buffer.byteLength(`${root}//tailscaled.sock`)));
+  new StateDir(fits).prepare(log);
+  assert.equal(Buffer.byteLength(new StateDir(fits).socketPath), 107);
+  const long = new StateDir(`${fits}x`);
   assert.throws(
     () => long.prepare(log),
     (err: unknown) =>
@@ -54,13 +58,23 @@ test('state directory: a PID file naming a process that is not our tailscaled is
   const other = spawn('sleep', ['30'], { stdio: 'ignore' });
   t.after(() => other.kill('SIGKILL'));
   dir.writePid(other.pid!);
+  const pidFile = join(dir.path, 'tsmetrics-tailscaled.pid');
+  assert.equal(readFileSync(pidFile, 'utf8'), `${other.pid}\n`);
+  assert.equal(statSync(pidFile).mode & 0o777, 0o600);
   await dir.reapLeftover(1_000, log);
   assert.equal(other.exitCode, null);
   assert.equal(other.signalCode, null);
   assert.ok(!lines.some((l) => l.includes('left over')));
   assert.ok(!readdirSync(dir.path).includes('tsmetrics-tailscaled.pid'));
-  // No PID file: nothing to do.
+  // No PID file: nothing to do; removePid is safe without one.
   await dir.reapLeftover(1_000, log);
+  dir.removePid();
+  // A PID file that names init or nothing is dropped without signalling anyone.
+  for (const text of ['1\n', 'garbage\n']) {
+    writeFileSync(pidFile, text);
+    await dir.reapLeftover(1_000, log);
+    assert.ok(!readdirSync(dir.path).includes('tsmetrics-tailscaled.pid'));
+  }
 });
 
 const waiting = (authUrl: string, backendState = 'NeedsLogin'): LocalStatus => ({
@@ -116,19 +130,21 @@ const status = (tags: readonly string[] | undefined, dnsName = 'exporter.tail123
 });
 
 test('tag policy: off, met, missing tags, and tag:exporter when TSNET_TAGS is empty', () => {
-  const policy = { requireExporterTag: true, tags: ['tag:a', 'tag:b'], hostname: 'tsm' };
+  const policy = { requireExporterTag: true, tags: ['tag:a', 'tag:b', 'tag:d'], hostname: 'tsm' };
   assert.doesNotThrow(() => checkTags(status([]), { ...policy, requireExporterTag: false }));
-  assert.doesNotThrow(() => checkTags(status(['tag:b', 'tag:a', 'tag:c']), policy));
+  assert.doesNotThrow(() => checkTags(status(['tag:b', 'tag:d', 'tag:a', 'tag:c']), policy));
   assert.throws(
-    () => checkTags(status(['tag:a']), policy),
+    () => checkTags(status(['tag:a', 'tag:c']), policy),
     (err: unknown) => {
       assert.ok(err instanceof TsnetTagError);
       assert.equal(err.exitCode, 2);
-      assert.deepEqual(err.required, ['tag:a', 'tag:b']);
-      assert.deepEqual(err.actual, ['tag:a']);
-      assert.match(
+      assert.deepEqual(err.required, ['tag:a', 'tag:b', 'tag:d']);
+      assert.deepEqual(err.actual, ['tag:a', 'tag:c']);
+      assert.equal(
         err.message,
-        /node exporter\.tail1234\.ts\.net carries the tags tag:a but must carry tag:a,tag:b \(missing tag:b\)/,
+        'REQUIRE_EXPORTER_TAG=true: the tsnet node exporter.tail1234.ts.net carries the tags tag:a,tag:c but must ' +
+          'carry tag:a,tag:b,tag:d (missing tag:b,tag:d): use an auth key created with these tags, allow them in ' +
+          "the policy's tagOwners, or set REQUIRE_EXPORTER_TAG=false",
       );
       return true;
     },
