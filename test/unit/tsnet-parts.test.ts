@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { TsnetStartError, TsnetTagError } from '../../src/tsnet/errors.js';
-import type { LocalStatus } from '../../src/tsnet/localapi.js';
-import { LoginReporter } from '../../src/tsnet/login.js';
+import { createServer } from 'node:http';
+import { LocalApiClient, type LocalStatus } from '../../src/tsnet/localapi.js';
+import { LoginReporter, waitForSocket, waitRunning } from '../../src/tsnet/login.js';
 import { socksPortTaken } from '../../src/tsnet/process-group.js';
 import { StateDir } from '../../src/tsnet/state-dir.js';
 import { checkTags } from '../../src/tsnet/tags.js';
@@ -155,4 +156,82 @@ test('tag policy: off, met, missing tags, and tag:exporter when TSNET_TAGS is em
     /node tsm carries no tags but must carry tag:exporter \(missing tag:exporter\)/,
   );
   assert.doesNotThrow(() => checkTags(status(['tag:exporter']), { ...policy, tags: [] }));
+});
+
+/** A LocalAPI on a unix socket answering /localapi/v0/status with the next of `answers` (the last one repeats). */
+async function localApi(t: TestContext, answers: Array<LocalStatus | 500>): Promise<LocalApiClient> {
+  const socketPath = join(tempDir(t), 'api.sock');
+  let served = 0;
+  const server = createServer((_req, res) => {
+    const answer = answers[Math.min(served++, answers.length - 1)]!;
+    if (answer === 500) {
+      res.writeHead(500).end('broken');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+  });
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return new LocalApiClient({ socketPath, timeoutMs: 2_000 });
+}
+
+const store = () => {
+  let last: LocalStatus | undefined;
+  return { get: () => last, set: (s: LocalStatus) => (last = s) };
+};
+
+test('waiting for Running: every status is stored and the login URL reported; Running ends the wait', async (t) => {
+  const api = await localApi(t, [waiting('https://login.tailscale.invalid/a/9'), 500, { ...status([]), Peer: {} }]);
+  const { log, lines } = memoryLogger();
+  const statuses = store();
+  const signal = new AbortController().signal;
+  const wait = { interactive: true, limitMs: 0, pollIntervalMs: 1 };
+  const running = await waitRunning(api, wait, new LoginReporter(log, 'tsm'), [], signal, statuses);
+  assert.equal(running.BackendState, 'Running');
+  assert.equal(statuses.get(), running);
+  assert.equal(lines.filter((l) => l.includes('needs a login')).length, 1);
+  assert.equal(lines.filter((l) => l.includes('LocalAPI status failed while waiting for Running')).length, 1);
+});
+
+test('waiting for Running gives up after its limit, naming the state it is stuck in', async (t) => {
+  const api = await localApi(t, [waiting('', 'NeedsMachineAuth')]);
+  const { log } = memoryLogger();
+  const signal = new AbortController().signal;
+  const reporter = new LoginReporter(log, 'tsm');
+  await assert.rejects(
+    waitRunning(api, { interactive: false, limitMs: 1, pollIntervalMs: 1 }, reporter, ['a', 'b'], signal, store()),
+    (err: unknown) =>
+      err instanceof TsnetStartError &&
+      err.message ===
+        'tailscaled did not reach BackendState Running within 1 ms (it is NeedsMachineAuth); last output: a | b',
+  );
+  await assert.rejects(
+    waitRunning(api, { interactive: true, limitMs: 1, pollIntervalMs: 1 }, reporter, [], signal, store()),
+    /the tsnet node was not logged in within 1 ms \(BackendState NeedsMachineAuth\); set TS_AUTHKEY or open the login URL/,
+  );
+  // An abort ends the wait with the abort's reason.
+  const abort = new AbortController();
+  const endless = waitRunning(
+    api,
+    { interactive: true, limitMs: 0, pollIntervalMs: 5 },
+    reporter,
+    [],
+    abort.signal,
+    store(),
+  );
+  abort.abort(new Error('stopping'));
+  await assert.rejects(endless, /stopping/);
+});
+
+test('waiting for the socket: the first status once it answers, else a start error naming the socket', async (t) => {
+  const api = await localApi(t, [waiting('')]);
+  const signal = new AbortController().signal;
+  assert.equal((await waitForSocket(api, 5_000, [], signal)).BackendState, 'NeedsLogin');
+  const missing = new LocalApiClient({ socketPath: join(tempDir(t), 'none.sock'), timeoutMs: 500 });
+  await assert.rejects(
+    waitForSocket(missing, 1, ['boom'], signal),
+    (err: unknown) =>
+      err instanceof TsnetStartError &&
+      /^tailscaled did not answer on .*none\.sock within 1 ms \(.*ENOENT.*\); last output: boom$/.test(err.message),
+  );
 });
