@@ -4,6 +4,8 @@ import { isTimeout } from '../errors.js';
 import type { MetricFamily } from '../exposition/family.js';
 import { parseExposition } from './parse.js';
 import { background } from '../slicer.js';
+import { BodyTooLargeError, readBody } from '../util/body.js';
+import { eachLimited } from '../util/pool.js';
 import type { ScrapeTarget } from './targets.js';
 
 /** Bounded failure reasons: these are label values of tsmetrics_device_scrape_errors_total. */
@@ -68,8 +70,8 @@ export class DeviceScraper {
   }
 
   /**
-   * Scrapes every target with at most `concurrency` requests in flight. A plain worker pool over an
-   * index: no queue objects per target, and a slow device holds one worker, never the others.
+   * Scrapes every target with at most `concurrency` requests in flight (the shared worker pool: a slow
+   * device holds one worker, never the others).
    */
   async scrapeAll(
     targets: readonly ScrapeTarget[],
@@ -80,14 +82,14 @@ export class DeviceScraper {
     // Every scrape in flight listens on the cycle's signal (and removes its listener when done): more than
     // Node's default of 10 is expected here, not a leak worth a MaxListenersExceededWarning.
     if (signal !== undefined) setMaxListeners(Math.max(getMaxListeners(signal), this.#o.concurrency + 10), signal);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < targets.length && signal?.aborted !== true) {
-        const i = next++;
-        results[i] = await this.scrape(targets[i]!, signal, keep);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.#o.concurrency, targets.length) }, worker));
+    await eachLimited(
+      targets,
+      this.#o.concurrency,
+      async (target, i) => {
+        results[i] = await this.scrape(target, signal, keep);
+      },
+      () => signal?.aborted === true,
+    );
     // Targets never started because of an abort still get a result.
     for (let i = 0; i < targets.length; i++) {
       results[i] ??= {
@@ -133,12 +135,7 @@ export class DeviceScraper {
             : '';
         return fail('http_status', `HTTP ${res.statusCode}${location}`, res.statusCode);
       }
-      const declared = Number(res.headers['content-length']);
-      if (Number.isFinite(declared) && declared > this.#o.maxBytes) {
-        res.body.destroy();
-        return fail('too_large', `Content-Length ${declared} exceeds ${this.#o.maxBytes} bytes`);
-      }
-      text = await readCapped(res.body, this.#o.maxBytes);
+      text = (await readBody(res.body, this.#o.maxBytes, res.headers['content-length'])).toString('utf8');
     } catch (err) {
       return fail(...classify(err, this.#o));
     } finally {
@@ -165,25 +162,9 @@ export class DeviceScraper {
   }
 }
 
-class TooLargeError extends Error {}
-
-/** Reads a body as UTF-8, aborting as soon as it passes `max` bytes (chunked bodies have no length). */
-async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > max) {
-      body.destroy();
-      throw new TooLargeError(`body exceeds ${max} bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks, size).toString('utf8');
-}
-
 function classify(err: unknown, o: ScraperOptions): [ScrapeFailure, string] {
-  if (err instanceof TooLargeError || err instanceof undiciErrors.ResponseExceededMaxSizeError) {
+  if (err instanceof BodyTooLargeError) return ['too_large', err.message];
+  if (err instanceof undiciErrors.ResponseExceededMaxSizeError) {
     return ['too_large', `body exceeds ${o.maxBytes} bytes`];
   }
   // An abort of the whole cycle (shutdown) also ends the scrape before an answer: reported as a timeout.
