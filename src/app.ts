@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/load.js';
-import { redactedConfig, redactUrl } from './config/redact.js';
+import { redactedConfig } from './config/redact.js';
 import { DeviceScraper } from './devices/scraper.js';
 import { makeSelector } from './devices/targets.js';
 import { SnapshotStore } from './exposition/snapshot.js';
+import { BACKENDS } from './collectors/backends.js';
 import { buildCollectors } from './collectors/index.js';
 import { userRedactor } from './collectors/pii.js';
 import { rereadExpectedDevicesFile } from './config/expected-devices.js';
@@ -16,9 +17,6 @@ import { probeRoute } from './server/probe-route.js';
 import { sdRoute } from './server/sd-route.js';
 import { startServer } from './server/server.js';
 import { HttpStats } from './server/http-stats.js';
-import { HttpTailscaleApi, type TailscaleApi } from './tailscale/api.js';
-import { HeadscaleApi } from './tailscale/headscale.js';
-import { OAuthTokenSource, StaticToken, type TokenSource } from './tailscale/auth.js';
 import { RequestStats } from './tailscale/request-stats.js';
 import { CloseStack } from './util/close-stack.js';
 
@@ -69,46 +67,9 @@ async function wire(
   // Read and checked by loadConfig (so --check-config sees what start sees); SIGHUP replaces it.
   let expected = config.expectedDevices;
   const apiStats = new RequestStats();
-  let tokens: TokenSource & { close?: () => Promise<void> };
-  let api: TailscaleApi;
-  let httpApi: HttpTailscaleApi | undefined;
-  const hs = config.headscale;
-  if (config.backend === 'headscale') {
-    if (hs === undefined) throw new Error('no Headscale settings');
-    tokens = new StaticToken(hs.apiKey);
-    api = new HeadscaleApi(
-      new HttpTailscaleApi({
-        baseUrl: hs.url,
-        tailnet: '-',
-        timeoutMs: config.apiTimeoutMs,
-        tokens,
-        stats: apiStats,
-        log: log.child({ stage: 'headscale' }),
-        ca: hs.ca,
-      }),
-    );
-  } else {
-    const auth = config.auth;
-    if (auth === undefined) throw new Error('no API credentials');
-    const common = { baseUrl: config.apiUrl, timeoutMs: config.apiTimeoutMs, stats: apiStats };
-    tokens =
-      auth.kind === 'api-key'
-        ? new StaticToken(auth.apiKey)
-        : auth.kind === 'federated'
-          ? new OAuthTokenSource({ ...common, clientId: auth.clientId, idTokenFile: auth.idTokenFile })
-          : new OAuthTokenSource({ ...common, clientId: auth.clientId, clientSecret: auth.clientSecret });
-    api = httpApi = new HttpTailscaleApi({
-      baseUrl: config.apiUrl,
-      tailnet: config.tailnet,
-      timeoutMs: config.apiTimeoutMs,
-      tokens,
-      stats: apiStats,
-      log: log.child({ stage: 'api' }),
-      now,
-    });
-  }
-  closes.push('api', () => api.close());
-  closes.push('api tokens', () => tokens.close?.());
+  const backend = BACKENDS[config.backend];
+  const { control: api, close: closeApi } = backend.connect(config, { stats: apiStats, log, now });
+  closes.push('api', closeApi);
   // tsnet mode: our own userspace tailscaled; device scrapes leave through its SOCKS5 proxy.
   let tsnet: Tsnet | undefined;
   if (config.tsnet.enabled) {
@@ -156,18 +117,18 @@ async function wire(
   const tailnetWide = config.shard.index === 0 || config.shard.apiMetrics === 'all';
   const inventory = tailnetWide
     ? new Inventory({
-        api,
+        resources: api.resources,
         enabled: config.collectors,
         intervalMs: config.inventoryIntervalMs,
         log: log.child({ stage: 'inventory' }),
-        backend: config.backend,
+        scopes: backend.info.collectors,
       })
     : undefined;
   const logPollers: LogPollers | undefined =
-    httpApi === undefined || !tailnetWide
+    api.logs === undefined || !tailnetWide
       ? undefined
       : makeLogPollers({
-          source: httpApi,
+          source: api.logs,
           collectors: config.collectors,
           flow: config.logs.flow,
           audit: config.logs.audit,
@@ -219,7 +180,7 @@ async function wire(
     about: {
       mode: config.simulator !== undefined ? 'simulator' : config.tsnet.enabled ? 'tsnet' : 'standalone',
       backend: config.backend,
-      tailnet: config.backend === 'headscale' ? redactUrl(config.headscale?.url ?? '') : config.tailnet,
+      tailnet: backend.shown(config),
       scrapeTag: config.scrapeTag,
       requireExporterTag: config.requireExporterTag,
     },

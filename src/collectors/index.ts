@@ -12,27 +12,11 @@ import { deviceRoutesCollector } from './device-routes.js';
 import { deviceTimesCollector } from './device-times.js';
 import { exporterCollector } from './exporter.js';
 import { makeHttpCollector, type HttpStatsView } from './http.js';
-import {
-  apiKeysCollector,
-  headscaleHealthCollector,
-  headscaleNodesCollector,
-  makeHeadscaleUsersCollector,
-  makePreAuthKeysCollector,
-} from './headscale.js';
-import { HEADSCALE_UNSUPPORTED_FAMILIES } from '../tailscale/headscale.js';
+import { BACKENDS } from './backends.js';
+import type { BackendName } from '../config/backends.js';
 import { makePeersCollector, type TsnetView } from './peers.js';
 import { gauge } from '../exposition/family.js';
 import { background, type Slicer } from '../slicer.js';
-import { makeUsersCollector } from './users.js';
-import { keysCollector } from './keys.js';
-import { settingsCollector } from './settings.js';
-import { dnsCollector } from './dns.js';
-import { servicesCollector } from './services.js';
-import { policyCollector } from './policy.js';
-import { logstreamCollector } from './logstream.js';
-import { postureIntegrationsCollector } from './posture-integrations.js';
-import { serviceHostsCollector } from './service-hosts.js';
-import { webhooksCollector } from './webhooks.js';
 import { makeFlowLogsCollector } from './flow-logs.js';
 import { makeAuditCollector } from './audit.js';
 import { makeLogPollersCollector } from './log-pollers.js';
@@ -55,8 +39,8 @@ export interface CollectorOptions extends DeviceInfoOptions {
   readonly enabled: ReadonlySet<string>;
   /** tsnet mode: the exporter's own node; undefined outside tsnet mode (no peer families then). */
   readonly tsnet?: () => TsnetView | undefined;
-  /** Headscale: its own inventory collectors, and device families it cannot fill left out. */
-  readonly backend?: 'tailscale' | 'headscale';
+  /** The control plane (default tailscale): its own collectors, and device families it cannot fill left out. */
+  readonly backend?: BackendName;
   /** Flow logs and audit log: their totals, read when a snapshot is built. */
   readonly logs?: () => LogViews;
   /** The HTTP server's counters; undefined where no server runs (benchmarks, unit tests). */
@@ -65,7 +49,8 @@ export interface CollectorOptions extends DeviceInfoOptions {
 
 /** Every collector, in a fixed order (no import side effects decide what runs). */
 export function buildCollectors(o: CollectorOptions): Collector[] {
-  const headscale = o.backend === 'headscale';
+  const backend = BACKENDS[o.backend ?? 'tailscale'];
+  const own = backend.collectors(o.userLabel);
   const deviceCollectors = [
     makeDeviceInfoCollector(o),
     deviceTimesCollector,
@@ -74,31 +59,21 @@ export function buildCollectors(o: CollectorOptions): Collector[] {
     makeDeviceVersionsCollector(o.minClientVersion),
     makeExpectedCollector(o.expectedDevices),
   ];
-  const inventory = headscale
-    ? [makeHeadscaleUsersCollector(o.userLabel), makePreAuthKeysCollector(o.userLabel), apiKeysCollector]
-    : [
-        makeUsersCollector(o.userLabel),
-        keysCollector,
-        settingsCollector,
-        dnsCollector,
-        servicesCollector,
-        policyCollector,
-        logstreamCollector,
-        postureIntegrationsCollector,
-        serviceHostsCollector,
-        webhooksCollector,
-      ];
+  const inventory = [...own.inventory];
+  // Only a backend with logs has pollers, hence views.
   const logs = o.logs;
-  if (logs !== undefined && !headscale)
+  if (logs !== undefined)
     inventory.push(
       makeFlowLogsCollector(() => logs().flow),
       makeAuditCollector(() => logs().audit),
     );
+  const unsupported = backend.unsupportedFamilies;
   const all: Collector[] = [
     ...(o.apiDeviceMetrics
-      ? headscale
-        ? [...deviceCollectors.map(withoutUnsupported), headscaleNodesCollector, headscaleHealthCollector]
-        : deviceCollectors
+      ? [
+          ...(unsupported.size === 0 ? deviceCollectors : deviceCollectors.map((c) => without(unsupported, c))),
+          ...own.devices,
+        ]
       : []),
     clientMetricsCollector,
     coverageCollector,
@@ -126,10 +101,9 @@ export function buildCollectors(o: CollectorOptions): Collector[] {
   ];
 }
 
-/** A family Headscale cannot fill is absent in headscale mode, never a made-up 0. */
-function withoutUnsupported(c: ListCollector): ListCollector {
-  const supported = (families: MetricFamily[]): MetricFamily[] =>
-    families.filter((f) => !HEADSCALE_UNSUPPORTED_FAMILIES.has(f.name));
+/** A family the backend cannot fill is absent, never a made-up 0. */
+function without(unsupported: ReadonlySet<string>, c: ListCollector): ListCollector {
+  const supported = (families: MetricFamily[]): MetricFamily[] => families.filter((f) => !unsupported.has(f.name));
   const steps = c.steps?.bind(c);
   return {
     ...c,

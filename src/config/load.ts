@@ -1,6 +1,7 @@
 import { ConfigError, errorCode } from '../errors.js';
 import { readExpectedDevicesFile, type ExpectedDevices } from './expected-devices.js';
-import { BACKEND_COLLECTORS, OPT_IN_COLLECTORS, type CollectorName, type VariableValues } from './schema.js';
+import { BACKEND_INFO, backendCollectors } from './backends.js';
+import { OPT_IN_COLLECTORS, type CollectorName, type VariableValues } from './schema.js';
 import { readVariables, type Env } from './variables.js';
 import { loadWebConfig, type WebConfig } from './web-config.js';
 
@@ -150,7 +151,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     }
   }
   let headscale: HeadscaleConfig | undefined;
-  if (backend === 'headscale') {
+  if (BACKEND_INFO[backend].credential === 'headscale-api-key') {
     const url = v.HEADSCALE_URL;
     const key = v.HEADSCALE_API_KEY;
     if (simulator === undefined && (url === undefined || key === undefined)) {
@@ -201,7 +202,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     throw new ConfigError(
       `${missing} is not set: OAuth needs OAUTH_CLIENT_ID with OAUTH_CLIENT_SECRET, or OAUTH_CLIENT_ID with OAUTH_ID_TOKEN_FILE (workload identity federation), or use TAILSCALE_API_KEY`,
     );
-  } else if (simulator === undefined && backend === 'tailscale') {
+  } else if (simulator === undefined && BACKEND_INFO[backend].credential === 'tailscale') {
     throw new ConfigError(
       'no Tailscale credentials: set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (or OAUTH_ID_TOKEN_FILE, or TAILSCALE_API_KEY), ' +
         'or try the built-in simulated tailnet with `npm run demo` (or TEST_DEVICES=gateway-1,gateway-2)',
@@ -244,7 +245,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     );
   }
 
-  const supported = BACKEND_COLLECTORS[backend];
+  const supported = backendCollectors(backend);
   const named = v.COLLECTORS;
   const explicit = named.filter((c): c is CollectorName => c !== 'all');
   const foreign = explicit.filter((c) => !supported.includes(c));

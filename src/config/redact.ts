@@ -1,3 +1,4 @@
+import { BACKEND_INFO } from './backends.js';
 import { formatGoDuration } from './duration.js';
 import type { Config } from './load.js';
 
@@ -104,7 +105,8 @@ export function redactedConfig(config: Config): Record<string, unknown> {
 function shownAuth(config: Config): unknown {
   if (config.simulator !== undefined) return 'simulator';
   // Headscale takes its API key, shown (redacted) as headscale_api_key.
-  if (config.backend === 'headscale') return 'headscale-api-key';
+  const credential = BACKEND_INFO[config.backend].credential;
+  if (credential !== 'tailscale') return credential;
   const auth = config.auth;
   if (auth === undefined) return undefined;
   if (auth.kind === 'federated')

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { BACKEND_NAMES } from './backends.js';
 import { parseGoDuration } from './duration.js';
 
 // Every environment variable tsmetrics reads, in one table: name, default, what is accepted, and the zod
@@ -130,27 +131,6 @@ export const COLLECTOR_NAMES = [
 ] as const;
 export type CollectorName = (typeof COLLECTOR_NAMES)[number];
 
-/** The collectors each control server can fill: `COLLECTORS=all` means these but the opt-in ones, and naming another is an error. */
-export const BACKEND_COLLECTORS: Readonly<Record<'tailscale' | 'headscale', readonly CollectorName[]>> = {
-  tailscale: [
-    'devices',
-    'client_metrics',
-    'users',
-    'keys',
-    'settings',
-    'dns',
-    'services',
-    'policy',
-    'logstream',
-    'posture_integrations',
-    'service_hosts',
-    'webhooks',
-    'flowlogs',
-    'audit',
-  ],
-  headscale: ['devices', 'client_metrics', 'users', 'preauthkeys', 'apikeys'],
-};
-
 /**
  * Collectors `all` leaves out, named to run (`all,service_hosts,flowlogs`): service_hosts costs an API call
  * per object; flowlogs and audit need a paid plan (flow logs) or a scope most read-only clients lack, and
@@ -168,11 +148,7 @@ const TABLE = [
     default: 'tailscale',
     description: 'Control server: the Tailscale API, or a self-hosted Headscale',
     accepted: 'tailscale or headscale',
-    schema: z
-      .string()
-      .trim()
-      .toLowerCase()
-      .pipe(z.enum(['tailscale', 'headscale'])),
+    schema: z.string().trim().toLowerCase().pipe(z.enum(BACKEND_NAMES)),
   },
   {
     name: 'HEADSCALE_URL',

@@ -1,53 +1,13 @@
-import type { CollectorName } from '../config/schema.js';
 import type { Logger } from 'pino';
+import { BACKEND_INFO } from '../config/backends.js';
 import { ApiError } from '../errors.js';
-import type { TailscaleApi } from '../tailscale/api.js';
-import {
-  EMPTY_INVENTORY,
-  fetchDns,
-  fetchKeys,
-  fetchPolicy,
-  fetchServices,
-  fetchSettings,
-  fetchUsers,
-  type InventoryData,
-  type Policy,
-  type ResourceState,
-} from '../tailscale/inventory.js';
+import type { Resource, ResourceReaders } from '../tailscale/control.js';
+import { EMPTY_INVENTORY, type InventoryData, type Policy, type ResourceState } from '../tailscale/inventory.js';
 
 export { EMPTY_INVENTORY, type InventoryData } from '../tailscale/inventory.js';
-import { fetchApiKeys, fetchHeadscaleHealth, fetchHeadscaleUsers, fetchPreAuthKeys } from '../tailscale/headscale.js';
-import {
-  fetchLogStreams,
-  fetchPostureIntegrations,
-  fetchServiceHosts,
-  fetchWebhooks,
-} from '../tailscale/monitoring.js';
 
 // Fetches the slowly changing inventory on its own interval (INVENTORY_INTERVAL), each resource on its
 // own: a failure or a missing OAuth scope (403) costs that resource only, and keeps its last good data.
-
-/** The OAuth scope each collector needs (README: least-privilege scopes). */
-export const COLLECTOR_SCOPES: Readonly<Record<CollectorName, string>> = {
-  devices: 'devices:core:read (and devices:routes:read, devices:posture_attributes:read)',
-  client_metrics: 'none (reaches devices on tcp:5252)',
-  users: 'users:read',
-  keys: 'auth_keys:read, api_access_tokens:read, oauth_keys:read, federated_keys:read (each adds its key type)',
-  settings: 'feature_settings:read',
-  dns: 'dns:read',
-  services: 'services:read',
-  policy: 'policy_file:read',
-  preauthkeys: 'a Headscale API key (no scopes)',
-  apikeys: 'a Headscale API key (no scopes)',
-  logstream: 'log_streaming:read',
-  posture_integrations: 'feature_settings:read',
-  service_hosts: 'services:read and devices:core:read',
-  webhooks: 'webhooks:read',
-  flowlogs: 'logs:network:read',
-  audit: 'logs:configuration:read',
-};
-
-type Resource = keyof InventoryData;
 
 /** Health signals: fetched on every refresh cycle, not on INVENTORY_INTERVAL. */
 const EVERY_CYCLE: ReadonlySet<Resource> = new Set(['headscaleHealth']);
@@ -73,7 +33,8 @@ function unavailable(data: unknown): boolean {
 }
 
 export class Inventory {
-  readonly #api: TailscaleApi;
+  readonly #readers: ResourceReaders;
+  readonly #scopes: Readonly<Record<string, string>>;
   readonly #enabled: readonly Resource[];
   readonly #intervalMs: number;
   readonly #log: Logger;
@@ -83,25 +44,28 @@ export class Inventory {
   readonly #warnedScope = new Set<string>();
   readonly #notedUnavailable = new Set<string>();
 
-  readonly #fetchers: Partial<Fetchers>;
-
-  /** `backend` picks the resources: the Tailscale inventory, or Headscale's users and keys. */
+  /** `resources` are the backend's readers: the resources it serves, which COLLECTORS then narrows. */
   constructor(o: {
-    api: TailscaleApi;
+    resources: ResourceReaders;
     enabled: readonly string[];
     intervalMs: number;
     log: Logger;
     now?: () => number;
-    backend?: 'tailscale' | 'headscale';
+    /** What each collector needs, for the messages about refusals (default: the Tailscale API's scopes). */
+    scopes?: Readonly<Record<string, string>>;
   }) {
-    this.#api = o.api;
-    this.#fetchers = o.backend === 'headscale' ? HEADSCALE_FETCHERS : TAILSCALE_FETCHERS;
+    this.#readers = o.resources;
+    this.#scopes = o.scopes ?? BACKEND_INFO.tailscale.collectors;
     // COLLECTORS names the collector `users` for both backends; Headscale's users are their own resource.
     const wanted = o.enabled.flatMap((c) => [c, ...(ALSO_FOR[c] ?? [])]);
-    this.#enabled = (Object.keys(this.#fetchers) as Resource[]).filter((r) => wanted.includes(r));
+    this.#enabled = (Object.keys(this.#readers) as Resource[]).filter((r) => wanted.includes(r));
     this.#intervalMs = o.intervalMs;
     this.#log = o.log;
     this.#now = o.now ?? Date.now;
+  }
+
+  #scope(collector: string): string {
+    return Object.hasOwn(this.#scopes, collector) ? this.#scopes[collector]! : 'the read scope';
   }
 
   current(): InventoryData {
@@ -126,13 +90,13 @@ export class Inventory {
     const nowSeconds = Math.floor(this.#now() / 1000);
     const previous = this.#state[resource];
     try {
-      const data = await this.#fetchers[resource]!(this.#api, signal, nowSeconds, previous.data as never);
+      const data = await this.#readers[resource]!(signal, nowSeconds, previous.data as never);
       const durationSeconds = (performance.now() - started) / 1000;
       if (!unavailable(data)) this.#notedUnavailable.delete(resource);
       else if (!this.#notedUnavailable.has(resource)) {
         this.#notedUnavailable.add(resource);
         const collector = collectorOf(resource);
-        const scope = collector in COLLECTOR_SCOPES ? COLLECTOR_SCOPES[collector as CollectorName] : 'the read scope';
+        const scope = this.#scope(collector);
         this.#log.info(
           { collector, scope },
           `the Tailscale API answered 404 for the ${collector} collector: not configured, not on this plan, or the OAuth client lacks ${scope}; it exports nothing until that changes`,
@@ -164,7 +128,7 @@ export class Inventory {
         if (!this.#warnedScope.has(resource)) {
           this.#warnedScope.add(resource);
           const collector = collectorOf(resource);
-          const scope = collector in COLLECTOR_SCOPES ? COLLECTOR_SCOPES[collector as CollectorName] : 'the read scope';
+          const scope = this.#scope(collector);
           this.#log.error(
             { collector, scope },
             `the Tailscale API refused the ${collector} collector (403): grant the OAuth client ${scope} or all:read, or turn the collector off with COLLECTORS`,
@@ -176,32 +140,3 @@ export class Inventory {
     }
   }
 }
-
-type Fetchers = {
-  [K in Resource]: (
-    api: TailscaleApi,
-    signal: AbortSignal | undefined,
-    nowSeconds: number,
-    previous: InventoryData[K]['data'],
-  ) => Promise<NonNullable<InventoryData[K]['data']>>;
-};
-
-const HEADSCALE_FETCHERS: Partial<Fetchers> = {
-  headscaleUsers: (api, signal) => fetchHeadscaleUsers(api, signal),
-  preauthkeys: (api, signal) => fetchPreAuthKeys(api, signal),
-  apikeys: (api, signal) => fetchApiKeys(api, signal),
-  headscaleHealth: (api, signal) => fetchHeadscaleHealth(api, signal),
-};
-
-const TAILSCALE_FETCHERS: Partial<Fetchers> = {
-  users: (api, signal) => fetchUsers(api, signal),
-  keys: (api, signal, now) => fetchKeys(api, signal, now),
-  settings: (api, signal) => fetchSettings(api, signal),
-  dns: (api, signal) => fetchDns(api, signal),
-  services: (api, signal) => fetchServices(api, signal),
-  policy: (api, signal) => fetchPolicy(api, signal),
-  logstream: (api, signal, now, previous) => fetchLogStreams(api, signal, now, previous),
-  postureIntegrations: (api, signal) => fetchPostureIntegrations(api, signal),
-  serviceHosts: (api, signal) => fetchServiceHosts(api, signal),
-  webhooks: (api, signal) => fetchWebhooks(api, signal),
-};

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { ApiError } from '../errors.js';
-import { describe, type LogSource } from '../tailscale/api.js';
+import type { LogKind, LogSource } from '../tailscale/control.js';
+import { describe } from '../tailscale/http.js';
 import { nextWindow, RecordDedup, recordKey, type LogPollView, type PollState } from '../tailscale/log-window.js';
 
 // Reads one of the two logging endpoints on its own interval, in overlapping windows that end `lag` before
@@ -8,7 +9,7 @@ import { nextWindow, RecordDedup, recordKey, type LogPollView, type PollState } 
 // and the totals live in a LogRecords, which outlives any one poller: a poller started again reads its
 // first window over records already counted, and counts none of them twice.
 
-export type LogKind = 'flowlogs' | 'audit';
+export type { LogKind } from '../tailscale/control.js';
 
 export interface LogSink {
   /** Adds a new record; false when it is not a record of this log at all. */
@@ -19,8 +20,6 @@ export interface LogSink {
 
 /** How each log is asked for and timed. */
 interface LogSpec {
-  readonly path: string;
-  readonly endpoint: string;
   /** The latest time the API could filter the record by, in Unix seconds: its key is kept until windows pass it. */
   readonly retainUntil: (raw: unknown) => number | undefined;
   /** The record's own time (flow logs: `start`, not `logged`), for the newest-record gauge. */
@@ -46,16 +45,12 @@ const latest =
 
 const LOG_SPECS: Readonly<Record<LogKind, LogSpec>> = {
   flowlogs: {
-    path: 'logging/network',
-    endpoint: 'logging_network',
     retainUntil: latest('start', 'end', 'logged'),
     placedAt: seconds('start'),
     scope: 'logs:network:read',
     unsupported: 'network flow logs need the Premium or Enterprise plan',
   },
   audit: {
-    path: 'logging/configuration',
-    endpoint: 'logging_configuration',
     retainUntil: seconds('eventTime'),
     placedAt: seconds('eventTime'),
     scope: 'logs:configuration:read',
@@ -220,18 +215,15 @@ export class LogPoller implements LogPollView {
 
   async #poll(): Promise<void> {
     const { records, source, log } = this.#o;
-    const spec = LOG_SPECS[records.kind];
     const started = performance.now();
     const window = nextWindow(this.#now(), this.#lastEndMs, this.#o.lagMs, this.#o.lookbackMs);
-    const path = `/api/v2/tailnet/${encodeURIComponent(source.tailnet)}/${spec.path}?start=${iso(window.startMs)}&end=${iso(window.endMs)}`;
     let seen = 0;
     let next: PollState;
     let error: unknown;
     try {
-      await source.streamArray(
-        spec.endpoint,
-        path,
-        'logs',
+      await source.streamLogs(
+        records.kind,
+        window,
         (bytes) => {
           seen++;
           records.ingest(bytes);
@@ -306,6 +298,3 @@ export class LogPoller implements LogPollView {
     }
   }
 }
-
-/** RFC 3339 in UTC, milliseconds kept. */
-const iso = (ms: number): string => new Date(ms).toISOString();

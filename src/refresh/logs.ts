@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { LogViews } from '../collectors/index.js';
 import type { LogPolling } from '../config/load.js';
-import type { LogSource } from '../tailscale/api.js';
+import type { LogSource } from '../tailscale/control.js';
 import { AuditTotals } from '../tailscale/audit-log.js';
 import { FlowTotals } from '../tailscale/flow-logs.js';
 import { LogPoller, LogRecords } from './log-poller.js';

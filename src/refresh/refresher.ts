@@ -13,14 +13,14 @@ import type { DeviceScraper, ScrapeResult } from '../devices/scraper.js';
 import type { ScrapeTarget, Selection, SelectionState } from '../devices/targets.js';
 import { SnapshotBuilder, type SnapshotStore } from '../exposition/snapshot.js';
 import type { MetricFamily } from '../exposition/family.js';
-import type { DeviceList, TailscaleApi } from '../tailscale/api.js';
+import type { DeviceList, DeviceSource } from '../tailscale/control.js';
 import type { Device } from '../tailscale/device.js';
 import type { RequestStats } from '../tailscale/request-stats.js';
 import { failureHint, type RefreshStatus } from './status.js';
 import { EMPTY_INVENTORY, type Inventory } from './inventory.js';
 
 export interface RefresherOptions {
-  readonly api: TailscaleApi;
+  readonly api: DeviceSource;
   readonly apiStats: RequestStats;
   readonly select: (devices: readonly Device[]) => Selection[];
   readonly scraper: DeviceScraper;

@@ -1,8 +1,7 @@
 import { formatGoDuration } from '../config/duration.js';
 import type { CycleRecord, RefreshStatus } from '../refresh/status.js';
 import { failureHint } from '../refresh/status.js';
-import { COLLECTOR_SCOPES } from '../refresh/inventory.js';
-import type { CollectorName } from '../config/schema.js';
+import { BACKEND_INFO, type BackendName } from '../config/backends.js';
 import { scrapeAddress } from '../devices/targets.js';
 import { CLIENT_METRICS_MIN_VERSION } from '../tailscale/client-version.js';
 import {
@@ -25,7 +24,7 @@ type Mode = 'standalone' | 'tsnet' | 'simulator';
 export interface StatusPageInfo {
   readonly version: string;
   readonly mode: Mode;
-  readonly backend: 'tailscale' | 'headscale';
+  readonly backend: BackendName;
   /** The tailnet name, or the Headscale URL. */
   readonly tailnet: string;
   readonly scrapeTag: string;
@@ -92,7 +91,7 @@ function overview(r: StatusPageRequest): Html {
       html`${r.info.mode === 'simulator' ? html`<strong class="bad">simulator</strong>` : r.info.mode}${r.tsnetUp === undefined ? '' : html`, own tailscaled <span class="${r.tsnetUp ? 'ok' : 'bad'}">${r.tsnetUp ? 'up' : 'down'}</span>`}`,
     ],
     ['Backend', r.info.backend],
-    [r.info.backend === 'headscale' ? 'Headscale' : 'Tailnet', r.info.tailnet],
+    [BACKEND_INFO[r.info.backend].title, r.info.tailnet],
     [
       'Last refresh',
       s.lastCycleAtMs === undefined
@@ -166,12 +165,11 @@ ${list.map(
 )}</tbody></table></section>`;
 }
 
-function scopeHint(collector: string, backend: 'tailscale' | 'headscale'): string {
+function scopeHint(collector: string, backend: BackendName): string {
   if (collector === 'exporter') return "nothing: the exporter's own figures";
   if (collector === 'peers') return "tsnet mode: the exporter's own tailscaled";
-  if (!Object.hasOwn(COLLECTOR_SCOPES, collector)) return '';
-  if (backend === 'headscale' && collector !== 'client_metrics') return 'a Headscale API key';
-  return COLLECTOR_SCOPES[collector as CollectorName];
+  const needs: Readonly<Record<string, string>> = BACKEND_INFO[backend].collectors;
+  return Object.hasOwn(needs, collector) ? needs[collector]! : '';
 }
 
 /** Why a device in this state is or is not scraped. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ApiError } from '../errors.js';
-import type { DeviceList, HttpTailscaleApi, TailscaleApi } from './api.js';
+import type { ControlPlane, DeviceList, ResourceReaders } from './control.js';
+import { HttpClient, type HttpClientOptions, type JsonSource } from './http.js';
 import type { Device } from './device.js';
 import { parseEntries, timestampSeconds, uniq } from './schemas.js';
 
@@ -117,18 +118,16 @@ export function nodeToDevice(n: HeadscaleNode): Device {
   };
 }
 
-/** The Headscale REST API through the same HTTP client (timeouts, retries, CA, stats). */
-export class HeadscaleApi implements TailscaleApi {
-  readonly #http: HttpTailscaleApi;
-  /** The raw nodes of the last list, for the Headscale-only route families. */
-  lastNodes: readonly HeadscaleNode[] = [];
+/** The Headscale REST API (/api/v1) as a control plane, over the one HTTP client (timeouts, retries, CA, stats). */
+export class HeadscaleApi implements ControlPlane {
+  readonly #http: HttpClient;
+  readonly resources: ResourceReaders;
+  /** Headscale has no flow or audit logs. */
+  readonly logs = undefined;
 
-  constructor(http: HttpTailscaleApi) {
-    this.#http = http;
-  }
-
-  get tailnet(): string {
-    return '-';
+  constructor(options: HttpClientOptions) {
+    this.#http = new HttpClient(options);
+    this.resources = headscaleResources(this.#http);
   }
 
   async listDevices(signal?: AbortSignal): Promise<DeviceList> {
@@ -145,17 +144,22 @@ export class HeadscaleApi implements TailscaleApi {
         nodes.push(parsed.data);
       } else invalidDevices++;
     }
-    this.lastNodes = nodes;
     return { devices: nodes.map(nodeToDevice), invalidDevices };
-  }
-
-  getJson(endpoint: string, path: string, signal?: AbortSignal): Promise<unknown> {
-    return this.#http.getJson(endpoint, path, signal);
   }
 
   close(): Promise<void> {
     return this.#http.close();
   }
+}
+
+/** Headscale's inventory resources, read through `api`. */
+function headscaleResources(api: JsonSource): ResourceReaders {
+  return {
+    headscaleUsers: (signal) => fetchHeadscaleUsers(api, signal),
+    preauthkeys: (signal) => fetchPreAuthKeys(api, signal),
+    apikeys: (signal) => fetchApiKeys(api, signal),
+    headscaleHealth: (signal) => fetchHeadscaleHealth(api, signal),
+  };
 }
 
 // --- Headscale-only inventory: users, pre-auth keys, API keys -------------------------------------
@@ -220,7 +224,7 @@ const toHsUser = (u: HeadscaleUser): HsUser => ({
   createdSeconds: timestampSeconds(u.createdAt),
 });
 
-export async function fetchHeadscaleUsers(api: TailscaleApi, signal?: AbortSignal): Promise<HsUser[]> {
+async function fetchHeadscaleUsers(api: JsonSource, signal?: AbortSignal): Promise<HsUser[]> {
   return parseList(await api.getJson('users', '/api/v1/user', signal), 'users', userSchema).map(toHsUser);
 }
 
@@ -228,7 +232,7 @@ export async function fetchHeadscaleUsers(api: TailscaleApi, signal?: AbortSigna
  * 0.28+ lists every pre-auth key at once; 0.26-0.27 need `?user=<id>` and answer an error without it,
  * so then the keys are read user by user.
  */
-export async function fetchPreAuthKeys(api: TailscaleApi, signal?: AbortSignal): Promise<HsPreAuthKey[]> {
+async function fetchPreAuthKeys(api: JsonSource, signal?: AbortSignal): Promise<HsPreAuthKey[]> {
   let raw: Array<z.infer<typeof preAuthKeySchema>>;
   try {
     raw = parseList(await api.getJson('preauthkeys', '/api/v1/preauthkey', signal), 'preAuthKeys', preAuthKeySchema);
@@ -267,7 +271,7 @@ export interface HsHealth {
  * 0.27+: `GET /api/v1/health` -> `{databaseConnectivity}`. When the database ping fails Headscale answers 500
  * with the error, which means "no connectivity"; a 404 means the server predates the endpoint.
  */
-export async function fetchHeadscaleHealth(api: TailscaleApi, signal?: AbortSignal): Promise<HsHealth> {
+export async function fetchHeadscaleHealth(api: JsonSource, signal?: AbortSignal): Promise<HsHealth> {
   let body: unknown;
   try {
     body = await api.getJson('health', '/api/v1/health', signal);
@@ -283,7 +287,7 @@ export async function fetchHeadscaleHealth(api: TailscaleApi, signal?: AbortSign
   return { databaseConnectivity: parsed.data.databaseConnectivity === true };
 }
 
-export async function fetchApiKeys(api: TailscaleApi, signal?: AbortSignal): Promise<HsApiKey[]> {
+async function fetchApiKeys(api: JsonSource, signal?: AbortSignal): Promise<HsApiKey[]> {
   return parseList(await api.getJson('apikeys', '/api/v1/apikey', signal), 'apiKeys', apiKeySchema).map((k) => ({
     id: k.id,
     prefix: k.prefix ?? '',

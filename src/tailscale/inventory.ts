@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { TailscaleApi } from './api.js';
+import type { JsonSource } from './http.js';
+import { eachLimited } from '../util/pool.js';
 import { parseEntries, timestampSeconds, uniq } from './schemas.js';
 import type { HsApiKey, HsHealth, HsPreAuthKey, HsUser } from './headscale.js';
 import type { LogStreamStatus, PostureIntegrations, ServiceHosts, Webhooks } from './monitoring.js';
@@ -39,10 +40,15 @@ const userSchema = z.object({
   deviceCount: optNumber,
 });
 
-const tailnetPath = (api: TailscaleApi, rest: string): string =>
+/** The port the Tailscale resource readers use: GETs under one tailnet's paths. */
+export interface TailnetJson extends JsonSource {
+  readonly tailnet: string;
+}
+
+export const tailnetPath = (api: TailnetJson, rest: string): string =>
   `/api/v2/tailnet/${encodeURIComponent(api.tailnet)}${rest}`;
 
-export async function fetchUsers(api: TailscaleApi, signal?: AbortSignal): Promise<User[]> {
+export async function fetchUsers(api: TailnetJson, signal?: AbortSignal): Promise<User[]> {
   const body = z
     .object({ users: z.array(z.unknown()) })
     .parse(await api.getJson('users', tailnetPath(api, '/users?type=all'), signal));
@@ -86,7 +92,7 @@ const keySchema = z.object({
 const KEY_DETAIL_CONCURRENCY = 4;
 
 export async function fetchKeys(
-  api: TailscaleApi,
+  api: TailnetJson,
   signal?: AbortSignal,
   nowSeconds = Date.now() / 1000,
 ): Promise<Key[]> {
@@ -96,18 +102,13 @@ export async function fetchKeys(
   const listed = parseEntries(body.keys, keySchema, (k) => k.id);
   // Older API versions list only ids: read the details of those.
   const detailed = [...listed];
-  let next = 0;
   const missing = listed.map((k, i) => [k, i] as const).filter(([k]) => k.keyType === undefined);
-  const worker = async (): Promise<void> => {
-    while (next < missing.length) {
-      const [k, i] = missing[next++]!;
-      const parsed = keySchema.safeParse(
-        await api.getJson('key', tailnetPath(api, `/keys/${encodeURIComponent(k.id)}`), signal),
-      );
-      if (parsed.success) detailed[i] = parsed.data;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(KEY_DETAIL_CONCURRENCY, missing.length) }, worker));
+  await eachLimited(missing, KEY_DETAIL_CONCURRENCY, async ([k, i]) => {
+    const parsed = keySchema.safeParse(
+      await api.getJson('key', tailnetPath(api, `/keys/${encodeURIComponent(k.id)}`), signal),
+    );
+    if (parsed.success) detailed[i] = parsed.data;
+  });
   return detailed.map((k) => {
     const expiresSeconds = timestampSeconds(k.expires);
     const revoked = timestampSeconds(k.revoked) !== undefined;
@@ -142,7 +143,7 @@ const BOOLEAN_SETTINGS = [
   'httpsEnabled',
 ] as const;
 
-export async function fetchSettings(api: TailscaleApi, signal?: AbortSignal): Promise<Settings> {
+export async function fetchSettings(api: TailnetJson, signal?: AbortSignal): Promise<Settings> {
   const raw = z
     .record(z.string(), z.unknown())
     .parse(await api.getJson('settings', tailnetPath(api, '/settings'), signal));
@@ -168,7 +169,7 @@ export interface Dns {
   readonly splitDns: Readonly<Record<string, readonly string[]>>;
 }
 
-export async function fetchDns(api: TailscaleApi, signal?: AbortSignal): Promise<Dns> {
+export async function fetchDns(api: TailnetJson, signal?: AbortSignal): Promise<Dns> {
   const [ns, prefs, paths, split] = await Promise.all([
     api.getJson('dns_nameservers', tailnetPath(api, '/dns/nameservers'), signal),
     api.getJson('dns_preferences', tailnetPath(api, '/dns/preferences'), signal),
@@ -208,7 +209,7 @@ const serviceSchema = z.object({
   tags: z.array(z.string()).optional().catch(undefined),
 });
 
-export async function fetchServices(api: TailscaleApi, signal?: AbortSignal): Promise<Service[]> {
+export async function fetchServices(api: TailnetJson, signal?: AbortSignal): Promise<Service[]> {
   const body = z
     .object({ vipServices: z.array(z.unknown()).nullable().optional() })
     .parse(await api.getJson('services', tailnetPath(api, '/services'), signal));
@@ -242,7 +243,7 @@ function canonical(value: unknown): string {
 }
 
 /** Counts of the policy's parts, never its text: the policy may name people, hosts and addresses. */
-export async function fetchPolicy(api: TailscaleApi, signal?: AbortSignal): Promise<Policy> {
+export async function fetchPolicy(api: TailnetJson, signal?: AbortSignal): Promise<Policy> {
   const policy = z.record(z.string(), z.unknown()).parse(await api.getJson('acl', tailnetPath(api, '/acl'), signal));
   const size = (key: string): number => {
     const v = policy[key];

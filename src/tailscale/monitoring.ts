@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ApiError } from '../errors.js';
-import type { TailscaleApi } from './api.js';
+import type { TailnetJson } from './inventory.js';
+import { tailnetPath } from './inventory.js';
+import { eachLimited } from '../util/pool.js';
 import { parseEntries, timestampSeconds, uniq } from './schemas.js';
 
 // Health the API reports about the tailnet's integrations (tailscale-facts §6.1, §6.3): log streaming,
@@ -13,11 +15,8 @@ import { parseEntries, timestampSeconds, uniq } from './schemas.js';
 const optString = z.string().optional().catch(undefined);
 const optCount = z.number().int().nonnegative().optional().catch(undefined);
 
-const tailnetPath = (api: TailscaleApi, rest: string): string =>
-  `/api/v2/tailnet/${encodeURIComponent(api.tailnet)}${rest}`;
-
 /** The answer, or undefined when the API says 404. */
-async function unless404(api: TailscaleApi, endpoint: string, path: string, signal?: AbortSignal): Promise<unknown> {
+async function unless404(api: TailnetJson, endpoint: string, path: string, signal?: AbortSignal): Promise<unknown> {
   try {
     return await api.getJson(endpoint, path, signal);
   } catch (err) {
@@ -70,7 +69,7 @@ const logStreamSchema = z.object({
 });
 
 export async function fetchLogStreams(
-  api: TailscaleApi,
+  api: TailnetJson,
   signal: AbortSignal | undefined,
   nowSeconds: number,
   previous?: readonly LogStreamStatus[],
@@ -167,7 +166,7 @@ const postureSchema = z.object({
     .catch(undefined),
 });
 
-export async function fetchPostureIntegrations(api: TailscaleApi, signal?: AbortSignal): Promise<PostureIntegrations> {
+export async function fetchPostureIntegrations(api: TailnetJson, signal?: AbortSignal): Promise<PostureIntegrations> {
   const body = await unless404(api, 'posture_integrations', tailnetPath(api, '/posture/integrations'), signal);
   if (body === undefined) return { available: false, integrations: [] };
   const integrations = parseEntries(
@@ -210,38 +209,32 @@ const serviceNameSchema = z.object({ name: z.string().min(1) });
 const SERVICE_HOSTS_CONCURRENCY = 4;
 
 /** One call for the list of services, then one per service (hence opt-in). */
-export async function fetchServiceHosts(api: TailscaleApi, signal?: AbortSignal): Promise<ServiceHosts> {
+export async function fetchServiceHosts(api: TailnetJson, signal?: AbortSignal): Promise<ServiceHosts> {
   const body = await unless404(api, 'services', tailnetPath(api, '/services'), signal);
   if (body === undefined) return { available: false, services: [] };
   const names = parseEntries(listOf('services', body, 'vipServices'), serviceNameSchema, (s) => s.name).map(
     (s) => s.name,
   );
   const services: Array<{ service: string; hosts: ServiceHost[] } | undefined> = names.map(() => undefined);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < names.length) {
-      const i = next++;
-      const service = names[i]!;
-      const hosts = await unless404(
-        api,
-        'service_hosts',
-        tailnetPath(api, `/services/${encodeURIComponent(service)}/devices`),
-        signal,
-      );
-      // 404: the service went away between the two calls.
-      if (hosts === undefined) continue;
-      const list = parseEntries(listOf('service_hosts', hosts, 'hosts'), hostSchema, (h) => h.stableNodeID);
-      services[i] = {
-        service,
-        hosts: list.map((h) => ({
-          nodeId: h.stableNodeID,
-          approvalLevel: h.approvalLevel ?? '',
-          configured: h.configured ?? '',
-        })),
-      };
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(SERVICE_HOSTS_CONCURRENCY, names.length) }, worker));
+  await eachLimited(names, SERVICE_HOSTS_CONCURRENCY, async (service, i) => {
+    const hosts = await unless404(
+      api,
+      'service_hosts',
+      tailnetPath(api, `/services/${encodeURIComponent(service)}/devices`),
+      signal,
+    );
+    // 404: the service went away between the two calls.
+    if (hosts === undefined) return;
+    const list = parseEntries(listOf('service_hosts', hosts, 'hosts'), hostSchema, (h) => h.stableNodeID);
+    services[i] = {
+      service,
+      hosts: list.map((h) => ({
+        nodeId: h.stableNodeID,
+        approvalLevel: h.approvalLevel ?? '',
+        configured: h.configured ?? '',
+      })),
+    };
+  });
   return { available: true, services: services.filter((s) => s !== undefined) };
 }
 
@@ -279,7 +272,7 @@ export function urlDestination(url: string | undefined): string {
   }
 }
 
-export async function fetchWebhooks(api: TailscaleApi, signal?: AbortSignal): Promise<Webhooks> {
+export async function fetchWebhooks(api: TailnetJson, signal?: AbortSignal): Promise<Webhooks> {
   const body = await unless404(api, 'webhooks', tailnetPath(api, '/webhooks'), signal);
   if (body === undefined) return { available: false, webhooks: [] };
   const webhooks = parseEntries(listOf('webhooks', body, 'webhooks'), webhookSchema, (w) => w.endpointId).map((w) => ({

@@ -225,7 +225,13 @@ test('an inventory API failure keeps the last good data and marks only that reso
   });
   t.after(() => api.close());
   let now = 0;
-  const inv = new Inventory({ api, enabled: ['users', 'policy'], intervalMs: 60_000, log, now: () => now });
+  const inv = new Inventory({
+    resources: api.resources,
+    enabled: ['users', 'policy'],
+    intervalMs: 60_000,
+    log,
+    now: () => now,
+  });
   await inv.refreshIfDue();
   const first = inv.current();
   assert.equal(first.users.ok, true);

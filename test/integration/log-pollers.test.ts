@@ -350,13 +350,12 @@ test('a log answer read slowly, piece by piece, is not cut off by API_TIMEOUT; a
   t.after(() => api.close());
   const seen: number[] = [];
   // 12 pieces 200 ms apart: 2.4 s in all, more than API_TIMEOUT, each piece well within it.
-  await api.streamArray('logging_network', '/api/v2/x', 'logs', (b) =>
-    seen.push((JSON.parse(b.toString()) as { n: number }).n),
-  );
+  const window = { startMs: 0, endMs: MINUTE };
+  await api.streamLogs('flowlogs', window, (b) => seen.push((JSON.parse(b.toString()) as { n: number }).n));
   assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
   stallAfter = 3;
   await assert.rejects(
-    api.streamArray('logging_network', '/api/v2/x', 'logs', () => {}),
+    api.streamLogs('flowlogs', window, () => {}),
     /timed out|timeout/i,
   );
 });

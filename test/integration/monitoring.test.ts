@@ -8,7 +8,8 @@ import { ApiError } from '../../src/errors.js';
 import { Inventory } from '../../src/refresh/inventory.js';
 import { WEBHOOK_SECRETS } from '../../src/sim/integrations.js';
 import { startTailnet, type SimTailnet } from '../../src/sim/tailnet.js';
-import type { TailscaleApi } from '../../src/tailscale/api.js';
+import { tailscaleResources } from '../../src/tailscale/api.js';
+import type { TailnetJson } from '../../src/tailscale/inventory.js';
 import {
   fetchLogStreams,
   fetchPostureIntegrations,
@@ -270,13 +271,11 @@ test('malformed answers: damaged entries are dropped, the rest kept; unparseable
 
 // ------------------------------------------------------------------- the fetchers on a scripted API
 
-function scripted(answers: Record<string, unknown>): TailscaleApi & { calls: string[] } {
+function scripted(answers: Record<string, unknown>): TailnetJson & { calls: string[] } {
   const calls: string[] = [];
   return {
     tailnet: '-',
     calls,
-    listDevices: () => Promise.reject(new Error('not used')),
-    close: async () => {},
     getJson(endpoint, path) {
       calls.push(path);
       const answer = answers[path];
@@ -380,7 +379,7 @@ test('inventory: a 403 keeps the last good data of that collector only', async (
   let now = 0;
   const { log, lines } = memoryLogger();
   const inventory = new Inventory({
-    api: scripted(answers),
+    resources: tailscaleResources(scripted(answers)),
     enabled: ['webhooks', 'posture_integrations'],
     intervalMs: 60_000,
     log,

@@ -8,7 +8,7 @@ import type { ScrapeTarget, Selection } from '../../src/devices/targets.js';
 import { SnapshotStore } from '../../src/exposition/snapshot.js';
 import { Refresher } from '../../src/refresh/refresher.js';
 import { RefreshStatus } from '../../src/refresh/status.js';
-import type { TailscaleApi } from '../../src/tailscale/api.js';
+import type { DeviceSource } from '../../src/tailscale/control.js';
 import { RequestStats } from '../../src/tailscale/request-stats.js';
 import { device } from '../helpers/devices.js';
 import { memoryLogger } from '../helpers/log.js';
@@ -24,11 +24,8 @@ test('API families are rendered before the scrapes end; the snapshot has both st
   let openGate!: () => void;
   const gate = new Promise<void>((resolve) => (openGate = resolve));
   const events: string[] = [];
-  const api: TailscaleApi = {
-    tailnet: 'example.com',
+  const api: DeviceSource = {
     listDevices: () => Promise.resolve({ devices: DEVICES, invalidDevices: 0 }),
-    getJson: () => Promise.resolve({}),
-    close: async () => {},
   };
   const scraper = {
     async scrapeAll(
