@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { BACKEND_INFO } from '../../src/config/backends.js';
 import { VARIABLES } from '../../src/config/schema.js';
 import { startExporter } from '../helpers/exporter.js';
 
@@ -34,6 +35,21 @@ test('the configuration table lists every variable with its default, and nothing
   assert.deepEqual([...documented.keys()].sort(), VARIABLES.map((v) => v.name).sort());
   for (const v of VARIABLES) {
     assert.equal(documented.get(v.name), v.default === undefined ? '-' : `\`${v.default}\``, v.name);
+  }
+});
+
+test('the collectors and scopes table lists the Tailscale collectors of the backend table, each with its scopes', () => {
+  const rows = tableRows('Collector');
+  const needs: Readonly<Record<string, string>> = BACKEND_INFO.tailscale.collectors;
+  assert.deepEqual(
+    rows.map((r) => unquote(r[0]!.replace(/ \(opt-in\)$/, ''))),
+    Object.keys(needs),
+  );
+  for (const row of rows) {
+    const collector = unquote(row[0]!.replace(/ \(opt-in\)$/, ''));
+    // Every OAuth scope the table names for the collector is in its README row, and no other.
+    const scopes = (text: string): string[] => [...text.matchAll(/[a-z_]+:[a-z_:]*read/g)].map((m) => m[0]).sort();
+    assert.deepEqual(scopes(row[2]!.split('(some settings')[0]!), scopes(needs[collector]!), collector);
   }
 });
 

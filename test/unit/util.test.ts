@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Readable } from 'node:stream';
 import { backoffDelayMs } from '../../src/util/backoff.js';
+import { BodyTooLargeError, readBody } from '../../src/util/body.js';
 import { fnv1a32 } from '../../src/util/fnv.js';
 import { hostPort } from '../../src/util/host.js';
+import { eachLimited } from '../../src/util/pool.js';
 import { sleep } from '../../src/util/sleep.js';
 
 test('back-off doubles from the initial delay up to the cap, jittered either side', () => {
@@ -47,4 +50,69 @@ test('sleep resolves after its delay and rejects with the signal’s own reason'
   ac.abort(reason);
   await assert.rejects(pending, (err) => err === reason);
   await assert.rejects(sleep(1, ac.signal), (err) => err === reason);
+});
+
+test('the worker pool runs every item once, never more than its limit at a time, and stops on request', async () => {
+  const items = Array.from({ length: 20 }, (_, i) => i);
+  const done: number[] = [];
+  let running = 0;
+  let most = 0;
+  await eachLimited(items, 3, async (item, index) => {
+    assert.equal(item, index);
+    running++;
+    most = Math.max(most, running);
+    await new Promise((r) => setImmediate(r));
+    running--;
+    done.push(item);
+  });
+  assert.deepEqual(
+    done.sort((a, b) => a - b),
+    items,
+  );
+  assert.equal(most, 3);
+  let started = 0;
+  await eachLimited(
+    items,
+    2,
+    async () => {
+      started++;
+      await new Promise((r) => setImmediate(r));
+    },
+    () => started >= 5,
+  );
+  assert.ok(started >= 5 && started <= 6, `started ${started}`);
+  await eachLimited([], 4, () => Promise.reject(new Error('never called')));
+});
+
+test('the worker pool rejects with the first error and starts nothing after it', async () => {
+  const started: number[] = [];
+  const boom = new Error('boom');
+  await assert.rejects(
+    eachLimited([0, 1, 2, 3, 4, 5, 6, 7], 2, async (item) => {
+      started.push(item);
+      await new Promise((r) => setImmediate(r));
+      if (item === 0) throw boom;
+    }),
+    (err) => err === boom,
+  );
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(started, [0, 1]);
+});
+
+test('the body reader returns the bytes and stops past its cap, declared or not', async () => {
+  const chunks = (): Readable => Readable.from([Buffer.from('hello '), Buffer.from('world')]);
+  assert.equal((await readBody(chunks(), 11)).toString(), 'hello world');
+  assert.equal((await readBody(chunks(), 11, '11')).toString(), 'hello world');
+  // A declared length over the cap is refused before a byte is read; an undeclared one when it passes the cap.
+  await assert.rejects(
+    readBody(chunks(), 10, '11'),
+    (err) => err instanceof BodyTooLargeError && /Content-Length 11/.test(err.message),
+  );
+  await assert.rejects(
+    readBody(chunks(), 10),
+    (err) => err instanceof BodyTooLargeError && /body exceeds 10 bytes/.test(err.message),
+  );
+  await assert.rejects(readBody(chunks(), 100, '5'), SyntaxError);
+  // A body shorter than its Content-Length is what arrived.
+  assert.equal((await readBody(chunks(), 100, '20')).toString(), 'hello world');
 });
