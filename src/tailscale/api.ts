@@ -11,7 +11,7 @@ import { ArrayElementSplitter } from './json-scan.js';
 import { background } from '../slicer.js';
 import type { TokenSource } from './auth.js';
 import type { ControlPlane, DeviceList, LogKind, LogSource, ResourceReaders } from './control.js';
-import { describe, HttpClient, ShapeError } from './http.js';
+import { describe, HttpClient, ShapeError, type HttpTransport } from './http.js';
 import {
   fetchDns,
   fetchKeys,
@@ -36,6 +36,8 @@ export interface HttpTailscaleApiOptions {
   readonly maxBodyBytes?: number;
   /** Clock in ms, for devices whose online state comes from lastSeen; default Date.now. */
   readonly now?: () => number;
+  /** The connection pool shared with the OAuth token source; the client's own when absent. */
+  readonly transport?: HttpTransport;
 }
 
 const ROUTE_LOOKUP_CONCURRENCY = 4;

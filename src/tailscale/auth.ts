@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { Agent, request } from 'undici';
 import { ApiError, isTimeout } from '../errors.js';
+import { HttpTransport } from './http.js';
 import type { RequestStats } from './request-stats.js';
 import { tokenSchema } from './schemas.js';
 
@@ -20,6 +20,10 @@ export class StaticToken implements TokenSource {
     return Promise.resolve(this.#key);
   }
   invalidate(): void {}
+  /** Nothing to close: alike with OAuthTokenSource for whoever owns it. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 interface OAuthCommon {
@@ -28,6 +32,8 @@ interface OAuthCommon {
   readonly timeoutMs: number;
   readonly stats: RequestStats;
   readonly now?: () => number;
+  /** The API client's connection pool, shared; the source's own when absent. */
+  readonly transport?: HttpTransport;
 }
 
 /**
@@ -61,18 +67,16 @@ const EXPIRY_MARGIN_MS = 5 * 60_000;
 export class OAuthTokenSource implements TokenSource {
   readonly #o: OAuthOptions;
   readonly #now: () => number;
-  readonly #agent: Agent;
+  readonly #transport: HttpTransport;
+  readonly #ownsTransport: boolean;
   #cached: { token: string; refreshAtMs: number } | undefined;
   #inflight: Promise<string> | undefined;
 
   constructor(options: OAuthOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
-    this.#agent = new Agent({
-      connect: { timeout: options.timeoutMs },
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-    });
+    this.#ownsTransport = options.transport === undefined;
+    this.#transport = options.transport ?? new HttpTransport(options);
   }
 
   token(signal?: AbortSignal): Promise<string> {
@@ -141,20 +145,10 @@ export class OAuthTokenSource implements TokenSource {
       record('auth');
       throw err;
     }
-    const timeout = AbortSignal.timeout(this.#o.timeoutMs);
     let res;
     try {
-      res = await request(`${this.#o.baseUrl}${form.path}`, {
-        method: 'POST',
-        dispatcher: this.#agent,
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          accept: 'application/json',
-          'user-agent': 'tsmetrics',
-        },
-        body: form.body.toString(),
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
+      const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+      res = await this.#transport.send(form.path, { method: 'POST', headers, body: form.body.toString() }, signal);
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       const timedOut = isTimeout(err);
@@ -180,7 +174,11 @@ export class OAuthTokenSource implements TokenSource {
           : ' (check OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET)';
       throw new ApiError(name, reason, `HTTP ${res.statusCode}${hint}`, res.statusCode);
     }
-    const parsed = tokenSchema.safeParse(await res.body.json().catch(() => undefined));
+    const body = await this.#transport
+      .bytes(res)
+      .then((bytes) => JSON.parse(bytes.toString('utf8')) as unknown)
+      .catch(() => undefined);
+    const parsed = tokenSchema.safeParse(body);
     if (!parsed.success) {
       record('invalid_response');
       throw new ApiError(name, 'invalid_response', 'token response has no access_token', 200);
@@ -193,6 +191,6 @@ export class OAuthTokenSource implements TokenSource {
   }
 
   async close(): Promise<void> {
-    await this.#agent.close();
+    if (this.#ownsTransport) await this.#transport.close();
   }
 }

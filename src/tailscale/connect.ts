@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { HttpTailscaleApi } from './api.js';
-import { OAuthTokenSource, StaticToken, type TokenSource } from './auth.js';
+import { OAuthTokenSource, StaticToken } from './auth.js';
 import type { ControlPlane } from './control.js';
 import { HeadscaleApi } from './headscale.js';
+import { HttpTransport } from './http.js';
 import type { RequestStats } from './request-stats.js';
 
 // Each backend's client factory, as the backend table (collectors/backends.ts) names it: the control plane and the
@@ -21,11 +22,11 @@ export interface Connection {
   readonly close: () => Promise<void>;
 }
 
-function connection(control: ControlPlane, tokens: TokenSource & { close?: () => Promise<void> }): Connection {
+function connection(control: ControlPlane, ...others: Array<{ close(): Promise<void> }>): Connection {
   return {
     control,
     close: async () => {
-      await Promise.allSettled([control.close(), tokens.close?.()]);
+      await Promise.allSettled([control.close(), ...others.map((o) => o.close())]);
     },
   };
 }
@@ -33,7 +34,9 @@ function connection(control: ControlPlane, tokens: TokenSource & { close?: () =>
 export function connectTailscale(config: Config, deps: ConnectDeps): Connection {
   const auth = config.auth;
   if (auth === undefined) throw new Error('no API credentials');
-  const common = { baseUrl: config.apiUrl, timeoutMs: config.apiTimeoutMs, stats: deps.stats };
+  // One connection pool for the token calls and the API calls: the same host.
+  const transport = new HttpTransport({ baseUrl: config.apiUrl, timeoutMs: config.apiTimeoutMs });
+  const common = { baseUrl: config.apiUrl, timeoutMs: config.apiTimeoutMs, stats: deps.stats, transport };
   const tokens =
     auth.kind === 'api-key'
       ? new StaticToken(auth.apiKey)
@@ -47,7 +50,7 @@ export function connectTailscale(config: Config, deps: ConnectDeps): Connection 
     log: deps.log.child({ stage: 'api' }),
     now: deps.now,
   });
-  return connection(control, tokens);
+  return connection(control, tokens, transport);
 }
 
 export function connectHeadscale(config: Config, deps: ConnectDeps): Connection {

@@ -13,41 +13,38 @@ import { backoffMs, DEFAULT_RETRY, isRetryableStatus, parseRetryAfter, type Retr
 // timeouts, a body size cap, retries with back-off (a server's Retry-After wins), one token refresh after a 401, and
 // per-endpoint request stats for the self-metrics. The backends build the paths; their callers never see one.
 
-export interface HttpClientOptions {
+export interface TransportOptions {
   readonly baseUrl: string;
   readonly timeoutMs: number;
-  readonly tokens: TokenSource;
-  readonly stats: RequestStats;
-  readonly log: Logger;
-  readonly retry?: RetryPolicy;
-  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Largest response body read, in bytes (a 10,000-device list with fields=all is ~30 MB). */
   readonly maxBodyBytes?: number;
   /** PEM of a private CA to trust (Headscale behind an internal CA). */
   readonly ca?: string | undefined;
 }
 
-/** The port a backend's resource readers use: one GET with auth, retries and timeouts; throws ApiError. */
-export interface JsonSource {
-  getJson(endpoint: string, path: string, signal?: AbortSignal): Promise<unknown>;
+export interface HttpClientOptions extends TransportOptions {
+  readonly tokens: TokenSource;
+  readonly stats: RequestStats;
+  readonly log: Logger;
+  readonly retry?: RetryPolicy;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** The connection pool to share (with the OAuth token source); the client's own when absent. */
+  readonly transport?: HttpTransport;
 }
-
-/** A body that is JSON but not the shape asked for: its message is the reason shown. */
-export class ShapeError extends Error {}
 
 const DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024;
 
-export class HttpClient implements JsonSource {
-  readonly #o: HttpClientOptions;
+/**
+ * The keep-alive pool under the client and the OAuth token source: connect, header and body timeouts, a deadline
+ * per call, the body size cap. No auth, retries or stats: those are the caller's.
+ */
+export class HttpTransport {
+  readonly #o: TransportOptions;
   readonly #agent: Agent;
-  readonly #retry: RetryPolicy;
-  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #maxBodyBytes: number;
 
-  constructor(options: HttpClientOptions) {
+  constructor(options: TransportOptions) {
     this.#o = options;
-    this.#retry = options.retry ?? DEFAULT_RETRY;
-    this.#sleep = options.sleep ?? sleep;
     this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.#agent = new Agent({
       connect:
@@ -59,9 +56,58 @@ export class HttpClient implements JsonSource {
     });
   }
 
+  /** One request to `path` under the base URL, ended by `signal` or after `totalMs` (default: the call timeout). */
+  send(
+    path: string,
+    init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string },
+    signal?: AbortSignal,
+    totalMs = this.#o.timeoutMs,
+  ): Promise<Dispatcher.ResponseData> {
+    const timeout = AbortSignal.timeout(totalMs);
+    return request(`${this.#o.baseUrl}${path}`, {
+      ...init,
+      dispatcher: this.#agent,
+      headers: { accept: 'application/json', 'user-agent': 'tsmetrics', ...init.headers },
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    });
+  }
+
+  /** A body's bytes within the size cap: one copy of them when the length is declared (undici's json() keeps two). */
+  bytes(res: Dispatcher.ResponseData): Promise<Buffer> {
+    return readBody(res.body, this.#maxBodyBytes, res.headers['content-length']);
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+}
+
+/** The port a backend's resource readers use: one GET with auth, retries and timeouts; throws ApiError. */
+export interface JsonSource {
+  getJson(endpoint: string, path: string, signal?: AbortSignal): Promise<unknown>;
+}
+
+/** A body that is JSON but not the shape asked for: its message is the reason shown. */
+export class ShapeError extends Error {}
+
+export class HttpClient implements JsonSource {
+  readonly #o: HttpClientOptions;
+  readonly #transport: HttpTransport;
+  readonly #ownsTransport: boolean;
+  readonly #retry: RetryPolicy;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+
+  constructor(options: HttpClientOptions) {
+    this.#o = options;
+    this.#retry = options.retry ?? DEFAULT_RETRY;
+    this.#sleep = options.sleep ?? sleep;
+    this.#ownsTransport = options.transport === undefined;
+    this.#transport = options.transport ?? new HttpTransport(options);
+  }
+
   getJson(endpoint: string, path: string, signal?: AbortSignal): Promise<unknown> {
     const read = async (res: Dispatcher.ResponseData): Promise<unknown> =>
-      JSON.parse((await this.#bytes(res)).toString('utf8')) as unknown;
+      JSON.parse((await this.#transport.bytes(res)).toString('utf8')) as unknown;
     return this.get(endpoint, path, read, signal);
   }
 
@@ -129,7 +175,8 @@ export class HttpClient implements JsonSource {
     let res: Dispatcher.ResponseData;
     try {
       const token = await this.#o.tokens.token(signal);
-      res = await this.#send(path, token, signal, totalMs);
+      const headers = { authorization: `Bearer ${token}` };
+      res = await this.#transport.send(path, { method: 'GET', headers }, signal, totalMs);
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       if (err instanceof ApiError) return fail(err.reason, err.message, err.status, err); // from the token source
@@ -156,21 +203,6 @@ export class HttpClient implements JsonSource {
     }
   }
 
-  #send(
-    path: string,
-    token: string,
-    signal: AbortSignal | undefined,
-    totalMs: number,
-  ): Promise<Dispatcher.ResponseData> {
-    const timeout = AbortSignal.timeout(totalMs);
-    return request(`${this.#o.baseUrl}${path}`, {
-      method: 'GET',
-      dispatcher: this.#agent,
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'user-agent': 'tsmetrics' },
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    });
-  }
-
   #record(endpoint: string, started: number, path: string, reason?: string, detail?: string): void {
     const seconds = (performance.now() - started) / 1000;
     this.#o.stats.record(endpoint, seconds, reason);
@@ -187,13 +219,8 @@ export class HttpClient implements JsonSource {
     );
   }
 
-  /** The body's bytes, one copy of them when the length is declared (the users or keys of a large tailnet are megabytes). */
-  #bytes(res: Dispatcher.ResponseData): Promise<Buffer> {
-    return readBody(res.body, this.#maxBodyBytes, res.headers['content-length']);
-  }
-
   async close(): Promise<void> {
-    await this.#agent.close();
+    if (this.#ownsTransport) await this.#transport.close();
   }
 }
 
