@@ -2,6 +2,7 @@ import { boolValue, counter, gauge, type Labels, type MetricFamily } from '../ex
 import type { Device } from '../tailscale/device.js';
 import type { LocalStatus, PeerStatus } from '../tsnet/localapi.js';
 import type { ListCollector } from './collector.js';
+import { rfc3339Seconds } from '../util/time.js';
 
 // tsnet mode only: the exporter's own tailscaled sees every peer it has a path to, from the data plane.
 // Source: GET /localapi/v0/status of the exporter's tailscaled (ipnstate.Status, field names below).
@@ -63,7 +64,7 @@ export function peerFamilies(
     else if (peer.Relay !== '') direct.push([{ ...labels, derp_region: peer.Relay }, 0]);
     rx.push([labels, Math.max(0, peer.RxBytes)]);
     tx.push([labels, Math.max(0, peer.TxBytes)]);
-    const seconds = goTimeSeconds(peer.LastHandshake);
+    const seconds = rfc3339Seconds(peer.LastHandshake);
     if (seconds !== undefined) handshake.push([labels, seconds]);
   }
   return [
@@ -154,18 +155,4 @@ function peerLabels(
   const name = dnsName !== '' ? dnsName : peer.HostName;
   if (peer.ID === '' && name === '') return undefined;
   return { device_id: peer.ID !== '' ? peer.ID : name, device_name: name !== '' ? name : peer.ID };
-}
-
-const GO_TIME = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/;
-
-/** RFC 3339 (Go's time.Time JSON, up to nanoseconds) to Unix seconds; undefined for the zero time or garbage. */
-export function goTimeSeconds(text: string): number | undefined {
-  const m = GO_TIME.exec(text);
-  if (m === null) return undefined;
-  const [, year, month, day, hour, minute, second, fraction, zone] = m;
-  // Go's zero time (year 1) and anything before the Unix epoch mean "never".
-  const ms = Date.parse(`${year}-${month}-${day}T${hour}:${minute}:${second}${zone === 'Z' ? 'Z' : zone}`);
-  if (!Number.isFinite(ms) || ms <= 0) return undefined;
-  const frac = fraction === undefined ? 0 : Number(`0.${fraction}`);
-  return ms / 1000 + frac;
 }

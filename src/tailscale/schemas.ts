@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { rfc3339Seconds } from '../util/time.js';
 import type { ClientConnectivity, Device, DerpLatency } from './device.js';
 
 // zod schemas for the Tailscale API's JSON. Unknown fields are ignored; an optional field with a wrong type
@@ -84,11 +85,10 @@ export function parseEntries<T>(list: unknown, schema: z.ZodType<T>, key: (t: T)
 export const uniq = <T>(list: readonly T[] | undefined): T[] | undefined =>
   list === undefined ? undefined : [...new Set(list)];
 
-/** RFC3339 -> Unix seconds; "", Go's zero time (year 1) and garbage -> undefined. */
+/** RFC 3339 -> whole Unix seconds; "", Go's zero time (year 1) and garbage -> undefined. */
 export function timestampSeconds(text: string | undefined): number | undefined {
-  if (text === undefined || text === '' || text.startsWith('0001-01-01')) return undefined;
-  const ms = Date.parse(text);
-  return Number.isFinite(ms) && ms > 0 ? Math.floor(ms / 1000) : undefined;
+  const seconds = rfc3339Seconds(text);
+  return seconds === undefined ? undefined : Math.floor(seconds);
 }
 
 function connectivity(raw: ApiDevice['clientConnectivity']): ClientConnectivity | undefined {

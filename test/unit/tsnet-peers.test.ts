@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { deviceJoinMaps, goTimeSeconds, makePeersCollector, peerFamilies } from '../../src/collectors/peers.js';
+import { deviceJoinMaps, makePeersCollector, peerFamilies } from '../../src/collectors/peers.js';
 import type { MetricFamily } from '../../src/exposition/family.js';
 import { render } from '../../src/exposition/render.js';
 import { parseStatus } from '../../src/tsnet/localapi.js';
@@ -179,17 +179,6 @@ test('the peer families render as exposition text promtool accepts without lint 
   );
   assert.match(text, /^tsmetrics_tsnet_up 1$/m);
   assert.deepEqual(promtoolCheck(text), []);
-});
-
-test('Go time parsing: nanoseconds, offsets, the zero time', () => {
-  assert.equal(goTimeSeconds('2026-08-01T12:00:00Z'), Date.UTC(2026, 7, 1, 12) / 1000);
-  assert.ok(
-    Math.abs(goTimeSeconds('2026-08-01T12:00:00.123456789Z')! - (Date.UTC(2026, 7, 1, 12) / 1000 + 0.123456789)) < 1e-6,
-  );
-  assert.equal(goTimeSeconds('2026-08-01T14:00:00+02:00'), Date.UTC(2026, 7, 1, 12) / 1000);
-  assert.equal(goTimeSeconds('0001-01-01T00:00:00Z'), undefined);
-  assert.equal(goTimeSeconds(''), undefined);
-  assert.equal(goTimeSeconds('yesterday'), undefined);
 });
 
 test('LocalAPI status validation: tolerant field by field, BackendState required', () => {

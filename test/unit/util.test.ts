@@ -7,6 +7,7 @@ import { fnv1a32 } from '../../src/util/fnv.js';
 import { hostPort } from '../../src/util/host.js';
 import { eachLimited } from '../../src/util/pool.js';
 import { sleep } from '../../src/util/sleep.js';
+import { rfc3339Seconds } from '../../src/util/time.js';
 
 test('back-off doubles from the initial delay up to the cap, jittered either side', () => {
   const policy = { initialMs: 100, maxMs: 1_000 };
@@ -115,4 +116,19 @@ test('the body reader returns the bytes and stops past its cap, declared or not'
   await assert.rejects(readBody(chunks(), 100, '5'), SyntaxError);
   // A body shorter than its Content-Length is what arrived.
   assert.equal((await readBody(chunks(), 100, '20')).toString(), 'hello world');
+});
+
+test('RFC 3339 parsing: nanoseconds, offsets, the zero time, lower-case separators', () => {
+  assert.equal(rfc3339Seconds('2026-08-01T12:00:00Z'), Date.UTC(2026, 7, 1, 12) / 1000);
+  assert.ok(
+    Math.abs(rfc3339Seconds('2026-08-01T12:00:00.123456789Z')! - (Date.UTC(2026, 7, 1, 12) / 1000 + 0.123456789)) <
+      1e-6,
+  );
+  assert.equal(rfc3339Seconds('2026-08-01T14:00:00+02:00'), Date.UTC(2026, 7, 1, 12) / 1000);
+  assert.equal(rfc3339Seconds('0001-01-01T00:00:00Z'), undefined);
+  assert.equal(rfc3339Seconds(''), undefined);
+  assert.equal(rfc3339Seconds('yesterday'), undefined);
+  assert.equal(rfc3339Seconds(undefined), undefined);
+  assert.equal(rfc3339Seconds('1969-12-31T23:59:59Z'), undefined);
+  assert.equal(rfc3339Seconds('2026-08-01t12:00:00z'), Date.UTC(2026, 7, 1, 12) / 1000);
 });
