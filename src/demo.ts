@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
+import type { BackendName } from './config/backends.js';
 import type { Config } from './config/load.js';
-import type { SimHeadscale } from './sim/headscale.js';
-import type { SimTailnet } from './sim/tailnet.js';
+import type { SimHeadscale, StartHeadscaleOptions } from './sim/headscale.js';
+import type { SimTailnet, StartTailnetOptions } from './sim/tailnet.js';
 import type { CloseStack } from './util/close-stack.js';
 
 // Simulator mode (--demo, TEST_DEVICES) for the composition root: starts the simulated control server and its
@@ -21,7 +22,16 @@ export async function startDemo(config: Config, log: Logger, closes: CloseStack)
   const mode = config.simulator;
   if (mode === undefined) return { config, tailnet: undefined, headscale: undefined };
   const scenario = 'scenario' in mode ? mode.scenario : { names: [...mode.names] };
-  if (config.backend === 'headscale') {
+  return SIMULATORS[config.backend](config, scenario, log, closes);
+}
+
+type Scenario = NonNullable<StartTailnetOptions>['scenario'] & NonNullable<StartHeadscaleOptions>['scenario'];
+
+/** Each backend's simulator (the backend table's counterpart in simulator mode). */
+const SIMULATORS: Readonly<
+  Record<BackendName, (config: Config, scenario: Scenario, log: Logger, closes: CloseStack) => Promise<Demo>>
+> = {
+  async headscale(config, scenario, log, closes) {
     const { startHeadscale } = await import('./sim/headscale.js');
     const headscale = await startHeadscale({ scenario });
     closes.push('simulated Headscale', () => headscale.close());
@@ -39,22 +49,24 @@ export async function startDemo(config: Config, log: Logger, closes: CloseStack)
       tailnet: undefined,
       headscale,
     };
-  }
-  const { startTailnet } = await import('./sim/tailnet.js');
-  const tailnet = await startTailnet({ scenario });
-  closes.push('simulated tailnet', () => tailnet.close());
-  log.info({ api_url: tailnet.apiUrl, devices: tailnet.devices.length }, 'running on the built-in simulated tailnet');
-  // The simulated devices live on 127.0.0.N, one port for all, exactly as a tailnet's devices on :5252.
-  return {
-    config: {
-      ...config,
-      apiUrl: tailnet.apiUrl,
-      tailnet: tailnet.tailnet,
-      auth: { kind: 'oauth', clientId: tailnet.clientId, clientSecret: tailnet.clientSecret },
-      scrapeAllowedCidrs: ['127.0.0.0/8'],
-      clientMetrics: { ...config.clientMetrics, port: tailnet.clientMetricsPort },
-    },
-    tailnet,
-    headscale: undefined,
-  };
-}
+  },
+  async tailscale(config, scenario, log, closes) {
+    const { startTailnet } = await import('./sim/tailnet.js');
+    const tailnet = await startTailnet({ scenario });
+    closes.push('simulated tailnet', () => tailnet.close());
+    log.info({ api_url: tailnet.apiUrl, devices: tailnet.devices.length }, 'running on the built-in simulated tailnet');
+    // The simulated devices live on 127.0.0.N, one port for all, exactly as a tailnet's devices on :5252.
+    return {
+      config: {
+        ...config,
+        apiUrl: tailnet.apiUrl,
+        tailnet: tailnet.tailnet,
+        auth: { kind: 'oauth', clientId: tailnet.clientId, clientSecret: tailnet.clientSecret },
+        scrapeAllowedCidrs: ['127.0.0.0/8'],
+        clientMetrics: { ...config.clientMetrics, port: tailnet.clientMetricsPort },
+      },
+      tailnet,
+      headscale: undefined,
+    };
+  },
+};
