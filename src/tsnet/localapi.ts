@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { BodyTooLargeError, readBody } from '../util/body.js';
 import { z } from 'zod';
 import { LocalApiError } from './errors.js';
 
@@ -168,27 +169,15 @@ export class LocalApiClient {
             signal: combined,
           },
           (res) => {
-            const chunks: Buffer[] = [];
-            let size = 0;
-            res.on('data', (chunk: Buffer) => {
-              size += chunk.length;
-              if (size > this.#maxBytes) {
-                res.destroy();
-                reject(new LocalApiError(path, `body exceeds ${this.#maxBytes} bytes`, res.statusCode));
-                return;
-              }
-              chunks.push(chunk);
-            });
-            res.on('error', reject);
-            res.on('end', () => {
-              const body = Buffer.concat(chunks, size);
-              if (res.statusCode !== 200) {
+            readBody(res, this.#maxBytes, res.headers['content-length']).then(
+              (body) => {
+                if (res.statusCode === 200) return resolve(body);
                 const text = body.toString('utf8').trim().slice(0, 200);
                 reject(new LocalApiError(path, `HTTP ${res.statusCode}${text ? `: ${text}` : ''}`, res.statusCode));
-                return;
-              }
-              resolve(body);
-            });
+              },
+              (err: unknown) =>
+                reject(err instanceof BodyTooLargeError ? new LocalApiError(path, err.message, res.statusCode) : err),
+            );
           },
         );
         req.on('error', reject);

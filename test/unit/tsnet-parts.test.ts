@@ -235,3 +235,22 @@ test('waiting for the socket: the first status once it answers, else a start err
       /^tailscaled did not answer on .*none\.sock within 1 ms \(.*ENOENT.*\); last output: boom$/.test(err.message),
   );
 });
+
+test('a LocalAPI answer over the size cap is refused with the path, declared or streamed', async (t) => {
+  const socketPath = join(tempDir(t), 'big.sock');
+  const server = createServer((req, res) => {
+    if (req.url === '/declared') res.writeHead(200, { 'content-length': '2048' }).end('x'.repeat(2048));
+    else {
+      res.writeHead(200);
+      res.write('x'.repeat(600));
+      res.end('x'.repeat(600));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const api = new LocalApiClient({ socketPath, timeoutMs: 2_000, maxBytes: 1024 });
+  await assert.rejects(api.get('/declared'), /\/declared: Content-Length 2048 exceeds 1024 bytes/);
+  await assert.rejects(api.get('/streamed'), /\/streamed: body exceeds 1024 bytes/);
+  const roomy = new LocalApiClient({ socketPath, timeoutMs: 2_000, maxBytes: 4096 });
+  assert.equal((await roomy.get('/streamed')).length, 1200);
+});
