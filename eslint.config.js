@@ -37,7 +37,7 @@ export default tseslint.config(
       '@typescript-eslint/only-throw-error': [
         'error',
         {
-          allow: [{ from: 'file', name: ['ParseFailure', 'INCOMPLETE', 'RESTART_AS_OPENMETRICS'] }],
+          allow: [{ from: 'file', name: ['ParseFailure', 'INCOMPLETE'] }],
           allowRethrowing: true,
         },
       ],

@@ -1,4 +1,4 @@
-// Micro-benchmark for src/devices/parse.ts: one realistic tailscaled client-metrics payload (30 series,
+// Micro-benchmark for src/devices/parse/: one realistic tailscaled client-metrics payload (30 series,
 // the families of tailscale-facts §2.1, in tailscaled's own TYPE-then-HELP layout) parsed many times.
 //
 //   npm run build && node dist/bench/parse.bench.js [iterations]
@@ -6,7 +6,7 @@
 // Budget: thousands of devices x ~30 series every 30 s; at 10 µs per payload, 5,000 devices cost 50 ms of
 // parsing per refresh.
 
-import { parseExposition } from '../src/devices/parse.js';
+import { parseExposition } from '../src/devices/parse/index.js';
 
 function payload(): string {
   const out: string[] = [];

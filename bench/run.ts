@@ -16,7 +16,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { Agent, request as undiciRequest } from 'undici';
 import { startApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config/load.js';
-import { parseExposition } from '../src/devices/parse.js';
+import { parseExposition } from '../src/devices/parse/index.js';
 import type { MetricFamily } from '../src/exposition/family.js';
 import { render } from '../src/exposition/render.js';
 import { buildSnapshot } from '../src/exposition/snapshot.js';

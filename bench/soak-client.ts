@@ -2,7 +2,7 @@
 // event loop. Usage: node dist/bench/soak-client.js <url> <seconds> <concurrency>; prints one JSON line.
 import { request, Agent } from 'undici';
 import { gunzipSync } from 'node:zlib';
-import { parseExposition } from '../src/devices/parse.js';
+import { parseExposition } from '../src/devices/parse/index.js';
 
 const [url, secondsText, concurrencyText] = process.argv.slice(2);
 const until = performance.now() + Number(secondsText) * 1000;

@@ -2,7 +2,7 @@ import { getMaxListeners, setMaxListeners } from 'node:events';
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { isTimeout } from '../errors.js';
 import type { MetricFamily } from '../exposition/family.js';
-import { parseExposition } from './parse.js';
+import { parseExposition } from './parse/index.js';
 import { background } from '../slicer.js';
 import { BodyTooLargeError, readBody } from '../util/body.js';
 import { eachLimited } from '../util/pool.js';

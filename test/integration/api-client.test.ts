@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type RequestListener } from 'node:http';
 import { test, type TestContext } from 'node:test';
 import { runCollectors } from '../../src/collectors/index.js';
-import { parseExposition } from '../../src/devices/parse.js';
+import { parseExposition } from '../../src/devices/parse/index.js';
 import { ApiError } from '../../src/errors.js';
 import { render } from '../../src/exposition/render.js';
 import { HttpTailscaleApi } from '../../src/tailscale/api.js';

@@ -5,7 +5,7 @@ import type { DeviceScrapeState } from '../../src/collectors/collector.js';
 import type { MetricFamily } from '../../src/exposition/family.js';
 import { render } from '../../src/exposition/render.js';
 import { buildSnapshot } from '../../src/exposition/snapshot.js';
-import { parseExposition } from '../../src/devices/parse.js';
+import { parseExposition } from '../../src/devices/parse/index.js';
 import { Interner, prerenderFamilies } from '../../src/refresh/device-families.js';
 import { promtoolCheck } from '../helpers/promtool.js';
 import { refreshData } from '../helpers/refresh-data.js';

@@ -6,7 +6,7 @@ import { SECRET_VARIABLES, VARIABLES } from '../../src/config/schema.js';
 import { escapeLabelValue } from '../../src/exposition/escape.js';
 import { gauge } from '../../src/exposition/family.js';
 import { render } from '../../src/exposition/render.js';
-import { parseExposition } from '../../src/devices/parse.js';
+import { parseExposition } from '../../src/devices/parse/index.js';
 import { ConfigError } from '../../src/errors.js';
 
 // Property-based tests of the untrusted-input boundaries. Run counts are stated per property.

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseExposition, type ParseResult } from '../../src/devices/parse.js';
+import { parseExposition, type ParseResult } from '../../src/devices/parse/index.js';
 import { render } from '../../src/exposition/render.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));

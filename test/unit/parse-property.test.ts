@@ -1,4 +1,4 @@
-// Property tests for src/devices/parse.ts with fast-check, against the writer it feeds
+// Property tests for src/devices/parse/ with fast-check, against the writer it feeds
 // (src/exposition/render.ts):
 //  1. render -> parse is the identity on valid families (any unicode in label values and HELP text,
 //     any float incl. NaN and ±Inf, counters/gauges/untyped, well-formed histograms and summaries);
@@ -8,7 +8,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseExposition, type ParseResult } from '../../src/devices/parse.js';
+import { parseExposition, type ParseResult } from '../../src/devices/parse/index.js';
 import type { Labels, MetricFamily, Sample } from '../../src/exposition/family.js';
 import { render } from '../../src/exposition/render.js';
 

@@ -1,10 +1,10 @@
-// Edge cases of src/devices/parse.ts: the exposition format spec, scenarios modelled on
+// Edge cases of src/devices/parse/: the exposition format spec, scenarios modelled on
 // prometheus/common expfmt text_parse_test.go (own cases, not copies), and the stricter rules of this
 // exporter. Each rejection is checked with its line number.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseExposition, parseNumber, type ParseOptions, type ParseResult } from '../../src/devices/parse.js';
+import { parseExposition, parseNumber, type ParseOptions, type ParseResult } from '../../src/devices/parse/index.js';
 import type { Labels, MetricFamily, MetricType, Sample } from '../../src/exposition/family.js';
 import { render } from '../../src/exposition/render.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { COLLECTORS } from '../../src/collectors/index.js';
 import type { Collector } from '../../src/collectors/collector.js';
-import { parseExposition } from '../../src/devices/parse.js';
+import { parseExposition } from '../../src/devices/parse/index.js';
 import type { DeviceScraper, KeepFamilies, ScrapeResult } from '../../src/devices/scraper.js';
 import type { ScrapeTarget, Selection } from '../../src/devices/targets.js';
 import { SnapshotStore } from '../../src/exposition/snapshot.js';
