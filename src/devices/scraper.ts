@@ -120,6 +120,7 @@ export class DeviceScraper {
     const onAbort = (): void => controller.abort(signal!.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     let text: string;
+    let contentType: string | undefined;
     try {
       const res = await request(target.url, {
         method: 'GET',
@@ -135,6 +136,8 @@ export class DeviceScraper {
             : '';
         return fail('http_status', `HTTP ${res.statusCode}${location}`, res.statusCode);
       }
+      const type = res.headers['content-type'];
+      contentType = typeof type === 'string' ? type : undefined;
       text = (await readBody(res.body, this.#o.maxBytes, res.headers['content-length'])).toString('utf8');
     } catch (err) {
       return fail(...classify(err, this.#o));
@@ -148,7 +151,7 @@ export class DeviceScraper {
     const body = text;
     return background.run((): ScrapeResult => {
       const parseStarted = performance.now();
-      const parsed = parseExposition(body, { maxSeries: this.#o.maxSeries });
+      const parsed = parseExposition(body, { maxSeries: this.#o.maxSeries, contentType });
       if (!parsed.ok) return fail(parsed.error.reason, `line ${parsed.error.line}: ${parsed.error.message}`);
       const series = parsed.families.reduce((n, f) => n + f.samples.length, 0);
       const families = keep === undefined ? parsed.families : keep(parsed.families, target);

@@ -1,9 +1,10 @@
 // Golden files for src/devices/parse/, node_exporter style: test/fixtures/parse/<case>.prom is a device
 // payload, <case>.out what the exporter makes of it over the whole device path — parse, keep the
 // tailscaled_* families with the device's labels added (refresh/device-families.ts), render — or the error
-// the scrape fails with. The first line of a .out names the format the payload was read as. A few cases
-// also have <case>.json, the whole expected ParseResult (sample values JSON cannot hold are written as the
-// strings "NaN", "+Inf" and "-Inf"). Options a case needs (limits) are in OPTIONS below.
+// the scrape fails with. The first line of a .out names the format the payload was read as. Options a case
+// needs (limits, the response's Content-Type) are in OPTIONS below. A few cases also have <case>.json, the
+// whole expected ParseResult (sample values JSON cannot hold are written as the strings "NaN", "+Inf" and
+// "-Inf").
 //
 // After an intended change of behaviour, rewrite the .out and .json files and review the diff:
 //   npm run build && UPDATE_GOLDEN=1 node --test dist/test/unit/parse-golden.test.js
@@ -26,6 +27,7 @@ const update = process.env['UPDATE_GOLDEN'] === '1';
 const OPTIONS: Readonly<Record<string, ParseOptions>> = {
   'limit-series': { maxSeries: 5 },
   'limit-line-length': { maxLineLength: 100 },
+  'openmetrics-content-type': { contentType: 'application/openmetrics-text; version=1.0.0; charset=utf-8' },
 };
 
 const DEVICE_ID = 'nGolden1CNTRL';

@@ -798,6 +798,28 @@ describe('parseExposition: OpenMetrics', () => {
     ]);
   });
 
+  it('is chosen by an OpenMetrics Content-Type, whatever the text looks like', () => {
+    // Text format: the counter owns only `c`, so `c_total` is a family of its own and the float timestamp
+    // is invalid. OpenMetrics: `c_total` is the counter's sample.
+    const text = lines('# TYPE c counter', 'c_total 1 1520879607.789');
+    for (const contentType of [
+      'application/openmetrics-text',
+      'application/openmetrics-text; version=1.0.0; charset=utf-8',
+      ' Application/OpenMetrics-Text ;version=1.0.0',
+    ]) {
+      const r = parseOk(text, { contentType });
+      assert.equal(r.format, 'openmetrics', contentType);
+      assert.deepStrictEqual(r.families, [simple('c_total', 'counter', '', [{}, 1])]);
+    }
+    for (const contentType of ['text/plain; version=0.0.4', 'application/openmetrics-textual', '', undefined]) {
+      const r = parseExposition(text, { contentType });
+      assert.ok(!r.ok, String(contentType));
+      assert.match(r.error.message, /invalid timestamp "1520879607.789"/);
+    }
+    // A text Content-Type does not stop the detection by content.
+    assert.equal(parseOk(lines('x 1', '# EOF'), { contentType: 'text/plain; version=0.0.4' }).format, 'openmetrics');
+  });
+
   it('keeps text format 0.0.4 when nothing OpenMetrics-only appears', () => {
     assert.equal(parseOk(lines('# TYPE x counter', 'x 1')).format, 'text-0.0.4');
   });

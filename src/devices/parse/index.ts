@@ -26,6 +26,8 @@ export interface ParseOptions {
   maxSeries?: number;
   /** Longest line accepted, in UTF-16 code units, excluding the line feed. Default 64 KiB. */
   maxLineLength?: number;
+  /** The response's Content-Type: `application/openmetrics-text` selects OpenMetrics outright. */
+  contentType?: string | undefined;
 }
 
 type ParseFormat = 'text-0.0.4' | 'openmetrics';
@@ -44,7 +46,8 @@ const DEFAULT_MAX_SERIES = 10_000;
 const DEFAULT_MAX_LINE_LENGTH = 64 * 1024;
 
 /**
- * Parses one device's exposition text. The format: OpenMetrics if the text ends with `# EOF`; otherwise text format 0.0.4, unless the text uses an OpenMetrics-only construct
+ * Parses one device's exposition text. The format: OpenMetrics if the Content-Type says so or the text
+ * ends with `# EOF`; otherwise text format 0.0.4, unless the text uses an OpenMetrics-only construct
  * (`# UNIT`, types info/stateset/gaugehistogram/unknown, exemplars, a `# EOF` line), in which case it is
  * parsed again, from the top, as OpenMetrics.
  *
@@ -67,7 +70,7 @@ export function parseExposition(text: string, options?: ParseOptions): ParseResu
   }
   const maxSeries = limitOption(options?.maxSeries, DEFAULT_MAX_SERIES);
   const maxLineLength = limitOption(options?.maxLineLength, DEFAULT_MAX_LINE_LENGTH);
-  if (!endsWithEofMarker(text)) {
+  if (!isOpenMetricsType(options?.contentType) && !endsWithEofMarker(text)) {
     const result = run(new TextParser(text, maxSeries, maxLineLength), 'text-0.0.4');
     if (result !== OPENMETRICS_SYNTAX) return result;
     // OpenMetrics-only syntax in text format: a producer that left out its final `# EOF`.
@@ -78,6 +81,15 @@ export function parseExposition(text: string, options?: ParseOptions): ParseResu
 
 function limitOption(value: number | undefined, fallback: number): number {
   return typeof value === 'number' && value >= 0 ? Math.floor(value) : fallback;
+}
+
+/** `application/openmetrics-text`, with any parameters, in any case. */
+function isOpenMetricsType(contentType: string | undefined): boolean {
+  if (typeof contentType !== 'string') return false;
+  const semi = contentType.indexOf(';');
+  return (
+    (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === 'application/openmetrics-text'
+  );
 }
 
 function endsWithEofMarker(text: string): boolean {
