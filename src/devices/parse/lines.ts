@@ -41,6 +41,8 @@ export abstract class LineParser {
   protected readonly lex: Lexer;
   private readonly families: Families;
   private series = 0;
+  /** The format's end marker (OpenMetrics' `# EOF`) was seen: only blank lines may follow. */
+  protected ended = false;
   private readonly seriesKeys = new Set<string>();
 
   constructor(
@@ -79,9 +81,10 @@ export abstract class LineParser {
   // Each parse method returns false when it meets syntax the format does not have (text format meeting
   // OpenMetrics).
 
-  protected parseLine(start: number, end: number): boolean {
+  private parseLine(start: number, end: number): boolean {
     const p = skipBlanks(this.text, start, end);
     if (p === end) return true;
+    if (this.ended) this.lex.fail('content after "# EOF"');
     return this.text.charCodeAt(p) === HASH ? this.parseComment(p + 1, end) : this.parseSample(p, end);
   }
 

@@ -31,19 +31,12 @@ const isOpenMetricsTimestamp = (text: string, start: number, end: number): boole
   parseDecimal(text, start, end) !== undefined;
 
 export class OpenMetricsParser extends LineParser {
-  private eofSeen = false;
-
   constructor(text: string, maxSeries: number, maxLineLength: number) {
     super(text, maxSeries, maxLineLength, OPENMETRICS_SUFFIXES);
   }
 
-  protected override parseLine(start: number, end: number): boolean {
-    if (this.eofSeen && skipBlanks(this.text, start, end) !== end) this.lex.fail('content after "# EOF"');
-    return super.parseLine(start, end);
-  }
-
   protected override onEof(): boolean {
-    this.eofSeen = true;
+    this.ended = true;
     return true;
   }
 
