@@ -73,6 +73,11 @@ export function q(s: string): string {
   return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}...` : s);
 }
 
+/** What `\c` stands for: label values and HELP text know the same three escapes (`\\`, `\"`, `\n`). */
+function escaped(c: number): string | undefined {
+  return c === BACKSLASH ? '\\' : c === QUOTE ? '"' : c === LOWER_N ? '\n' : undefined;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Numbers
 
@@ -289,12 +294,10 @@ export class Lexer {
     for (;;) {
       if (backslash < quote && backslash < end) {
         if (backslash + 1 >= end) this.fail('unterminated label value');
-        const e = text.charCodeAt(backslash + 1);
-        let unescaped: string;
-        if (e === BACKSLASH) unescaped = '\\';
-        else if (e === QUOTE) unescaped = '"';
-        else if (e === LOWER_N) unescaped = '\n';
-        else this.fail(`invalid escape sequence ${q(`\\${text[backslash + 1]}`)} in label value`);
+        const unescaped = escaped(text.charCodeAt(backslash + 1));
+        if (unescaped === undefined) {
+          this.fail(`invalid escape sequence ${q(`\\${text[backslash + 1]}`)} in label value`);
+        }
         out += text.slice(p, backslash) + unescaped;
         p = backslash + 2;
         backslash = this.nextBackslash(p);
@@ -315,12 +318,8 @@ export class Lexer {
     let out = '';
     while (b < end) {
       if (b + 1 >= end) this.fail('HELP text ends with a backslash');
-      const e = text.charCodeAt(b + 1);
-      let unescaped: string;
-      if (e === BACKSLASH) unescaped = '\\';
-      else if (e === LOWER_N) unescaped = '\n';
-      else if (e === QUOTE) unescaped = '"';
-      else this.fail(`invalid escape sequence ${q(`\\${text[b + 1]}`)} in HELP text`);
+      const unescaped = escaped(text.charCodeAt(b + 1));
+      if (unescaped === undefined) this.fail(`invalid escape sequence ${q(`\\${text[b + 1]}`)} in HELP text`);
       out += text.slice(p, b) + unescaped;
       p = b + 2;
       b = this.nextBackslash(p);
