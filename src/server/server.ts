@@ -283,14 +283,18 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
     await handler(req, res, granted);
   };
 
+  // Node checks its header and request timeouts only this often: never less often than the timeout itself.
+  const checkIntervalMs = Math.min(1000, limits.headerTimeoutMs);
   const options: HttpServerOptions = {
     // Bounds against slow or oversized clients; /metrics answers from memory.
     maxHeaderSize: 16 * 1024,
-    headersTimeout: limits.headerTimeoutMs,
-    requestTimeout: Math.max(30_000, limits.headerTimeoutMs),
+    // A connection's first request is timed by guardConnections from the accept (counted in
+    // tsmetrics_http_header_timeouts_total); Node's own check, one interval later, only bounds the headers of later
+    // requests on a kept-alive connection. Equal deadlines raced, and a connection Node closed went uncounted.
+    headersTimeout: limits.headerTimeoutMs + checkIntervalMs,
+    requestTimeout: Math.max(30_000, limits.headerTimeoutMs + checkIntervalMs),
     keepAliveTimeout: limits.idleTimeoutMs,
-    // Node checks headersTimeout only this often: never less often than the timeout itself.
-    connectionsCheckingInterval: Math.min(1000, limits.headerTimeoutMs),
+    connectionsCheckingInterval: checkIntervalMs,
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     // Requests arrive only once the server below listens, so `guard` is set by then.
