@@ -3,9 +3,10 @@
 // scraped device). The fake API runs in a process of its own (bench/sim-host.ts), the exporter in another
 // (bench/exporter-proc.ts), so the exporter's peak RSS is its own.
 //
-//   node dist/bench/flowlogs.js [devices=10000] [holdSeconds=150] [lists|full|baseline]
+//   node dist/bench/flowlogs.js [devices=10000] [holdSeconds=150] [lists|full|baseline|nologs]
 //
-// `lists`: devices, flowlogs and audit; `full`: every collector too; `baseline`: devices alone, to compare.
+// `lists`: devices, flowlogs and audit; `full`: every collector too; `baseline`: devices alone, and
+// `nologs`: every collector but the logs (the `full` exporter without them), to compare.
 //
 // Each simulated device logs one record a minute: a window of FLOW_LOGS_LOOKBACK=5m holds ~5 records per
 // device (50,000 at 10,000 devices, ~60 MB of JSON per answer), polled every 20 s here (1m by default).
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
   const devices = Number(process.argv[2] ?? 10_000);
   const holdMs = Number(process.argv[3] ?? 150) * 1000;
   const mode = process.argv[4] ?? 'lists';
-  const full = mode === 'full';
+  const full = mode === 'full' || mode === 'nologs';
   const api = new Helper(here('sim-host.js'), [String(devices), '0', 'api']);
   const fleet = full ? new Helper(here('sim-host.js'), [String(devices), '0', 'devices']) : undefined;
   try {
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
       SCRAPE_INTERVAL: '1h',
       RATE_LIMIT_RPS: '0',
       LOG_LEVEL: 'warn',
-      COLLECTORS: full ? 'all,flowlogs,audit' : mode === 'baseline' ? 'devices' : 'devices,flowlogs,audit',
+      COLLECTORS: { full: 'all,flowlogs,audit', baseline: 'devices', nologs: 'all' }[mode] ?? 'devices,flowlogs,audit',
       FLOW_LOGS_INTERVAL: '20s',
       FLOW_LOGS_LAG: '0s',
       FLOW_LOGS_PAIRS: '20',

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 // The two logging endpoints answer "every record of [start, end]" and keep filling a window already read
 // for minutes (tailscale-facts §6.1). They are read in overlapping windows that end `lag` behind now, and
 // every record is counted once: its key (a hash of its canonical content) is remembered for as long as a
@@ -29,27 +27,93 @@ export function nextWindow(nowMs: number, lastEndMs: number | undefined, lagMs: 
   return { startMs: Math.max(startMs, earliest), endMs, skippedMs };
 }
 
-/** JSON with object keys sorted: the same record always gives the same text, however it was serialized. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .filter((k) => o[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
 /**
- * 53 bits of the SHA-1 of the record's canonical JSON, as a number: a Map key that costs no string. Two
- * different records share a key with a chance of n²/2^54 (1e-5 with a million keys held at once).
+ * 53 bits of a hash of the record's content, as a number: a Map key that costs no string. The content is
+ * fed to the hash as it is walked (object keys sorted, strings as parsed, numbers by value), so the same
+ * record always gives the same key however it was serialized, without building its canonical text: at
+ * 50,000 records a window, that text and a native hash object per record were most of a poll's garbage.
+ * Two different records share a key with a chance of about n²/2^54 (1e-5 with a million keys held at once);
+ * not for content an attacker chooses to collide (the worst case: one record not counted).
  */
 export function recordKey(record: unknown): number {
-  const d = createHash('sha1').update(canonicalJson(record)).digest();
-  return d.readUIntBE(0, 6) * 32 + (d[6]! >>> 3);
+  const h = new KeyHash();
+  h.value(record);
+  return h.digest();
+}
+
+/** Tags above every UTF-16 code unit: they cannot be confused with a string's content. */
+const enum Tag {
+  Null = 0x10000,
+  False,
+  True,
+  Number,
+  String,
+  Array,
+  Object,
+  End,
+}
+
+/** Scratch for a number's IEEE 754 bits. */
+const float = new Float64Array(1);
+const floatWords = new Uint32Array(float.buffer);
+
+/** cyrb53's two 32-bit multiplicative lanes and final mix, fed one unit at a time. */
+class KeyHash {
+  #h1 = 0xdeadbeef;
+  #h2 = 0x41c6ce57;
+
+  #unit(u: number): void {
+    this.#h1 = Math.imul(this.#h1 ^ u, 2654435761);
+    this.#h2 = Math.imul(this.#h2 ^ u, 1597334677);
+  }
+
+  /** Every value starts with a tag and containers end with one: no two values feed the same units. */
+  #text(s: string): void {
+    this.#unit(Tag.String);
+    for (let i = 0; i < s.length; i++) this.#unit(s.charCodeAt(i));
+  }
+
+  value(v: unknown): void {
+    if (v === null || v === undefined) return this.#unit(Tag.Null);
+    switch (typeof v) {
+      case 'boolean':
+        return this.#unit(v ? Tag.True : Tag.False);
+      case 'number':
+        // -0 is 0 in JSON text.
+        float[0] = v === 0 ? 0 : v;
+        this.#unit(Tag.Number);
+        this.#unit(floatWords[0]!);
+        return this.#unit(floatWords[1]!);
+      case 'string':
+        return this.#text(v);
+      case 'object':
+        if (Array.isArray(v)) {
+          this.#unit(Tag.Array);
+          for (const e of v) this.value(e);
+        } else {
+          const o = v as Record<string, unknown>;
+          this.#unit(Tag.Object);
+          for (const k of Object.keys(o).sort()) {
+            if (o[k] === undefined) continue;
+            this.#text(k);
+            this.value(o[k]);
+          }
+        }
+        return this.#unit(Tag.End);
+      default:
+        return this.#unit(Tag.Null);
+    }
+  }
+
+  digest(): number {
+    let h1 = this.#h1;
+    let h2 = this.#h2;
+    h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+    h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+    h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+    h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+    return 4294967296 * (0x1fffff & h2) + (h1 >>> 0);
+  }
 }
 
 /** Times are held as seconds after this, small enough to be stored unboxed (a V8 small integer) until 2034. */

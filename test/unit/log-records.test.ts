@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { nodeLabels } from '../../src/collectors/flow-logs.js';
 import { AuditTotals, MAX_AUDIT_SERIES, MAX_UNLISTED_VALUES } from '../../src/tailscale/audit-log.js';
 import { FlowTotals, hostOf, protocolName, RX_BYTES, TX_BYTES, TX_PACKETS } from '../../src/tailscale/flow-logs.js';
-import { canonicalJson, MAX_WINDOW_MS, nextWindow, RecordDedup, recordKey } from '../../src/tailscale/log-window.js';
+import { MAX_WINDOW_MS, nextWindow, RecordDedup, recordKey } from '../../src/tailscale/log-window.js';
 import type { Device } from '../../src/tailscale/device.js';
 
 // Flow-log and audit-log records as the live API sends them (tailscale-facts §6.1), and the window and
@@ -44,10 +44,57 @@ test('a record key depends on the content, not on key order or spacing', () => {
   const b = JSON.parse(
     '{ "virtualTraffic": [ {"txBytes":5, "proto":6} ], "start":"2026-01-01T00:00:00Z", "nodeId":"n1" }',
   ) as unknown;
-  assert.equal(canonicalJson(a), canonicalJson(b));
   assert.equal(recordKey(a), recordKey(b));
   assert.notEqual(recordKey(a), recordKey({ ...(a as object), nodeId: 'n2' }));
   assert.ok(Number.isSafeInteger(recordKey(a)));
+  // Escapes and number spellings are the serializer's choice; the parsed values are the content.
+  assert.equal(recordKey(JSON.parse('{"n":"\\u00e9","v":5.0}')), recordKey(JSON.parse('{"v":5,"n":"é"}')));
+  assert.equal(recordKey({ v: -0 }), recordKey({ v: 0 }));
+  // An absent key and an undefined one are the same record; null is a value.
+  assert.equal(recordKey({ a: 1, b: undefined }), recordKey({ a: 1 }));
+  assert.notEqual(recordKey({ a: 1, b: null }), recordKey({ a: 1 }));
+});
+
+test('record keys tell apart values that read alike: types, nesting, boundaries, order within arrays', () => {
+  const values: unknown[] = [
+    null,
+    true,
+    false,
+    0,
+    1,
+    '1',
+    '',
+    [],
+    {},
+    [[]],
+    [{}],
+    { a: [] },
+    { a: {} },
+    ['a', 'b'],
+    ['b', 'a'],
+    ['ab'],
+    ['a', ['b']],
+    [['a'], 'b'],
+    [['a', 'b']],
+    { a: { b: 1 }, c: 2 },
+    { a: { b: 1, c: 2 } },
+    { a: 'b', c: 'd' },
+    { a: 'bc', '': 'd' },
+    { ab: 'c' },
+    { a: 'bc' },
+    { a: { b: 1 } },
+    { a: [{ b: 1 }] },
+    { virtualTraffic: [{ txBytes: 5, rxBytes: 6 }] },
+    { virtualTraffic: [{ txBytes: 6, rxBytes: 5 }] },
+    { virtualTraffic: [{ txBytes: 5 }, { rxBytes: 6 }] },
+  ];
+  const keys = values.map(recordKey);
+  assert.equal(new Set(keys).size, values.length, 'every value has a key of its own');
+  for (const k of keys) assert.ok(Number.isSafeInteger(k) && k >= 0);
+  // 100,000 records differing in one counter: no two share a key.
+  const many = new Set<number>();
+  for (let i = 0; i < 100_000; i++) many.add(recordKey({ nodeId: 'n1', start: '2026-01-01T00:00:00Z', txBytes: i }));
+  assert.equal(many.size, 100_000);
 });
 
 test('the de-duplication keeps keys until their time passes, and evicts the oldest past its cap (counted)', () => {
