@@ -1,16 +1,9 @@
 import type { Logger } from 'pino';
-import type {
-  Collector,
-  CycleCollector,
-  DeviceScrapeState,
-  ListCollector,
-  ListData,
-  RefreshData,
-} from '../collectors/collector.js';
+import type { Collector, CycleCollector, ListCollector, ListData, RefreshData } from '../collectors/collector.js';
 import { COLLECTORS, CollectorResults, runStage } from '../collectors/index.js';
 import { Interner, prerenderFamilies } from './device-families.js';
 import type { DeviceScraper, ScrapeResult } from '../devices/scraper.js';
-import type { ScrapeTarget, Selection, SelectionState } from '../devices/targets.js';
+import type { ScrapeTarget, Selection } from '../devices/targets.js';
 import { SnapshotBuilder, type SnapshotStore } from '../exposition/snapshot.js';
 import type { MetricFamily } from '../exposition/family.js';
 import type { DeviceList, DeviceSource } from '../tailscale/control.js';
@@ -18,6 +11,9 @@ import type { Device } from '../tailscale/device.js';
 import type { RequestStats } from '../tailscale/request-stats.js';
 import { failureHint, type RefreshStatus } from './status.js';
 import { EMPTY_INVENTORY, type Inventory } from './inventory.js';
+import { ApiHistory } from './api-history.js';
+import { RefusalHistory } from './refusal-history.js';
+import { RETAIN_INTERVALS, ScrapeHistory } from './scrape-history.js';
 
 export interface RefresherOptions {
   readonly api: DeviceSource;
@@ -39,29 +35,25 @@ export interface RefresherOptions {
   readonly now?: () => number;
 }
 
-/** A device's last good client metrics are re-served while a scrape fails, for this many intervals. */
-const RETAIN_INTERVALS = 3;
+/** The device list call of one cycle: the list, or why there is none. */
+type ListOutcome = { readonly list: DeviceList | undefined; readonly error?: string; readonly durationSeconds: number };
 
 /**
  * Sequences one cycle: API -> selection -> scrapes -> collectors -> render -> snapshot swap. Cycles never
- * overlap. A failure anywhere keeps the last good data: an API outage is never an empty tailnet.
+ * overlap. A failure anywhere keeps the last good data: an API outage is never an empty tailnet. What the
+ * cycles remember (the API's and each device's recent past, refused addresses) lives in history values
+ * this class feeds with the time and reads back; it keeps only the device list and a few counters.
  */
 export class Refresher {
   readonly #o: RefresherOptions;
   readonly #now: () => number;
   #devices: readonly Device[] | undefined;
-  #apiUp = false;
-  #lastApiSuccessSeconds: number | undefined;
-  #scrapes = new Map<string, DeviceScrapeState>();
-  #deviceErrors = new Map<string, number>();
-  #apiRefreshFailures = 0;
-  #invalidApiDevices = 0;
+  readonly #api = new ApiHistory();
+  readonly #scrapes: ScrapeHistory;
+  readonly #refusals = new RefusalHistory();
   #cycleOverruns = 0;
-  #addressRefusals = 0;
   #renderDropped = 0;
   #typeConflicts = 0;
-  #lastStates = new Map<string, SelectionState>();
-  #failingSince = new Map<string, number>();
   #running: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #abort = new AbortController();
@@ -70,6 +62,7 @@ export class Refresher {
   constructor(options: RefresherOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#scrapes = new ScrapeHistory((RETAIN_INTERVALS * options.intervalMs) / 1000);
   }
 
   /** Runs a cycle now, then one every interval (measured start to start), until stop(). */
@@ -113,12 +106,10 @@ export class Refresher {
     const signal = this.#abort.signal;
     const startedMs = this.#now();
     const t0 = performance.now();
-    let apiError: string | undefined;
-
-    let list: DeviceList | undefined;
     const listStarted = performance.now();
     const inventoryDone = this.#o.inventory?.refreshIfDue(signal);
-    // The devices to scrape rarely change between cycles: scrape last cycle's targets while the device
+
+    // 1. The devices to scrape rarely change between cycles: scrape last cycle's targets while the device
     // list is fetched, then reconcile with the new list (drop the gone, scrape the new).
     const s0 = performance.now();
     let earlySelections: Selection[] | undefined = this.#o.select(this.#devices ?? []);
@@ -128,93 +119,32 @@ export class Refresher {
     const keep = (families: readonly MetricFamily[], target: ScrapeTarget): MetricFamily[] => {
       const prerendered = prerenderFamilies(families, target.deviceId, target.deviceName, interner);
       this.#renderDropped += prerendered.invalid;
-      // The previous text is kept only to re-serve while the device fails: the new one takes its place
-      // now, so the two are never held together.
-      const previous = this.#scrapes.get(target.deviceId);
-      if (previous !== undefined)
-        this.#scrapes.set(target.deviceId, {
-          ...previous,
-          families: prerendered.families,
-          lastSuccessSeconds: Math.floor(this.#now() / 1000),
-        });
+      this.#scrapes.replaceFamilies(target.deviceId, prerendered.families, Math.floor(this.#now() / 1000));
       return prerendered.families;
     };
     const earlyResults = this.#o.scraper.scrapeAll(early, signal, keep);
-    try {
-      list = await this.#o.api.listDevices(signal);
-    } catch (err) {
-      if (signal.aborted) return;
-      apiError = err instanceof Error ? err.message : String(err);
-    }
-    const listDurationSeconds = (performance.now() - listStarted) / 1000;
+
+    // 2. The device list.
+    const listed = await this.#listDevices(signal, startedMs, listStarted);
+    if (listed === undefined) return;
     await inventoryDone;
     if (signal.aborted) {
       await earlyResults;
       return;
     }
-    if (list !== undefined) {
-      if (!this.#apiUp && this.#lastApiSuccessSeconds !== undefined) this.#o.log.info('Tailscale API reachable again');
-      this.#devices = list.devices;
-      this.#invalidApiDevices += list.invalidDevices;
-      this.#apiUp = true;
-      this.#lastApiSuccessSeconds = Math.floor(startedMs / 1000);
-    } else {
-      this.#apiRefreshFailures++;
-      const level = this.#apiUp || this.#apiRefreshFailures === 1 ? 'error' : 'warn';
-      if (this.#devices === undefined)
-        this.#o.log[level](
-          { err: apiError },
-          'device list refresh failed; no device list yet, so no device data until the API answers',
-        );
-      else
-        this.#o.log[level](
-          { err: apiError, serving_devices_from: this.#lastApiSuccessSeconds ?? null },
-          'device list refresh failed; serving the last good data',
-        );
-      this.#apiUp = false;
-    }
 
-    // Without a new list the devices are the same ones: no need to select them again.
-    const selections = list === undefined ? earlySelections : this.#o.select(this.#devices ?? []);
+    // 3. Selection: without a new list the devices are the same ones, no need to select them again.
+    const selections = listed.list === undefined ? earlySelections : this.#o.select(this.#devices ?? []);
     // They hold the previous device list: let it go now, not when the cycle ends (10,000 devices are ~30 MB).
     // eslint-disable-next-line no-useless-assignment -- read by the garbage collector, not by this code
     earlySelections = undefined;
-    this.#noteSelectionChanges(selections);
-    this.#o.status.selections = selections;
-    const debug = this.#o.log.isLevelEnabled('debug');
-    if (debug) {
-      // "Why is device X not scraped?": one line per device and cycle, only when asked for.
-      for (const s of selections)
-        this.#o.log.debug(
-          {
-            device_id: s.device.id,
-            device_name: s.device.name,
-            state: s.state,
-            ...(s.target === undefined ? {} : { url: s.target.url }),
-          },
-          'device selection',
-        );
-    }
+    this.#noteSelections(selections);
     const targets = this.#targets(selections);
 
-    // The API families need only the list: they are collected, rendered and compressed while the devices
+    // 4. The API families need only the list: they are collected, rendered and compressed while the devices
     // are scraped (the event loop mostly waits on devices then), so the snapshot is nearly built when the
     // last device answers.
-    const listData: ListData = {
-      nowSeconds: Math.floor(this.#now() / 1000),
-      version: this.#o.version,
-      simulated: this.#o.simulated === true,
-      devices: this.#devices,
-      api: {
-        up: this.#apiUp,
-        lastSuccessSeconds: this.#lastApiSuccessSeconds,
-        listDurationSeconds,
-        stats: this.#o.apiStats,
-        error: apiError,
-      },
-      selections,
-      inventory: this.#o.inventory?.current() ?? EMPTY_INVENTORY,
-    };
+    const listData = this.#listData(listed, selections);
     const builder = new SnapshotBuilder({
       keepPlain: this.#o.store.plainWanted(this.#now()),
       plainSizeHint: this.#o.store.current()?.plainLength,
@@ -229,6 +159,7 @@ export class Refresher {
       (err: unknown) => err,
     );
 
+    // 5. The scrapes: the early ones still wanted, then the targets they missed.
     const wanted = new Set(targets.map(targetKey));
     const done = (await earlyResults).filter((r) => wanted.has(targetKey(r.target)));
     const doneKeys = new Set(done.map((r) => targetKey(r.target)));
@@ -248,34 +179,21 @@ export class Refresher {
       return;
     }
     const scrapeSeconds = (performance.now() - s0) / 1000;
-    this.#applyScrapes(results, Math.floor(this.#now() / 1000));
-    // Published at once: holding the previous map until the snapshot is built would keep the previous
-    // cycle's device families (in each result) alive through the cycle's peak.
-    this.#o.status.scrapes = this.#scrapes;
 
-    const mem = process.memoryUsage();
+    // 6. Retention and error counts.
+    this.#noteScrapes(results, Math.floor(this.#now() / 1000));
+
+    // 7. The cycle collectors, then the snapshot swap.
     const data: RefreshData = {
       ...listData,
-      scrapes: new Map(this.#scrapes),
+      scrapes: new Map(this.#scrapes.states),
       cycle: {
         durationSeconds: (performance.now() - t0) / 1000,
         scrapeDurationSeconds: scrapeSeconds,
         startedSeconds: Math.floor(startedMs / 1000),
       },
-      errors: {
-        deviceScrapeErrors: new Map(this.#deviceErrors),
-        apiRefreshFailures: this.#apiRefreshFailures,
-        cycleOverruns: this.#cycleOverruns,
-        addressRefusals: this.#addressRefusals,
-        invalidApiDevices: this.#invalidApiDevices,
-        renderDropped: this.#renderDropped,
-        typeConflicts: this.#typeConflicts,
-      },
-      process: {
-        startSeconds: Math.floor(this.#o.status.startedAtMs / 1000),
-        rssBytes: mem.rss,
-        heapBytes: mem.heapUsed,
-      },
+      errors: this.#errorCounts(),
+      process: this.#processData(),
     };
     let snapshot;
     try {
@@ -291,8 +209,137 @@ export class Refresher {
     this.#o.store.swap(snapshot);
     this.#o.status.recordCollectors(collected.outcomes(), this.#now());
 
+    // 8. What /health, /debug and the status page report.
+    this.#report(results, targets.length, listed, { startedMs, t0, scrapeSeconds });
+  }
+
+  /** The device list, into the API history; undefined when the cycle was aborted meanwhile. */
+  async #listDevices(signal: AbortSignal, startedMs: number, started: number): Promise<ListOutcome | undefined> {
+    let list: DeviceList | undefined;
+    let error: string | undefined;
+    try {
+      list = await this.#o.api.listDevices(signal);
+    } catch (err) {
+      if (signal.aborted) return undefined;
+      error = err instanceof Error ? err.message : String(err);
+    }
+    const durationSeconds = (performance.now() - started) / 1000;
+    const news = this.#api.add(
+      list === undefined ? { ok: false } : { ok: true, invalidDevices: list.invalidDevices },
+      Math.floor(startedMs / 1000),
+    );
+    if (list !== undefined) this.#devices = list.devices;
+    if (news === 'recovered') this.#o.log.info('Tailscale API reachable again');
+    else if (news !== undefined) {
+      if (this.#devices === undefined)
+        this.#o.log[news](
+          { err: error },
+          'device list refresh failed; no device list yet, so no device data until the API answers',
+        );
+      else
+        this.#o.log[news](
+          { err: error, serving_devices_from: this.#api.lastSuccessSeconds ?? null },
+          'device list refresh failed; serving the last good data',
+        );
+    }
+    return { list, ...(error === undefined ? {} : { error }), durationSeconds };
+  }
+
+  /** Logs newly refused addresses and, when asked for, why each device is or is not scraped. */
+  #noteSelections(selections: readonly Selection[]): void {
+    for (const s of this.#refusals.add(selections))
+      this.#o.log.warn(
+        { device_id: s.device.id, device_name: s.device.name, addresses: s.device.addresses },
+        'device address is outside SCRAPE_ALLOWED_CIDRS; not scraping it',
+      );
+    this.#o.status.selections = selections;
+    if (!this.#o.log.isLevelEnabled('debug')) return;
+    // "Why is device X not scraped?": one line per device and cycle, only when asked for.
+    for (const s of selections)
+      this.#o.log.debug(
+        {
+          device_id: s.device.id,
+          device_name: s.device.name,
+          state: s.state,
+          ...(s.target === undefined ? {} : { url: s.target.url }),
+        },
+        'device selection',
+      );
+  }
+
+  #listData(listed: ListOutcome, selections: readonly Selection[]): ListData {
+    return {
+      nowSeconds: Math.floor(this.#now() / 1000),
+      version: this.#o.version,
+      simulated: this.#o.simulated === true,
+      devices: this.#devices,
+      api: {
+        up: this.#api.up,
+        lastSuccessSeconds: this.#api.lastSuccessSeconds,
+        listDurationSeconds: listed.durationSeconds,
+        stats: this.#o.apiStats,
+        error: listed.error,
+      },
+      selections,
+      inventory: this.#o.inventory?.current() ?? EMPTY_INVENTORY,
+    };
+  }
+
+  /** Adds the scrapes to the history, logs the devices that recovered or began failing, publishes the states. */
+  #noteScrapes(results: readonly ScrapeResult[], nowSeconds: number): void {
+    for (const change of this.#scrapes.add(results, nowSeconds)) {
+      if (change.kind === 'recovered')
+        this.#o.log.info(
+          { device_id: change.target.deviceId, device_name: change.target.deviceName },
+          'device scrape recovered',
+        );
+      else
+        // Logged when the state changes, not on every cycle.
+        this.#o.log.warn(
+          {
+            device_id: change.result.target.deviceId,
+            device_name: change.result.target.deviceName,
+            reason: change.result.reason,
+            detail: change.result.message,
+          },
+          'device scrape failed',
+        );
+    }
+    // Published at once: holding the previous map until the snapshot is built would keep the previous
+    // cycle's device families (in each result) alive through the cycle's peak.
+    this.#o.status.scrapes = this.#scrapes.states;
+  }
+
+  #errorCounts(): RefreshData['errors'] {
+    return {
+      deviceScrapeErrors: new Map(this.#scrapes.errors),
+      apiRefreshFailures: this.#api.failures,
+      cycleOverruns: this.#cycleOverruns,
+      addressRefusals: this.#refusals.refusals,
+      invalidApiDevices: this.#api.invalidDevices,
+      renderDropped: this.#renderDropped,
+      typeConflicts: this.#typeConflicts,
+    };
+  }
+
+  #processData(): RefreshData['process'] {
+    const mem = process.memoryUsage();
+    return {
+      startSeconds: Math.floor(this.#o.status.startedAtMs / 1000),
+      rssBytes: mem.rss,
+      heapBytes: mem.heapUsed,
+    };
+  }
+
+  /** The cycle's record, its failing devices, and (at debug level) a line per scrape and one for the cycle. */
+  #report(
+    results: readonly ScrapeResult[],
+    eligible: number,
+    listed: ListOutcome,
+    times: { readonly startedMs: number; readonly t0: number; readonly scrapeSeconds: number },
+  ): void {
     const scraped = results.filter((r) => r.ok).length;
-    if (debug) {
+    if (this.#o.log.isLevelEnabled('debug')) {
       for (const r of results) {
         const common = {
           device_id: r.target.deviceId,
@@ -314,10 +361,10 @@ export class Refresher {
       }
       this.#o.log.debug(
         {
-          duration_ms: Math.round(performance.now() - t0),
-          api_ok: list !== undefined,
+          duration_ms: Math.round(performance.now() - times.t0),
+          api_ok: listed.list !== undefined,
           devices: this.#devices?.length ?? 0,
-          eligible: targets.length,
+          eligible,
           scraped,
           failed: results.length - scraped,
         },
@@ -332,17 +379,17 @@ export class Refresher {
         reason: r.reason,
         message: r.message,
         hint: failureHint(r.reason, r.message, r.status),
-        since: new Date(this.#failingSince.get(r.target.deviceId) ?? startedMs).toISOString(),
+        since: new Date(this.#scrapes.failingSinceMs(r.target.deviceId) ?? times.startedMs).toISOString(),
       }));
     this.#o.status.record(
       {
-        startedAt: new Date(startedMs).toISOString(),
-        durationSeconds: (performance.now() - t0) / 1000,
-        scrapeDurationSeconds: scrapeSeconds,
-        apiOk: list !== undefined,
-        ...(apiError === undefined ? {} : { apiError }),
+        startedAt: new Date(times.startedMs).toISOString(),
+        durationSeconds: (performance.now() - times.t0) / 1000,
+        scrapeDurationSeconds: times.scrapeSeconds,
+        apiOk: listed.list !== undefined,
+        ...(listed.error === undefined ? {} : { apiError: listed.error }),
         devicesDiscovered: this.#devices?.length ?? 0,
-        devicesEligible: targets.length,
+        devicesEligible: eligible,
         devicesScraped: scraped,
         scrapeFailures: results.length - scraped,
       },
@@ -358,59 +405,6 @@ export class Refresher {
 
   #targets(selections: readonly Selection[]): ScrapeTarget[] {
     return this.#o.scrapeDevices === false ? [] : selections.flatMap((s) => (s.target === undefined ? [] : [s.target]));
-  }
-
-  #applyScrapes(results: readonly ScrapeResult[], nowSeconds: number): void {
-    const next = new Map<string, DeviceScrapeState>();
-    const retainSeconds = (RETAIN_INTERVALS * this.#o.intervalMs) / 1000;
-    for (const r of results) {
-      const id = r.target.deviceId;
-      const previous = this.#scrapes.get(id);
-      if (r.ok) {
-        if (this.#failingSince.has(id)) {
-          this.#o.log.info({ device_id: id, device_name: r.target.deviceName }, 'device scrape recovered');
-          this.#failingSince.delete(id);
-        }
-        next.set(id, { last: r, families: r.families, lastSuccessSeconds: nowSeconds });
-        continue;
-      }
-      const key = `${id}\u0000${r.reason}`;
-      this.#deviceErrors.set(key, (this.#deviceErrors.get(key) ?? 0) + 1);
-      if (!this.#failingSince.has(id)) {
-        // Logged when the state changes, not on every cycle.
-        this.#failingSince.set(id, nowSeconds * 1000);
-        this.#o.log.warn(
-          { device_id: id, device_name: r.target.deviceName, reason: r.reason, detail: r.message },
-          'device scrape failed',
-        );
-      }
-      const last = previous?.lastSuccessSeconds;
-      const fresh = last !== undefined && nowSeconds - last <= retainSeconds;
-      next.set(id, { last: r, families: fresh ? previous?.families : undefined, lastSuccessSeconds: last });
-    }
-    // Devices no longer scraped lose their series and their error counters.
-    for (const key of this.#deviceErrors.keys()) {
-      if (!next.has(key.split('\u0000')[0]!)) this.#deviceErrors.delete(key);
-    }
-    for (const id of this.#failingSince.keys()) if (!next.has(id)) this.#failingSince.delete(id);
-    this.#scrapes = next;
-  }
-
-  #noteSelectionChanges(selections: readonly Selection[]): void {
-    const states = new Map<string, SelectionState>();
-    for (const s of selections) {
-      states.set(s.device.id, s.state);
-      if (s.state === 'address_refused') {
-        this.#addressRefusals++;
-        if (this.#lastStates.get(s.device.id) !== 'address_refused') {
-          this.#o.log.warn(
-            { device_id: s.device.id, device_name: s.device.name, addresses: s.device.addresses },
-            'device address is outside SCRAPE_ALLOWED_CIDRS; not scraping it',
-          );
-        }
-      }
-    }
-    this.#lastStates = states;
   }
 }
 
