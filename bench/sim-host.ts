@@ -8,11 +8,11 @@
 //
 // Messages: {type:'stats'} -> SimStats counters; {type:'close'}.
 import { setMaxListeners } from 'node:events';
-import { startTailnet, type SimTailnet } from '../src/sim/tailnet.js';
+import { startTailnet, type SimTailnet } from '../src/sim/tailscale/index.js';
 import { serveHelper } from './lib.js';
 
 async function main(): Promise<void> {
-  // The simulator's device servers park every delayed answer on one shared AbortSignal (fake-device.ts
+  // The simulator's device servers park every delayed answer on one shared AbortSignal (device-fleet.ts
   // #wait), so more than 10 concurrent scrapes print a MaxListenersExceededWarning from this process.
   // Harmless here; silenced so it is not mistaken for a warning of the exporter.
   setMaxListeners(0);

@@ -8,7 +8,7 @@ import { startApp } from '../src/app.js';
 import { loadConfig } from '../src/config/load.js';
 import { tuneHeapGrowth } from '../src/heap.js';
 import { createLogger } from '../src/log.js';
-import { startTailnet, type ApiFault, type DeviceFault } from '../src/sim/tailnet.js';
+import { startTailnet, type ApiFault, type DeviceFault } from '../src/sim/tailscale/index.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 120);
 const FAULT_EVERY_MS = Number(process.env.SOAK_FAULT_EVERY_MS ?? 500);

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { BackendName } from './config/backends.js';
 import type { Config } from './config/load.js';
-import type { SimHeadscale, StartHeadscaleOptions } from './sim/headscale.js';
-import type { SimTailnet, StartTailnetOptions } from './sim/tailnet.js';
+import type { SimHeadscale, StartHeadscaleOptions } from './sim/headscale/index.js';
+import type { SimTailnet, StartTailnetOptions } from './sim/tailscale/index.js';
 import type { CloseStack } from './util/close-stack.js';
 
 // Simulator mode (--demo, TEST_DEVICES) for the composition root: starts the simulated control server and its
@@ -32,7 +32,7 @@ const SIMULATORS: Readonly<
   Record<BackendName, (config: Config, scenario: Scenario, log: Logger, closes: CloseStack) => Promise<Demo>>
 > = {
   async headscale(config, scenario, log, closes) {
-    const { startHeadscale } = await import('./sim/headscale.js');
+    const { startHeadscale } = await import('./sim/headscale/index.js');
     const headscale = await startHeadscale({ scenario });
     closes.push('simulated Headscale', () => headscale.close());
     log.info(
@@ -51,7 +51,7 @@ const SIMULATORS: Readonly<
     };
   },
   async tailscale(config, scenario, log, closes) {
-    const { startTailnet } = await import('./sim/tailnet.js');
+    const { startTailnet } = await import('./sim/tailscale/index.js');
     const tailnet = await startTailnet({ scenario });
     closes.push('simulated tailnet', () => tailnet.close());
     log.info({ api_url: tailnet.apiUrl, devices: tailnet.devices.length }, 'running on the built-in simulated tailnet');

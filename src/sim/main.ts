@@ -3,12 +3,12 @@
 // Prints one JSON line (no secrets) and runs until SIGTERM/SIGINT. Fixed credentials can be given
 // through TSMETRICS_SIM_CLIENT_ID, TSMETRICS_SIM_CLIENT_SECRET and TSMETRICS_SIM_API_KEY, so a
 // separately started exporter can authenticate without the secret ever being printed.
-// With --headscale it runs the simulated Headscale instead (see headscale-cli.ts).
+// With --headscale it runs the simulated Headscale instead (see headscale/cli.ts).
 import { parseArgs } from 'node:util';
-import { HEADSCALE_USAGE, runHeadscaleCli, wantsHeadscale } from './headscale-cli.js';
-import type { Scenario } from './scenarios.js';
-import { startTailnet, type StartTailnetOptions } from './tailnet.js';
-import { closeOnSignal } from './http-util.js';
+import { HEADSCALE_USAGE, runHeadscaleCli, wantsHeadscale } from './headscale/cli.js';
+import type { Scenario } from './tailscale/scenarios.js';
+import { startTailnet, type StartTailnetOptions } from './tailscale/index.js';
+import { closeOnSignal } from './shared/http.js';
 
 const USAGE =
   'usage: main.js [--scenario demo|edge-cases|count:N|names:a,b,c] [--api-port N] [--metrics-port N]' +

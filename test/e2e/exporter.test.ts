@@ -229,7 +229,7 @@ test('a failing device keeps its last good series, flagged by scrape_up 0 and an
 });
 
 test('edge cases: hostile names and out-of-range addresses are handled, the output still passes promtool', async (t) => {
-  const { startTailnet } = await import('../../src/sim/tailnet.js');
+  const { startTailnet } = await import('../../src/sim/tailscale/index.js');
   const sim = await startTailnet({ scenario: 'edge-cases' });
   t.after(() => sim.close());
   const { startApp } = await import('../../src/app.js');
@@ -402,7 +402,7 @@ test('the HTTP server bounds header size and answers oversized requests with 431
 });
 
 test('a password in TAILSCALE_API_URL never reaches the start-up log, /debug or an API error', async (t) => {
-  const { startTailnet } = await import('../../src/sim/tailnet.js');
+  const { startTailnet } = await import('../../src/sim/tailscale/index.js');
   const sim = await startTailnet({ scenario: { names: ['gw-1'] } });
   t.after(() => sim.close());
   const password = 'proxy-PASSWORD-0123';
@@ -458,7 +458,7 @@ test("LOG_LEVEL=debug explains every cycle: API calls with durations, each devic
 });
 
 test('an API that fails before any list succeeded does not claim to serve last good data', async (t) => {
-  const { startTailnet } = await import('../../src/sim/tailnet.js');
+  const { startTailnet } = await import('../../src/sim/tailscale/index.js');
   const sim = await startTailnet({ scenario: { names: ['gw-1'] } });
   t.after(() => sim.close());
   sim.setApiFault({ kind: 'status', status: 500 });

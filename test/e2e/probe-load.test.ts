@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { startTailnet } from '../../src/sim/tailnet.js';
+import { startTailnet } from '../../src/sim/tailscale/index.js';
 import { startExporterWith } from '../helpers/exporter.js';
 import { sleep, startPrometheus } from '../helpers/prometheus.js';
 

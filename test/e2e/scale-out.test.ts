@@ -3,7 +3,7 @@ import { test, type TestContext } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { inShard } from '../../src/devices/shard.js';
 import { fnv1a32 } from '../../src/util/fnv.js';
-import { startTailnet, type SimTailnet } from '../../src/sim/tailnet.js';
+import { startTailnet, type SimTailnet } from '../../src/sim/tailscale/index.js';
 import { startExporterWith } from '../helpers/exporter.js';
 
 const exporterOn = (t: TestContext, sim: SimTailnet, env: Record<string, string> = {}) =>

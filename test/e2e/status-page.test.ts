@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startTailnet } from '../../src/sim/tailnet.js';
+import { startTailnet } from '../../src/sim/tailscale/index.js';
 import { startExporter, startExporterWith } from '../helpers/exporter.js';
 
 // The status page over HTTP: where it is served, to whom, and what it says about a tailnet with trouble.

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
-import { startTailnet } from '../../src/sim/tailnet.js';
+import { startTailnet } from '../../src/sim/tailscale/index.js';
 import { memoryLogger } from '../helpers/log.js';
 import { seriesValues } from '../helpers/exporter.js';
 

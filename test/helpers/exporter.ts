@@ -3,7 +3,7 @@ import type { TestContext } from 'node:test';
 import { startApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { startDemo } from '../../src/demo.js';
-import type { SimTailnet } from '../../src/sim/tailnet.js';
+import type { SimTailnet } from '../../src/sim/tailscale/index.js';
 import { CloseStack } from '../../src/util/close-stack.js';
 import { memoryLogger } from './log.js';
 

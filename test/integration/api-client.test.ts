@@ -9,7 +9,7 @@ import { HttpTailscaleApi } from '../../src/tailscale/api.js';
 import { OAuthTokenSource, StaticToken, type TokenSource } from '../../src/tailscale/auth.js';
 import { RequestStats } from '../../src/tailscale/request-stats.js';
 import { parseRetryAfter, backoffMs, DEFAULT_RETRY } from '../../src/tailscale/retry.js';
-import { startTailnet } from '../../src/sim/tailnet.js';
+import { startTailnet } from '../../src/sim/tailscale/index.js';
 import { memoryLogger } from '../helpers/log.js';
 import { refreshData } from '../helpers/refresh-data.js';
 

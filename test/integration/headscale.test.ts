@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
-import { startHeadscale } from '../../src/sim/headscale.js';
+import { startHeadscale } from '../../src/sim/headscale/index.js';
 import { nodeTags, nodeToDevice } from '../../src/tailscale/headscale.js';
 import { seriesValues, startExporterWith } from '../helpers/exporter.js';
 import { promtoolCheck } from '../helpers/promtool.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
-import { startTailnet, type SimTailnet } from '../../src/sim/tailnet.js';
+import { startTailnet, type SimTailnet } from '../../src/sim/tailscale/index.js';
 import { memoryLogger } from '../helpers/log.js';
 import { seriesValues, startExporterWith } from '../helpers/exporter.js';
 import { promtoolCheck } from '../helpers/promtool.js';

@@ -13,9 +13,9 @@ import {
   TX_PACKETS,
 } from '../../src/tailscale/flow-logs.js';
 import { RequestStats } from '../../src/tailscale/request-stats.js';
-import { trafficCounter, TRAFFIC_PATHS } from '../../src/sim/client-metrics.js';
-import { MAX_FLOW_DELAY_MS } from '../../src/sim/flow-logs.js';
-import { startTailnet, type SimTailnet } from '../../src/sim/tailnet.js';
+import { trafficCounter, TRAFFIC_PATHS } from '../../src/sim/shared/client-metrics.js';
+import { MAX_FLOW_DELAY_MS } from '../../src/sim/tailscale/flow-logs.js';
+import { startTailnet, type SimTailnet } from '../../src/sim/tailscale/index.js';
 import { memoryLogger } from '../helpers/log.js';
 import { seriesValues, startExporterWith } from '../helpers/exporter.js';
 

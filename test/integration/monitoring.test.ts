@@ -6,8 +6,8 @@ import { test, type TestContext } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { ApiError } from '../../src/errors.js';
 import { Inventory } from '../../src/refresh/inventory.js';
-import { WEBHOOK_SECRETS } from '../../src/sim/integrations.js';
-import { startTailnet, type SimTailnet } from '../../src/sim/tailnet.js';
+import { WEBHOOK_SECRETS } from '../../src/sim/tailscale/integrations.js';
+import { startTailnet, type SimTailnet } from '../../src/sim/tailscale/index.js';
 import { tailscaleResources } from '../../src/tailscale/api.js';
 import type { TailnetJson } from '../../src/tailscale/inventory.js';
 import {

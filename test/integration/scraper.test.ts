@@ -4,7 +4,7 @@ import { DeviceScraper, type ScrapeResult } from '../../src/devices/scraper.js';
 import { makeSelector } from '../../src/devices/targets.js';
 import { render } from '../../src/exposition/render.js';
 import { relabelFamilies } from '../../src/collectors/client-metrics.js';
-import { startTailnet } from '../../src/sim/tailnet.js';
+import { startTailnet } from '../../src/sim/tailscale/index.js';
 import { StaticToken } from '../../src/tailscale/auth.js';
 import { HttpTailscaleApi } from '../../src/tailscale/api.js';
 import { RequestStats } from '../../src/tailscale/request-stats.js';

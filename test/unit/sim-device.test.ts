@@ -4,7 +4,12 @@ import assert from 'node:assert/strict';
 import { httpGet, type Reply } from '../helpers/http.js';
 import { createServer, request } from 'node:http';
 import { test, type TestContext } from 'node:test';
-import { startTailnet, type SimDevice, type SimTailnet, type StartTailnetOptions } from '../../src/sim/tailnet.js';
+import {
+  startTailnet,
+  type SimDevice,
+  type SimTailnet,
+  type StartTailnetOptions,
+} from '../../src/sim/tailscale/index.js';
 
 const T0 = Date.parse('2026-09-01T12:00:00Z');
 

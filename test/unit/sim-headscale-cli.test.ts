@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { parseHeadscaleOptions, wantsHeadscale } from '../../src/sim/headscale-cli.js';
+import { parseHeadscaleOptions, wantsHeadscale } from '../../src/sim/headscale/cli.js';
 
 const MAIN = fileURLToPath(new URL('../../src/sim/main.js', import.meta.url));
 

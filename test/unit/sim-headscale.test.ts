@@ -11,7 +11,7 @@ import {
   type SimHeadscale,
   type SimHeadscaleNode,
   type StartHeadscaleOptions,
-} from '../../src/sim/headscale.js';
+} from '../../src/sim/headscale/index.js';
 
 const T0 = Date.parse('2026-09-01T12:00:00Z');
 const DAY = 86_400_000;

@@ -2,8 +2,8 @@
 // live-API differences tailscale-facts.md records allowed by instance path and nothing else.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { API_ENDPOINTS } from '../../src/sim/fake-api.js';
-import { startTailnet } from '../../src/sim/tailnet.js';
+import { API_ENDPOINTS } from '../../src/sim/tailscale/api.js';
+import { startTailnet } from '../../src/sim/tailscale/index.js';
 import { assertMatchesOpenApi, documented, openApiErrors } from '../helpers/openapi.js';
 
 test('every documented GET of the simulated API answers in the shape of the OpenAPI document', async (t) => {

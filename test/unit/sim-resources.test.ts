@@ -2,8 +2,8 @@
 // settings with nulls, DNS, Tailscale Services, the policy file (HuJSON vs JSON, ETag), faults, stats.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { standardizeHuJson } from '../../src/sim/policy.js';
-import { startTailnet, type SimTailnet, type StartTailnetOptions } from '../../src/sim/tailnet.js';
+import { standardizeHuJson } from '../../src/sim/tailscale/policy.js';
+import { startTailnet, type SimTailnet, type StartTailnetOptions } from '../../src/sim/tailscale/index.js';
 
 const T0 = Date.parse('2026-09-01T12:00:00Z');
 const DAY = 86_400_000;

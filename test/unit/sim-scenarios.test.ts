@@ -5,10 +5,10 @@ import { once } from 'node:events';
 import { request } from 'node:http';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { isoTime } from '../../src/sim/device.js';
-import { loopbackAddress } from '../../src/sim/ids.js';
-import { scenarioDevices } from '../../src/sim/scenarios.js';
-import { startTailnet, type SimDevice } from '../../src/sim/tailnet.js';
+import { isoTime } from '../../src/sim/shared/device.js';
+import { loopbackAddress } from '../../src/sim/shared/ids.js';
+import { scenarioDevices } from '../../src/sim/tailscale/scenarios.js';
+import { startTailnet, type SimDevice } from '../../src/sim/tailscale/index.js';
 
 const T0 = Date.parse('2026-09-01T12:00:00Z');
 

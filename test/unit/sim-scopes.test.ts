@@ -2,8 +2,8 @@
 // pure scope rules behind both.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { canGrant, covers } from '../../src/sim/scopes.js';
-import { API_ENDPOINTS, FORBIDDEN_MESSAGE, startTailnet, type SimTailnet } from '../../src/sim/tailnet.js';
+import { canGrant, covers } from '../../src/sim/tailscale/scopes.js';
+import { API_ENDPOINTS, FORBIDDEN_MESSAGE, startTailnet, type SimTailnet } from '../../src/sim/tailscale/index.js';
 
 const T0 = Date.parse('2026-09-01T12:00:00Z');
 

@@ -1,8 +1,8 @@
 // The fake Tailscale API over real loopback HTTP: OAuth, auth, device JSON shapes, API faults.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { ALL_ONLY_FIELDS, DEFAULT_FIELDS } from '../../src/sim/device-json.js';
-import { startTailnet, type SimTailnet, type StartTailnetOptions } from '../../src/sim/tailnet.js';
+import { ALL_ONLY_FIELDS, DEFAULT_FIELDS } from '../../src/sim/tailscale/device-json.js';
+import { startTailnet, type SimTailnet, type StartTailnetOptions } from '../../src/sim/tailscale/index.js';
 
 const T0 = Date.parse('2026-09-01T12:00:00Z');
 

@@ -1,5 +1,5 @@
 // Renders a device the way the Tailscale API does, including its omission quirks.
-import type { DeviceRecord } from './device.js';
+import type { DeviceRecord } from '../shared/device.js';
 
 export type FieldSet = 'default' | 'all';
 

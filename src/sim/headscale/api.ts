@@ -3,7 +3,7 @@
 // (httpAuthenticationMiddleware, createRouter), hscontrol/grpcv1.go (List*, GetNode, Health) and
 // grpc-gateway v2 runtime (errors as {"code","message","details"}, routing errors, query parsing).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { FaultSwitch } from './fault-switch.js';
+import { FaultSwitch } from '../shared/fault-switch.js';
 import {
   apiKeyJson,
   isTagged,
@@ -15,8 +15,8 @@ import {
   type HeadscaleFlavor,
   type HeadscaleTagModel,
   type SimHeadscaleNode,
-} from './headscale-model.js';
-import { closeServer, listen, sendJson, sendText } from './http-util.js';
+} from './model.js';
+import { closeServer, listen, sendJson, sendText } from '../shared/http.js';
 
 /** Request counters: `node` = ListNodes, `node_get` = GetNode. */
 type HeadscaleEndpoint = 'node' | 'node_get' | 'user' | 'preauthkey' | 'apikey' | 'policy' | 'health';

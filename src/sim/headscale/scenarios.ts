@@ -1,16 +1,16 @@
 // Named Headscale setups as data: users, pre-auth keys, API keys and node specs, relative to the
 // simulation's start. Which fields a version can express depends on the tag model (a tags-only
 // pre-auth key exists only in 0.28+), so the builders take it.
-import { DAY_MS, HOUR_MS } from './device.js';
+import { DAY_MS, HOUR_MS } from '../shared/device.js';
 import {
   EXIT_ROUTES,
   type HeadscaleTagModel,
   type RegisterMethod,
   type SimHeadscalePreAuthKey,
   type SimHeadscaleUser,
-} from './headscale-model.js';
-import { hexFrom } from './ids.js';
-import { EXPORTER_TAG } from './scenarios.js';
+} from './model.js';
+import { hexFrom } from '../shared/ids.js';
+import { EXPORTER_TAG } from '../tailscale/scenarios.js';
 
 export type HeadscaleScenario = 'demo' | { names: string[] };
 

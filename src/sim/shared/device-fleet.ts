@@ -16,7 +16,7 @@ import {
   TEXT_CONTENT_TYPE,
 } from './client-metrics.js';
 import type { SimDevice } from './device.js';
-import { closeServer, isAddressInUse, listen, sendText } from './http-util.js';
+import { closeServer, isAddressInUse, listen, sendText } from './http.js';
 
 export type DeviceFault =
   | { kind: 'hang' }

@@ -4,7 +4,7 @@
 // apikey}.proto). Two node shapes: `legacy` (0.26–0.27: forcedTags/invalidTags/validTags, every
 // node owned by a user) and `v028` (0.28+: one `tags` field, tagged nodes shown as the
 // "tagged-devices" user). Pure data and rendering, no I/O.
-import { hexFrom } from './ids.js';
+import { hexFrom } from '../shared/ids.js';
 
 export type HeadscaleTagModel = 'legacy' | 'v028';
 

@@ -4,7 +4,7 @@
 // made through the simulator's own methods are recorded at once; changes made by editing its live arrays
 // are noticed when the log is next read. Some events become visible only minutes after their eventTime.
 import { randomBytes } from 'node:crypto';
-import type { SimDevice } from './device.js';
+import type { SimDevice } from '../shared/device.js';
 import type { SimKey, SimSettings, SimUser } from './directory.js';
 
 export interface SimAuditEvent {

@@ -1,6 +1,6 @@
 // Named tailnets as data. Each entry lists only what differs from buildDevice()'s defaults
 // (an online, authorized Linux device); times are relative to the simulation's start.
-import { DAY_MS, HOUR_MS, MAGICDNS_SUFFIX, isoTime, type Distro, type SimDeviceSpec } from './device.js';
+import { DAY_MS, HOUR_MS, MAGICDNS_SUFFIX, isoTime, type Distro, type SimDeviceSpec } from '../shared/device.js';
 
 export type Scenario =
   'demo' | 'edge-cases' | { names: string[] } | { count: number; scrapedEvery?: number; seriesPerDevice?: number };

@@ -2,7 +2,7 @@
 // It stands in for the outside world, so nothing here imports from src/ outside src/sim.
 import { randomBytes } from 'node:crypto';
 import { ApiState } from './api-state.js';
-import { buildDevice, deviceMatches, type SimDevice, type SimDeviceSpec } from './device.js';
+import { buildDevice, deviceMatches, type SimDevice, type SimDeviceSpec } from '../shared/device.js';
 import {
   apiKeyIdOf,
   scenarioDirectory,
@@ -14,20 +14,20 @@ import {
   type SimSettings,
   type SimUser,
 } from './directory.js';
-import { startFakeApi, type ApiFault, type EndpointName, type FakeApi, type SimLogs } from './fake-api.js';
+import { startFakeApi, type ApiFault, type EndpointName, type FakeApi, type SimLogs } from './api.js';
 import { SimFlowLogs } from './flow-logs.js';
 import { SimAuditLog, type AuditSources } from './audit-log.js';
-import { DeviceFleet, type DeviceFault } from './fake-device.js';
-import { loopbackAddress, tailnetIPv6 } from './ids.js';
+import { DeviceFleet, type DeviceFault } from '../shared/device-fleet.js';
+import { loopbackAddress, tailnetIPv6 } from '../shared/ids.js';
 import { mintIdToken, type IdTokenClaims } from './jwt.js';
 import { standardServiceHosts, type SimIntegrations } from './integrations.js';
 import { defaultPolicy, demoPolicy, type PolicyDocument, type PolicyObject } from './policy.js';
 import { scenarioDevices, type Scenario } from './scenarios.js';
 
-export type { ApiFault } from './fake-api.js';
-export { API_ENDPOINTS, FORBIDDEN_MESSAGE } from './fake-api.js';
-export type { DeviceFault } from './fake-device.js';
-export type { SimDevice } from './device.js';
+export type { ApiFault } from './api.js';
+export { API_ENDPOINTS, FORBIDDEN_MESSAGE } from './api.js';
+export type { DeviceFault } from '../shared/device-fleet.js';
+export type { SimDevice } from '../shared/device.js';
 
 export interface StartTailnetOptions {
   scenario?: Scenario;

@@ -2,11 +2,11 @@
 // Every data endpoint declares the OAuth scope it needs (API_ENDPOINTS); API access tokens have all.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ApiState } from './api-state.js';
-import type { SimDevice } from './device.js';
+import type { SimDevice } from '../shared/device.js';
 import { deviceJson, withWrongTypes, type FieldSet } from './device-json.js';
 import { OWNER_LOGIN, USER_ROLES, USER_TYPES, userId, type SimKey } from './directory.js';
-import { FaultSwitch } from './fault-switch.js';
-import { closeServer, listen, readBody, sendError, sendJson, sendText } from './http-util.js';
+import { FaultSwitch } from '../shared/fault-switch.js';
+import { closeServer, listen, readBody, sendError, sendJson, sendText } from '../shared/http.js';
 import {
   allUsers,
   corruptBody,

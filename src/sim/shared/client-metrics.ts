@@ -1,6 +1,6 @@
 // The `tailscaled_*` client metrics a device's web client serves (tailscale-facts §2.1), plus the
 // deliberately broken variants used by device faults. Pure text generation, no I/O.
-import { fnv1a32 } from '../util/fnv.js';
+import { fnv1a32 } from '../../util/fnv.js';
 import type { SimDevice } from './device.js';
 
 export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';

@@ -3,13 +3,8 @@
 // secrets) and runs until SIGTERM/SIGINT. A fixed API key can be given through
 // TSMETRICS_SIM_HEADSCALE_API_KEY so a separately started exporter can authenticate.
 import { parseArgs } from 'node:util';
-import {
-  startHeadscale,
-  type HeadscaleScenario,
-  type HeadscaleTagModel,
-  type StartHeadscaleOptions,
-} from './headscale.js';
-import { closeOnSignal } from './http-util.js';
+import { startHeadscale, type HeadscaleScenario, type HeadscaleTagModel, type StartHeadscaleOptions } from './index.js';
+import { closeOnSignal } from '../shared/http.js';
 
 export const HEADSCALE_USAGE =
   'usage: main.js --headscale [--tag-model legacy|v028] [--scenario demo|names:a,b,c] [--api-port N] [--metrics-port N]';

@@ -6,9 +6,9 @@
 // default lag, so a window already read gains records. Wire shape as the live API sends it: numeric
 // `proto`, `:0` for no port, exit entries without `dst`, DERP relays as 127.3.3.40:<region>, `srcNode` and
 // `dstNodes`, empty lists left out.
-import type { SimDevice } from './device.js';
-import { fnv1a32 } from '../util/fnv.js';
-import { trafficCounter, type TrafficPath } from './client-metrics.js';
+import type { SimDevice } from '../shared/device.js';
+import { fnv1a32 } from '../../util/fnv.js';
+import { trafficCounter, type TrafficPath } from '../shared/client-metrics.js';
 
 /** One record per device per minute by default (the live clients log every few seconds; see README). */
 const DEFAULT_FLOW_PERIOD_MS = 60_000;

@@ -3,9 +3,9 @@
 // devices serve theirs (one 127.0.X.Y per node, one shared port, same DeviceFleet).
 // It stands in for the outside world, so nothing here imports from src/ outside src/sim.
 import { randomBytes } from 'node:crypto';
-import { buildDevice, type SimDevice } from './device.js';
-import { DeviceFleet, type DeviceFault } from './fake-device.js';
-import { startHeadscaleApi, type HeadscaleApi, type HeadscaleApiStats, type HeadscaleFault } from './headscale-api.js';
+import { buildDevice, type SimDevice } from '../shared/device.js';
+import { DeviceFleet, type DeviceFault } from '../shared/device-fleet.js';
+import { startHeadscaleApi, type HeadscaleApi, type HeadscaleApiStats, type HeadscaleFault } from './api.js';
 import {
   appliedTags,
   isTagged,
@@ -16,14 +16,14 @@ import {
   type SimHeadscaleNode,
   type SimHeadscalePreAuthKey,
   type SimHeadscaleUser,
-} from './headscale-model.js';
-import { headscaleScenario, urlSafe, type HeadscaleNodeSpec, type HeadscaleScenario } from './headscale-scenarios.js';
-import { hexFrom, loopbackAddress } from './ids.js';
-import { EXPORTER_TAG } from './scenarios.js';
+} from './model.js';
+import { headscaleScenario, urlSafe, type HeadscaleNodeSpec, type HeadscaleScenario } from './scenarios.js';
+import { hexFrom, loopbackAddress } from '../shared/ids.js';
+import { EXPORTER_TAG } from '../tailscale/scenarios.js';
 
-export type { HeadscaleTagModel, SimHeadscaleNode } from './headscale-model.js';
-export { HEADSCALE_ZERO_TIME, TAGGED_DEVICES_USER_ID } from './headscale-model.js';
-export type { HeadscaleScenario } from './headscale-scenarios.js';
+export type { HeadscaleTagModel, SimHeadscaleNode } from './model.js';
+export { HEADSCALE_ZERO_TIME, TAGGED_DEVICES_USER_ID } from './model.js';
+export type { HeadscaleScenario } from './scenarios.js';
 
 export interface StartHeadscaleOptions {
   /** Default 'demo'. */
