@@ -5,13 +5,13 @@ import { httpGet, type GetOptions, type Reply } from '../helpers/http.js';
 import { connect } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import {
-  HEADSCALE_ZERO_TIME,
   startHeadscale,
   TAGGED_DEVICES_USER_ID,
   type SimHeadscale,
   type SimHeadscaleNode,
   type StartHeadscaleOptions,
 } from '../../src/sim/headscale/index.js';
+import { ZERO_TIME } from '../../src/sim/shared/time.js';
 
 const T0 = Date.parse('2026-09-01T12:00:00Z');
 const DAY = 86_400_000;
@@ -197,7 +197,7 @@ test('nodes v028: protojson shape, string ids, single tags field, tagged nodes s
   assert.deepEqual(gateway['tags'], ['tag:exporter', 'tag:gateway']);
   assert.equal((gateway['user'] as Obj)['id'], String(TAGGED_DEVICES_USER_ID));
   assert.equal((gateway['user'] as Obj)['name'], 'tagged-devices');
-  assert.equal((gateway['user'] as Obj)['createdAt'], HEADSCALE_ZERO_TIME);
+  assert.equal((gateway['user'] as Obj)['createdAt'], ZERO_TIME);
   assert.equal(gateway['expiry'], null, 'tagged nodes never expire: expiry null');
   assert.deepEqual(gateway['availableRoutes'], ['10.20.0.0/16', '192.168.10.0/24']);
   assert.deepEqual(gateway['approvedRoutes'], ['10.20.0.0/16']);
@@ -251,7 +251,7 @@ test('nodes legacy: forcedTags/validTags/invalidTags, owners kept, zero-time exp
   assert.deepEqual(gateway['forcedTags'], ['tag:exporter']);
   assert.deepEqual(gateway['validTags'], ['tag:gateway', 'tag:exporter']);
   assert.equal((gateway['user'] as Obj)['name'], 'ops');
-  assert.equal(gateway['expiry'], HEADSCALE_ZERO_TIME, 'the client asked for no expiry');
+  assert.equal(gateway['expiry'], ZERO_TIME, 'the client asked for no expiry');
   assert.match((gateway['preAuthKey'] as Obj)['key'] as string, /^[0-9a-f]{48}$/);
   const ci = byName(nodes, 'ci-runner-7f3a');
   assert.equal((ci['user'] as Obj)['name'], 'ops');

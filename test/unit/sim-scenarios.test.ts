@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { request } from 'node:http';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { isoTime } from '../../src/sim/shared/device.js';
+import { isoTime } from '../../src/sim/shared/time.js';
 import { loopbackAddress } from '../../src/sim/shared/ids.js';
 import { scenarioDevices } from '../../src/sim/tailscale/scenarios.js';
 import { startTailnet, type SimDevice } from '../../src/sim/tailscale/index.js';

@@ -19,10 +19,11 @@ import {
 } from './model.js';
 import { headscaleScenario, urlSafe, type HeadscaleNodeSpec, type HeadscaleScenario } from './scenarios.js';
 import { hexFrom, loopbackAddress } from '../shared/ids.js';
+import { DAY_MS } from '../shared/time.js';
 import { EXPORTER_TAG } from '../tailscale/scenarios.js';
 
 export type { HeadscaleTagModel, SimHeadscaleNode } from './model.js';
-export { HEADSCALE_ZERO_TIME, TAGGED_DEVICES_USER_ID } from './model.js';
+export { TAGGED_DEVICES_USER_ID } from './model.js';
 export type { HeadscaleScenario } from './scenarios.js';
 
 export interface StartHeadscaleOptions {
@@ -117,7 +118,7 @@ export async function startHeadscale(options: StartHeadscaleOptions = {}): Promi
     onFault: (kind) => increment(stats.faultsInjected, `device:${kind}`),
   });
   let databaseHealthy = true;
-  const policy = { text: defaultPolicy(data), updatedAt: startedAt - 7 * 86_400_000 };
+  const policy = { text: defaultPolicy(data), updatedAt: startedAt - 7 * DAY_MS };
   let api: HeadscaleApi;
   try {
     api = await startHeadscaleApi({
@@ -322,8 +323,8 @@ function apiKeyCredential(
 function makeApiKey(model: HeadscaleTagModel, fixed: string | undefined, startedAt: number): SimHeadscaleApiKey {
   const times = {
     id: 1,
-    expiration: startedAt + 80 * 86_400_000,
-    createdAt: startedAt - 10 * 86_400_000,
+    expiration: startedAt + 80 * DAY_MS,
+    createdAt: startedAt - 10 * DAY_MS,
     lastSeen: startedAt - 60_000,
   };
   if (fixed !== undefined) return { ...times, prefix: prefixOf(fixed), key: fixed };

@@ -5,14 +5,13 @@
 // node owned by a user) and `v028` (0.28+: one `tags` field, tagged nodes shown as the
 // "tagged-devices" user). Pure data and rendering, no I/O.
 import { hexFrom } from '../shared/ids.js';
+import { isoTimeMillis, ZERO_TIME } from '../shared/time.js';
 
 export type HeadscaleTagModel = 'legacy' | 'v028';
 
 export type RegisterMethod =
   'REGISTER_METHOD_UNSPECIFIED' | 'REGISTER_METHOD_AUTH_KEY' | 'REGISTER_METHOD_CLI' | 'REGISTER_METHOD_OIDC';
 
-/** `google.protobuf.Timestamp` of Go's zero time, as protojson writes it. */
-export const HEADSCALE_ZERO_TIME = '0001-01-01T00:00:00Z';
 export const EXIT_ROUTES: readonly string[] = ['0.0.0.0/0', '::/0'];
 
 /** The pseudo user 0.28+ puts on tagged nodes in node lists (hscontrol/types/users.go TaggedDevices). */
@@ -120,7 +119,7 @@ export function isTagged(node: SimHeadscaleNode): boolean {
  * 9-digit form real servers send; Date.parse still yields `ms`.
  */
 export function protoTime(ms: number, salt?: string): string {
-  const iso = new Date(ms).toISOString();
+  const iso = isoTimeMillis(ms);
   const seconds = iso.slice(0, 19);
   const millis = iso.slice(20, 23);
   if (salt !== undefined) {
@@ -153,7 +152,7 @@ function taggedDevicesUserJson(): Json {
   return {
     id: String(TAGGED_DEVICES_USER_ID),
     name: 'tagged-devices',
-    createdAt: HEADSCALE_ZERO_TIME,
+    createdAt: ZERO_TIME,
     displayName: 'Tagged Devices',
     email: '',
     providerId: '',
@@ -226,7 +225,7 @@ export function nodeJson(node: SimHeadscaleNode, ctx: NodeRenderContext): Json {
     name: node.hostname,
     user: taggedView ? (v030 ? null : taggedDevicesUserJson()) : owner === undefined ? null : userJson(owner),
     lastSeen: time(node.lastSeen, `node:${node.id}:seen`),
-    expiry: node.expiry === 'zero' ? (v030 ? null : HEADSCALE_ZERO_TIME) : time(node.expiry, `node:${node.id}:expiry`),
+    expiry: node.expiry === 'zero' ? (v030 ? null : ZERO_TIME) : time(node.expiry, `node:${node.id}:expiry`),
     preAuthKey: key === undefined ? null : preAuthKeyJson(key, data, model),
     createdAt: protoTime(node.createdAt, `node:${node.id}:created`),
     registerMethod: node.registerMethod,

@@ -1,7 +1,7 @@
 // Named Headscale setups as data: users, pre-auth keys, API keys and node specs, relative to the
 // simulation's start. Which fields a version can express depends on the tag model (a tags-only
 // pre-auth key exists only in 0.28+), so the builders take it.
-import { DAY_MS, HOUR_MS } from '../shared/device.js';
+import { DAY_MS, HOUR_MS } from '../shared/time.js';
 import {
   EXIT_ROUTES,
   type HeadscaleTagModel,

@@ -1,9 +1,9 @@
 // The simulated device: the Tailscale API Device object (wire names and types, tailscale-facts §1.3)
 // plus what the simulator needs to serve its client metrics.
 import { keyFrom, numericId, stableNodeId, tailnetIPv4, tailnetIPv6 } from './ids.js';
+import { DAY_MS, isoTime, ZERO_TIME } from './time.js';
 
 export const MAGICDNS_SUFFIX = 'tail1234.ts.net';
-export const ZERO_TIME = '0001-01-01T00:00:00Z';
 const DEFAULT_CLIENT_VERSION = '1.80.2-t62b8bf6a0-g3c35ee987';
 const DEFAULT_USER = 'admin@example.com';
 
@@ -178,13 +178,6 @@ function connectivity(index: number, homeRegionId: number): ClientConnectivity {
 /** True if `key` names this device: nodeId, numeric id, hostname or MagicDNS name. */
 export function deviceMatches(device: DeviceRecord, key: string): boolean {
   return device.nodeId === key || device.id === key || device.hostname === key || device.name === key;
-}
-
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 24 * HOUR_MS;
-
-export function isoTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** MagicDNS-style label: lowercase letters, digits and dashes. */

@@ -5,6 +5,7 @@
 // are noticed when the log is next read. Some events become visible only minutes after their eventTime.
 import { randomBytes } from 'node:crypto';
 import type { SimDevice } from '../shared/device.js';
+import { isoTimeMillis, ZERO_TIME } from '../shared/time.js';
 import type { SimKey, SimSettings, SimUser } from './directory.js';
 
 export interface SimAuditEvent {
@@ -31,7 +32,6 @@ interface Actor {
 
 const ADMIN: Actor = { type: 'USER', id: 'uSimAdminCNTRL', loginName: 'admin@example.com', displayName: 'Admin' };
 const AUTOMATION: Actor = { type: 'OAUTH_CLIENT', id: 'kSimOAuthCNTRL', displayName: 'gitops' };
-const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 /** What the trail last saw, to tell what changed. */
 interface Seen {
@@ -73,7 +73,7 @@ export class SimAuditLog {
     o: { origin?: string; actor?: Actor; old?: unknown; new?: unknown; lateMs?: number } = {},
   ): void {
     const json: Record<string, unknown> = {
-      eventTime: new Date(nowMs).toISOString(),
+      eventTime: isoTimeMillis(nowMs),
       type: 'CONFIG',
       deferredAt: ZERO_TIME,
       eventGroupID: randomBytes(16).toString('hex'),

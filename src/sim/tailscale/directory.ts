@@ -2,7 +2,7 @@
 // tailnet settings, as plain data. Wire names and shapes follow the OpenAPI schemas `User`, `Key`,
 // `VIPServiceInfo`, `DnsPreferences`, `DnsSearchPaths`, `SplitDns` and `TailnetSettings`
 // (tailscale-client-go-v2 tools/openapi/spec/tailscale-v2-openapi.yaml). Times are relative to `now`.
-import { DAY_MS, HOUR_MS, ZERO_TIME, isoTime } from '../shared/device.js';
+import { DAY_MS, HOUR_MS, ZERO_TIME, isoTime } from '../shared/time.js';
 import { stableId, tailnetIPv4, tailnetIPv6 } from '../shared/ids.js';
 import { standardIntegrations, type SimIntegrations } from './integrations.js';
 import type { Scenario } from './scenarios.js';

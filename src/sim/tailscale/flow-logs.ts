@@ -9,11 +9,12 @@
 import type { SimDevice } from '../shared/device.js';
 import { fnv1a32 } from '../../util/fnv.js';
 import { trafficCounter, type TrafficPath } from '../shared/client-metrics.js';
+import { HOUR_MS, isoTimeMillis } from '../shared/time.js';
 
 /** One record per device per minute by default (the live clients log every few seconds; see README). */
 const DEFAULT_FLOW_PERIOD_MS = 60_000;
 /** Records exist from an hour before the simulation started: a fresh exporter has a window to read. */
-const FLOW_HISTORY_MS = 3_600_000;
+const FLOW_HISTORY_MS = HOUR_MS;
 /** The latest a record is logged after its period ends (within the default lag plus look-back). */
 export const MAX_FLOW_DELAY_MS = 240_000;
 
@@ -45,8 +46,6 @@ function split(total: number, weights: readonly number[]): number[] {
   parts[parts.length - 1]! += total - parts.reduce((a, b) => a + b, 0);
   return parts;
 }
-
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 function nodeJson(d: SimDevice): Record<string, unknown> {
   return {
@@ -171,10 +170,10 @@ export class SimFlowLogs {
     const exitTraffic = exit ? [{ src: `${own}:0`, ...entry(exitIndex) }] : [];
 
     const json: Record<string, unknown> = {
-      logged: iso(loggedMs),
+      logged: isoTimeMillis(loggedMs),
       nodeId: d.nodeId,
-      start: iso(start),
-      end: iso(end),
+      start: isoTimeMillis(start),
+      end: isoTimeMillis(end),
       srcNode: nodeJson(d),
       ...(peers.length === 0 ? {} : { dstNodes: peers.map(nodeJson) }),
       virtualTraffic,

@@ -2,7 +2,7 @@
 // (OpenAPI `LogstreamEndpointPublishingStatus`), posture integrations (`PostureIntegration`), the hosts of
 // Tailscale Services (`ServiceHostInfo`) and webhook endpoints (`Webhook`). Plain data relative to `now`,
 // plus the damaged variants the 'empty' and 'wrong-types' API faults serve.
-import { HOUR_MS, isoTime } from '../shared/device.js';
+import { HOUR_MS, isoTime } from '../shared/time.js';
 import { stableId } from '../shared/ids.js';
 
 type LogType = 'configuration' | 'network';

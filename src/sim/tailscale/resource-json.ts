@@ -1,6 +1,7 @@
 // Renders the non-device resources the way the API sends them, plus the damaged variants the
 // 'empty' and 'wrong-types' API faults serve. Pure functions of the data and the clock.
-import { DAY_MS, isoTime, ZERO_TIME, type DeviceRecord } from '../shared/device.js';
+import type { DeviceRecord } from '../shared/device.js';
+import { DAY_MS, isoTime, ZERO_TIME } from '../shared/time.js';
 import {
   userId,
   type SimDns,

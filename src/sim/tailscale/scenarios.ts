@@ -1,6 +1,7 @@
 // Named tailnets as data. Each entry lists only what differs from buildDevice()'s defaults
 // (an online, authorized Linux device); times are relative to the simulation's start.
-import { DAY_MS, HOUR_MS, MAGICDNS_SUFFIX, isoTime, type Distro, type SimDeviceSpec } from '../shared/device.js';
+import { MAGICDNS_SUFFIX, type Distro, type SimDeviceSpec } from '../shared/device.js';
+import { DAY_MS, HOUR_MS, isoTime } from '../shared/time.js';
 
 export type Scenario =
   'demo' | 'edge-cases' | { names: string[] } | { count: number; scrapedEvery?: number; seriesPerDevice?: number };
