@@ -3,7 +3,7 @@
 // devices serve theirs (one 127.0.X.Y per node, one shared port, same DeviceFleet).
 // It stands in for the outside world, so nothing here imports from src/ outside src/sim.
 import { randomBytes } from 'node:crypto';
-import { buildDevice, type SimDevice } from '../shared/device.js';
+import { buildDevice, dnsLabel, type SimDevice } from '../shared/device.js';
 import { DeviceFleet, type DeviceFault } from '../shared/device-fleet.js';
 import { startHeadscaleApi, type HeadscaleApi, type HeadscaleApiStats, type HeadscaleFault } from './api.js';
 import {
@@ -18,7 +18,7 @@ import {
   type SimHeadscaleUser,
 } from './model.js';
 import { headscaleScenario, urlSafe, type HeadscaleNodeSpec, type HeadscaleScenario } from './scenarios.js';
-import { hexFrom, loopbackAddress } from '../shared/ids.js';
+import { cgnatIPv4, keyFrom, loopbackAddress } from '../shared/ids.js';
 import { DAY_MS } from '../shared/time.js';
 import { EXPORTER_TAG } from '../tailscale/scenarios.js';
 
@@ -226,12 +226,12 @@ class NodeFactory {
     const node: SimHeadscaleNode = {
       id,
       hostname: spec.hostname,
-      givenName: spec.givenName ?? givenNameOf(spec.hostname),
+      givenName: spec.givenName ?? dnsLabel(spec.hostname, 'node'),
       userId,
-      machineKey: `mkey:${hexFrom(`mkey:${seed}`, 64)}`,
-      nodeKey: `nodekey:${hexFrom(`nodekey:${seed}`, 64)}`,
-      discoKey: `discokey:${hexFrom(`discokey:${seed}`, 64)}`,
-      ipAddresses: [loopback ?? headscaleIPv4(id), `fd7a:115c:a1e0::${id.toString(16)}`],
+      machineKey: keyFrom('mkey', seed),
+      nodeKey: keyFrom('nodekey', seed),
+      discoKey: keyFrom('discokey', seed),
+      ipAddresses: [loopback ?? cgnatIPv4(id), `fd7a:115c:a1e0::${id.toString(16)}`],
       lastSeen: spec.lastSeen !== undefined ? spec.lastSeen : online ? nowMs - 30_000 : null,
       expiry: 'zero',
       createdAt: spec.createdAt ?? nowMs,
@@ -288,21 +288,6 @@ function metricsDevice(node: SimHeadscaleNode, spec: HeadscaleNodeSpec, seed: st
     enabledRoutes: { get: () => node.approvedRoutes, enumerable: true },
   });
   return device;
-}
-
-/** Sequential allocation from 100.64.0.0/10 as Headscale does: 100.64.0.1, 100.64.0.2, … */
-function headscaleIPv4(id: number): string {
-  const value = (100 << 24) + (64 << 16) + id;
-  return [24, 16, 8, 0].map((shift) => (value >>> shift) & 0xff).join('.');
-}
-
-/** Headscale's given name: the hostname as a DNS label. */
-function givenNameOf(hostname: string): string {
-  const label = hostname
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-  return label === '' ? 'node' : label.slice(0, 63);
 }
 
 /** The full credential and stored prefix of an API key in the model's format. */

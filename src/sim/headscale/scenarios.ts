@@ -9,7 +9,7 @@ import {
   type SimHeadscalePreAuthKey,
   type SimHeadscaleUser,
 } from './model.js';
-import { hexFrom } from '../shared/ids.js';
+import { charsFrom, hexFrom } from '../shared/ids.js';
 import { EXPORTER_TAG } from '../tailscale/scenarios.js';
 
 export type HeadscaleScenario = 'demo' | { names: string[] };
@@ -75,10 +75,7 @@ const URL_SAFE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 
 /** `length` characters of URL-safe base64 alphabet derived from `seed` (util.GenerateRandomStringURLSafe's alphabet). */
 export function urlSafe(seed: string, length: number): string {
-  const hex = hexFrom(seed, length * 2);
-  let out = '';
-  for (let i = 0; i < length; i++) out += URL_SAFE[parseInt(hex.slice(i * 2, i * 2 + 2), 16) % 64];
-  return out;
+  return charsFrom(seed, length, URL_SAFE);
 }
 
 function cliUser(id: number, name: string, createdAt: number, extra: Partial<SimHeadscaleUser> = {}): SimHeadscaleUser {

@@ -122,7 +122,7 @@ export function buildDevice(
     id: numericId(seed),
     nodeId: stableNodeId(seed),
     user: DEFAULT_USER,
-    name: `${dnsLabel(hostname)}.${MAGICDNS_SUFFIX}`,
+    name: `${dnsLabel(hostname, 'device')}.${MAGICDNS_SUFFIX}`,
     hostname,
     clientVersion: external ? '' : DEFAULT_CLIENT_VERSION,
     updateAvailable: false,
@@ -180,11 +180,11 @@ export function deviceMatches(device: DeviceRecord, key: string): boolean {
   return device.nodeId === key || device.id === key || device.hostname === key || device.name === key;
 }
 
-/** MagicDNS-style label: lowercase letters, digits and dashes. */
-function dnsLabel(hostname: string): string {
+/** MagicDNS-style label (and Headscale's given name): lowercase letters, digits and dashes. */
+export function dnsLabel(hostname: string, fallback: string): string {
   const label = hostname
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, '-')
     .replace(/^-+|-+$/g, '');
-  return label === '' ? 'device' : label.slice(0, 63);
+  return label === '' ? fallback : label.slice(0, 63);
 }

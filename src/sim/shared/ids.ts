@@ -24,16 +24,21 @@ export function stableNodeId(seed: string): string {
   return stableId('n', `node:${seed}`);
 }
 
-/** A control-plane style id: `prefix` + 10 base62 characters + "CNTRL" (users "u…", keys "k…"). */
-export function stableId(prefix: string, seed: string): string {
-  const hex = hexFrom(seed, 20);
-  let body = '';
-  for (let i = 0; i < 20; i += 2) body += BASE62[parseInt(hex.slice(i, i + 2), 16) % 62];
-  return `${prefix}${body}CNTRL`;
+/** `length` characters of `alphabet` derived from `seed`, one per hex pair. */
+export function charsFrom(seed: string, length: number, alphabet: string): string {
+  const hex = hexFrom(seed, length * 2);
+  let out = '';
+  for (let i = 0; i < length; i++) out += alphabet[parseInt(hex.slice(i * 2, i * 2 + 2), 16) % alphabet.length];
+  return out;
 }
 
-/** A `prefix:` + 64 hex key, the shape of machine keys, node keys and tailnet-lock keys. */
-export function keyFrom(prefix: 'mkey' | 'nodekey' | 'tlpub', seed: string): string {
+/** A control-plane style id: `prefix` + 10 base62 characters + "CNTRL" (users "u…", keys "k…"). */
+export function stableId(prefix: string, seed: string): string {
+  return `${prefix}${charsFrom(seed, 10, BASE62)}CNTRL`;
+}
+
+/** A `prefix:` + 64 hex key, the shape of machine, node, disco and tailnet-lock keys. */
+export function keyFrom(prefix: 'mkey' | 'nodekey' | 'discokey' | 'tlpub', seed: string): string {
   return `${prefix}:${hexFrom(`${prefix}:${seed}`, 64)}`;
 }
 
@@ -42,15 +47,23 @@ export function keyFrom(prefix: 'mkey' | 'nodekey' | 'tlpub', seed: string): str
  * 2^22 is a bijection, so addresses never collide yet do not look sequential.
  */
 export function tailnetIPv4(n: number): string {
-  const offset = (Math.imul(n + 1, 2654435761) >>> 0) % (1 << 22);
-  const value = (100 << 24) + (64 << 16) + offset;
-  return [24, 16, 8, 0].map((shift) => (value >>> shift) & 0xff).join('.');
+  return cgnatIPv4(scrambled(n));
 }
 
 /** The matching Tailscale ULA address in fd7a:115c:a1e0::/48. */
 export function tailnetIPv6(n: number): string {
-  const offset = (Math.imul(n + 1, 2654435761) >>> 0) % (1 << 22);
+  const offset = scrambled(n);
   return `fd7a:115c:a1e0::${(offset >>> 16).toString(16)}:${(offset & 0xffff).toString(16)}`;
+}
+
+/** The address `offset` places above 100.64.0.0 (Headscale allocates them in order: 100.64.0.1, …). */
+export function cgnatIPv4(offset: number): string {
+  const value = (100 << 24) + (64 << 16) + offset;
+  return [24, 16, 8, 0].map((shift) => (value >>> shift) & 0xff).join('.');
+}
+
+function scrambled(n: number): number {
+  return (Math.imul(n + 1, 2654435761) >>> 0) % (1 << 22);
 }
 
 /**

@@ -318,13 +318,18 @@ class DeviceFactory {
 }
 
 function makeCredentials(fixed: StartTailnetOptions['credentials'] = {}): Parts['credentials'] {
-  const clientId = fixed.clientId ?? `k${randomBytes(6).toString('hex')}CNTRL`;
+  const clientId = fixed.clientId ?? randomKeyId();
   return {
     clientId,
     clientSecret: fixed.clientSecret ?? `tskey-client-${clientId}-${randomBytes(16).toString('hex')}`,
-    apiKey: fixed.apiKey ?? `tskey-api-k${randomBytes(6).toString('hex')}CNTRL-${randomBytes(16).toString('hex')}`,
-    federatedClientId: fixed.federatedClientId ?? `k${randomBytes(6).toString('hex')}CNTRL`,
+    apiKey: fixed.apiKey ?? `tskey-api-${randomKeyId()}-${randomBytes(16).toString('hex')}`,
+    federatedClientId: fixed.federatedClientId ?? randomKeyId(),
   };
+}
+
+/** A random key id in the control plane's shape (`k` + 12 hex + "CNTRL"), unlike stableId's seeded ones. */
+function randomKeyId(): string {
+  return `k${randomBytes(6).toString('hex')}CNTRL`;
 }
 
 function increment(map: Map<string, number>, key: string): void {
