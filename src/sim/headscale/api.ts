@@ -3,7 +3,8 @@
 // (httpAuthenticationMiddleware, createRouter), hscontrol/grpcv1.go (List*, GetNode, Health) and
 // grpc-gateway v2 runtime (errors as {"code","message","details"}, routing errors, query parsing).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { FaultSwitch } from '../shared/fault-switch.js';
+import { increment } from '../shared/counters.js';
+import { FaultSwitch, malformedJson } from '../shared/fault-switch.js';
 import {
   apiKeyJson,
   isTagged,
@@ -16,7 +17,7 @@ import {
   type HeadscaleTagModel,
   type SimHeadscaleNode,
 } from './model.js';
-import { closeServer, listen, sendJson, sendText } from '../shared/http.js';
+import { closeServer, listen, PLAIN_TEXT_TYPE, sendJson, sendNotFound, sendText } from '../shared/http.js';
 
 /** Request counters: `node` = ListNodes, `node_get` = GetNode. */
 type HeadscaleEndpoint = 'node' | 'node_get' | 'user' | 'preauthkey' | 'apikey' | 'policy' | 'health';
@@ -68,8 +69,6 @@ export interface HeadscaleApi {
 
 /** grpc-gateway's marshaler content type. */
 const JSON_TYPE = 'application/json';
-/** Go's net/http sniffs a text body without Content-Type as this. */
-const TEXT_TYPE = 'text/plain; charset=utf-8';
 /** Header metadata the gateway forwards from the gRPC backend on every proxied answer. */
 const GATEWAY_HEADERS = { 'grpc-metadata-content-type': 'application/grpc' };
 const AUTH_PREFIX = 'Bearer ';
@@ -131,14 +130,14 @@ class HeadscaleApiServer {
       res.end();
       return;
     }
-    if (!path.startsWith('/api/')) return sendText(res, 404, '404 page not found\n', TEXT_TYPE);
+    if (!path.startsWith('/api/')) return sendNotFound(res);
     const endpoint = endpointOf(path, req.method);
     if (endpoint !== null) increment(this.#options.stats.requests, endpoint);
     if (!this.#authorized(req) || this.faults.take((f) => f.kind === 'unauthorized' && applies(f, endpoint)) !== null) {
       this.#options.stats.unauthorized += 1;
-      return sendText(res, 401, 'Unauthorized', TEXT_TYPE);
+      return sendText(res, 401, 'Unauthorized', PLAIN_TEXT_TYPE);
     }
-    if (!path.startsWith('/api/v1/')) return sendText(res, 404, '404 page not found\n', TEXT_TYPE);
+    if (!path.startsWith('/api/v1/')) return sendNotFound(res);
     const fault = this.faults.take((f) => f.kind !== 'unauthorized' && applies(f, endpoint));
     const v030 = this.#options.flavor === 'v030';
     switch (fault?.kind) {
@@ -159,10 +158,7 @@ class HeadscaleApiServer {
       return sendProblem(res, reply.status, typeof message === 'string' ? message : '');
     }
     const text = JSON.stringify(reply.body);
-    const body =
-      fault?.kind === 'malformed-json' && reply.status === 200
-        ? text.slice(0, Math.max(1, Math.floor(text.length / 2)))
-        : text;
+    const body = fault?.kind === 'malformed-json' && reply.status === 200 ? malformedJson(text) : text;
     sendText(res, reply.status, body, JSON_TYPE, reply.proxied ? GATEWAY_HEADERS : {});
   }
 
@@ -363,8 +359,4 @@ function parseUintError(text: string): string {
 
 function byId<T extends { id: number }>(items: readonly T[]): T[] {
   return [...items].sort((a, b) => a.id - b.id);
-}
-
-function increment<K>(map: Map<K, number>, key: K): void {
-  map.set(key, (map.get(key) ?? 0) + 1);
 }

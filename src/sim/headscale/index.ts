@@ -3,6 +3,7 @@
 // devices serve theirs (one 127.0.X.Y per node, one shared port, same DeviceFleet).
 // It stands in for the outside world, so nothing here imports from src/ outside src/sim.
 import { randomBytes } from 'node:crypto';
+import { increment } from '../shared/counters.js';
 import { buildDevice, dnsLabel, type SimDevice } from '../shared/device.js';
 import { DeviceFleet, type DeviceFault } from '../shared/device-fleet.js';
 import { startHeadscaleApi, type HeadscaleApi, type HeadscaleApiStats, type HeadscaleFault } from './api.js';
@@ -345,8 +346,4 @@ function defaultPolicy(data: HeadscaleData): string {
     '}',
     '',
   ].join('\n');
-}
-
-function increment(map: Map<string, number>, key: string): void {
-  map.set(key, (map.get(key) ?? 0) + 1);
 }

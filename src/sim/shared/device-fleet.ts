@@ -16,7 +16,7 @@ import {
   TEXT_CONTENT_TYPE,
 } from './client-metrics.js';
 import type { SimDevice } from './device.js';
-import { closeServer, isAddressInUse, listen, sendText } from './http.js';
+import { closeServer, drained, isAddressInUse, listen, PLAIN_TEXT_TYPE, sendNotFound, sendText } from './http.js';
 
 export type DeviceFault =
   | { kind: 'hang' }
@@ -167,10 +167,9 @@ export class DeviceFleet {
       res.end();
       return;
     }
-    if ((req.url ?? '').split('?')[0] !== '/metrics')
-      return sendText(res, 404, '404 page not found\n', 'text/plain; charset=utf-8');
+    if ((req.url ?? '').split('?')[0] !== '/metrics') return sendNotFound(res);
     if (req.method !== 'GET' && req.method !== 'HEAD')
-      return sendText(res, 405, 'method not allowed\n', 'text/plain; charset=utf-8');
+      return sendText(res, 405, 'method not allowed\n', PLAIN_TEXT_TYPE);
     this.#options.onScrape(device.nodeId);
     const fault = this.#takeFault(device);
     const delayMs = this.#options.delayMs + (fault?.kind === 'slow' ? fault.delayMs : 0);
@@ -211,7 +210,7 @@ export class DeviceFleet {
         req.socket.resetAndDestroy();
         return;
       case 'status':
-        return sendText(res, fault.status, `simulated HTTP ${fault.status}\n`, 'text/plain; charset=utf-8');
+        return sendText(res, fault.status, `simulated HTTP ${fault.status}\n`, PLAIN_TEXT_TYPE);
       case 'huge':
         return streamHuge(res, fault.bytes);
       case 'trickle':
@@ -278,16 +277,4 @@ async function streamHuge(res: ServerResponse, bytes: number): Promise<void> {
     if (!res.write(chunk)) await drained(res);
   }
   if (!res.destroyed) res.end();
-}
-
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.once('drain', done);
-    res.once('close', done);
-  });
 }

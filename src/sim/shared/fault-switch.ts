@@ -1,4 +1,5 @@
-// A fault that applies to the next `times` matching requests (or until replaced or cleared).
+// A fault that applies to the next `times` matching requests (or until replaced or cleared), and the
+// damage faults do to an answer that both simulated control servers share.
 
 export interface CountedFault {
   readonly kind: string;
@@ -33,4 +34,9 @@ export class FaultSwitch<F extends CountedFault> {
     this.#onInject(fault);
     return fault;
   }
+}
+
+/** The 'malformed-json' fault: a JSON text cut in half, so it is certainly invalid but starts like the real answer. */
+export function malformedJson(json: string): string {
+  return json.slice(0, Math.max(1, Math.floor(json.length / 2)));
 }

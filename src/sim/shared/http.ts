@@ -1,5 +1,9 @@
-// Small node:http helpers shared by the fake API and the fake devices.
+// Small node:http helpers shared by both simulated control servers and the simulated devices.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+/** What Go's net/http sends for a text body (http.Error, http.NotFound, sniffed text). */
+export const PLAIN_TEXT_TYPE = 'text/plain; charset=utf-8';
 
 export function sendJson(
   res: ServerResponse,
@@ -7,7 +11,7 @@ export function sendJson(
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  sendText(res, status, JSON.stringify(body), 'application/json; charset=utf-8', headers);
+  sendText(res, status, JSON.stringify(body), JSON_CONTENT_TYPE, headers);
 }
 
 export function sendText(
@@ -28,6 +32,24 @@ export function sendError(
   headers: Record<string, string> = {},
 ): void {
   sendJson(res, status, { message }, headers);
+}
+
+/** Go's http.NotFound, as tailscaled and Headscale answer an unknown path. */
+export function sendNotFound(res: ServerResponse): void {
+  sendText(res, 404, '404 page not found\n', PLAIN_TEXT_TYPE);
+}
+
+/** Resolves once a full socket buffer has drained, or the response has closed. */
+export function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
 }
 
 /** Reads a request body up to `limit` bytes; resolves null if it is larger. */

@@ -5,8 +5,18 @@ import type { ApiState } from './api-state.js';
 import type { SimDevice } from '../shared/device.js';
 import { deviceJson, withWrongTypes, type FieldSet } from './device-json.js';
 import { OWNER_LOGIN, USER_ROLES, USER_TYPES, userId, type SimKey } from './directory.js';
-import { FaultSwitch } from '../shared/fault-switch.js';
-import { closeServer, listen, readBody, sendError, sendJson, sendText } from '../shared/http.js';
+import { increment } from '../shared/counters.js';
+import { FaultSwitch, malformedJson } from '../shared/fault-switch.js';
+import {
+  closeServer,
+  drained,
+  JSON_CONTENT_TYPE,
+  listen,
+  readBody,
+  sendError,
+  sendJson,
+  sendText,
+} from '../shared/http.js';
 import {
   allUsers,
   corruptBody,
@@ -187,7 +197,6 @@ interface Reply {
 
 const DATA_FAULTS: ReadonlySet<string> = new Set(['status', 'reset', 'hang', 'malformed-json', 'wrong-types', 'empty']);
 const MAX_FORM_BYTES = 16 * 1024;
-const JSON_TYPE = 'application/json; charset=utf-8';
 const HUJSON_TYPE = 'application/hujson';
 
 export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
@@ -568,13 +577,9 @@ function ok(body: unknown): Reply {
 
 /** Writes a JSON answer piece by piece, waiting whenever the socket's buffer is full. */
 async function sendChunks(res: ServerResponse, chunks: Iterable<string>): Promise<void> {
-  res.writeHead(200, { 'content-type': JSON_TYPE });
+  res.writeHead(200, { 'content-type': JSON_CONTENT_TYPE });
   for (const chunk of chunks) {
-    if (!res.write(chunk))
-      await new Promise<void>((resolve) => {
-        res.once('drain', resolve);
-        res.once('close', resolve);
-      });
+    if (!res.write(chunk)) await drained(res);
     if (res.destroyed) return;
   }
   res.end();
@@ -582,8 +587,8 @@ async function sendChunks(res: ServerResponse, chunks: Iterable<string>): Promis
 
 function sendReply(res: ServerResponse, reply: Reply, malformed: boolean): void {
   const text = reply.contentType === undefined ? JSON.stringify(reply.body) : String(reply.body);
-  const contentType = reply.contentType ?? JSON_TYPE;
-  if (malformed && reply.status === 200) return sendText(res, 200, truncate(text), contentType, reply.headers);
+  const contentType = reply.contentType ?? JSON_CONTENT_TYPE;
+  if (malformed && reply.status === 200) return sendText(res, 200, malformedJson(text), contentType, reply.headers);
   sendText(res, reply.status, text, contentType, reply.headers);
 }
 
@@ -665,15 +670,6 @@ function basicCredentials(req: IncomingMessage): { user: string; password: strin
   const colon = decoded.indexOf(':');
   if (colon < 0) return null;
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-}
-
-/** Cuts a JSON text in half, so it is certainly invalid but starts like the real answer. */
-function truncate(json: string): string {
-  return json.slice(0, Math.max(1, Math.floor(json.length / 2)));
-}
-
-function increment<K>(map: Map<K, number>, key: K): void {
-  map.set(key, (map.get(key) ?? 0) + 1);
 }
 
 function failRequest(res: ServerResponse): void {

@@ -2,6 +2,7 @@
 // It stands in for the outside world, so nothing here imports from src/ outside src/sim.
 import { randomBytes } from 'node:crypto';
 import { ApiState } from './api-state.js';
+import { increment } from '../shared/counters.js';
 import { buildDevice, deviceMatches, type SimDevice, type SimDeviceSpec } from '../shared/device.js';
 import {
   apiKeyIdOf,
@@ -330,8 +331,4 @@ function makeCredentials(fixed: StartTailnetOptions['credentials'] = {}): Parts[
 /** A random key id in the control plane's shape (`k` + 12 hex + "CNTRL"), unlike stableId's seeded ones. */
 function randomKeyId(): string {
   return `k${randomBytes(6).toString('hex')}CNTRL`;
-}
-
-function increment(map: Map<string, number>, key: string): void {
-  map.set(key, (map.get(key) ?? 0) + 1);
 }
