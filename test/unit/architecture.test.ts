@@ -141,3 +141,29 @@ test('main.ts is the entry point: nothing imports it, and only main.ts imports a
   assert.deepEqual(importers('main.ts'), []);
   assert.deepEqual(importers('app.ts'), ['main.ts']);
 });
+
+test('the two simulators share only sim/shared/: tailscale/ and headscale/ never import each other', () => {
+  const SIM = join(SRC, 'sim');
+  // The top of sim/ holds the standalone entry point, which may start either simulator; nothing imports it.
+  const partOf = (path: string): string => (path.includes('/') ? path.split('/')[0]! : 'main');
+  const allowed: Readonly<Record<string, readonly string[]>> = {
+    shared: ['shared'],
+    tailscale: ['tailscale', 'shared'],
+    headscale: ['headscale', 'shared'],
+    main: ['main', 'tailscale', 'headscale', 'shared'],
+  };
+  const violations: string[] = [];
+  for (const file of files(SIM)) {
+    const from = relative(SIM, file);
+    const part = partOf(from);
+    for (const site of importSites(readFileSync(file, 'utf8'))) {
+      if (!site.specifier.startsWith('.')) continue;
+      const target = relative(SIM, resolve(dirname(file), site.specifier.replace(/\.js$/, '.ts')));
+      if (target.startsWith('..')) continue; // outside sim/: the stage rule above applies
+      const targetPart = partOf(target);
+      if (!(allowed[part] ?? []).includes(targetPart) || (targetPart === 'main' && part !== 'main'))
+        violations.push(`sim/${from} -> sim/${target} (${site.kind})`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});

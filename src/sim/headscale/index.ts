@@ -4,7 +4,7 @@
 // It stands in for the outside world, so nothing here imports from src/ outside src/sim.
 import { randomBytes } from 'node:crypto';
 import { increment } from '../shared/counters.js';
-import { buildDevice, dnsLabel, type SimDevice } from '../shared/device.js';
+import { buildDevice, dnsLabel, EXPORTER_TAG, type SimDevice } from '../shared/device.js';
 import { DeviceFleet, type DeviceFault } from '../shared/device-fleet.js';
 import { startHeadscaleApi, type HeadscaleApi, type HeadscaleApiStats, type HeadscaleFault } from './api.js';
 import {
@@ -21,7 +21,6 @@ import {
 import { headscaleScenario, urlSafe, type HeadscaleNodeSpec, type HeadscaleScenario } from './scenarios.js';
 import { cgnatIPv4, keyFrom, loopbackAddress } from '../shared/ids.js';
 import { DAY_MS } from '../shared/time.js';
-import { EXPORTER_TAG } from '../tailscale/scenarios.js';
 
 export type { HeadscaleTagModel, SimHeadscaleNode } from './model.js';
 export { TAGGED_DEVICES_USER_ID } from './model.js';

@@ -4,6 +4,7 @@
 // apikey}.proto). Two node shapes: `legacy` (0.26–0.27: forcedTags/invalidTags/validTags, every
 // node owned by a user) and `v028` (0.28+: one `tags` field, tagged nodes shown as the
 // "tagged-devices" user). Pure data and rendering, no I/O.
+import { isExitRoute } from '../shared/device.js';
 import { hexFrom } from '../shared/ids.js';
 import { isoTimeMillis, ZERO_TIME } from '../shared/time.js';
 
@@ -11,8 +12,6 @@ export type HeadscaleTagModel = 'legacy' | 'v028';
 
 export type RegisterMethod =
   'REGISTER_METHOD_UNSPECIFIED' | 'REGISTER_METHOD_AUTH_KEY' | 'REGISTER_METHOD_CLI' | 'REGISTER_METHOD_OIDC';
-
-export const EXIT_ROUTES: readonly string[] = ['0.0.0.0/0', '::/0'];
 
 /** The pseudo user 0.28+ puts on tagged nodes in node lists (hscontrol/types/users.go TaggedDevices). */
 export const TAGGED_DEVICES_USER_ID = 2147455555;
@@ -250,10 +249,10 @@ export function nodeJson(node: SimHeadscaleNode, ctx: NodeRenderContext): Json {
  */
 function subnetRoutes(node: SimHeadscaleNode, nodes: readonly SimHeadscaleNode[]): string[] {
   const served = servedRoutes(node);
-  const exits = served.filter((r) => EXIT_ROUTES.includes(r));
+  const exits = served.filter(isExitRoute);
   if (!node.online) return exits;
   const primaries = served.filter((route) => {
-    if (EXIT_ROUTES.includes(route)) return false;
+    if (isExitRoute(route)) return false;
     const first = nodes
       .filter((n) => n.online && servedRoutes(n).includes(route))
       .reduce<SimHeadscaleNode | null>((best, n) => (best === null || n.id < best.id ? n : best), null);

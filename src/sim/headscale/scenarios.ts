@@ -2,15 +2,9 @@
 // simulation's start. Which fields a version can express depends on the tag model (a tags-only
 // pre-auth key exists only in 0.28+), so the builders take it.
 import { DAY_MS, HOUR_MS } from '../shared/time.js';
-import {
-  EXIT_ROUTES,
-  type HeadscaleTagModel,
-  type RegisterMethod,
-  type SimHeadscalePreAuthKey,
-  type SimHeadscaleUser,
-} from './model.js';
+import type { HeadscaleTagModel, RegisterMethod, SimHeadscalePreAuthKey, SimHeadscaleUser } from './model.js';
 import { charsFrom, hexFrom } from '../shared/ids.js';
-import { EXPORTER_TAG } from '../tailscale/scenarios.js';
+import { EXIT_ROUTES, EXPORTER_TAG } from '../shared/device.js';
 
 export type HeadscaleScenario = 'demo' | { names: string[] };
 

@@ -1,7 +1,7 @@
 // The `tailscaled_*` client metrics a device's web client serves (tailscale-facts §2.1), plus the
 // deliberately broken variants used by device faults. Pure text generation, no I/O.
 import { fnv1a32 } from '../../util/fnv.js';
-import type { SimDevice } from './device.js';
+import { isExitRoute, type SimDevice } from './device.js';
 
 export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -95,7 +95,6 @@ const RATE_PER_SECOND: Partial<Record<FamilyKey, number>> = {
 const PATHS = ['direct_ipv4', 'direct_ipv6', 'derp', 'peer_relay_ipv4'] as const;
 const TRAFFIC: readonly FamilyKey[] = ['inBytes', 'outBytes', 'inPackets', 'outPackets'];
 const MORE_DROP_REASONS = ['multicast', 'link_local_unicast', 'too_short', 'unknown_protocol'] as const;
-const EXIT_ROUTES: ReadonlySet<string> = new Set(['0.0.0.0/0', '::/0']);
 /** Keeps a misconfigured seriesPerDevice from producing an unbounded body. */
 const MAX_SERIES = 100_000;
 /** Size of the natural (unpadded) set below. */
@@ -167,7 +166,7 @@ function sampleValue(device: SimDevice, series: SeriesDef, elapsedSeconds: numbe
 }
 
 function subnetRoutes(routes: readonly string[] | undefined): string[] {
-  return (routes ?? []).filter((r) => !EXIT_ROUTES.has(r));
+  return (routes ?? []).filter((r) => !isExitRoute(r));
 }
 
 /** The paths a device's traffic counters are labelled with. */

@@ -4,6 +4,10 @@ import { keyFrom, numericId, stableNodeId, tailnetIPv4, tailnetIPv6 } from './id
 import { DAY_MS, isoTime, ZERO_TIME } from './time.js';
 
 export const MAGICDNS_SUFFIX = 'tail1234.ts.net';
+/** The tag every metrics-serving device of both simulators carries (tsmetrics' SCRAPE_TAG default). */
+export const EXPORTER_TAG = 'tag:exporter';
+/** The routes an exit node advertises; every other route is a subnet route. */
+export const EXIT_ROUTES: readonly string[] = ['0.0.0.0/0', '::/0'];
 const DEFAULT_CLIENT_VERSION = '1.80.2-t62b8bf6a0-g3c35ee987';
 const DEFAULT_USER = 'admin@example.com';
 
@@ -173,6 +177,10 @@ function connectivity(index: number, homeRegionId: number): ClientConnectivity {
       upnp: index % 2 === 0,
     },
   };
+}
+
+export function isExitRoute(route: string): boolean {
+  return EXIT_ROUTES.includes(route);
 }
 
 /** True if `key` names this device: nodeId, numeric id, hostname or MagicDNS name. */

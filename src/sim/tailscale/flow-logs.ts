@@ -6,7 +6,7 @@
 // default lag, so a window already read gains records. Wire shape as the live API sends it: numeric
 // `proto`, `:0` for no port, exit entries without `dst`, DERP relays as 127.3.3.40:<region>, `srcNode` and
 // `dstNodes`, empty lists left out.
-import type { SimDevice } from '../shared/device.js';
+import { isExitRoute, type SimDevice } from '../shared/device.js';
 import { fnv1a32 } from '../../util/fnv.js';
 import { trafficCounter, type TrafficPath } from '../shared/client-metrics.js';
 import { HOUR_MS, isoTimeMillis } from '../shared/time.js';
@@ -28,7 +28,6 @@ export interface SimFlowRecord {
 }
 
 const RELAY = '127.3.3.40';
-const EXIT_ROUTES: ReadonlySet<string> = new Set(['0.0.0.0/0', '::/0']);
 
 /** How long after its period ends record `k` of a device is logged: mostly seconds, 1 in 20 beyond 2 minutes. */
 function flowDelayMs(nodeId: string, k: number): number {
@@ -136,8 +135,8 @@ export class SimFlowLogs {
 
     // The same totals as what travelled inside the tunnels: to peers, to a subnet, through the exit node.
     const routes = d.enabledRoutes ?? [];
-    const subnet = routes.find((r) => !EXIT_ROUTES.has(r) && !r.includes(':'));
-    const exit = routes.some((r) => EXIT_ROUTES.has(r));
+    const subnet = routes.find((r) => !isExitRoute(r) && !r.includes(':'));
+    const exit = routes.some(isExitRoute);
     const shares = [0.6, 0.3, 0.1, subnet === undefined ? 0 : 0.3, exit ? 0.2 : 0];
     const weights = shares.filter((w) => w > 0);
     const cut = (dir: Dir): number[] => split(totals[dir], weights);

@@ -1,6 +1,6 @@
 // Named tailnets as data. Each entry lists only what differs from buildDevice()'s defaults
 // (an online, authorized Linux device); times are relative to the simulation's start.
-import { MAGICDNS_SUFFIX, type Distro, type SimDeviceSpec } from '../shared/device.js';
+import { EXIT_ROUTES, EXPORTER_TAG, MAGICDNS_SUFFIX, type Distro, type SimDeviceSpec } from '../shared/device.js';
 import { DAY_MS, HOUR_MS, isoTime } from '../shared/time.js';
 
 export type Scenario =
@@ -8,8 +8,6 @@ export type Scenario =
 
 export type DevicePartial = Partial<SimDeviceSpec>;
 
-export const EXPORTER_TAG = 'tag:exporter';
-const EXIT_ROUTES = ['0.0.0.0/0', '::/0'];
 const UBUNTU: Distro = { name: 'ubuntu', version: '24.04', codeName: 'Noble Numbat' };
 const DEBIAN: Distro = { name: 'debian', version: '12', codeName: 'bookworm' };
 const MAX_COUNT = 100_000;
@@ -55,8 +53,8 @@ function demo(now: number): DevicePartial[] {
       user: 'ops@example.com',
       tags: [EXPORTER_TAG, 'tag:exit-node'],
       servesMetrics: true,
-      advertisedRoutes: EXIT_ROUTES,
-      enabledRoutes: EXIT_ROUTES,
+      advertisedRoutes: [...EXIT_ROUTES],
+      enabledRoutes: [...EXIT_ROUTES],
       distro: UBUNTU,
       clientMetrics: { homeDerpRegionId: 4, healthWarnings: 0 },
     },
