@@ -4,7 +4,7 @@
 // TSMETRICS_SIM_HEADSCALE_API_KEY so a separately started exporter can authenticate.
 import { parseArgs } from 'node:util';
 import { startHeadscale, type HeadscaleScenario, type HeadscaleTagModel, type StartHeadscaleOptions } from './index.js';
-import { closeOnSignal } from '../shared/http.js';
+import { closeOnSignal, namesScenario, parsePort } from '../shared/cli.js';
 
 export const HEADSCALE_USAGE =
   'usage: main.js --headscale [--tag-model legacy|v028] [--scenario demo|names:a,b,c] [--api-port N] [--metrics-port N]';
@@ -57,18 +57,7 @@ function parseTagModel(text: string): HeadscaleTagModel {
 
 function parseScenario(text: string): HeadscaleScenario {
   if (text === 'demo') return text;
-  if (text.startsWith('names:'))
-    return {
-      names: text
-        .slice('names:'.length)
-        .split(',')
-        .filter((n) => n !== ''),
-    };
+  const names = namesScenario(text);
+  if (names !== null) return names;
   throw new Error(`unknown Headscale scenario "${text}"`);
-}
-
-function parsePort(text: string): number {
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port "${text}"`);
-  return port;
 }

@@ -96,14 +96,3 @@ export function closeServer(server: Server): Promise<void> {
 export function isAddressInUse(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'EADDRINUSE';
 }
-
-/** For the standalone simulators: close on the first SIGTERM or SIGINT (the process then ends by itself). */
-export function closeOnSignal(close: () => Promise<void>): void {
-  const stop = (): void => {
-    process.off('SIGTERM', stop);
-    process.off('SIGINT', stop);
-    void close();
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-}
