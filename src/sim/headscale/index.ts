@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { increment } from '../shared/counters.js';
 import { buildDevice, dnsLabel, EXPORTER_TAG, type SimDevice } from '../shared/device.js';
-import { DeviceFleet, type DeviceFault } from '../shared/device-fleet.js';
+import { DeviceFleet, type DeviceFault, type FleetStats } from '../shared/device-fleet.js';
 import { startHeadscaleApi, type HeadscaleApi, type HeadscaleApiStats, type HeadscaleFault } from './api.js';
 import {
   appliedTags,
@@ -47,12 +47,7 @@ export interface StartHeadscaleOptions {
   apiKey?: string;
 }
 
-interface SimHeadscaleStats extends HeadscaleApiStats {
-  /** `/metrics` requests per node id (as a decimal string). */
-  scrapes: Map<string, number>;
-  /** Injected faults by `api:<kind>` or `device:<kind>`. */
-  faultsInjected: Map<string, number>;
-}
+type SimHeadscaleStats = HeadscaleApiStats & FleetStats;
 
 export interface SimHeadscale {
   /** e.g. http://127.0.0.1:40123, no trailing slash; the API lives under /api/v1. */
@@ -114,8 +109,7 @@ export async function startHeadscale(options: StartHeadscaleOptions = {}): Promi
     delayMs: options.deviceDelayMs ?? 0,
     now,
     startedAt,
-    onScrape: (nodeId) => increment(stats.scrapes, nodeId),
-    onFault: (kind) => increment(stats.faultsInjected, `device:${kind}`),
+    stats,
   });
   let databaseHealthy = true;
   const policy = { text: defaultPolicy(data), updatedAt: startedAt - 7 * DAY_MS };

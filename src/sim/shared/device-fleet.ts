@@ -15,6 +15,7 @@ import {
   renderText,
   TEXT_CONTENT_TYPE,
 } from './client-metrics.js';
+import { increment } from './counters.js';
 import type { SimDevice } from './device.js';
 import { closeServer, drained, isAddressInUse, listen, PLAIN_TEXT_TYPE, sendNotFound, sendText } from './http.js';
 
@@ -39,10 +40,16 @@ export interface DeviceFleetOptions {
   readonly now: () => number;
   /** Clock reading at which counters start from their base values. */
   readonly startedAt: number;
-  /** Called for every `/metrics` request that passes the Host check, with the device's nodeId. */
-  readonly onScrape: (nodeId: string) => void;
-  /** Called once per answer a fault shaped, with the fault kind. */
-  readonly onFault: (kind: string) => void;
+  /** Where the fleet counts its scrapes and the answers its faults shaped. */
+  readonly stats: FleetStats;
+}
+
+/** What both simulators count about their devices (and, under `api:<kind>`, their API's faults). */
+export interface FleetStats {
+  /** `/metrics` requests that passed the Host check, per device nodeId (a Headscale node's decimal id). */
+  readonly scrapes: Map<string, number>;
+  /** Injected faults by `api:<kind>` or `device:<kind>` (one per answer a device fault shaped). */
+  readonly faultsInjected: Map<string, number>;
 }
 
 interface FaultState {
@@ -170,7 +177,7 @@ export class DeviceFleet {
     if ((req.url ?? '').split('?')[0] !== '/metrics') return sendNotFound(res);
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return sendText(res, 405, 'method not allowed\n', PLAIN_TEXT_TYPE);
-    this.#options.onScrape(device.nodeId);
+    increment(this.#options.stats.scrapes, device.nodeId);
     const fault = this.#takeFault(device);
     const delayMs = this.#options.delayMs + (fault?.kind === 'slow' ? fault.delayMs : 0);
     if (delayMs > 0 && !(await this.#wait(delayMs))) return;
@@ -182,7 +189,7 @@ export class DeviceFleet {
     const state = this.#faults.get(device);
     if (state === undefined) return null;
     state.answers += 1;
-    this.#options.onFault(state.fault.kind);
+    increment(this.#options.stats.faultsInjected, `device:${state.fault.kind}`);
     if (state.fault.kind !== 'flip') return state.fault;
     return state.answers % 2 === 0 ? { kind: 'malformed' } : null;
   }

@@ -35,8 +35,6 @@ import type { SimFlowLogs } from './flow-logs.js';
 import type { AuditSources, SimAuditLog } from './audit-log.js';
 import { TOKEN_LIFETIME_SECONDS, TokenStore } from './token-store.js';
 
-export type { EndpointName } from './resource-json.js';
-
 export type ApiFault =
   | { kind: 'status'; status: number; retryAfterSeconds?: number; times?: number }
   | { kind: 'expire-tokens'; times?: number }
@@ -47,13 +45,13 @@ export type ApiFault =
   | { kind: 'wrong-types'; times?: number }
   | { kind: 'empty'; times?: number };
 
-interface ApiStats {
+export interface ApiStats {
   tokenRequests: number;
   deviceListRequests: number;
   routeRequests: number;
-  /** Requests per endpoint, counted on arrival (before auth). */
+  /** API requests per endpoint name (`users`, `keys`, `key`, `acl`, `token`, ...), counted on arrival (before auth). */
   requests: Map<EndpointName, number>;
-  /** 403 answers per endpoint (missing scope). */
+  /** 403 answers per endpoint name (a scope was missing). */
   forbidden: Map<EndpointName, number>;
 }
 

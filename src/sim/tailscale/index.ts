@@ -15,10 +15,10 @@ import {
   type SimSettings,
   type SimUser,
 } from './directory.js';
-import { startFakeApi, type ApiFault, type EndpointName, type FakeApi, type SimLogs } from './api.js';
+import { startFakeApi, type ApiFault, type ApiStats, type FakeApi, type SimLogs } from './api.js';
 import { SimFlowLogs } from './flow-logs.js';
 import { SimAuditLog, type AuditSources } from './audit-log.js';
-import { DeviceFleet, type DeviceFault } from '../shared/device-fleet.js';
+import { DeviceFleet, type DeviceFault, type FleetStats } from '../shared/device-fleet.js';
 import { loopbackAddress, tailnetIPv6 } from '../shared/ids.js';
 import { mintIdToken, type IdTokenClaims } from './jwt.js';
 import { standardServiceHosts, type SimIntegrations } from './integrations.js';
@@ -56,19 +56,7 @@ export interface StartTailnetOptions {
   flowLogPeriodMs?: number;
 }
 
-interface SimStats {
-  tokenRequests: number;
-  deviceListRequests: number;
-  routeRequests: number;
-  /** API requests per endpoint name (`users`, `keys`, `key`, `acl`, `token`, ...), counted on arrival. */
-  requests: Map<EndpointName, number>;
-  /** 403 answers per endpoint name (a scope was missing). */
-  forbidden: Map<EndpointName, number>;
-  /** `/metrics` requests per device nodeId (redirects excluded). */
-  scrapes: Map<string, number>;
-  /** Injected faults by `api:<kind>` or `device:<kind>`. */
-  faultsInjected: Map<string, number>;
-}
+type SimStats = ApiStats & FleetStats;
 
 export interface SimTailnet {
   /** e.g. http://127.0.0.1:40123, no trailing slash; the API lives under /api/v2. */
@@ -156,8 +144,7 @@ export async function startTailnet(options: StartTailnetOptions = {}): Promise<S
     delayMs: options.deviceDelayMs ?? 0,
     now,
     startedAt,
-    onScrape: (nodeId) => increment(stats.scrapes, nodeId),
-    onFault: (kind) => increment(stats.faultsInjected, `device:${kind}`),
+    stats,
   });
   const credentials = makeCredentials(options.credentials);
   const ids = {
