@@ -107,6 +107,22 @@ test('oauth: bad credentials, unknown grant types and write scopes are refused w
   assert.equal(get405.status, 405);
 });
 
+test('oauth: both token endpoints refuse other methods, oversized forms and answer 503 while the endpoint is down', async (t) => {
+  const { tn } = await sim(t);
+  for (const path of ['/api/v2/oauth/token', '/api/v2/oauth/token-exchange']) {
+    const get405 = await fetch(`${tn.apiUrl}${path}`);
+    assert.equal(get405.status, 405, path);
+    assert.equal(get405.headers.get('allow'), 'POST', path);
+    const big = await fetch(`${tn.apiUrl}${path}`, { method: 'POST', body: `client_id=${'x'.repeat(20_000)}` });
+    assert.equal(big.status, 413, path);
+    assert.deepEqual(await big.json(), { message: 'request body too large' }, path);
+    tn.setApiFault({ kind: 'token-endpoint-down', times: 1 });
+    const down = await fetch(`${tn.apiUrl}${path}`, { method: 'POST', body: `client_id=${tn.clientId}` });
+    assert.equal(down.status, 503, path);
+    assert.equal(tn.stats.faultsInjected.get('api:token-endpoint-down'), path.endsWith('exchange') ? 2 : 1);
+  }
+});
+
 test('oauth: tokens expire on the injected clock and a fresh token works again', async (t) => {
   const { tn, clock } = await sim(t);
   const old = `Bearer ${await token(tn)}`;

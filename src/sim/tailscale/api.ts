@@ -274,16 +274,8 @@ class FakeApiServer {
   }
 
   async #handleToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== 'POST') {
-      req.resume();
-      return sendError(res, 405, 'method not allowed', { allow: 'POST' });
-    }
-    const body = await readBody(req, MAX_FORM_BYTES);
-    if (this.#faults.take((f) => f.kind === 'token-endpoint-down') !== null) {
-      return sendError(res, 503, 'service unavailable');
-    }
-    if (body === null) return sendError(res, 413, 'request body too large');
-    const form = new URLSearchParams(body);
+    const form = await this.#tokenForm(req, res);
+    if (form === null) return;
     const grantType = form.get('grant_type');
     if (grantType !== null && grantType !== 'client_credentials') {
       return sendError(res, 400, `unsupported grant_type "${grantType}"`);
@@ -298,13 +290,7 @@ class FakeApiServer {
       // The real message quotes the whole request, not just the refused part (adinhodovic/tailscale-exporter#34).
       return sendError(res, 403, `OAuth client cannot grant scopes "${requested.join(' ')}"`);
     }
-    const scopes = requested.length > 0 ? requested : granted;
-    sendJson(res, 200, {
-      access_token: this.#tokens.issue(scopes),
-      token_type: 'Bearer',
-      expires_in: TOKEN_LIFETIME_SECONDS,
-      scope: scopes.join(' '),
-    });
+    this.#sendToken(res, requested.length > 0 ? requested : granted, null);
   }
 
   /**
@@ -312,15 +298,8 @@ class FakeApiServer {
    * scopes. Like the real endpoint, every refusal is the same `400 invalid request` (what is checked: see jwt.ts).
    */
   async #handleTokenExchange(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== 'POST') {
-      req.resume();
-      return sendError(res, 405, 'method not allowed', { allow: 'POST' });
-    }
-    const body = await readBody(req, MAX_FORM_BYTES);
-    if (this.#faults.take((f) => f.kind === 'token-endpoint-down') !== null)
-      return sendError(res, 503, 'service unavailable');
-    if (body === null) return sendError(res, 413, 'request body too large');
-    const form = new URLSearchParams(body);
+    const form = await this.#tokenForm(req, res);
+    if (form === null) return;
     const now = this.#options.now();
     const identity = this.#state.directory.keys.find(
       (k) => k.keyType === 'federated' && k.id === form.get('client_id') && !keyInvalid(k, now),
@@ -331,9 +310,31 @@ class FakeApiServer {
         ? 'unknown identity'
         : idTokenProblem(form.get('jwt') ?? '', { audience, issuer, subject }, Math.floor(now / 1000));
     if (identity === undefined || problem !== null) return sendError(res, 400, 'invalid request');
-    const scopes = identity.scopes ?? [];
+    this.#sendToken(res, identity.scopes ?? [], identity.id);
+  }
+
+  /** The form both token endpoints read; null once an error (405, 503 fault, 413) has been answered. */
+  async #tokenForm(req: IncomingMessage, res: ServerResponse): Promise<URLSearchParams | null> {
+    if (req.method !== 'POST') {
+      req.resume();
+      sendError(res, 405, 'method not allowed', { allow: 'POST' });
+      return null;
+    }
+    const body = await readBody(req, MAX_FORM_BYTES);
+    if (this.#faults.take((f) => f.kind === 'token-endpoint-down') !== null) {
+      sendError(res, 503, 'service unavailable');
+      return null;
+    }
+    if (body === null) {
+      sendError(res, 413, 'request body too large');
+      return null;
+    }
+    return new URLSearchParams(body);
+  }
+
+  #sendToken(res: ServerResponse, scopes: readonly string[], federatedKeyId: string | null): void {
     sendJson(res, 200, {
-      access_token: this.#tokens.issue(scopes, identity.id),
+      access_token: this.#tokens.issue(scopes, federatedKeyId),
       token_type: 'Bearer',
       expires_in: TOKEN_LIFETIME_SECONDS,
       scope: scopes.join(' '),
