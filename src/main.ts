@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { startApp, type App } from './app.js';
 import { loadConfig } from './config/load.js';
 import { VARIABLES } from './config/schema.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, errorCode } from './errors.js';
 import { startDemo } from './demo.js';
 import { missingNodeFlags, tuneHeapGrowth } from './heap.js';
 import { createLogger } from './log.js';
@@ -74,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
       process.loadEnvFile('.env');
     } catch (err) {
       process.stderr.write(
-        `tsmetrics: cannot read .env in ${process.cwd()}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; it must be a readable file of NAME=value lines\n`,
+        `tsmetrics: cannot read .env in ${process.cwd()}: ${errorCode(err) ?? (err as Error).message}; it must be a readable file of NAME=value lines\n`,
       );
       return 2;
     }
@@ -144,7 +144,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`tsmetrics: invalid configuration: ${err.message}\n`);
       return 2;
     }
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errorCode(err);
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
       const what =
         code === 'EADDRINUSE'

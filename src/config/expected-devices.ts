@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { ConfigError, errorCode } from '../errors.js';
 
 // EXPECTED_DEVICES_FILE: the devices a tailnet must have. Read at start (a bad file is a config error,
 // exit 2) and on SIGHUP (a bad file keeps the last good one and says why).
@@ -63,7 +63,7 @@ export function readExpectedDevicesFile(file: string, readFile: (path: string) =
     text = readFile(file);
   } catch (err) {
     throw new ConfigError(
-      `EXPECTED_DEVICES_FILE=${JSON.stringify(file)}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      `EXPECTED_DEVICES_FILE=${JSON.stringify(file)}: cannot read the file (${errorCode(err) ?? 'error'})`,
     );
   }
   try {

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { ConfigError, errorCode } from '../errors.js';
 import { parseGoDuration } from './duration.js';
 
 // WEB_CONFIG_FILE / --web.config.file: the exporter-toolkit web configuration that node_exporter and
@@ -162,7 +162,7 @@ export function loadWebConfig(file: string, readFile: (path: string) => string):
     text = readFile(file);
   } catch (err) {
     throw new ConfigError(
-      `WEB_CONFIG_FILE=${JSON.stringify(file)}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'}); expected a readable YAML file`,
+      `WEB_CONFIG_FILE=${JSON.stringify(file)}: cannot read the file (${errorCode(err) ?? 'unreadable'}); expected a readable YAML file`,
     );
   }
   const doc = parseDocument(text, { uniqueKeys: true });
@@ -265,11 +265,7 @@ export function readTlsMaterial(web: WebConfig, readFile: (path: string) => stri
     try {
       return readFile(path);
     } catch (err) {
-      return fail(
-        web.file,
-        `tls_server_config.${key}`,
-        `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`,
-      );
+      return fail(web.file, `tls_server_config.${key}`, `cannot read ${path} (${errorCode(err) ?? 'unreadable'})`);
     }
   };
   return {

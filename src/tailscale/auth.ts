@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { ApiError, isTimeout } from '../errors.js';
+import { ApiError, isTimeout, errorCode } from '../errors.js';
 import { HttpTransport } from './http.js';
 import type { RequestStats } from './request-stats.js';
 import { tokenSchema } from './schemas.js';
@@ -111,7 +111,7 @@ export class OAuthTokenSource implements TokenSource {
     try {
       jwt = (await (o.readIdToken ?? ((p: string) => readFile(p, 'utf8')))(o.idTokenFile)).trim();
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+      const code = errorCode(err) ?? 'unreadable';
       throw new ApiError(
         'oauth_token_exchange',
         'auth',

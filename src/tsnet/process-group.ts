@@ -1,3 +1,4 @@
+import { errorCode } from '../errors.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -156,7 +157,7 @@ function groupHasLiveMember(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return errorCode(err) === 'EPERM';
   }
   let entries: string[];
   try {
