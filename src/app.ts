@@ -17,7 +17,7 @@ import { probeRoute } from './server/probe-route.js';
 import { sdRoute } from './server/sd-route.js';
 import { startServer } from './server/server.js';
 import { HttpStats } from './server/http-stats.js';
-import { RequestStats } from './tailscale/request-stats.js';
+import { RequestStats } from './control/request-stats.js';
 import { CloseStack } from './util/close-stack.js';
 
 export interface App {

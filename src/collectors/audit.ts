@@ -1,6 +1,6 @@
 import { counter, gauge, type Labels, type MetricFamily } from '../exposition/family.js';
-import type { AuditView } from '../tailscale/audit-log.js';
-import type { LogPollView } from '../tailscale/log-window.js';
+import type { AuditView } from '../control/audit-log.js';
+import type { LogPollView } from '../control/log-window.js';
 import type { ListCollector } from './collector.js';
 import { pollSource } from './log-pollers.js';
 

@@ -1,8 +1,8 @@
 import { BACKEND_INFO, type BackendInfo, type BackendName } from '../config/backends.js';
 import type { Config } from '../config/load.js';
 import { redactUrl } from '../config/redact.js';
-import { connectHeadscale, connectTailscale, type ConnectDeps, type Connection } from '../tailscale/connect.js';
-import { HEADSCALE_UNSUPPORTED_FAMILIES } from '../tailscale/headscale.js';
+import { connectHeadscale, connectTailscale, type ConnectDeps, type Connection } from '../control/connect.js';
+import { HEADSCALE_UNSUPPORTED_FAMILIES } from '../control/headscale.js';
 import type { ListCollector } from './collector.js';
 import { dnsCollector } from './dns.js';
 import {

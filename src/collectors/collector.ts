@@ -1,9 +1,9 @@
 import type { Labels, MetricFamily } from '../exposition/family.js';
-import type { Device } from '../tailscale/device.js';
+import type { Device } from '../control/device.js';
 import type { Selection } from '../devices/targets.js';
 import type { ScrapeResult } from '../devices/scraper.js';
-import type { RequestStats } from '../tailscale/request-stats.js';
-import type { InventoryData } from '../tailscale/inventory.js';
+import type { RequestStats } from '../control/request-stats.js';
+import type { InventoryData } from '../control/inventory.js';
 
 /** What one device contributes from its client metrics to a snapshot. */
 export interface DeviceScrapeState {

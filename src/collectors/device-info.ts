@@ -1,5 +1,5 @@
 import { boolValue, family, FamilyBuilder } from '../exposition/family.js';
-import type { Device } from '../tailscale/device.js';
+import type { Device } from '../control/device.js';
 import { deviceListSource, deviceLabels, pauseBefore, stepwise, type ListCollector } from './collector.js';
 
 // Inventory and state flags of each device, from the device list (GET /tailnet/{t}/devices?fields=all).

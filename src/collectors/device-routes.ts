@@ -1,5 +1,5 @@
 import { boolValue, FamilyBuilder } from '../exposition/family.js';
-import { EXIT_ROUTES } from '../tailscale/device.js';
+import { EXIT_ROUTES } from '../control/device.js';
 import { deviceListSource, deviceLabels, pauseBefore, stepwise, type ListCollector } from './collector.js';
 
 // Subnet routes and exit nodes, from advertisedRoutes/enabledRoutes (fields=all, or the per-device

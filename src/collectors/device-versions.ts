@@ -1,5 +1,5 @@
 import { gauge, type Labels } from '../exposition/family.js';
-import { compareVersions, parseClientVersion, type Version } from '../tailscale/client-version.js';
+import { compareVersions, parseClientVersion, type Version } from '../control/client-version.js';
 import { deviceListSource, deviceLabels, pauseBefore, stepwise, type ListCollector } from './collector.js';
 
 // Client version policy: fleet skew by major.minor, and devices below MIN_CLIENT_VERSION.

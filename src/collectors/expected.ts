@@ -1,7 +1,7 @@
 import type { ExpectedDevices } from '../config/expected-devices.js';
 import { deviceNameMatcher } from '../devices/names.js';
 import { gauge, type Labels } from '../exposition/family.js';
-import type { Device } from '../tailscale/device.js';
+import type { Device } from '../control/device.js';
 import { deviceLabels, type ListCollector } from './collector.js';
 
 // Expected inventory (EXPECTED_DEVICES_FILE): how many devices each selector wants and how many are there

@@ -1,5 +1,5 @@
 import { counter, gauge, type Labels, type MetricFamily, type Sample } from '../exposition/family.js';
-import { API_DURATION_BUCKETS } from '../tailscale/request-stats.js';
+import { API_DURATION_BUCKETS } from '../control/request-stats.js';
 import type { CycleCollector } from './collector.js';
 
 // tsmetrics_* self-metrics: is the exporter itself healthy, and how fresh is what it serves.

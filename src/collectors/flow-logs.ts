@@ -1,5 +1,5 @@
 import { FamilyBuilder, type Labels, type MetricFamily } from '../exposition/family.js';
-import type { Device } from '../tailscale/device.js';
+import type { Device } from '../control/device.js';
 import {
   OTHER_NODE,
   RX_BYTES,
@@ -8,8 +8,8 @@ import {
   TX_BYTES,
   TX_PACKETS,
   type FlowView,
-} from '../tailscale/flow-logs.js';
-import type { LogPollView } from '../tailscale/log-window.js';
+} from '../control/flow-logs.js';
+import type { LogPollView } from '../control/log-window.js';
 import { deviceLabels, pauseBefore, stepwise, type ListCollector, type ListData } from './collector.js';
 import { pollSource } from './log-pollers.js';
 

@@ -20,9 +20,9 @@ import { background, type Slicer } from '../slicer.js';
 import { makeFlowLogsCollector } from './flow-logs.js';
 import { makeAuditCollector } from './audit.js';
 import { makeLogPollersCollector } from './log-pollers.js';
-import type { FlowView } from '../tailscale/flow-logs.js';
-import type { AuditView } from '../tailscale/audit-log.js';
-import type { LogPollView } from '../tailscale/log-window.js';
+import type { FlowView } from '../control/flow-logs.js';
+import type { AuditView } from '../control/audit-log.js';
+import type { LogPollView } from '../control/log-window.js';
 
 /** The opt-in log collectors' running totals and their pollers (absent when not turned on). */
 export interface LogViews {

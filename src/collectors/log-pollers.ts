@@ -1,5 +1,5 @@
 import { counter, gauge, type Labels } from '../exposition/family.js';
-import { POLL_STATES, type LogPollView } from '../tailscale/log-window.js';
+import { POLL_STATES, type LogPollView } from '../control/log-window.js';
 import type { ListCollector } from './collector.js';
 
 /** A log collector's source: its poller's last answer (none yet: not a failure). */

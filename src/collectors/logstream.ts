@@ -1,6 +1,6 @@
 import { boolValue, counter, gauge, type Labels } from '../exposition/family.js';
 import { samplesOf, type ListCollector } from './collector.js';
-import type { LogStreamStatus } from '../tailscale/monitoring.js';
+import type { LogStreamStatus } from '../control/monitoring.js';
 
 // Log streaming to a SIEM (GET /tailnet/{t}/logging/{configuration|network}/stream/status, scope
 // log_streaming:read), per log type. The counters are the API's own totals (they restart with Tailscale's

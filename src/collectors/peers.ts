@@ -1,5 +1,5 @@
 import { boolValue, counter, gauge, type Labels, type MetricFamily } from '../exposition/family.js';
-import type { Device } from '../tailscale/device.js';
+import type { Device } from '../control/device.js';
 import type { LocalStatus, PeerStatus } from '../tsnet/localapi.js';
 import type { ListCollector } from './collector.js';
 import { rfc3339Seconds } from '../util/time.js';

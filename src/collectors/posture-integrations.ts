@@ -1,6 +1,6 @@
 import { boolValue, gauge, type Labels } from '../exposition/family.js';
 import { samplesOf, type ListCollector } from './collector.js';
-import type { PostureIntegration } from '../tailscale/monitoring.js';
+import type { PostureIntegration } from '../control/monitoring.js';
 
 // Device posture integrations with MDM/EDR providers (GET /tailnet/{t}/posture/integrations, scope
 // feature_settings:read): when each last synchronized, whether it failed, and how many of the provider's

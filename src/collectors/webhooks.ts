@@ -1,6 +1,6 @@
 import { gauge, type Labels } from '../exposition/family.js';
 import type { ListCollector } from './collector.js';
-import type { Webhook } from '../tailscale/monitoring.js';
+import type { Webhook } from '../control/monitoring.js';
 
 // Webhook endpoints (GET /tailnet/{t}/webhooks, scope webhooks:read). The endpoint URL often carries its
 // secret in the path or query (Slack, Discord): only its scheme and host are exported.

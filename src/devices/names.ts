@@ -1,4 +1,4 @@
-import { shortName, type Device } from '../tailscale/device.js';
+import { shortName, type Device } from '../control/device.js';
 
 // One way to match a device by the name a person writes, for every place that takes one: TARGET_DEVICES,
 // EXCLUDE_DEVICES, the expected-devices file and /probe. Three matchers used to disagree (case, a trailing

@@ -1,9 +1,9 @@
 import { BlockList, isIP } from 'node:net';
 import { hostPort } from '../util/host.js';
-import type { Device } from '../tailscale/device.js';
+import type { Device } from '../control/device.js';
 import { deviceNameMatcher } from './names.js';
 import { inShard, type Shard } from './shard.js';
-import { CLIENT_METRICS_MIN_VERSION, compareVersions, parseClientVersion } from '../tailscale/client-version.js';
+import { CLIENT_METRICS_MIN_VERSION, compareVersions, parseClientVersion } from '../control/client-version.js';
 
 // Which devices are scraped, and at which address. This is the only producer of ScrapeTarget, so it is
 // also the SSRF gate: an address outside the allowed ranges never reaches the scraper.

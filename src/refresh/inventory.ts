@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import { BACKEND_INFO } from '../config/backends.js';
 import { ApiError } from '../errors.js';
-import type { Resource, ResourceReaders } from '../tailscale/control.js';
-import { EMPTY_INVENTORY, type InventoryData, type Policy, type ResourceState } from '../tailscale/inventory.js';
+import type { Resource, ResourceReaders } from '../control/control.js';
+import { EMPTY_INVENTORY, type InventoryData, type Policy, type ResourceState } from '../control/inventory.js';
 
-export { EMPTY_INVENTORY, type InventoryData } from '../tailscale/inventory.js';
+export { EMPTY_INVENTORY, type InventoryData } from '../control/inventory.js';
 
 // Fetches the slowly changing inventory on its own interval (INVENTORY_INTERVAL), each resource on its
 // own: a failure or a missing OAuth scope (403) costs that resource only, and keeps its last good data.

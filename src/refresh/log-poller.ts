@@ -1,15 +1,15 @@
 import type { Logger } from 'pino';
 import { ApiError } from '../errors.js';
-import type { LogKind, LogSource } from '../tailscale/control.js';
-import { describe } from '../tailscale/http.js';
-import { nextWindow, RecordDedup, recordKey, type LogPollView, type PollState } from '../tailscale/log-window.js';
+import type { LogKind, LogSource } from '../control/control.js';
+import { describe } from '../control/http.js';
+import { nextWindow, RecordDedup, recordKey, type LogPollView, type PollState } from '../control/log-window.js';
 
 // Reads one of the two logging endpoints on its own interval, in overlapping windows that end `lag` before
 // now, and hands every record not seen before to its totals. The records seen (the de-duplication keys)
 // and the totals live in a LogRecords, which outlives any one poller: a poller started again reads its
 // first window over records already counted, and counts none of them twice.
 
-export type { LogKind } from '../tailscale/control.js';
+export type { LogKind } from '../control/control.js';
 
 export interface LogSink {
   /** Adds a new record; false when it is not a record of this log at all. */

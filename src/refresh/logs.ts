@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { LogViews } from '../collectors/index.js';
 import type { LogPolling } from '../config/load.js';
-import type { LogSource } from '../tailscale/control.js';
-import { AuditTotals } from '../tailscale/audit-log.js';
-import { FlowTotals } from '../tailscale/flow-logs.js';
+import type { LogSource } from '../control/control.js';
+import { AuditTotals } from '../control/audit-log.js';
+import { FlowTotals } from '../control/flow-logs.js';
 import { LogPoller, LogRecords } from './log-poller.js';
 
 // The opt-in log collectors' pollers, each on its own interval beside the refresh cycle: built from the

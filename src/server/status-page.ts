@@ -3,7 +3,7 @@ import type { CycleRecord, RefreshStatus } from '../refresh/status.js';
 import { failureHint } from '../refresh/status.js';
 import { BACKEND_INFO, type BackendName } from '../config/backends.js';
 import { scrapeAddress } from '../devices/targets.js';
-import { CLIENT_METRICS_MIN_VERSION } from '../tailscale/client-version.js';
+import { CLIENT_METRICS_MIN_VERSION } from '../control/client-version.js';
 import {
   PAGE_SIZE,
   STATE_ORDER,

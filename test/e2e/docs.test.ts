@@ -118,7 +118,7 @@ test('the README states the two commands, and CI runs exactly the test command',
 });
 
 test('the Headscale mapping table says what the code does: absent families and mapped families', async (t) => {
-  const { HEADSCALE_UNSUPPORTED_FAMILIES } = await import('../../src/tailscale/headscale.js');
+  const { HEADSCALE_UNSUPPORTED_FAMILIES } = await import('../../src/control/headscale.js');
   const rows = tableRows('Device family');
   const absentRow = rows.find((r) => r[1]!.startsWith('absent'));
   assert.ok(absentRow, 'the table has an "absent" row');

@@ -1,4 +1,4 @@
-import type { Device } from '../../src/tailscale/device.js';
+import type { Device } from '../../src/control/device.js';
 
 /** A fully-populated device for collector and selection tests; override what the test is about. */
 export function device(overrides: Partial<Device> = {}): Device {

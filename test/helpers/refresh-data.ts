@@ -1,7 +1,7 @@
 import type { DeviceScrapeState, RefreshData } from '../../src/collectors/collector.js';
-import type { Device } from '../../src/tailscale/device.js';
-import { RequestStats } from '../../src/tailscale/request-stats.js';
-import { EMPTY_INVENTORY } from '../../src/tailscale/inventory.js';
+import type { Device } from '../../src/control/device.js';
+import { RequestStats } from '../../src/control/request-stats.js';
+import { EMPTY_INVENTORY } from '../../src/control/inventory.js';
 
 export function refreshData(devices: readonly Device[] | undefined, overrides: Partial<RefreshData> = {}): RefreshData {
   return {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { startHeadscale } from '../../src/sim/headscale/index.js';
-import { nodeTags, nodeToDevice } from '../../src/tailscale/headscale.js';
+import { nodeTags, nodeToDevice } from '../../src/control/headscale.js';
 import { seriesValues, startExporterWith } from '../helpers/exporter.js';
 import { promtoolCheck } from '../helpers/promtool.js';
 
@@ -277,7 +277,7 @@ for (const tagModel of ['legacy', 'v028'] as const) {
 }
 
 test('health answers: 404 absent, 500 no connectivity, a missing field false (protojson), malformed or refused throws', async () => {
-  const { fetchHeadscaleHealth } = await import('../../src/tailscale/headscale.js');
+  const { fetchHeadscaleHealth } = await import('../../src/control/headscale.js');
   const { ApiError } = await import('../../src/errors.js');
   const api = (answer: unknown) => ({
     tailnet: '-',

@@ -210,9 +210,9 @@ test('COLLECTORS turns collectors off; client_metrics off means no device is dia
 test('an inventory API failure keeps the last good data and marks only that resource failed', async (t) => {
   const sim = await demo(t);
   const { Inventory } = await import('../../src/refresh/inventory.js');
-  const { HttpTailscaleApi } = await import('../../src/tailscale/api.js');
-  const { StaticToken } = await import('../../src/tailscale/auth.js');
-  const { RequestStats } = await import('../../src/tailscale/request-stats.js');
+  const { HttpTailscaleApi } = await import('../../src/control/api.js');
+  const { StaticToken } = await import('../../src/control/auth.js');
+  const { RequestStats } = await import('../../src/control/request-stats.js');
   const { log, lines } = memoryLogger();
   const api = new HttpTailscaleApi({
     baseUrl: sim.apiUrl,

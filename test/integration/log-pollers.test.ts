@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { LogPoller, LogRecords, UNAVAILABLE_RETRY_MS, type LogKind } from '../../src/refresh/log-poller.js';
-import { HttpTailscaleApi } from '../../src/tailscale/api.js';
-import { StaticToken } from '../../src/tailscale/auth.js';
-import { AuditTotals } from '../../src/tailscale/audit-log.js';
-import {
-  FlowTotals,
-  RX_BYTES,
-  RX_PACKETS,
-  TRAFFIC_KINDS,
-  TX_BYTES,
-  TX_PACKETS,
-} from '../../src/tailscale/flow-logs.js';
-import { RequestStats } from '../../src/tailscale/request-stats.js';
+import { HttpTailscaleApi } from '../../src/control/api.js';
+import { StaticToken } from '../../src/control/auth.js';
+import { AuditTotals } from '../../src/control/audit-log.js';
+import { FlowTotals, RX_BYTES, RX_PACKETS, TRAFFIC_KINDS, TX_BYTES, TX_PACKETS } from '../../src/control/flow-logs.js';
+import { RequestStats } from '../../src/control/request-stats.js';
 import { trafficCounter, TRAFFIC_PATHS } from '../../src/sim/shared/client-metrics.js';
 import { MAX_FLOW_DELAY_MS } from '../../src/sim/tailscale/flow-logs.js';
 import { startTailnet, type SimTailnet } from '../../src/sim/tailscale/index.js';

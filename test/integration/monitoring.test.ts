@@ -8,15 +8,15 @@ import { ApiError } from '../../src/errors.js';
 import { Inventory } from '../../src/refresh/inventory.js';
 import { WEBHOOK_SECRETS } from '../../src/sim/tailscale/integrations.js';
 import { startTailnet, type SimTailnet } from '../../src/sim/tailscale/index.js';
-import { tailscaleResources } from '../../src/tailscale/api.js';
-import type { TailnetJson } from '../../src/tailscale/inventory.js';
+import { tailscaleResources } from '../../src/control/api.js';
+import type { TailnetJson } from '../../src/control/inventory.js';
 import {
   fetchLogStreams,
   fetchPostureIntegrations,
   fetchServiceHosts,
   fetchWebhooks,
   urlDestination,
-} from '../../src/tailscale/monitoring.js';
+} from '../../src/control/monitoring.js';
 import { seriesValues, startExporterWith } from '../helpers/exporter.js';
 import { memoryLogger } from '../helpers/log.js';
 import { promtoolCheck } from '../helpers/promtool.js';

@@ -5,9 +5,9 @@ import { makeSelector } from '../../src/devices/targets.js';
 import { render } from '../../src/exposition/render.js';
 import { relabelFamilies } from '../../src/collectors/client-metrics.js';
 import { startTailnet } from '../../src/sim/tailscale/index.js';
-import { StaticToken } from '../../src/tailscale/auth.js';
-import { HttpTailscaleApi } from '../../src/tailscale/api.js';
-import { RequestStats } from '../../src/tailscale/request-stats.js';
+import { StaticToken } from '../../src/control/auth.js';
+import { HttpTailscaleApi } from '../../src/control/api.js';
+import { RequestStats } from '../../src/control/request-stats.js';
 import { memoryLogger } from '../helpers/log.js';
 import { promtoolCheck } from '../helpers/promtool.js';
 

@@ -12,9 +12,9 @@ import { redactedConfig } from '../../src/config/redact.js';
 import { ApiError } from '../../src/errors.js';
 import { idTokenProblem, mintIdToken } from '../../src/sim/tailscale/jwt.js';
 import { startTailnet, type SimTailnet } from '../../src/sim/tailscale/index.js';
-import { HttpTailscaleApi } from '../../src/tailscale/api.js';
-import { OAuthTokenSource, TOKEN_EXCHANGE_HINT } from '../../src/tailscale/auth.js';
-import { RequestStats } from '../../src/tailscale/request-stats.js';
+import { HttpTailscaleApi } from '../../src/control/api.js';
+import { OAuthTokenSource, TOKEN_EXCHANGE_HINT } from '../../src/control/auth.js';
+import { RequestStats } from '../../src/control/request-stats.js';
 import { memoryLogger } from '../helpers/log.js';
 import { seriesValues, startExporterWith } from '../helpers/exporter.js';
 

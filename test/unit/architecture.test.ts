@@ -3,14 +3,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, dirname, resolve } from 'node:path';
 import { test } from 'node:test';
 
-// The data flows one way: config -> tailscale (control plane) -> tsnet (transport) -> devices -> collectors ->
+// The data flows one way: config -> control (the control plane: Tailscale API or Headscale) -> tsnet (transport) -> devices -> collectors ->
 // exposition -> refresh -> server -> the composition root (app.ts, main.ts, demo.ts). A stage may import upstream
 // stages, never downstream ones; the simulator imports nothing from src/, and only demo.ts (simulator mode, in the
 // composition root) reaches the simulator, by a dynamic import (a real deployment never loads it). Every import form counts: static, re-export,
 // side-effect, dynamic `import()`, `require()` and `createRequire(...)(...)`.
 
 const SRC = join(process.cwd(), 'src');
-const ORDER = ['config', 'tailscale', 'tsnet', 'devices', 'collectors', 'exposition', 'refresh', 'server', 'root'];
+const ORDER = ['config', 'control', 'tsnet', 'devices', 'collectors', 'exposition', 'refresh', 'server', 'root'];
 // exposition/family.ts is the shared vocabulary every stage may use; slicer.ts the shared event-loop budget; util/
 // holds leaf helpers (sleep, back-off, hashing, host:port) that import nothing from src/.
 const SHARED = ['exposition/family.ts', 'errors.ts', 'log.ts', 'version.ts', 'slicer.ts'];

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { DEVICES_PER_STEP, type Collector, type CollectorOf, type ListData } from '../../src/collectors/collector.js';
 import { buildCollectors, CollectorResults } from '../../src/collectors/index.js';
 import { Slicer } from '../../src/slicer.js';
-import { HEADSCALE_UNSUPPORTED_FAMILIES } from '../../src/tailscale/headscale.js';
+import { HEADSCALE_UNSUPPORTED_FAMILIES } from '../../src/control/headscale.js';
 import { device } from '../helpers/devices.js';
 import { refreshData } from '../helpers/refresh-data.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { ArrayElementSplitter, JsonStructureError } from '../../src/tailscale/json-scan.js';
+import { ArrayElementSplitter, JsonStructureError } from '../../src/control/json-scan.js';
 
 // The device list is cut into its entries without parsing it whole; every cut must be what JSON.parse
 // would give, and a broken document must never yield a partial list.

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { nodeLabels } from '../../src/collectors/flow-logs.js';
-import { AuditTotals, MAX_AUDIT_SERIES, MAX_UNLISTED_VALUES } from '../../src/tailscale/audit-log.js';
-import { FlowTotals, hostOf, protocolName, RX_BYTES, TX_BYTES, TX_PACKETS } from '../../src/tailscale/flow-logs.js';
-import { MAX_WINDOW_MS, nextWindow, RecordDedup, recordKey } from '../../src/tailscale/log-window.js';
-import type { Device } from '../../src/tailscale/device.js';
+import { AuditTotals, MAX_AUDIT_SERIES, MAX_UNLISTED_VALUES } from '../../src/control/audit-log.js';
+import { FlowTotals, hostOf, protocolName, RX_BYTES, TX_BYTES, TX_PACKETS } from '../../src/control/flow-logs.js';
+import { MAX_WINDOW_MS, nextWindow, RecordDedup, recordKey } from '../../src/control/log-window.js';
+import type { Device } from '../../src/control/device.js';
 
 // Flow-log and audit-log records as the live API sends them (tailscale-facts §6.1), and the window and
 // de-duplication rules that make each record count once.

@@ -9,7 +9,7 @@ import { parseExpectedDevices } from '../../src/config/expected-devices.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Selection } from '../../src/devices/targets.js';
 import type { MetricFamily } from '../../src/exposition/family.js';
-import { compareVersions, parseClientVersion } from '../../src/tailscale/client-version.js';
+import { compareVersions, parseClientVersion } from '../../src/control/client-version.js';
 import { device } from '../helpers/devices.js';
 import { refreshData } from '../helpers/refresh-data.js';
 

@@ -6,7 +6,7 @@ import { counter, type MetricFamily } from '../../src/exposition/family.js';
 import { ApiHistory } from '../../src/refresh/api-history.js';
 import { RefusalHistory } from '../../src/refresh/refusal-history.js';
 import { RETAIN_INTERVALS, retained, ScrapeHistory } from '../../src/refresh/scrape-history.js';
-import type { Device } from '../../src/tailscale/device.js';
+import type { Device } from '../../src/control/device.js';
 
 // What the refresher remembers between cycles, driven directly with a clock the test holds: retention of a
 // failing device's last good data, error counts, the changes that are logged, the API's up/down history and

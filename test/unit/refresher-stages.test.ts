@@ -8,8 +8,8 @@ import type { ScrapeTarget, Selection } from '../../src/devices/targets.js';
 import { SnapshotStore } from '../../src/exposition/snapshot.js';
 import { Refresher } from '../../src/refresh/refresher.js';
 import { RefreshStatus } from '../../src/refresh/status.js';
-import type { DeviceSource } from '../../src/tailscale/control.js';
-import { RequestStats } from '../../src/tailscale/request-stats.js';
+import type { DeviceSource } from '../../src/control/control.js';
+import { RequestStats } from '../../src/control/request-stats.js';
 import { device } from '../helpers/devices.js';
 import { memoryLogger } from '../helpers/log.js';
 

@@ -7,7 +7,7 @@ import { RefreshStatus } from '../../src/refresh/status.js';
 import { DeviceTable, PAGE_SIZE, parseDeviceQuery } from '../../src/server/device-table.js';
 import { escapeHtml, html, Html } from '../../src/server/html.js';
 import { renderStatusPage, type StatusPageInfo } from '../../src/server/status-page.js';
-import type { Device } from '../../src/tailscale/device.js';
+import type { Device } from '../../src/control/device.js';
 import { device } from '../helpers/devices.js';
 import { refreshData } from '../helpers/refresh-data.js';
 
