@@ -121,7 +121,7 @@ async function wire(
         enabled: config.collectors,
         intervalMs: config.inventoryIntervalMs,
         log: log.child({ stage: 'inventory' }),
-        scopes: backend.info.collectors,
+        backend: backend.info,
       })
     : undefined;
   const logPollers: LogPollers | undefined =

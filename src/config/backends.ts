@@ -14,6 +14,12 @@ export interface BackendInfo {
   readonly credential: 'tailscale' | 'headscale-api-key';
   /** The collectors it can fill, in README order, each with what it needs (least privilege). */
   readonly collectors: Readonly<Partial<Record<CollectorName, string>>>;
+  /** The API as log messages name it. */
+  readonly apiName: string;
+  /** What a 404 for a collector can mean there, given what the collector needs. */
+  readonly notFoundHint: (needs: string) => string;
+  /** The fix for a 403 to a collector, given what the collector needs. */
+  readonly forbiddenHint: (needs: string) => string;
 }
 
 const DEVICE_SCRAPES = 'none (reaches devices on tcp:5252)';
@@ -39,6 +45,9 @@ export const BACKEND_INFO: Readonly<Record<BackendName, BackendInfo>> = {
       flowlogs: 'logs:network:read',
       audit: 'logs:configuration:read',
     },
+    apiName: 'the Tailscale API',
+    notFoundHint: (needs) => `not configured, not on this plan, or the OAuth client lacks ${needs}`,
+    forbiddenHint: (needs) => `grant the OAuth client ${needs} or all:read`,
   },
   headscale: {
     title: 'Headscale',
@@ -50,6 +59,10 @@ export const BACKEND_INFO: Readonly<Record<BackendName, BackendInfo>> = {
       preauthkeys: HEADSCALE_KEY,
       apikeys: HEADSCALE_KEY,
     },
+    apiName: 'the Headscale API',
+    // A Headscale API key is all-or-nothing: a refusal is a bad key, and a 404 a server too old for the endpoint.
+    notFoundHint: () => 'this Headscale version does not serve it',
+    forbiddenHint: () => 'check that HEADSCALE_API_KEY is a valid, unexpired API key',
   },
 };
 

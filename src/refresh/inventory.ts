@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { BACKEND_INFO } from '../config/backends.js';
+import { BACKEND_INFO, type BackendInfo } from '../config/backends.js';
 import { ApiError } from '../errors.js';
 import type { Resource, ResourceReaders } from '../control/control.js';
 import { EMPTY_INVENTORY, type InventoryData, type Policy, type ResourceState } from '../control/inventory.js';
@@ -34,7 +34,7 @@ function unavailable(data: unknown): boolean {
 
 export class Inventory {
   readonly #readers: ResourceReaders;
-  readonly #scopes: Readonly<Record<string, string>>;
+  readonly #backend: BackendInfo;
   readonly #enabled: readonly Resource[];
   readonly #intervalMs: number;
   readonly #log: Logger;
@@ -51,11 +51,11 @@ export class Inventory {
     intervalMs: number;
     log: Logger;
     now?: () => number;
-    /** What each collector needs, for the messages about refusals (default: the Tailscale API's scopes). */
-    scopes?: Readonly<Record<string, string>>;
+    /** The backend, for the messages about refusals (default: the Tailscale API). */
+    backend?: BackendInfo;
   }) {
     this.#readers = o.resources;
-    this.#scopes = o.scopes ?? BACKEND_INFO.tailscale.collectors;
+    this.#backend = o.backend ?? BACKEND_INFO.tailscale;
     // COLLECTORS names the collector `users` for both backends; Headscale's users are their own resource.
     const wanted = o.enabled.flatMap((c) => [c, ...(ALSO_FOR[c] ?? [])]);
     this.#enabled = (Object.keys(this.#readers) as Resource[]).filter((r) => wanted.includes(r));
@@ -65,7 +65,8 @@ export class Inventory {
   }
 
   #scope(collector: string): string {
-    return Object.hasOwn(this.#scopes, collector) ? this.#scopes[collector]! : 'the read scope';
+    const needs: Readonly<Record<string, string>> = this.#backend.collectors;
+    return Object.hasOwn(needs, collector) ? needs[collector]! : 'the read scope';
   }
 
   current(): InventoryData {
@@ -99,7 +100,7 @@ export class Inventory {
         const scope = this.#scope(collector);
         this.#log.info(
           { collector, scope },
-          `the Tailscale API answered 404 for the ${collector} collector: not configured, not on this plan, or the OAuth client lacks ${scope}; it exports nothing until that changes`,
+          `${this.#backend.apiName} answered 404 for the ${collector} collector: ${this.#backend.notFoundHint(scope)}; it exports nothing until that changes`,
         );
       }
       if (resource === 'policy') {
@@ -131,7 +132,7 @@ export class Inventory {
           const scope = this.#scope(collector);
           this.#log.error(
             { collector, scope },
-            `the Tailscale API refused the ${collector} collector (403): grant the OAuth client ${scope} or all:read, or turn the collector off with COLLECTORS`,
+            `${this.#backend.apiName} refused the ${collector} collector (403): ${this.#backend.forbiddenHint(scope)}, or turn the collector off with COLLECTORS`,
           );
         }
       } else if (previous.ok !== false) {

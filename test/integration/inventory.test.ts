@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
+import { BACKEND_INFO, type BackendInfo } from '../../src/config/backends.js';
 import { loadConfig } from '../../src/config/load.js';
+import { ApiError } from '../../src/errors.js';
+import { Inventory } from '../../src/refresh/inventory.js';
 import { startTailnet, type SimTailnet } from '../../src/sim/tailscale/index.js';
 import { memoryLogger } from '../helpers/log.js';
 import { seriesValues, startExporterWith } from '../helpers/exporter.js';
@@ -209,7 +212,6 @@ test('COLLECTORS turns collectors off; client_metrics off means no device is dia
 
 test('an inventory API failure keeps the last good data and marks only that resource failed', async (t) => {
   const sim = await demo(t);
-  const { Inventory } = await import('../../src/refresh/inventory.js');
   const { HttpTailscaleApi } = await import('../../src/control/api.js');
   const { StaticToken } = await import('../../src/control/auth.js');
   const { RequestStats } = await import('../../src/control/request-stats.js');
@@ -257,4 +259,42 @@ test('an inventory API failure keeps the last good data and marks only that reso
   assert.notEqual(after.policy.data?.hash, first.policy.data?.hash);
   assert.equal(after.policy.changedAtSeconds, 200, 'the change is stamped when observed');
   assert.notEqual(after.policy.changedAtSeconds, changedAt);
+});
+
+test('refusals are explained in the backend’s own terms: OAuth scopes for Tailscale, the API key for Headscale', async () => {
+  const forbidden = (): Promise<never> => Promise.reject(new ApiError('users', 'http_status', 'HTTP 403', 403));
+  const absent = (): Promise<never> => Promise.resolve([{ available: false }] as never);
+  const messages = async (backend: BackendInfo | undefined): Promise<string[]> => {
+    const { log, lines } = memoryLogger();
+    const inv = new Inventory({
+      resources: { users: forbidden, apikeys: absent },
+      enabled: ['users', 'apikeys'],
+      intervalMs: 60_000,
+      log,
+      ...(backend === undefined ? {} : { backend }),
+    });
+    await inv.refreshIfDue();
+    return lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
+  };
+  const headscale = await messages(BACKEND_INFO.headscale);
+  assert.ok(
+    headscale.includes(
+      'the Headscale API refused the users collector (403): check that HEADSCALE_API_KEY is a valid, unexpired API key, or turn the collector off with COLLECTORS',
+    ),
+    headscale.join('\n'),
+  );
+  assert.ok(
+    headscale.includes(
+      'the Headscale API answered 404 for the apikeys collector: this Headscale version does not serve it; it exports nothing until that changes',
+    ),
+    headscale.join('\n'),
+  );
+  assert.ok(!headscale.some((m) => m.includes('OAuth')));
+  const tailscale = await messages(undefined);
+  assert.ok(
+    tailscale.includes(
+      'the Tailscale API refused the users collector (403): grant the OAuth client users:read or all:read, or turn the collector off with COLLECTORS',
+    ),
+    tailscale.join('\n'),
+  );
 });
