@@ -3,7 +3,7 @@ import type { CycleCollector, DeviceScrapeState } from './collector.js';
 
 // Re-exports each scraped device's tailscaled_* families with device_id and device_name added. Types are
 // kept (counters stay counters); families from many devices merge in the renderer under one HELP/TYPE.
-// The refresher stores each device's families pre-rendered (refresh/device-families.ts); the collector
+// The refresher stores each device's families pre-rendered (exposition/device-text.ts); the collector
 // only orders them.
 
 /** Prometheus' own convention for a target label that collides with ours: prefix `exported_`. */

@@ -10,7 +10,7 @@ export interface DeviceScrapeState {
   /** The result of this cycle's scrape. */
   readonly last: ScrapeResult;
   /**
-   * The families re-exported, relabelled and pre-rendered (refresh/device-families.ts): this cycle's on success,
+   * The families re-exported, relabelled and pre-rendered (exposition/device-text.ts): this cycle's on success,
    * the last good ones (if still fresh) on failure.
    */
   readonly families: readonly MetricFamily[] | undefined;

@@ -219,8 +219,7 @@ export class CollectorResults {
       r.seconds += source.durationSeconds;
     }
     this.#results.set(c.name, r);
-    // Collectors emit each series once by construction (see MetricFamily.unique).
-    return families.map((f) => (f.unique === undefined ? { ...f, unique: true } : f));
+    return families;
   }
 
   outcomes(): CollectorOutcome[] {

@@ -19,22 +19,16 @@ export interface MetricFamily {
   readonly type: MetricType;
   readonly samples: readonly Sample[];
   /**
-   * Every series is distinct by construction (the collectors' guarantee: one sample per device and
-   * key, with devices, routes, tags and users de-duplicated at the API boundary), so the renderer can
-   * skip its duplicate check, which is half of its work at 10,000 devices.
-   */
-  readonly unique?: boolean;
-  /**
-   * The series already rendered as exposition lines (a device's client metrics, rendered once when it is
-   * scraped and kept as text between cycles); `samples` is then empty. Trusted to be distinct from every
-   * other series of the family, as a device's series are (device_id).
+   * A device's series of this family already rendered as text (its client metrics, rendered once when it
+   * is scraped and kept between cycles); `samples` is then empty. Only the exposition stage makes these
+   * (exposition/device-text.ts), and its writer takes no other: nothing outside it can hand in unchecked text.
    */
   readonly rendered?: RenderedSeries;
 }
 
+/** Opaque: made and read only by the exposition stage. */
 export interface RenderedSeries {
-  /** Lines `name{labels} value\n`, without HELP and TYPE. */
-  readonly text: string;
+  /** Lines in the text. */
   readonly series: number;
 }
 

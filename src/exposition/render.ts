@@ -11,6 +11,8 @@ export interface RenderStats {
   readonly duplicates: number;
   /** Families merged away because an earlier family of the same name had another type (first one wins). */
   readonly typeConflicts: number;
+  /** What was dropped first and where, for the log (e.g. `duplicate series in tailscale_device_info`). */
+  readonly firstDrop?: string;
 }
 
 export interface Rendered {
@@ -111,6 +113,7 @@ export class ExpositionWriter {
   #invalid = 0;
   #duplicates = 0;
   #typeConflicts = 0;
+  #firstDrop: string | undefined;
 
   constructor(sink: TextSink) {
     this.#sink = sink;
@@ -122,6 +125,7 @@ export class ExpositionWriter {
       invalid: this.#invalid,
       duplicates: this.#duplicates,
       typeConflicts: this.#typeConflicts,
+      ...(this.#firstDrop === undefined ? {} : { firstDrop: this.#firstDrop }),
     };
   }
 
@@ -147,13 +151,10 @@ export class ExpositionWriter {
 
   /** The batch as a generator that yields (nothing) every 128 series, so a caller can pause. */
   *steps(families: readonly MetricFamily[]): Generator<void, void, void> {
-    const merged = new Map<
-      string,
-      { name: string; help: string; type: MetricType; parts: MetricFamily[]; unique: boolean }
-    >();
+    const merged = new Map<string, { name: string; help: string; type: MetricType; parts: MetricFamily[] }>();
     for (const fam of families) {
       if (!isValidMetricName(fam.name)) {
-        this.#invalid += fam.samples.length;
+        this.#drop('invalid', fam.name, seriesOf(fam));
         continue;
       }
       const earlier = this.#written.get(fam.name);
@@ -161,21 +162,11 @@ export class ExpositionWriter {
       if (earlier !== undefined || (existing !== undefined && existing.type !== fam.type)) {
         // Another type, or an earlier batch's family whose block is already closed: it cannot be joined.
         if ((earlier ?? existing?.type) !== fam.type) this.#typeConflicts++;
-        if (earlier === fam.type) this.#duplicates += fam.samples.length;
-        else this.#invalid += fam.samples.length;
+        this.#drop(earlier === fam.type ? 'duplicates' : 'invalid', fam.name, seriesOf(fam));
       } else if (existing === undefined) {
-        merged.set(fam.name, {
-          name: fam.name,
-          help: fam.help,
-          type: fam.type,
-          parts: [fam],
-          unique: fam.unique === true,
-        });
+        merged.set(fam.name, { name: fam.name, help: fam.help, type: fam.type, parts: [fam] });
       } else {
         existing.parts.push(fam);
-        // Unique parts from several sources (client metrics of many devices) stay unique only when each
-        // source's series carry distinct labels; they do (device_id), and the collectors say so per part.
-        existing.unique &&= fam.unique === true;
       }
     }
 
@@ -186,17 +177,26 @@ export class ExpositionWriter {
       this.#written.set(name, fam.type);
       // Per family, so the set stays small; the key is the line up to its value (name and labels, in the
       // order given: collectors build labels in one fixed order, and the parser rejects a device's series
-      // repeated in another order).
+      // repeated in another order). Always checked: no collector or device is trusted to be distinct.
       const seen = new Set<string>();
-      const check = !fam.unique || this.#suffixNames.has(fam.name);
       // HELP/TYPE are written with the first valid sample: a family left with none is not written at all.
       let written = 0;
+      const open = (): void => {
+        if (written === 0) this.#put(`# HELP ${name} ${escapeHelp(fam.help)}\n# TYPE ${name} ${fam.type}\n`);
+      };
       for (const part of fam.parts) {
         if (part.rendered !== undefined) {
-          if (part.rendered.series === 0) continue;
-          if (written === 0) this.#put(`# HELP ${name} ${escapeHelp(fam.help)}\n# TYPE ${name} ${fam.type}\n`);
-          this.#put(part.rendered.text);
-          written += part.rendered.series;
+          const text = SeriesText.textOf(part.rendered, fam.name, fam.type);
+          if (text === undefined) {
+            // Text the renderer did not make (or made for another family): never written as it is.
+            this.#drop('invalid', name, part.rendered.series);
+            continue;
+          }
+          const kept = this.#admitLines(name, text, seen);
+          if (kept.series === 0) continue;
+          open();
+          this.#put(kept.text);
+          written += kept.series;
           if (this.#pending >= CHUNK_CHARS) this.flush();
           yield;
           continue;
@@ -207,29 +207,12 @@ export class ExpositionWriter {
           const s = samples[i]!;
           const labelText = sampleLabelText(fam.name, fam.type, s, this.#labelNames);
           if (labelText === undefined) {
-            this.#invalid++;
+            this.#drop('invalid', name, 1);
             continue;
           }
-          // `h_count` of a histogram `h` while a family literally named `h_count` came in an earlier batch.
-          if (s.name !== fam.name && this.#written.has(s.name)) {
-            this.#duplicates++;
-            continue;
-          }
-          if (check || s.name !== fam.name) {
-            const head = labelText === '' ? s.name : `${s.name}{${labelText}}`;
-            if (check) {
-              if (seen.has(head) || this.#suffixSeries.has(head)) {
-                this.#duplicates++;
-                continue;
-              }
-              seen.add(head);
-            }
-            if (s.name !== fam.name) {
-              this.#suffixSeries.add(head);
-              this.#suffixNames.add(s.name);
-            }
-          }
-          if (written++ === 0) this.#put(`# HELP ${name} ${escapeHelp(fam.help)}\n# TYPE ${name} ${fam.type}\n`);
+          if (!this.#admit(name, s.name, labelText === '' ? s.name : `${s.name}{${labelText}}`, seen)) continue;
+          open();
+          written++;
           // Pieces joined once per chunk: no intermediate line strings or ropes for 400,000 series.
           this.#pieces.push(s.name, labelText === '' ? ' ' : `{${labelText}} `, formatValue(s.value), '\n');
           this.#pending += s.name.length + labelText.length + 24;
@@ -239,6 +222,50 @@ export class ExpositionWriter {
       this.#series += written;
     }
     this.flush();
+  }
+
+  /**
+   * Whether the series `head` (the line up to its value) of family `family` may be written: not already
+   * written in this family, nor under a suffix by another (`h_count` of histogram `h` vs a family named
+   * `h_count`: sorting puts `h` first, so its suffixed series are always known in time).
+   */
+  #admit(family: string, sampleName: string, head: string, seen: Set<string>): boolean {
+    if ((sampleName !== family && this.#written.has(sampleName)) || seen.has(head) || this.#suffixSeries.has(head)) {
+      this.#drop('duplicates', family, 1);
+      return false;
+    }
+    seen.add(head);
+    if (sampleName !== family) {
+      this.#suffixSeries.add(head);
+      this.#suffixNames.add(sampleName);
+    }
+    return true;
+  }
+
+  /** The lines of pre-rendered text that pass #admit (the text itself when all do). */
+  #admitLines(family: string, text: string, seen: Set<string>): { text: string; series: number } {
+    let kept: string[] | undefined;
+    let series = 0;
+    for (let start = 0; start < text.length;) {
+      const end = text.indexOf('\n', start);
+      // The value has no space: the last one on the line ends the series' name and labels.
+      const head = text.slice(start, text.lastIndexOf(' ', end));
+      const brace = head.indexOf('{');
+      if (this.#admit(family, brace < 0 ? head : head.slice(0, brace), head, seen)) {
+        kept?.push(text.slice(start, end + 1));
+        series++;
+      } else kept ??= [text.slice(0, start)];
+      start = end + 1;
+    }
+    return { text: kept === undefined ? text : kept.join(''), series };
+  }
+
+  /** Counts what the check left out; the first drop of each kind is kept for the log (see `firstDrop`). */
+  #drop(kind: 'invalid' | 'duplicates', family: string, series: number): void {
+    if (series === 0) return;
+    if (kind === 'invalid') this.#invalid += series;
+    else this.#duplicates += series;
+    this.#firstDrop ??= `${kind === 'invalid' ? 'invalid name or label' : 'duplicate series'} in ${family}`;
   }
 
   #put(text: string): void {
@@ -255,32 +282,81 @@ export class ExpositionWriter {
   }
 }
 
-/** Label names seen in device metrics and whether they are valid; cleared if devices send too many. */
-const seriesLabelNames = new Map<string, boolean>();
+const seriesOf = (fam: MetricFamily): number => fam.rendered?.series ?? fam.samples.length;
+
+const ISSUE = Symbol('SeriesText');
 
 /**
- * A family's series as exposition lines, without HELP/TYPE: what a device contributes, rendered once per
- * scrape. `prefix` (rendered label pairs, e.g. the device's) goes before each sample's own labels. Invalid
- * samples are left out (and counted); the caller guarantees the series are distinct.
+ * A family's series rendered as exposition lines, without HELP/TYPE: the only kind of pre-rendered text
+ * the writer accepts. Made only by renderSeries (its constructor wants a token no other module has), so
+ * its lines are valid, fit the family and are distinct; the writer still checks them against the family's
+ * other series.
  */
-export function renderSeries(fam: MetricFamily, prefix = ''): RenderedSeries & { readonly invalid: number } {
-  if (!isValidMetricName(fam.name)) return { text: '', series: 0, invalid: fam.samples.length };
-  if (seriesLabelNames.size > 10_000) seriesLabelNames.clear();
+class SeriesText implements RenderedSeries {
+  readonly #text: string;
+  readonly #family: string;
+  readonly #type: MetricType;
+  readonly series: number;
+
+  constructor(token: symbol, family: string, type: MetricType, text: string, series: number) {
+    if (token !== ISSUE) throw new TypeError('SeriesText is made by renderSeries only');
+    this.#family = family;
+    this.#type = type;
+    this.#text = text;
+    this.series = series;
+  }
+
+  /** The text, when `r` was made by renderSeries for this family and type. */
+  static textOf(r: RenderedSeries, family: string, type: MetricType): string | undefined {
+    if (!(r instanceof SeriesText) || r.#family !== family || r.#type !== type) return undefined;
+    return r.#text;
+  }
+}
+
+/**
+ * A family's series as exposition lines (a device's, rendered once per scrape): `first` (a device's
+ * labels) goes before each sample's own labels. Invalid and repeated samples are left out and counted;
+ * `labelNames` caches which label names are valid (the caller's, bounded by it).
+ */
+export function renderSeries(
+  fam: MetricFamily,
+  first: Labels | undefined,
+  labelNames: Map<string, boolean>,
+): { readonly rendered: RenderedSeries; readonly invalid: number; readonly duplicates: number } {
+  const empty = (invalid: number): { rendered: RenderedSeries; invalid: number; duplicates: number } => ({
+    rendered: new SeriesText(ISSUE, fam.name, fam.type, '', 0),
+    invalid,
+    duplicates: 0,
+  });
+  if (!isValidMetricName(fam.name)) return empty(fam.samples.length);
+  const prefix = first === undefined ? '' : labelSetText(first, labelNames);
+  if (prefix === null) return empty(fam.samples.length);
   const pieces: string[] = [];
-  let series = 0;
+  const seen = new Set<string>();
   let invalid = 0;
+  let duplicates = 0;
   for (const s of fam.samples) {
-    const own = sampleLabelText(fam.name, fam.type, s, seriesLabelNames);
-    if (own === undefined) {
+    const own = sampleLabelText(fam.name, fam.type, s, labelNames);
+    if (own === undefined || (prefix !== '' && own !== '' && repeatsLabel(first!, s.labels))) {
       invalid++;
       continue;
     }
     const labels = prefix === '' ? own : own === '' ? prefix : `${prefix},${own}`;
-    pieces.push(s.name, labels === '' ? ' ' : `{${labels}} `, formatValue(s.value), '\n');
-    series++;
+    const head = labels === '' ? s.name : `${s.name}{${labels}}`;
+    if (seen.has(head)) {
+      duplicates++;
+      continue;
+    }
+    seen.add(head);
+    pieces.push(head, ' ', formatValue(s.value), '\n');
   }
   // join() gives one flat string: kept between cycles, it should not be a rope of pieces.
-  return { text: pieces.join(''), series, invalid };
+  return { rendered: new SeriesText(ISSUE, fam.name, fam.type, pieces.join(''), seen.size), invalid, duplicates };
+}
+
+function repeatsLabel(first: Labels, labels: Labels): boolean {
+  for (const key in labels) if (key in first) return true;
+  return false;
 }
 
 /** Renders families (one batch) into one buffer. */

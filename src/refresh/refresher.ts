@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { Collector, CycleCollector, ListCollector, ListData, RefreshData } from '../collectors/collector.js';
 import { COLLECTORS, CollectorResults, runStage } from '../collectors/index.js';
-import { Interner, prerenderFamilies } from './device-families.js';
 import type { DeviceScraper, ScrapeResult } from '../devices/scraper.js';
 import type { ScrapeTarget, Selection } from '../devices/targets.js';
 import { SnapshotBuilder, type SnapshotStore } from '../exposition/snapshot.js';
+import { DeviceTextRenderer } from '../exposition/device-text.js';
 import type { MetricFamily } from '../exposition/family.js';
 import type { DeviceList, DeviceSource } from '../control/control.js';
 import type { Device } from '../control/device.js';
@@ -54,6 +54,8 @@ export class Refresher {
   #cycleOverruns = 0;
   #renderDropped = 0;
   #typeConflicts = 0;
+  /** Series the exposition check dropped are logged the first time only; the counter tells the rest. */
+  #dropLogged = false;
   #running: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #abort = new AbortController();
@@ -115,10 +117,11 @@ export class Refresher {
     let earlySelections: Selection[] | undefined = this.#o.select(this.#devices ?? []);
     const early = this.#targets(earlySelections);
     // Each device's families are relabelled and rendered to text as its scrape completes.
-    const interner = new Interner();
+    const deviceText = new DeviceTextRenderer();
     const keep = (families: readonly MetricFamily[], target: ScrapeTarget): MetricFamily[] => {
-      const prerendered = prerenderFamilies(families, target.deviceId, target.deviceName, interner);
-      this.#renderDropped += prerendered.invalid;
+      const prerendered = deviceText.render(families, target.deviceId, target.deviceName);
+      this.#renderDropped += prerendered.dropped;
+      if (prerendered.dropped > 0) this.#logDrop(`invalid or repeated client metrics of device ${target.deviceId}`);
       this.#scrapes.replaceFamilies(target.deviceId, prerendered.families, Math.floor(this.#now() / 1000));
       return prerendered.families;
     };
@@ -206,6 +209,7 @@ export class Refresher {
     }
     this.#renderDropped += snapshot.stats.invalid + snapshot.stats.duplicates;
     this.#typeConflicts += snapshot.stats.typeConflicts;
+    if (snapshot.stats.firstDrop !== undefined) this.#logDrop(snapshot.stats.firstDrop);
     this.#o.store.swap(snapshot);
     this.#o.status.recordCollectors(collected.outcomes(), this.#now());
 
@@ -394,6 +398,15 @@ export class Refresher {
         scrapeFailures: results.length - scraped,
       },
       this.#now(),
+    );
+  }
+
+  #logDrop(what: string): void {
+    if (this.#dropLogged) return;
+    this.#dropLogged = true;
+    this.#o.log.warn(
+      { first: what },
+      'series left out of /metrics (invalid or repeated); counted in tsmetrics_exposition_dropped_series_total, logged once',
     );
   }
 

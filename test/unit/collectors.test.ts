@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { clientMetricsCollector, relabelFamilies } from '../../src/collectors/client-metrics.js';
-import type { Collector } from '../../src/collectors/collector.js';
+import { deviceLabels, type Collector } from '../../src/collectors/collector.js';
 import { deviceConnectivityCollector } from '../../src/collectors/device-connectivity.js';
 import { deviceInfoCollector } from '../../src/collectors/device-info.js';
 import { deviceRoutesCollector } from '../../src/collectors/device-routes.js';
 import { deviceTimesCollector } from '../../src/collectors/device-times.js';
 import { exporterCollector } from '../../src/collectors/exporter.js';
 import { runCollectors } from '../../src/collectors/index.js';
-import type { MetricFamily } from '../../src/exposition/family.js';
+import { gauge, type MetricFamily } from '../../src/exposition/family.js';
+import { render } from '../../src/exposition/render.js';
 import { device } from '../helpers/devices.js';
 import { refreshData } from '../helpers/refresh-data.js';
 
@@ -312,4 +313,20 @@ test('a throwing collector loses only its own families and reports collector_suc
   );
   const d2 = down.find((x) => x.name === 'tsmetrics_collector_duration_seconds')!;
   assert.ok(d2.samples[0]!.value >= 2, 'the fetch time counts');
+});
+
+test("a collector's repeated series, or a family another collector also writes, is caught by the renderer", () => {
+  // Two devices with the same id (an API answer that slipped through) and a collector writing a device
+  // family of its own: with the old trust flag (collector output taken as distinct) both copies were written.
+  const twin = { ...DEVICES[0]! };
+  const rogue: Collector = {
+    name: 'rogue',
+    stage: 'list',
+    collect: () => [gauge('tailscale_device_online', 'h', [[deviceLabels(DEVICES[0]!), 1]])],
+  };
+  const { text, stats } = render(runCollectors(refreshData([DEVICES[0]!, twin]), [deviceInfoCollector, rogue]));
+  const online = text.split('\n').filter((l) => l.startsWith('tailscale_device_online{'));
+  assert.equal(online.length, 1, text);
+  assert.ok(stats.duplicates >= 1 + 1, `duplicates ${stats.duplicates}`);
+  assert.ok(stats.firstDrop?.startsWith('duplicate series in '));
 });

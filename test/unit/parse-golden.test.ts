@@ -1,6 +1,6 @@
 // Golden files for src/devices/parse/, node_exporter style: test/fixtures/parse/<case>.prom is a device
 // payload, <case>.out what the exporter makes of it over the whole device path — parse, keep the
-// tailscaled_* families with the device's labels added (refresh/device-families.ts), render — or the error
+// tailscaled_* families with the device's labels added (exposition/device-text.ts), render — or the error
 // the scrape fails with. The first line of a .out names the format the payload was read as. Options a case
 // needs (limits, the response's Content-Type) are in OPTIONS below. A few cases also have <case>.json, the
 // whole expected ParseResult (sample values JSON cannot hold are written as the strings "NaN", "+Inf" and
@@ -16,7 +16,7 @@ import { join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseExposition, type ParseOptions, type ParseResult } from '../../src/devices/parse/index.js';
 import { render } from '../../src/exposition/render.js';
-import { prerenderFamilies } from '../../src/refresh/device-families.js';
+import { DeviceTextRenderer } from '../../src/exposition/device-text.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 // Compiled to dist/test/unit/ (three levels below the project root), or run from test/unit/ directly.
@@ -51,8 +51,8 @@ function fromJson(text: string): ParseResult {
 /** What the exporter serves for this device's payload, or the scrape error it reports (scraper.ts). */
 function exported(result: ParseResult): string {
   if (!result.ok) return `# error ${result.error.reason}: line ${result.error.line}: ${result.error.message}\n`;
-  const kept = prerenderFamilies(result.families, DEVICE_ID, DEVICE_NAME);
-  assert.equal(kept.invalid, 0, 'the renderer dropped a series the parser accepted');
+  const kept = new DeviceTextRenderer().render(result.families, DEVICE_ID, DEVICE_NAME);
+  assert.equal(kept.dropped, 0, 'the renderer dropped a series the parser accepted');
   return `# parsed as ${result.format}\n${render(kept.families).text}`;
 }
 

@@ -1,30 +1,46 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { gauge, type MetricFamily } from '../../src/exposition/family.js';
+import { gauge, type MetricFamily, type RenderedSeries } from '../../src/exposition/family.js';
 import { render, renderSeries } from '../../src/exposition/render.js';
 
 // Families whose series arrive already rendered (a device's client metrics, kept as text between cycles).
+// Only renderSeries makes such text; the writer checks it against the family's other series all the same.
 
-const renderedPart = (name: string, text: string, series: number): MetricFamily => ({
+const series = (name: string, rows: ReadonlyArray<readonly [Record<string, string>, number]>): RenderedSeries =>
+  renderSeries(gauge(name, 'device help', rows), undefined, new Map()).rendered;
+
+const renderedPart = (name: string, rendered: RenderedSeries): MetricFamily => ({
   name,
   help: 'device help',
   type: 'gauge',
   samples: [],
-  unique: true,
-  rendered: { text, series },
+  rendered,
 });
 
+/** The lines of a RenderedSeries, as the writer puts them out (without HELP/TYPE). */
+const linesOf = (name: string, rendered: RenderedSeries): string =>
+  render([renderedPart(name, rendered)])
+    .text.split('\n')
+    .filter((l) => !l.startsWith('# '))
+    .join('\n');
+
 test('a Sample part and two rendered parts share one HELP/TYPE block, lines in order', () => {
-  const dev1 = 'tailscaled_x{device_id="1"} 10\ntailscaled_x{device_id="1",k="a"} 11\n';
-  const dev2 = 'tailscaled_x{device_id="2"} 20\n';
+  const dev1 = series('tailscaled_x', [
+    [{ device_id: '1' }, 10],
+    [{ device_id: '1', k: 'a' }, 11],
+  ]);
+  const dev2 = series('tailscaled_x', [[{ device_id: '2' }, 20]]);
   const { text, stats } = render([
     gauge('tailscaled_x', 'first help', [[{ device_id: '0' }, 1]]),
-    renderedPart('tailscaled_x', dev1, 2),
-    renderedPart('tailscaled_x', dev2, 1),
+    renderedPart('tailscaled_x', dev1),
+    renderedPart('tailscaled_x', dev2),
   ]);
   assert.equal(
     text,
-    '# HELP tailscaled_x first help\n# TYPE tailscaled_x gauge\n' + 'tailscaled_x{device_id="0"} 1\n' + dev1 + dev2,
+    '# HELP tailscaled_x first help\n# TYPE tailscaled_x gauge\n' +
+      'tailscaled_x{device_id="0"} 1\n' +
+      'tailscaled_x{device_id="1"} 10\ntailscaled_x{device_id="1",k="a"} 11\n' +
+      'tailscaled_x{device_id="2"} 20\n',
   );
   assert.equal(stats.series, 4);
   assert.equal(stats.invalid, 0);
@@ -33,8 +49,14 @@ test('a Sample part and two rendered parts share one HELP/TYPE block, lines in o
 
 test('rendered parts alone: HELP/TYPE from the first part, series counted from the parts', () => {
   const { text, stats } = render([
-    renderedPart('tailscaled_y', 'tailscaled_y{device_id="1"} 1\n', 1),
-    renderedPart('tailscaled_y', 'tailscaled_y{device_id="2"} 2\ntailscaled_y{device_id="2",q="1"} 3\n', 2),
+    renderedPart('tailscaled_y', series('tailscaled_y', [[{ device_id: '1' }, 1]])),
+    renderedPart(
+      'tailscaled_y',
+      series('tailscaled_y', [
+        [{ device_id: '2' }, 2],
+        [{ device_id: '2', q: '1' }, 3],
+      ]),
+    ),
   ]);
   assert.equal(text.split('\n').filter((l) => l.startsWith('# HELP ')).length, 1);
   assert.equal(text.split('\n').filter((l) => l.startsWith('# TYPE ')).length, 1);
@@ -45,34 +67,55 @@ test('rendered parts alone: HELP/TYPE from the first part, series counted from t
 });
 
 test('a rendered part with no series writes nothing, not even HELP/TYPE', () => {
-  const { text, stats } = render([renderedPart('tailscaled_empty', '', 0)]);
+  const { text, stats } = render([renderedPart('tailscaled_empty', series('tailscaled_empty', []))]);
   assert.equal(text, '');
   assert.equal(stats.series, 0);
   // ... and does not open the block for a later empty Sample part either.
-  const both = render([renderedPart('tailscaled_empty', '', 0), gauge('tailscaled_empty', 'h', [])]);
+  const both = render([
+    renderedPart('tailscaled_empty', series('tailscaled_empty', [])),
+    gauge('tailscaled_empty', 'h', []),
+  ]);
   assert.equal(both.text, '');
   // A non-empty rendered part after an empty one still writes HELP/TYPE once.
-  const later = render([renderedPart('tailscaled_e', '', 0), renderedPart('tailscaled_e', 'tailscaled_e 1\n', 1)]);
+  const later = render([
+    renderedPart('tailscaled_e', series('tailscaled_e', [])),
+    renderedPart('tailscaled_e', series('tailscaled_e', [[{}, 1]])),
+  ]);
   assert.equal(later.text, '# HELP tailscaled_e device help\n# TYPE tailscaled_e gauge\ntailscaled_e 1\n');
 });
 
-test('renderSeries returns the lines without HELP/TYPE and counts invalid samples', () => {
+test('renderSeries renders the lines without HELP/TYPE and counts invalid and repeated samples', () => {
   const fam = gauge('tailscaled_z', 'help', [
     [{ device_id: '1' }, 1],
     [{ 'bad-label': 'v' }, 2],
     [{ device_id: '2', name: 'a"b' }, 3],
     [{ __reserved: 'x' }, 4],
     [{}, NaN],
+    [{ device_id: '1' }, 5],
   ]);
-  const r = renderSeries(fam);
-  assert.equal(r.text, 'tailscaled_z{device_id="1"} 1\ntailscaled_z{device_id="2",name="a\\"b"} 3\ntailscaled_z NaN\n');
+  const r = renderSeries(fam, undefined, new Map());
   assert.equal(r.invalid, 2);
-  assert.equal(r.series, 3);
-  assert.equal(r.series, r.text.split('\n').filter((l) => l !== '').length);
-  assert.ok(!r.text.includes('# '));
+  assert.equal(r.duplicates, 1);
+  assert.equal(r.rendered.series, 3);
+  const lines = 'tailscaled_z{device_id="1"} 1\ntailscaled_z{device_id="2",name="a\\"b"} 3\ntailscaled_z NaN\n';
+  assert.equal(linesOf('tailscaled_z', r.rendered), lines);
   // Rendered through the writer, the same lines appear under one HELP/TYPE.
-  const { text } = render([{ ...fam, samples: [], rendered: { text: r.text, series: r.series } }]);
-  assert.equal(text, `# HELP tailscaled_z help\n# TYPE tailscaled_z gauge\n${r.text}`);
+  const { text } = render([{ ...fam, samples: [], rendered: r.rendered }]);
+  assert.equal(text, `# HELP tailscaled_z help\n# TYPE tailscaled_z gauge\n${lines}`);
+});
+
+test("renderSeries puts the first labels before each sample's own, and rejects a sample repeating one", () => {
+  const fam = gauge('tailscaled_w', 'help', [
+    [{}, 1],
+    [{ path: 'derp' }, 2],
+    [{ device_id: 'other' }, 3],
+  ]);
+  const r = renderSeries(fam, { device_id: 'd"1', device_name: 'n' }, new Map());
+  assert.equal(r.invalid, 1);
+  assert.equal(
+    linesOf('tailscaled_w', r.rendered),
+    'tailscaled_w{device_id="d\\"1",device_name="n"} 1\ntailscaled_w{device_id="d\\"1",device_name="n",path="derp"} 2\n',
+  );
 });
 
 test('renderSeries of a family with an invalid name counts every sample as invalid', () => {
@@ -81,8 +124,51 @@ test('renderSeries of a family with an invalid name counts every sample as inval
       [{}, 1],
       [{ a: 'b' }, 2],
     ]),
+    undefined,
+    new Map(),
   );
-  assert.equal(r.text, '');
-  assert.equal(r.series, 0);
+  assert.equal(r.rendered.series, 0);
   assert.equal(r.invalid, 2);
+});
+
+test('the same series from two devices, or from a collector and a device, is written once and counted', () => {
+  // With the old trust flag (pre-rendered parts taken as distinct) both lines were written.
+  const a = series('tailscaled_d', [[{ device_id: '1' }, 1]]);
+  const b = series('tailscaled_d', [
+    [{ device_id: '1' }, 2],
+    [{ device_id: '2' }, 3],
+  ]);
+  const { text, stats } = render([
+    renderedPart('tailscaled_d', a),
+    renderedPart('tailscaled_d', b),
+    gauge('tailscaled_d', 'h', [[{ device_id: '2' }, 4]]),
+  ]);
+  assert.equal(
+    text,
+    '# HELP tailscaled_d device help\n# TYPE tailscaled_d gauge\n' +
+      'tailscaled_d{device_id="1"} 1\ntailscaled_d{device_id="2"} 3\n',
+  );
+  assert.equal(stats.duplicates, 2);
+  assert.equal(stats.series, 2);
+  assert.equal(stats.firstDrop, 'duplicate series in tailscaled_d');
+});
+
+test('text not made by renderSeries, or made for another family, is never written', () => {
+  const forged = { series: 1, text: 'injected 1\n' } as RenderedSeries;
+  const other = series('tailscaled_other', [[{}, 1]]);
+  const { text, stats } = render([renderedPart('tailscaled_f', forged), renderedPart('tailscaled_f', other)]);
+  assert.equal(text, '');
+  assert.equal(stats.invalid, 2);
+  // A histogram's series text handed in under a gauge of the same name is refused too.
+  const hist = renderSeries(
+    {
+      name: 'tailscaled_h',
+      help: 'h',
+      type: 'histogram',
+      samples: [{ name: 'tailscaled_h_count', labels: {}, value: 1 }],
+    },
+    undefined,
+    new Map(),
+  ).rendered;
+  assert.equal(render([renderedPart('tailscaled_h', hist)]).text, '');
 });

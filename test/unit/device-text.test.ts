@@ -6,7 +6,7 @@ import type { MetricFamily } from '../../src/exposition/family.js';
 import { render } from '../../src/exposition/render.js';
 import { buildSnapshot } from '../../src/exposition/snapshot.js';
 import { parseExposition } from '../../src/devices/parse/index.js';
-import { Interner, prerenderFamilies } from '../../src/refresh/device-families.js';
+import { DeviceTextRenderer } from '../../src/exposition/device-text.js';
 import { promtoolCheck } from '../helpers/promtool.js';
 import { refreshData } from '../helpers/refresh-data.js';
 
@@ -28,9 +28,16 @@ function parsed(text = DEVICE_TEXT): MetricFamily[] {
   return r.families;
 }
 
-test('prerenderFamilies keeps tailscaled_* families, adds device labels and renders them once', () => {
-  const { families, invalid } = prerenderFamilies(parsed(), 'id1', 'dev1.ts.net');
-  assert.equal(invalid, 0);
+/** The lines a family's pre-rendered series put out (without HELP/TYPE). */
+const linesOf = (f: MetricFamily): string =>
+  render([f])
+    .text.split('\n')
+    .filter((l) => !l.startsWith('# '))
+    .join('\n');
+
+test('DeviceTextRenderer keeps tailscaled_* families, adds device labels and renders them once', () => {
+  const { families, dropped } = new DeviceTextRenderer().render(parsed(), 'id1', 'dev1.ts.net');
+  assert.equal(dropped, 0);
   assert.deepEqual(
     families.map((f) => f.name),
     ['tailscaled_inbound_bytes_total', 'tailscaled_health_messages'],
@@ -41,33 +48,31 @@ test('prerenderFamilies keeps tailscaled_* families, adds device labels and rend
   assert.equal(bytes.help, 'Bytes received');
   assert.equal(health.type, 'gauge');
   assert.equal(health.help, 'Health messages');
-  for (const f of families) {
-    assert.equal(f.unique, true);
-    assert.deepEqual(f.samples, []);
-  }
-  assert.deepEqual(bytes.rendered, {
-    text:
-      'tailscaled_inbound_bytes_total{device_id="id1",device_name="dev1.ts.net",path="derp"} 100\n' +
+  for (const f of families) assert.deepEqual(f.samples, []);
+  assert.equal(bytes.rendered?.series, 2);
+  assert.equal(
+    linesOf(bytes),
+    'tailscaled_inbound_bytes_total{device_id="id1",device_name="dev1.ts.net",path="derp"} 100\n' +
       'tailscaled_inbound_bytes_total{device_id="id1",device_name="dev1.ts.net",path="direct_ipv4"} 200\n',
-    series: 2,
-  });
-  assert.deepEqual(health.rendered, {
-    text: 'tailscaled_health_messages{device_id="id1",device_name="dev1.ts.net",exported_device_id="abc",type="warning"} 3\n',
-    series: 1,
-  });
+  );
+  assert.equal(health.rendered?.series, 1);
+  assert.equal(
+    linesOf(health),
+    'tailscaled_health_messages{device_id="id1",device_name="dev1.ts.net",exported_device_id="abc",type="warning"} 3\n',
+  );
 });
 
 test('names and help texts go through the interner; two devices share them', () => {
   const seen: string[] = [];
-  class SpyInterner extends Interner {
-    override get(s: string): string {
+  class SpyRenderer extends DeviceTextRenderer {
+    override intern(s: string): string {
       seen.push(s);
-      return super.get(s);
+      return super.intern(s);
     }
   }
-  const interner = new SpyInterner();
-  const a = prerenderFamilies(parsed(), 'id1', 'dev1.ts.net', interner).families;
-  const b = prerenderFamilies(parsed(), 'id2', 'dev2.ts.net', interner).families;
+  const interner = new SpyRenderer();
+  const a = interner.render(parsed(), 'id1', 'dev1.ts.net').families;
+  const b = interner.render(parsed(), 'id2', 'dev2.ts.net').families;
   assert.deepEqual(
     new Set(seen),
     new Set(['tailscaled_inbound_bytes_total', 'Bytes received', 'tailscaled_health_messages', 'Health messages']),
@@ -80,13 +85,13 @@ test('names and help texts go through the interner; two devices share them', () 
     assert.ok(a[i]!.help === b[i]!.help);
   }
   // The interner hands back the copy it stored first for an equal string.
-  assert.equal(interner.get('Bytes received'), 'Bytes received');
+  assert.equal(interner.intern('Bytes received'), 'Bytes received');
 });
 
 test("two devices rendered together: one HELP/TYPE per family with both devices' lines", () => {
-  const interner = new Interner();
-  const a = prerenderFamilies(parsed(), 'id1', 'dev1.ts.net', interner).families;
-  const b = prerenderFamilies(parsed(), 'id2', 'dev2.ts.net', interner).families;
+  const renderer = new DeviceTextRenderer();
+  const a = renderer.render(parsed(), 'id1', 'dev1.ts.net').families;
+  const b = renderer.render(parsed(), 'id2', 'dev2.ts.net').families;
   const { text, stats } = render([...a, ...b]);
   assert.equal(
     text,
@@ -105,8 +110,8 @@ test("two devices rendered together: one HELP/TYPE per family with both devices'
 });
 
 test('a device label value that would break the line is escaped in the pre-rendered text', () => {
-  const { families } = prerenderFamilies(parsed('tailscaled_up 1\n'), 'id"1', 'a\nb');
-  assert.equal(families[0]!.rendered?.text, 'tailscaled_up{device_id="id\\"1",device_name="a\\nb"} 1\n');
+  const { families } = new DeviceTextRenderer().render(parsed('tailscaled_up 1\n'), 'id"1', 'a\nb');
+  assert.equal(linesOf(families[0]!), 'tailscaled_up{device_id="id\\"1",device_name="a\\nb"} 1\n');
   assert.equal(families[0]!.type, 'untyped');
 });
 
@@ -115,12 +120,12 @@ test('a device HELP text with \\\\ and \\n escapes keeps /metrics parseable and 
   const helpLine = String.raw`# HELP tailscaled_inbound_bytes_total Bytes from C:\\temp\\ by path\n# TYPE tailscaled_inbound_bytes_total gauge\nsee "docs"`;
   const help = 'Bytes from C:\\temp\\ by path\n# TYPE tailscaled_inbound_bytes_total gauge\nsee "docs"';
   const hostileText = `${helpLine}\n# TYPE tailscaled_inbound_bytes_total counter\ntailscaled_inbound_bytes_total{path="derp"} 100\n`;
-  // What the refresher does with each scrape (prerenderFamilies in its keep callback), then the collector
+  // What the refresher does with each scrape (DeviceTextRenderer in its keep callback), then the collector
   // and the snapshot /metrics serves. The hostile device sorts first, so its HELP is the family's.
-  const interner = new Interner();
+  const renderer = new DeviceTextRenderer();
   const state = (id: string, name: string, text: string): [string, DeviceScrapeState] => {
     const target = { deviceId: id, deviceName: name, address: '100.64.0.1', url: 'http://100.64.0.1:5252/metrics' };
-    const { families } = prerenderFamilies(parsed(text), id, name, interner);
+    const { families } = renderer.render(parsed(text), id, name);
     return [
       id,
       {
@@ -141,4 +146,13 @@ test('a device HELP text with \\\\ and \\n escapes keeps /metrics parseable and 
   assert.equal(fam?.help, help);
   assert.equal(fam?.type, 'counter');
   assert.equal(fam?.samples.length, 3, "both devices' series, under one HELP/TYPE");
+});
+
+test('a series two devices both send under the same device id is written once and counted', () => {
+  const renderer = new DeviceTextRenderer();
+  const a = renderer.render(parsed('tailscaled_up 1\n'), 'same', 'a.ts.net').families;
+  const b = renderer.render(parsed('tailscaled_up 2\n'), 'same', 'a.ts.net').families;
+  const { text, stats } = render([...a, ...b]);
+  assert.equal(text.split('\n').filter((l) => l.startsWith('tailscaled_up{')).length, 1);
+  assert.equal(stats.duplicates, 1);
 });
