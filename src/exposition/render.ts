@@ -101,10 +101,10 @@ export class ExpositionWriter {
   readonly #sink: TextSink;
   /** Family names written by this or an earlier batch, with their type. */
   readonly #written = new Map<string, MetricType>();
-  // Series written under a suffix (`h_count` of histogram `h`): a later family literally named `h_count`
-  // must not write them again. Sorting puts `h` before `h_count`, so these are always known in time.
-  readonly #suffixSeries = new Set<string>();
-  readonly #suffixNames = new Set<string>();
+  // Series written under a name that is not their family's (`h_count` of histogram `h`), by that name, as
+  // label texts: a later family literally named `h_count` must not write them again. Sorting puts `h`
+  // before `h_count`, so these are always known in time.
+  readonly #suffixSeries = new Map<string, Set<string>>();
   readonly #labelNames = new Map<string, boolean>();
   /** Text not yet handed to the sink, and about how many characters it holds (a flush threshold). */
   #pieces: string[] = [];
@@ -175,10 +175,17 @@ export class ExpositionWriter {
     for (const name of [...merged.keys()].sort()) {
       const fam = merged.get(name)!;
       this.#written.set(name, fam.type);
-      // Per family, so the set stays small; the key is the line up to its value (name and labels, in the
-      // order given: collectors build labels in one fixed order, and the parser rejects a device's series
-      // repeated in another order). Always checked: no collector or device is trusted to be distinct.
-      const seen = new Set<string>();
+      // The family's series by label text (in the order given: collectors build labels in one fixed order,
+      // and the parser rejects a device's series repeated in another order), seeded with what an earlier
+      // histogram or summary wrote under this name. Always checked: no collector or device is trusted.
+      const own = this.#suffixSeries.get(name) ?? new Set<string>();
+      // Device text whose every line starts with its device's labels is distinct from another device's
+      // text by those labels alone, so it is admitted whole instead of line by line (what keeps the check
+      // cheap: 2,500 devices' client metrics are 2,500 set entries, not 200,000). Only while the family is
+      // all such text, with one set of prefix label names, and no suffixed series are involved.
+      const wholeText = new DeviceTextCheck(
+        !this.#suffixSeries.has(name) && !HAS_SUFFIXES[fam.type] && fam.parts.every((p) => p.rendered !== undefined),
+      );
       // HELP/TYPE are written with the first valid sample: a family left with none is not written at all.
       let written = 0;
       const open = (): void => {
@@ -186,13 +193,19 @@ export class ExpositionWriter {
       };
       for (const part of fam.parts) {
         if (part.rendered !== undefined) {
-          const text = SeriesText.textOf(part.rendered, fam.name, fam.type);
+          const text = SeriesText.of(part.rendered, fam.name, fam.type);
           if (text === undefined) {
             // Text the renderer did not make (or made for another family): never written as it is.
             this.#drop('invalid', name, part.rendered.series);
             continue;
           }
-          const kept = this.#admitLines(name, text, seen);
+          let kept: { text: string; series: number };
+          if (wholeText.admits(text)) kept = text;
+          else {
+            // The texts admitted whole so far join the line-by-line check from here on.
+            for (const earlier of wholeText.stop()) addLines(earlier.text, own);
+            kept = this.#admitLines(name, text.text, own);
+          }
           if (kept.series === 0) continue;
           open();
           this.#put(kept.text);
@@ -210,7 +223,7 @@ export class ExpositionWriter {
             this.#drop('invalid', name, 1);
             continue;
           }
-          if (!this.#admit(name, s.name, labelText === '' ? s.name : `${s.name}{${labelText}}`, seen)) continue;
+          if (!this.#admit(name, s.name, labelText, own)) continue;
           open();
           written++;
           // Pieces joined once per chunk: no intermediate line strings or ropes for 400,000 series.
@@ -225,47 +238,44 @@ export class ExpositionWriter {
   }
 
   /**
-   * Whether the series `head` (the line up to its value) of family `family` may be written: not already
-   * written in this family, nor under a suffix by another (`h_count` of histogram `h` vs a family named
-   * `h_count`: sorting puts `h` first, so its suffixed series are always known in time).
+   * Whether series `sampleName{labelText}` of family `family` may be written: not already written in this
+   * family (`own`), nor under a suffix by another (`h_count` of histogram `h` vs a family named `h_count`).
+   * Keyed by the label text, which the renderer caches per label set: the check hashes no new string for
+   * the collectors' series.
    */
-  #admit(family: string, sampleName: string, head: string, seen: Set<string>): boolean {
-    if ((sampleName !== family && this.#written.has(sampleName)) || seen.has(head) || this.#suffixSeries.has(head)) {
-      this.#drop('duplicates', family, 1);
-      return false;
-    }
-    seen.add(head);
+  #admit(family: string, sampleName: string, labelText: string, own: Set<string>): boolean {
+    let seen = own;
     if (sampleName !== family) {
-      this.#suffixSeries.add(head);
-      this.#suffixNames.add(sampleName);
+      if (this.#written.has(sampleName)) return this.#drop('duplicates', family, 1);
+      let suffixed = this.#suffixSeries.get(sampleName);
+      if (suffixed === undefined) this.#suffixSeries.set(sampleName, (suffixed = new Set()));
+      seen = suffixed;
     }
+    if (seen.has(labelText)) return this.#drop('duplicates', family, 1);
+    seen.add(labelText);
     return true;
   }
 
   /** The lines of pre-rendered text that pass #admit (the text itself when all do). */
-  #admitLines(family: string, text: string, seen: Set<string>): { text: string; series: number } {
+  #admitLines(family: string, text: string, own: Set<string>): { text: string; series: number } {
     let kept: string[] | undefined;
     let series = 0;
-    for (let start = 0; start < text.length;) {
-      const end = text.indexOf('\n', start);
-      // The value has no space: the last one on the line ends the series' name and labels.
-      const head = text.slice(start, text.lastIndexOf(' ', end));
-      const brace = head.indexOf('{');
-      if (this.#admit(family, brace < 0 ? head : head.slice(0, brace), head, seen)) {
+    forEachLine(text, (start, end, sampleName, labelText) => {
+      if (this.#admit(family, sampleName, labelText, own)) {
         kept?.push(text.slice(start, end + 1));
         series++;
       } else kept ??= [text.slice(0, start)];
-      start = end + 1;
-    }
+    });
     return { text: kept === undefined ? text : kept.join(''), series };
   }
 
   /** Counts what the check left out; the first drop of each kind is kept for the log (see `firstDrop`). */
-  #drop(kind: 'invalid' | 'duplicates', family: string, series: number): void {
-    if (series === 0) return;
+  #drop(kind: 'invalid' | 'duplicates', family: string, series: number): false {
+    if (series === 0) return false;
     if (kind === 'invalid') this.#invalid += series;
     else this.#duplicates += series;
     this.#firstDrop ??= `${kind === 'invalid' ? 'invalid name or label' : 'duplicate series'} in ${family}`;
+    return false;
   }
 
   #put(text: string): void {
@@ -289,28 +299,103 @@ const ISSUE = Symbol('SeriesText');
 /**
  * A family's series rendered as exposition lines, without HELP/TYPE: the only kind of pre-rendered text
  * the writer accepts. Made only by renderSeries (its constructor wants a token no other module has), so
- * its lines are valid, fit the family and are distinct; the writer still checks them against the family's
- * other series.
+ * its lines are valid, fit the family, are distinct, and each starts with `prefix`; the writer still
+ * checks them against the family's other series.
  */
 class SeriesText implements RenderedSeries {
-  readonly #text: string;
   readonly #family: string;
   readonly #type: MetricType;
+  readonly text: string;
   readonly series: number;
+  /** The label text every line's labels start with (a device's `device_id="…",device_name="…"`), or ''. */
+  readonly prefix: string;
+  /** The names of the prefix's labels, comma-separated; no line has another label of these names. */
+  readonly prefixNames: string;
 
-  constructor(token: symbol, family: string, type: MetricType, text: string, series: number) {
+  constructor(
+    token: symbol,
+    family: string,
+    type: MetricType,
+    text: string,
+    series: number,
+    prefix = '',
+    prefixNames = '',
+  ) {
     if (token !== ISSUE) throw new TypeError('SeriesText is made by renderSeries only');
     this.#family = family;
     this.#type = type;
-    this.#text = text;
+    this.text = text;
     this.series = series;
+    this.prefix = prefix;
+    this.prefixNames = prefixNames;
   }
 
-  /** The text, when `r` was made by renderSeries for this family and type. */
-  static textOf(r: RenderedSeries, family: string, type: MetricType): string | undefined {
-    if (!(r instanceof SeriesText) || r.#family !== family || r.#type !== type) return undefined;
-    return r.#text;
+  /** `r` as the text renderSeries made, when it made it for this family and type. */
+  static of(r: RenderedSeries, family: string, type: MetricType): SeriesText | undefined {
+    return r instanceof SeriesText && r.#family === family && r.#type === type ? r : undefined;
   }
+}
+
+const HAS_SUFFIXES: Record<MetricType, boolean> = {
+  counter: false,
+  gauge: false,
+  untyped: false,
+  histogram: true,
+  summary: true,
+};
+
+/**
+ * Which of a family's device texts may be admitted whole: while every one so far has a distinct prefix with
+ * the same label names, no line of one can equal a line of another (their prefix labels differ, and no
+ * line repeats a prefix label name; two texts without a prefix have the same, empty, one). The first that
+ * breaks this ends it for the family.
+ */
+class DeviceTextCheck {
+  readonly #prefixes = new Set<string>();
+  readonly #admitted: SeriesText[] = [];
+  #names: string | undefined;
+  #on: boolean;
+
+  constructor(on: boolean) {
+    this.#on = on;
+  }
+
+  admits(text: SeriesText): boolean {
+    if (!this.#on || this.#prefixes.has(text.prefix)) return false;
+    if ((this.#names ??= text.prefixNames) !== text.prefixNames) return false;
+    this.#prefixes.add(text.prefix);
+    this.#admitted.push(text);
+    return true;
+  }
+
+  /** Ends whole-text admission; returns the texts admitted so far. */
+  stop(): readonly SeriesText[] {
+    const admitted = this.#on ? [...this.#admitted] : [];
+    this.#on = false;
+    this.#admitted.length = 0;
+    return admitted;
+  }
+}
+
+/** Calls `line` with each line's bounds, sample name and label text (lines as the writer renders them). */
+function forEachLine(
+  text: string,
+  line: (start: number, end: number, sampleName: string, labelText: string) => void,
+): void {
+  for (let start = 0; start < text.length;) {
+    const end = text.indexOf('\n', start);
+    // The value has no space: the last one on the line ends the series' name and labels.
+    const headEnd = text.lastIndexOf(' ', end);
+    const brace = text.indexOf('{', start);
+    if (brace < 0 || brace > headEnd) line(start, end, text.slice(start, headEnd), '');
+    else line(start, end, text.slice(start, brace), text.slice(brace + 1, headEnd - 1));
+    start = end + 1;
+  }
+}
+
+/** Adds the series of text already admitted to the check's set. */
+function addLines(text: string, own: Set<string>): void {
+  forEachLine(text, (_start, _end, _name, labelText) => own.add(labelText));
 }
 
 /**
@@ -351,7 +436,9 @@ export function renderSeries(
     pieces.push(head, ' ', formatValue(s.value), '\n');
   }
   // join() gives one flat string: kept between cycles, it should not be a rope of pieces.
-  return { rendered: new SeriesText(ISSUE, fam.name, fam.type, pieces.join(''), seen.size), invalid, duplicates };
+  const names = first === undefined ? '' : Object.keys(first).join(',');
+  const text = new SeriesText(ISSUE, fam.name, fam.type, pieces.join(''), seen.size, prefix, names);
+  return { rendered: text, invalid, duplicates };
 }
 
 function repeatsLabel(first: Labels, labels: Labels): boolean {

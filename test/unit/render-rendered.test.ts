@@ -172,3 +172,121 @@ test('text not made by renderSeries, or made for another family, is never writte
   ).rendered;
   assert.equal(render([renderedPart('tailscaled_h', hist)]).text, '');
 });
+
+// Device texts rendered with the device's labels first (as exposition/device-text.ts does) are admitted whole
+// while their prefixes tell them apart; every way that proof breaks falls back to the line-by-line check.
+
+const deviceText = (
+  name: string,
+  first: Record<string, string>,
+  rows: ReadonlyArray<readonly [Record<string, string>, number]>,
+  type: MetricFamily['type'] = 'gauge',
+): MetricFamily => ({
+  name,
+  help: 'device help',
+  type,
+  samples: [],
+  rendered: renderSeries(
+    { name, help: 'device help', type, samples: rows.map(([labels, value]) => ({ name, labels, value })) },
+    first,
+    new Map(),
+  ).rendered,
+});
+
+const bodyLines = (text: string): string[] => text.split('\n').filter((l) => l !== '' && !l.startsWith('# '));
+
+test('device texts with distinct prefixes are all written, in order', () => {
+  const { text, stats } = render([
+    deviceText('tailscaled_p', { device_id: '1' }, [
+      [{}, 1],
+      [{ k: 'a' }, 2],
+    ]),
+    deviceText('tailscaled_p', { device_id: '2' }, [[{ k: 'a' }, 3]]),
+  ]);
+  assert.deepEqual(bodyLines(text), [
+    'tailscaled_p{device_id="1"} 1',
+    'tailscaled_p{device_id="1",k="a"} 2',
+    'tailscaled_p{device_id="2",k="a"} 3',
+  ]);
+  assert.equal(stats.series, 3);
+  assert.equal(stats.duplicates, 0);
+});
+
+test('a device text whose prefix repeats an earlier one is checked line by line against every earlier line', () => {
+  const { text, stats } = render([
+    deviceText('tailscaled_r', { device_id: '1' }, [
+      [{}, 1],
+      [{ k: 'a' }, 2],
+    ]),
+    deviceText('tailscaled_r', { device_id: '2' }, [[{}, 3]]),
+    deviceText('tailscaled_r', { device_id: '1' }, [
+      [{ k: 'a' }, 5],
+      [{ k: 'b' }, 6],
+    ]),
+    // After the fallback, a later device with a new prefix is still checked against the lines above.
+    deviceText('tailscaled_r', { device_id: '2' }, [[{}, 7]]),
+  ]);
+  assert.deepEqual(bodyLines(text), [
+    'tailscaled_r{device_id="1"} 1',
+    'tailscaled_r{device_id="1",k="a"} 2',
+    'tailscaled_r{device_id="2"} 3',
+    'tailscaled_r{device_id="1",k="b"} 6',
+  ]);
+  assert.equal(stats.duplicates, 2);
+  assert.equal(stats.series, 4);
+});
+
+test('device texts whose prefixes have other label names are not trusted to differ', () => {
+  // {device_id} + own {device_name} and {device_id, device_name} + no own labels give the same series.
+  const { text, stats } = render([
+    deviceText('tailscaled_n', { device_id: '1' }, [[{ device_name: 'n' }, 1]]),
+    deviceText('tailscaled_n', { device_id: '1', device_name: 'n' }, [[{}, 2]]),
+  ]);
+  assert.deepEqual(bodyLines(text), ['tailscaled_n{device_id="1",device_name="n"} 1']);
+  assert.equal(stats.duplicates, 1);
+});
+
+test('a device text in a family that also has samples is checked against them line by line', () => {
+  const { text, stats } = render([
+    deviceText('tailscaled_m', { device_id: '1' }, [[{}, 1]]),
+    gauge('tailscaled_m', 'h', [
+      [{ device_id: '1' }, 2],
+      [{ device_id: '3' }, 4],
+    ]),
+  ]);
+  assert.deepEqual(bodyLines(text), ['tailscaled_m{device_id="1"} 1', 'tailscaled_m{device_id="3"} 4']);
+  assert.equal(stats.duplicates, 1);
+});
+
+test("a device's histogram text and a family named like one of its suffixes do not repeat a series", () => {
+  const histogram: MetricFamily = {
+    name: 'tailscaled_h',
+    help: 'h',
+    type: 'histogram',
+    samples: [],
+    rendered: renderSeries(
+      {
+        name: 'tailscaled_h',
+        help: 'h',
+        type: 'histogram',
+        samples: [
+          { name: 'tailscaled_h_bucket', labels: { le: '+Inf' }, value: 2 },
+          { name: 'tailscaled_h_count', labels: {}, value: 2 },
+        ],
+      },
+      { device_id: '1' },
+      new Map(),
+    ).rendered,
+  };
+  const { text, stats } = render([
+    histogram,
+    deviceText('tailscaled_h_count', { device_id: '1' }, [[{}, 9]]),
+    deviceText('tailscaled_h_count', { device_id: '2' }, [[{}, 8]]),
+  ]);
+  assert.deepEqual(bodyLines(text), [
+    'tailscaled_h_bucket{device_id="1",le="+Inf"} 2',
+    'tailscaled_h_count{device_id="1"} 2',
+    'tailscaled_h_count{device_id="2"} 8',
+  ]);
+  assert.equal(stats.duplicates, 1);
+});
