@@ -41,7 +41,8 @@ export class DeviceTextRenderer {
     deviceName: string,
   ): { families: MetricFamily[]; dropped: number } {
     if (this.#labelNames.size > MAX_LABEL_NAMES) this.#labelNames.clear();
-    const device = { device_id: deviceId, device_name: deviceName };
+    // Frozen: the renderer renders a frozen label set once and shares the text among the device's families.
+    const device = Object.freeze({ device_id: deviceId, device_name: deviceName });
     let dropped = 0;
     const out: MetricFamily[] = [];
     for (const f of families) {
@@ -49,12 +50,14 @@ export class DeviceTextRenderer {
       // Usually the device's labels are simply put first; a device label of the same name needs renaming
       // (exported_device_id), which relabelFamilies does, at the cost of a label set per sample.
       const renames = f.samples.some((s) => 'device_id' in s.labels || 'device_name' in s.labels);
+      // The text keeps its family's name: the interned copy, not a slice that holds the device's body.
+      const named = { ...f, name: this.intern(f.name) };
       const r = renames
-        ? renderSeries(relabelFamilies([f], deviceId, deviceName)[0]!, undefined, this.#labelNames)
-        : renderSeries(f, device, this.#labelNames);
+        ? renderSeries(relabelFamilies([named], deviceId, deviceName)[0]!, undefined, this.#labelNames)
+        : renderSeries(named, device, this.#labelNames);
       dropped += r.invalid + r.duplicates;
       out.push({
-        name: this.intern(f.name),
+        name: named.name,
         help: this.intern(f.help),
         type: f.type,
         samples: NO_SAMPLES,

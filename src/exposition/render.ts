@@ -1,5 +1,15 @@
 import type { Labels, MetricFamily, MetricType, RenderedSeries, Sample } from './family.js';
 import { background, type Slicer } from '../slicer.js';
+import {
+  LABELS_HASH_SEED,
+  SeriesSet,
+  SeriesTable,
+  endLabelsHash,
+  hashLabel,
+  labelTextHash,
+  labelsHash,
+  nameSeed,
+} from './series-set.js';
 import { escapeHelp, escapeLabelValue, formatValue, isValidLabelName, isValidMetricName } from './escape.js';
 
 export interface RenderStats {
@@ -104,8 +114,10 @@ export class ExpositionWriter {
   // Series written under a name that is not their family's (`h_count` of histogram `h`), by that name, as
   // label texts: a later family literally named `h_count` must not write them again. Sorting puts `h`
   // before `h_count`, so these are always known in time.
-  readonly #suffixSeries = new Map<string, Set<string>>();
+  readonly #suffixSeries = new Map<string, SeriesSet>();
   readonly #labelNames = new Map<string, boolean>();
+  /** The family being written's series, reset per family. */
+  readonly #table = new SeriesTable();
   /** Text not yet handed to the sink, and about how many characters it holds (a flush threshold). */
   #pieces: string[] = [];
   #pending = 0;
@@ -175,10 +187,9 @@ export class ExpositionWriter {
     for (const name of [...merged.keys()].sort()) {
       const fam = merged.get(name)!;
       this.#written.set(name, fam.type);
-      // The family's series by label text (in the order given: collectors build labels in one fixed order,
-      // and the parser rejects a device's series repeated in another order), seeded with what an earlier
-      // histogram or summary wrote under this name. Always checked: no collector or device is trusted.
-      const own = this.#suffixSeries.get(name) ?? new Set<string>();
+      // Always checked: no collector or device is trusted to send distinct series (see FamilyCheck).
+      const check: FamilyCheck = { name, type: fam.type, parts: fam.parts, earlier: this.#suffixSeries.get(name) };
+      this.#table.reset();
       // Device text whose every line starts with its device's labels is distinct from another device's
       // text by those labels alone, so it is admitted whole instead of line by line (what keeps the check
       // cheap: 2,500 devices' client metrics are 2,500 set entries, not 200,000). Only while the family is
@@ -191,7 +202,8 @@ export class ExpositionWriter {
       const open = (): void => {
         if (written === 0) this.#put(`# HELP ${name} ${escapeHelp(fam.help)}\n# TYPE ${name} ${fam.type}\n`);
       };
-      for (const part of fam.parts) {
+      for (let p = 0; p < fam.parts.length; p++) {
+        const part = fam.parts[p]!;
         if (part.rendered !== undefined) {
           const text = SeriesText.of(part.rendered, fam.name, fam.type);
           if (text === undefined) {
@@ -200,11 +212,11 @@ export class ExpositionWriter {
             continue;
           }
           let kept: { text: string; series: number };
-          if (wholeText.admits(text)) kept = text;
+          if (wholeText.admits(text, p)) kept = text;
           else {
             // The texts admitted whole so far join the line-by-line check from here on.
-            for (const earlier of wholeText.stop()) addLines(earlier.text, own);
-            kept = this.#admitLines(name, text.text, own);
+            for (const earlier of wholeText.stop()) this.#admitLines(check, earlier.part, earlier.text.text);
+            kept = this.#admitLines(check, p, text.text);
           }
           if (kept.series === 0) continue;
           open();
@@ -223,7 +235,7 @@ export class ExpositionWriter {
             this.#drop('invalid', name, 1);
             continue;
           }
-          if (!this.#admit(name, s.name, labelText, own)) continue;
+          if (!this.#admit(check, s.name, lastLabelsHash, labelText, p, i)) continue;
           open();
           written++;
           // Pieces joined once per chunk: no intermediate line strings or ropes for 400,000 series.
@@ -238,34 +250,51 @@ export class ExpositionWriter {
   }
 
   /**
-   * Whether series `sampleName{labelText}` of family `family` may be written: not already written in this
-   * family (`own`), nor under a suffix by another (`h_count` of histogram `h` vs a family named `h_count`).
-   * Keyed by the label text, which the renderer caches per label set: the check hashes no new string for
-   * the collectors' series.
+   * Whether series `sampleName{labelText}` of the family being written may be written: not already written
+   * in this family, nor under a suffix by another (`h_count` of histogram `h` vs a family named `h_count`).
+   * `hash`: the labels' hash (series-set.ts); (part, pos): where the series is (sample index or line offset).
    */
-  #admit(family: string, sampleName: string, labelText: string, own: Set<string>): boolean {
-    let seen = own;
-    if (sampleName !== family) {
-      if (this.#written.has(sampleName)) return this.#drop('duplicates', family, 1);
+  #admit(check: FamilyCheck, sampleName: string, hash: number, labelText: string, part: number, pos: number): boolean {
+    if (sampleName !== check.name) {
+      if (this.#written.has(sampleName)) return this.#drop('duplicates', check.name, 1);
       let suffixed = this.#suffixSeries.get(sampleName);
-      if (suffixed === undefined) this.#suffixSeries.set(sampleName, (suffixed = new Set()));
-      seen = suffixed;
+      if (suffixed === undefined) this.#suffixSeries.set(sampleName, (suffixed = new SeriesSet()));
+      return suffixed.add(hash, labelText) || this.#drop('duplicates', check.name, 1);
     }
-    if (seen.has(labelText)) return this.#drop('duplicates', family, 1);
-    seen.add(labelText);
+    // A family named like an earlier family's suffixed series (rare) is checked against those by text.
+    if (check.earlier !== undefined)
+      return check.earlier.add(hash, labelText) || this.#drop('duplicates', check.name, 1);
+    const slot = this.#table.insert(hash, part, pos);
+    if (slot < 0) return true;
+    // The hash met an earlier series': the same series, or (rarely) another one with the same hash.
+    if (this.#labelTextAt(check, this.#table.partAt(slot), this.#table.posAt(slot)) === labelText)
+      return this.#drop('duplicates', check.name, 1);
+    check.collided ??= new Set();
+    if (check.collided.has(labelText)) return this.#drop('duplicates', check.name, 1);
+    check.collided.add(labelText);
     return true;
   }
 
-  /** The lines of pre-rendered text that pass #admit (the text itself when all do). */
-  #admitLines(family: string, text: string, own: Set<string>): { text: string; series: number } {
+  /** The label text of the family's series at (part, pos), rendered again. */
+  #labelTextAt(check: FamilyCheck, part: number, pos: number): string | undefined {
+    const from = check.parts[part]!;
+    if (from.rendered !== undefined)
+      return lineAt(SeriesText.of(from.rendered, check.name, check.type)!.text, pos).labelText;
+    return sampleLabelText(check.name, check.type, from.samples[pos]!, this.#labelNames);
+  }
+
+  /** The lines of pre-rendered text (part `part` of the family) that pass #admit (the text itself when all do). */
+  #admitLines(check: FamilyCheck, part: number, text: string): { text: string; series: number } {
     let kept: string[] | undefined;
     let series = 0;
-    forEachLine(text, (start, end, sampleName, labelText) => {
-      if (this.#admit(family, sampleName, labelText, own)) {
-        kept?.push(text.slice(start, end + 1));
+    for (let start = 0; start < text.length;) {
+      const line = lineAt(text, start);
+      if (this.#admit(check, line.sampleName, labelTextHash(line.labelText), line.labelText, part, start)) {
+        kept?.push(text.slice(start, line.end + 1));
         series++;
       } else kept ??= [text.slice(0, start)];
-    });
+      start = line.end + 1;
+    }
     return { text: kept === undefined ? text : kept.join(''), series };
   }
 
@@ -352,7 +381,7 @@ const HAS_SUFFIXES: Record<MetricType, boolean> = {
  */
 class DeviceTextCheck {
   readonly #prefixes = new Set<string>();
-  readonly #admitted: SeriesText[] = [];
+  readonly #admitted: Array<{ readonly text: SeriesText; readonly part: number }> = [];
   #names: string | undefined;
   #on: boolean;
 
@@ -360,16 +389,17 @@ class DeviceTextCheck {
     this.#on = on;
   }
 
-  admits(text: SeriesText): boolean {
+  /** Whether `text` (part `part` of the family) is admitted whole. */
+  admits(text: SeriesText, part: number): boolean {
     if (!this.#on || this.#prefixes.has(text.prefix)) return false;
     if ((this.#names ??= text.prefixNames) !== text.prefixNames) return false;
     this.#prefixes.add(text.prefix);
-    this.#admitted.push(text);
+    this.#admitted.push({ text, part });
     return true;
   }
 
   /** Ends whole-text admission; returns the texts admitted so far. */
-  stop(): readonly SeriesText[] {
+  stop(): ReadonlyArray<{ readonly text: SeriesText; readonly part: number }> {
     const admitted = this.#on ? [...this.#admitted] : [];
     this.#on = false;
     this.#admitted.length = 0;
@@ -377,25 +407,26 @@ class DeviceTextCheck {
   }
 }
 
-/** Calls `line` with each line's bounds, sample name and label text (lines as the writer renders them). */
-function forEachLine(
-  text: string,
-  line: (start: number, end: number, sampleName: string, labelText: string) => void,
-): void {
-  for (let start = 0; start < text.length;) {
-    const end = text.indexOf('\n', start);
-    // The value has no space: the last one on the line ends the series' name and labels.
-    const headEnd = text.lastIndexOf(' ', end);
-    const brace = text.indexOf('{', start);
-    if (brace < 0 || brace > headEnd) line(start, end, text.slice(start, headEnd), '');
-    else line(start, end, text.slice(start, brace), text.slice(brace + 1, headEnd - 1));
-    start = end + 1;
-  }
+/** The line of rendered text starting at `start`: where it ends, its sample name and its label text. */
+function lineAt(text: string, start: number): { end: number; sampleName: string; labelText: string } {
+  const end = text.indexOf('\n', start);
+  // The value has no space: the last one on the line ends the series' name and labels.
+  const headEnd = text.lastIndexOf(' ', end);
+  const brace = text.indexOf('{', start);
+  return brace < 0 || brace > headEnd
+    ? { end, sampleName: text.slice(start, headEnd), labelText: '' }
+    : { end, sampleName: text.slice(start, brace), labelText: text.slice(brace + 1, headEnd - 1) };
 }
 
-/** Adds the series of text already admitted to the check's set. */
-function addLines(text: string, own: Set<string>): void {
-  forEachLine(text, (_start, _end, _name, labelText) => own.add(labelText));
+/** What the check of one family needs besides the writer's table. */
+interface FamilyCheck {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly parts: readonly MetricFamily[];
+  /** Series an earlier histogram or summary wrote under this family's name. */
+  readonly earlier: SeriesSet | undefined;
+  /** Label texts of series whose hash met another series' (rare). */
+  collided?: Set<string>;
 }
 
 /**
@@ -414,10 +445,11 @@ export function renderSeries(
     duplicates: 0,
   });
   if (!isValidMetricName(fam.name)) return empty(fam.samples.length);
-  const prefix = first === undefined ? '' : labelSetText(first, labelNames);
+  const { prefix, names } = first === undefined ? NO_PREFIX : prefixOf(first, labelNames);
   if (prefix === null) return empty(fam.samples.length);
   const pieces: string[] = [];
-  const seen = new Set<string>();
+  const seen = new SeriesSet();
+  let series = 0;
   let invalid = 0;
   let duplicates = 0;
   for (const s of fam.samples) {
@@ -428,17 +460,38 @@ export function renderSeries(
     }
     const labels = prefix === '' ? own : own === '' ? prefix : `${prefix},${own}`;
     const head = labels === '' ? s.name : `${s.name}{${labels}}`;
-    if (seen.has(head)) {
+    // The prefix is the same on every line: the sample's name and own labels tell the lines apart.
+    if (!seen.add(labelsHash(s.labels, nameSeed(s.name)), head)) {
       duplicates++;
       continue;
     }
-    seen.add(head);
+    series++;
     pieces.push(head, ' ', formatValue(s.value), '\n');
   }
   // join() gives one flat string: kept between cycles, it should not be a rope of pieces.
-  const names = first === undefined ? '' : Object.keys(first).join(',');
-  const text = new SeriesText(ISSUE, fam.name, fam.type, pieces.join(''), seen.size, prefix, names);
+  const text = new SeriesText(ISSUE, fam.name, fam.type, pieces.join(''), series, prefix, names);
   return { rendered: text, invalid, duplicates };
+}
+
+const NO_PREFIX = { prefix: '', names: '' };
+
+/**
+ * A device's labels as the prefix of its lines, with their names: made once per label set (a device's,
+ * shared by all its families), so every SeriesText of a device holds the same two strings.
+ */
+const prefixes = new WeakMap<Labels, { readonly prefix: string | null; readonly names: string }>();
+
+function prefixOf(
+  first: Labels,
+  labelNames: Map<string, boolean>,
+): { readonly prefix: string | null; readonly names: string } {
+  let p = prefixes.get(first);
+  if (p === undefined) {
+    p = { prefix: labelSetText(first, labelNames), names: Object.keys(first).join(',') };
+    // As for label texts: only a frozen set cannot change under its cached prefix.
+    if (Object.isFrozen(first)) prefixes.set(first, p);
+  }
+  return p;
 }
 
 function repeatsLabel(first: Labels, labels: Labels): boolean {
@@ -466,10 +519,17 @@ function rendered(body: Buffer, stats: RenderStats): Rendered {
 }
 
 /**
- * Rendered label sets by object: collectors share one labels object per device across its families, so
- * each is escaped and joined once. Weak, so label sets go with the data that holds them; null = invalid.
+ * Rendered label sets by object, with their hash: collectors share one labels object per device across its
+ * families, so each is escaped, joined and hashed once. Weak, so label sets go with the data that holds them;
+ * null = invalid.
  */
-const labelTextCache = new WeakMap<object, string | null>();
+const labelTextCache = new WeakMap<object, { readonly text: string; readonly hash: number } | null>();
+
+/**
+ * The hash of the label set whose text sampleLabelText returned last: a second result without an object
+ * per sample (the writer reads it right after the call).
+ */
+let lastLabelsHash = 0;
 
 /** The label text of a sample (`a="1",b="2"`, '' for none), or undefined when its name or a label name is invalid. */
 function sampleLabelText(
@@ -479,25 +539,34 @@ function sampleLabelText(
   labelNames: Map<string, boolean>,
 ): string | undefined {
   if (s.name !== familyName && !sampleNameFits(familyName, type, s.name)) return undefined;
-  let labelText = labelTextCache.get(s.labels);
-  if (labelText === undefined) {
-    labelText = labelSetText(s.labels, labelNames);
-    // Only frozen sets are shared and immutable; caching a mutable one could serve stale text.
-    if (Object.isFrozen(s.labels)) labelTextCache.set(s.labels, labelText);
+  const cached = labelTextCache.get(s.labels);
+  if (cached !== undefined) {
+    if (cached === null) return undefined;
+    lastLabelsHash = cached.hash;
+    return cached.text;
   }
-  return labelText ?? undefined;
+  const text = labelSetText(s.labels, labelNames);
+  if (text === null) lastLabelsHash = 0;
+  // Only frozen sets are shared and immutable; caching a mutable one could serve stale text.
+  if (Object.isFrozen(s.labels)) labelTextCache.set(s.labels, text === null ? null : { text, hash: lastLabelsHash });
+  return text ?? undefined;
 }
 
 /** `a="1",b="2"` with values escaped, or null when a label name is invalid. */
 function labelSetText(labels: Labels, labelNames: Map<string, boolean>): string | null {
   let labelText = '';
+  let hash = LABELS_HASH_SEED;
   for (const key in labels) {
     // Label names repeat across every series: validate each once per render.
     let ok = labelNames.get(key);
     if (ok === undefined) labelNames.set(key, (ok = isValidLabelName(key)));
     if (!ok) return null;
-    const v = escapeLabelValue(labels[key]!);
+    const value = labels[key]!;
+    // Hashed in the same pass (labelsHash's value): the sets of labels are walked once.
+    hash = hashLabel(hash, key, value);
+    const v = escapeLabelValue(value);
     labelText = labelText === '' ? `${key}="${v}"` : `${labelText},${key}="${v}"`;
   }
+  lastLabelsHash = endLabelsHash(hash);
   return labelText;
 }
