@@ -1,0 +1,33 @@
+// @ts-check
+// npm run mutate (scripts/mutate.mjs): mutation score of src/ outside the simulator. The tap runner runs the compiled node:test files
+// one by one, and for each mutant only those that cover it. The tests find ../shared through
+// TSMETRICS_SHARED_DIR (set by scripts/mutate.mjs), which the sandbox copy has no sibling for. The build runs in
+// .stryker-tmp/sandbox-*/ before Stryker links node_modules there, hence the compiler's path two levels up
+// (types resolve from the checkout's node_modules by the usual walk up).
+
+/** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
+export default {
+  mutate: ['src/**/*.ts', '!src/sim/**'],
+  testRunner: 'tap',
+  tap: {
+    testFiles: ['dist/test/**/*.test.js'],
+    nodeArgs: ['--test-reporter=tap'],
+  },
+  buildCommand: 'node ../../node_modules/typescript-native/bin/tsc -p tsconfig.json',
+  coverageAnalysis: 'perTest',
+  concurrency: 2,
+  timeoutMS: 30000,
+  timeoutFactor: 2,
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
+  reporters: ['clear-text', 'progress', 'json'],
+  jsonReporter: {
+    fileName: process.env.TSMETRICS_MUTATION_REPORT ?? 'reports/mutation.json',
+  },
+  thresholds: {
+    high: 90,
+    low: 85,
+    break: null,
+  },
+  ignorePatterns: ['dist', '.stryker-tmp', 'reports'],
+};
