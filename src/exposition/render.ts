@@ -7,7 +7,6 @@ import {
   endLabelsHash,
   hashLabel,
   labelTextHash,
-  labelsHash,
   nameSeed,
 } from './series-set.js';
 import { escapeHelp, escapeLabelValue, formatValue, isValidLabelName, isValidMetricName } from './escape.js';
@@ -448,25 +447,40 @@ export function renderSeries(
   const { prefix, names } = first === undefined ? NO_PREFIX : prefixOf(first, labelNames);
   if (prefix === null) return empty(fam.samples.length);
   const pieces: string[] = [];
-  const seen = new SeriesSet();
+  // The prefix is the same on every line: a sample's name and own labels tell its line apart. Keyed by
+  // their hash in the shared table (renderSeries runs to its end in one go), settled by text when two meet.
+  const seen = seriesTable;
+  seen.reset();
+  const familySeed = nameSeed(fam.name);
+  let collided: Set<string> | undefined;
   let series = 0;
   let invalid = 0;
   let duplicates = 0;
-  for (const s of fam.samples) {
+  for (let i = 0; i < fam.samples.length; i++) {
+    const s = fam.samples[i]!;
     const own = sampleLabelText(fam.name, fam.type, s, labelNames);
     if (own === undefined || (prefix !== '' && own !== '' && repeatsLabel(first!, s.labels))) {
       invalid++;
       continue;
     }
-    const labels = prefix === '' ? own : own === '' ? prefix : `${prefix},${own}`;
-    const head = labels === '' ? s.name : `${s.name}{${labels}}`;
-    // The prefix is the same on every line: the sample's name and own labels tell the lines apart.
-    if (!seen.add(labelsHash(s.labels, nameSeed(s.name)), head)) {
-      duplicates++;
-      continue;
+    const hash = (lastLabelsHash ^ (s.name === fam.name ? familySeed : nameSeed(s.name))) & 0x3fffffff;
+    const slot = seen.insert(hash, 0, i);
+    if (slot >= 0) {
+      const earlier = fam.samples[seen.posAt(slot)]!;
+      // The same series again, or (rarely) another one with the same hash, remembered by its text.
+      const key = `${s.name}{${own}}`;
+      if (
+        (earlier.name === s.name && sampleLabelText(fam.name, fam.type, earlier, labelNames) === own) ||
+        (collided ??= new Set()).has(key)
+      ) {
+        duplicates++;
+        continue;
+      }
+      collided.add(key);
     }
     series++;
-    pieces.push(head, ' ', formatValue(s.value), '\n');
+    const labels = prefix === '' ? own : own === '' ? prefix : `${prefix},${own}`;
+    pieces.push(s.name, labels === '' ? ' ' : `{${labels}} `, formatValue(s.value), '\n');
   }
   // join() gives one flat string: kept between cycles, it should not be a rope of pieces.
   const text = new SeriesText(ISSUE, fam.name, fam.type, pieces.join(''), series, prefix, names);
@@ -493,6 +507,9 @@ function prefixOf(
   }
   return p;
 }
+
+/** renderSeries' table: one, reused, as renderSeries never pauses. */
+const seriesTable = new SeriesTable();
 
 function repeatsLabel(first: Labels, labels: Labels): boolean {
   for (const key in labels) if (key in first) return true;
