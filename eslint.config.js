@@ -15,6 +15,7 @@ export default tseslint.config(
       'scripts/**',
       'bin/**',
       'eslint.config.js',
+      'stryker.config.mjs',
     ],
   },
   js.configs.recommended,

@@ -1,11 +1,9 @@
-// @ts-check
 // npm run mutate (scripts/mutate.mjs): mutation score of src/ outside the simulator. The tap runner runs the compiled node:test files
 // one by one, and for each mutant only those that cover it. The tests find ../shared through
 // TSMETRICS_SHARED_DIR (set by scripts/mutate.mjs), which the sandbox copy has no sibling for. The build runs in
 // .stryker-tmp/sandbox-*/ before Stryker links node_modules there, hence the compiler's path two levels up
 // (types resolve from the checkout's node_modules by the usual walk up).
 
-/** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
 export default {
   mutate: ['src/**/*.ts', '!src/sim/**'],
   testRunner: 'tap',
