@@ -90,6 +90,11 @@ if (filter.length === 0) {
 }
 
 const selected = filter.length ? tests.filter((t) => filter.some((f) => t.includes(f))) : tests;
+// With no file named, node --test would discover files itself, Stryker's sandboxes and fixtures included.
+if (selected.length === 0) {
+  console.error(`no test file's path contains ${filter.map((f) => JSON.stringify(f)).join(' or ')}`);
+  process.exit(2);
+}
 const result = spawnSync(process.execPath, ['--test', '--test-concurrency=4', '--test-timeout=120000', ...selected], {
   stdio: 'inherit',
 });
