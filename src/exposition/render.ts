@@ -79,20 +79,26 @@ export class ByteSink implements TextSink {
   }
 }
 
+/**
+ * The names a family's samples may have besides the family's own (text format 0.0.4: a counter's samples
+ * carry the family name itself, which ends in _total; a summary's quantiles too; a histogram has none).
+ */
 const SUFFIXES: Record<MetricType, readonly string[]> = {
-  // Text format 0.0.4: a counter's samples carry the family name itself (which ends in _total).
-  counter: [''],
-  gauge: [''],
-  untyped: [''],
+  counter: [],
+  gauge: [],
+  untyped: [],
   histogram: ['_bucket', '_sum', '_count'],
-  summary: ['', '_sum', '_count'],
+  summary: ['_sum', '_count'],
 };
 
 /** A sample belongs to its family only under the names the type allows (e.g. `x_bucket` for histogram `x`). */
 function sampleNameFits(familyName: string, type: MetricType, sampleName: string): boolean {
+  if (sampleName === familyName) return type !== 'histogram';
   if (!sampleName.startsWith(familyName)) return false;
   return SUFFIXES[type].includes(sampleName.slice(familyName.length));
 }
+
+const DROP_REASONS = { invalid: 'invalid name or label', duplicates: 'duplicate series' } as const;
 
 /** Where rendered text goes: a byte buffer (render), or the snapshot's gzip stream. */
 export interface TextSink {
@@ -121,8 +127,7 @@ export class ExpositionWriter {
   #pieces: string[] = [];
   #pending = 0;
   #series = 0;
-  #invalid = 0;
-  #duplicates = 0;
+  readonly #dropped: Record<keyof typeof DROP_REASONS, number> = { invalid: 0, duplicates: 0 };
   #typeConflicts = 0;
   #firstDrop: string | undefined;
 
@@ -133,8 +138,8 @@ export class ExpositionWriter {
   get stats(): RenderStats {
     return {
       series: this.#series,
-      invalid: this.#invalid,
-      duplicates: this.#duplicates,
+      invalid: this.#dropped.invalid,
+      duplicates: this.#dropped.duplicates,
       typeConflicts: this.#typeConflicts,
       ...(this.#firstDrop === undefined ? {} : { firstDrop: this.#firstDrop }),
     };
@@ -194,7 +199,9 @@ export class ExpositionWriter {
       // cheap: 2,500 devices' client metrics are 2,500 set entries, not 200,000). Only while the family is
       // all such text, with one set of prefix label names, and no suffixed series are involved.
       const wholeText = new DeviceTextCheck(
-        !this.#suffixSeries.has(name) && !HAS_SUFFIXES[fam.type] && fam.parts.every((p) => p.rendered !== undefined),
+        !this.#suffixSeries.has(name) &&
+          SUFFIXES[fam.type].length === 0 &&
+          fam.parts.every((p) => p.rendered !== undefined),
       );
       // HELP/TYPE are written with the first valid sample: a family left with none is not written at all.
       let written = 0;
@@ -298,11 +305,10 @@ export class ExpositionWriter {
   }
 
   /** Counts what the check left out; the first drop of each kind is kept for the log (see `firstDrop`). */
-  #drop(kind: 'invalid' | 'duplicates', family: string, series: number): false {
+  #drop(kind: keyof typeof DROP_REASONS, family: string, series: number): false {
     if (series === 0) return false;
-    if (kind === 'invalid') this.#invalid += series;
-    else this.#duplicates += series;
-    this.#firstDrop ??= `${kind === 'invalid' ? 'invalid name or label' : 'duplicate series'} in ${family}`;
+    this.#dropped[kind] += series;
+    this.#firstDrop ??= `${DROP_REASONS[kind]} in ${family}`;
     return false;
   }
 
@@ -363,14 +369,6 @@ class SeriesText implements RenderedSeries {
     return r instanceof SeriesText && r.#family === family && r.#type === type ? r : undefined;
   }
 }
-
-const HAS_SUFFIXES: Record<MetricType, boolean> = {
-  counter: false,
-  gauge: false,
-  untyped: false,
-  histogram: true,
-  summary: true,
-};
 
 /**
  * Which of a family's device texts may be admitted whole: while every one so far has a distinct prefix with
@@ -459,7 +457,7 @@ export function renderSeries(
   for (let i = 0; i < fam.samples.length; i++) {
     const s = fam.samples[i]!;
     const own = sampleLabelText(fam.name, fam.type, s, labelNames);
-    if (own === undefined || (prefix !== '' && own !== '' && repeatsLabel(first!, s.labels))) {
+    if (own === undefined || (prefix !== '' && repeatsLabel(first!, s.labels))) {
       invalid++;
       continue;
     }
@@ -555,7 +553,7 @@ function sampleLabelText(
   s: Sample,
   labelNames: Map<string, boolean>,
 ): string | undefined {
-  if (s.name !== familyName && !sampleNameFits(familyName, type, s.name)) return undefined;
+  if (!sampleNameFits(familyName, type, s.name)) return undefined;
   const cached = labelTextCache.get(s.labels);
   if (cached !== undefined) {
     if (cached === null) return undefined;

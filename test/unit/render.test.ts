@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { escapeHelp, escapeLabelValue, formatValue } from '../../src/exposition/escape.js';
 import { counter, gauge, type MetricFamily } from '../../src/exposition/family.js';
-import { render } from '../../src/exposition/render.js';
+import { ByteSink, ExpositionWriter, render } from '../../src/exposition/render.js';
+import { Slicer } from '../../src/slicer.js';
+import { slotZeroLabels } from '../helpers/hash-search.js';
 
 test('label values escape backslash, quote and newline; HELP escapes backslash and newline', () => {
   assert.equal(escapeLabelValue('a"b\\c\nd'), 'a\\"b\\\\c\\nd');
@@ -136,4 +138,145 @@ test('writing a batch in turns (writeAsync) gives the same result as render', as
   assert.equal(sink.finish().toString('utf8'), a.text);
   assert.deepEqual(writer.stats, a.stats);
   assert.equal(a.stats.duplicates, 1000);
+});
+
+test('a histogram sample must carry a suffix; a summary quantile carries the family name; no foreign prefix', () => {
+  const { text, stats } = render([
+    {
+      name: 'h',
+      help: 'x',
+      type: 'histogram',
+      samples: [
+        { name: 'h', labels: {}, value: 1 },
+        { name: 'h_count', labels: {}, value: 2 },
+      ],
+    },
+    {
+      name: 'q',
+      help: 'x',
+      type: 'summary',
+      samples: [
+        { name: 'q', labels: { quantile: '0.5' }, value: 3 },
+        // Ends in a summary suffix, but is another family's name.
+        { name: 'other_sum', labels: {}, value: 4 },
+        { name: 'q_sum', labels: {}, value: 5 },
+      ],
+    },
+  ]);
+  assert.deepEqual(
+    text.split('\n').filter((l) => l !== '' && !l.startsWith('#')),
+    ['h_count 2', 'q{quantile="0.5"} 3', 'q_sum 5'],
+  );
+  assert.equal(stats.invalid, 2);
+  assert.equal(stats.firstDrop, 'invalid name or label in h');
+});
+
+test('a metric name with a character outside [a-zA-Z0-9_:] after a valid start is invalid', () => {
+  const { text, stats } = render([gauge('ok_name-not', 'h', [[{}, 1]]), gauge('ok:name_2', 'h', [[{}, 2]])]);
+  assert.ok(!text.includes('ok_name'), text);
+  assert.ok(text.includes('ok:name_2 2\n'), text);
+  assert.equal(stats.invalid, 1);
+});
+
+test('the first drop is named by its kind; a family dropped with no series counts nothing', () => {
+  assert.equal(render([gauge('bad-name', 'h', [])]).stats.firstDrop, undefined);
+  assert.equal(render([gauge('bad-name', 'h', [])]).stats.invalid, 0);
+  const dup = render([
+    gauge('g', 'h', [
+      [{ a: '1' }, 1],
+      [{ a: '1' }, 2],
+    ]),
+    gauge('bad-name', 'h', [[{}, 1]]),
+  ]).stats;
+  assert.equal(dup.firstDrop, 'invalid name or label in bad-name', 'families are written in name order');
+  const onlyDup = render([
+    gauge('g', 'h', [
+      [{ a: '1' }, 1],
+      [{ a: '1' }, 2],
+    ]),
+  ]).stats;
+  assert.equal(onlyDup.firstDrop, 'duplicate series in g');
+  assert.equal(onlyDup.duplicates, 1);
+  assert.equal(onlyDup.invalid, 0);
+});
+
+test("a later batch's family of a name already written is counted as duplicates when its type agrees", () => {
+  const sink = new ByteSink();
+  const writer = new ExpositionWriter(sink);
+  writer.write([gauge('g', 'h', [[{ a: '1' }, 1]])]);
+  writer.write([
+    gauge('g', 'h', [
+      [{ a: '2' }, 2],
+      [{ a: '3' }, 3],
+    ]),
+  ]);
+  assert.deepEqual(writer.stats, {
+    series: 1,
+    invalid: 0,
+    duplicates: 2,
+    typeConflicts: 0,
+    firstDrop: 'duplicate series in g',
+  });
+  writer.write([counter('g', 'h', [[{ a: '4' }, 4]])]);
+  assert.equal(writer.stats.invalid, 1);
+  assert.equal(writer.stats.typeConflicts, 1);
+  assert.equal(sink.finish().toString(), '# HELP g h\n# TYPE g gauge\ng{a="1"} 1\n');
+});
+
+test("a histogram's suffixed series repeated within the family is written once", () => {
+  const { text, stats } = render([
+    {
+      name: 'h',
+      help: 'x',
+      type: 'histogram',
+      samples: [
+        { name: 'h_count', labels: { a: '1' }, value: 1 },
+        { name: 'h_count', labels: { a: '1' }, value: 2 },
+        { name: 'h_count', labels: { a: '2' }, value: 3 },
+      ],
+    },
+  ]);
+  assert.equal(text.split('\n').filter((l) => l.startsWith('h_count')).length, 2, text);
+  assert.equal(stats.duplicates, 1);
+});
+
+test('a series that lands in the first slot of the check table is still found again', () => {
+  const labels = slotZeroLabels();
+  const { stats } = render([
+    gauge('z', 'h', [
+      [labels, 1],
+      [labels, 2],
+    ]),
+  ]);
+  assert.equal(stats.duplicates, 1);
+  assert.equal(stats.series, 1);
+});
+
+test('writeAsync pauses while `wait` hands it a promise, and goes on when it settles', async () => {
+  const sink = new ByteSink();
+  const writer = new ExpositionWriter(sink);
+  const rows = Array.from({ length: 1000 }, (_, i) => [{ i: String(i) }, i] as const);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let waits = 0;
+  const done = writer.writeAsync([gauge('paced', 'h', rows)], new Slicer(0), () => (++waits === 1 ? gate : undefined));
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(waits, 1, 'no step ran while the promise was pending');
+  release();
+  await done;
+  assert.ok(waits > 5, `${waits} steps`);
+  assert.equal(sink.finish().toString(), render([gauge('paced', 'h', rows)]).text);
+});
+
+test('ByteSink grows for writes larger than its buffer, however large, and keeps every byte', () => {
+  const sink = new ByteSink(0);
+  sink.write('a'.repeat(100_000));
+  sink.write('é'.repeat(150_000));
+  sink.writeBytes(Buffer.alloc(1_000_000, 0x62));
+  sink.write('z');
+  const out = sink.finish();
+  assert.equal(out.length, 100_000 + 300_000 + 1_000_000 + 1);
+  const text = out.toString('utf8');
+  assert.ok(text.startsWith('a'.repeat(100_000) + 'é'.repeat(150_000) + 'b'), 'order kept');
+  assert.ok(text.endsWith('b'.repeat(1_000_000) + 'z'));
 });

@@ -5,6 +5,7 @@ import { escapeLabelValue } from '../../src/exposition/escape.js';
 import { gauge } from '../../src/exposition/family.js';
 import { render } from '../../src/exposition/render.js';
 import { SeriesSet, SeriesTable, labelTextHash, labelsHash } from '../../src/exposition/series-set.js';
+import { collidingValues } from '../helpers/hash-search.js';
 
 // The exposition check keys series by a 30-bit hash of their labels and settles a meeting of hashes by the
 // label texts: a hash alone never decides that two series are the same.
@@ -50,18 +51,6 @@ test('a set settles equal hashes by text: other text is new, the same text is a 
   assert.equal(set.add(8, 'a="1"'), true);
 });
 
-/** Two values of label `v` whose label sets hash alike (found by search: 30 bits meet within ~40,000 tries). */
-function collidingValues(): [string, string] {
-  const seen = new Map<number, string>();
-  for (let i = 0; ; i++) {
-    const value = `value-${i}`;
-    const hash = labelsHash({ v: value });
-    const other = seen.get(hash);
-    if (other !== undefined) return [other, value];
-    seen.set(hash, value);
-  }
-}
-
 test('two different series whose hashes meet are both written; a repeat of either is dropped', () => {
   const [a, b] = collidingValues();
   assert.equal(labelsHash({ v: a }), labelsHash({ v: b }));
@@ -78,4 +67,13 @@ test('two different series whose hashes meet are both written; a repeat of eithe
     [`collide{v="${a}"} 1`, `collide{v="${b}"} 2`],
   );
   assert.equal(stats.duplicates, 2);
+});
+
+test("growing after a reset carries only the current family's entries, not the reset ones", () => {
+  const table = new SeriesTable(8);
+  for (let i = 0; i < 4; i++) table.insert(labelsHash({ old: String(i) }), 0, i);
+  table.reset();
+  // Enough new entries to grow the table twice.
+  for (let i = 0; i < 12; i++) assert.equal(table.insert(labelsHash({ now: String(i) }), 1, i), -1);
+  for (let i = 0; i < 4; i++) assert.equal(table.insert(labelsHash({ old: String(i) }), 2, i), -1, `old ${i}`);
 });
