@@ -156,3 +156,39 @@ test('a series two devices both send under the same device id is written once an
   assert.equal(text.split('\n').filter((l) => l.startsWith('tailscaled_up{')).length, 1);
   assert.equal(stats.duplicates, 1);
 });
+
+test("a device's own device_id or device_name label is renamed on every sample that has one, not only when all do", () => {
+  const text = [
+    '# TYPE tailscaled_a gauge',
+    'tailscaled_a{device_id="own"} 1',
+    'tailscaled_a{k="y"} 2',
+    '# TYPE tailscaled_b gauge',
+    'tailscaled_b{device_name="own-name"} 3',
+    '',
+  ].join('\n');
+  const { families, dropped } = new DeviceTextRenderer().render(parsed(text), 'id1', 'dev1');
+  assert.equal(dropped, 0);
+  assert.equal(
+    families.map(linesOf).join(''),
+    'tailscaled_a{device_id="id1",device_name="dev1",exported_device_id="own"} 1\n' +
+      'tailscaled_a{device_id="id1",device_name="dev1",k="y"} 2\n' +
+      'tailscaled_b{device_id="id1",device_name="dev1",exported_device_name="own-name"} 3\n',
+  );
+});
+
+test('dropped counts both the invalid and the repeated samples of a device', () => {
+  const fam: MetricFamily = {
+    name: 'tailscaled_d',
+    help: 'h',
+    type: 'gauge',
+    samples: [
+      { name: 'tailscaled_d', labels: {}, value: 1 },
+      { name: 'tailscaled_d', labels: {}, value: 2 },
+      { name: 'tailscaled_d', labels: { 'bad-name': 'x' }, value: 3 },
+      { name: 'tailscaled_d', labels: { __reserved: 'x' }, value: 4 },
+    ],
+  };
+  const { families, dropped } = new DeviceTextRenderer().render([fam], 'id1', 'dev1');
+  assert.equal(dropped, 3);
+  assert.equal(linesOf(families[0]!), 'tailscaled_d{device_id="id1",device_name="dev1"} 1\n');
+});

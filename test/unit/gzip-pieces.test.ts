@@ -102,3 +102,12 @@ test('curl --compressed reads every piece of a stitched body served with Content
   assert.equal(out.length, text.length);
   assert.equal(out, text);
 });
+
+test('a piece made from a string counts its UTF-8 bytes, not its characters', () => {
+  const text = 'tailscaled_x{device_name="café-ü-日本"} 1\n';
+  const piece = compressPiece(text);
+  assert.equal(piece.length, Buffer.byteLength(text));
+  assert.equal(piece.crc, crc32(Buffer.from(text, 'utf8')));
+  const body = Buffer.concat(stitchGzip([piece, compressPiece('tail 2\n')]));
+  assert.equal(gunzipSync(body).toString('utf8'), `${text}tail 2\n`);
+});

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gauge, type MetricFamily, type RenderedSeries } from '../../src/exposition/family.js';
 import { render, renderSeries } from '../../src/exposition/render.js';
+import { nameSeed } from '../../src/exposition/series-set.js';
+import { collidingValues, slotZeroLabels } from '../helpers/hash-search.js';
 
 // Families whose series arrive already rendered (a device's client metrics, kept as text between cycles).
 // Only renderSeries makes such text; the writer checks it against the family's other series all the same.
@@ -289,4 +291,140 @@ test("a device's histogram text and a family named like one of its suffixes do n
     'tailscaled_h_count{device_id="2"} 8',
   ]);
   assert.equal(stats.duplicates, 1);
+});
+
+test('line by line, the lines of a text before its first repeated line are kept', () => {
+  const { text, stats } = render([
+    deviceText('tailscaled_k', { device_id: '1' }, [[{ k: 'a' }, 1]]),
+    deviceText('tailscaled_k', { device_id: '1' }, [
+      [{ k: 'b' }, 2],
+      [{ k: 'a' }, 3],
+      [{ k: 'c' }, 4],
+    ]),
+  ]);
+  assert.deepEqual(bodyLines(text), [
+    'tailscaled_k{device_id="1",k="a"} 1',
+    'tailscaled_k{device_id="1",k="b"} 2',
+    'tailscaled_k{device_id="1",k="c"} 4',
+  ]);
+  assert.equal(stats.duplicates, 1);
+});
+
+test('line by line, lines without labels are told apart from lines with them', () => {
+  // Texts without a device prefix all share the empty one, so the second is checked line by line, and so
+  // are the lines of the first: a line without labels followed by one with labels, and the reverse.
+  const { text, stats } = render([
+    renderedPart(
+      'tailscaled_l',
+      series('tailscaled_l', [
+        [{}, 1],
+        [{ k: 'a' }, 2],
+      ]),
+    ),
+    renderedPart(
+      'tailscaled_l',
+      series('tailscaled_l', [
+        [{ k: 'b' }, 3],
+        [{}, 4],
+        [{ k: 'a' }, 5],
+      ]),
+    ),
+  ]);
+  assert.deepEqual(bodyLines(text), ['tailscaled_l 1', 'tailscaled_l{k="a"} 2', 'tailscaled_l{k="b"} 3']);
+  assert.equal(stats.duplicates, 2);
+  assert.equal(stats.series, 3);
+});
+
+test('renderSeries with device labels whose name is invalid renders nothing and counts every sample', () => {
+  const r = renderSeries(
+    gauge('tailscaled_i', 'h', [
+      [{}, 1],
+      [{ k: 'a' }, 2],
+    ]),
+    { 'device-id': '1' },
+    new Map(),
+  );
+  assert.equal(r.rendered.series, 0);
+  assert.equal(r.invalid, 2);
+  assert.equal(linesOf('tailscaled_i', r.rendered), '');
+});
+
+test('renderSeries without device labels renders each sample with its own labels only', () => {
+  const r = renderSeries(
+    gauge('tailscaled_o', 'h', [
+      [{ device_id: 'x' }, 1],
+      [{}, 2],
+    ]),
+    undefined,
+    new Map(),
+  );
+  assert.equal(r.invalid, 0);
+  assert.equal(linesOf('tailscaled_o', r.rendered), 'tailscaled_o{device_id="x"} 1\ntailscaled_o 2\n');
+});
+
+test('renderSeries finds a repeat in the first slot of its table, and keeps two series whose hashes meet', () => {
+  const name = 'tailscaled_slot';
+  const zero = slotZeroLabels((h) => (h ^ nameSeed(name)) & 0x3fffffff);
+  const atZero = renderSeries(
+    gauge(name, 'h', [
+      [zero, 1],
+      [zero, 2],
+    ]),
+    { device_id: '1' },
+    new Map(),
+  );
+  assert.equal(atZero.duplicates, 1);
+  assert.equal(atZero.rendered.series, 1);
+
+  const [a, b] = collidingValues();
+  const met = renderSeries(
+    gauge(name, 'h', [
+      [{ v: a }, 1],
+      [{ v: b }, 2],
+      [{ v: b }, 3],
+      [{ v: a }, 4],
+    ]),
+    { device_id: '1' },
+    new Map(),
+  );
+  assert.equal(met.duplicates, 2);
+  assert.equal(linesOf(name, met.rendered), `${name}{device_id="1",v="${a}"} 1\n${name}{device_id="1",v="${b}"} 2\n`);
+});
+
+test('label sets that can change are rendered anew each time; frozen ones are rendered once', () => {
+  const device: Record<string, string> = { device_id: '1' };
+  const fam = gauge('tailscaled_m', 'h', [[{}, 1]]);
+  assert.equal(
+    linesOf('tailscaled_m', renderSeries(fam, device, new Map()).rendered),
+    'tailscaled_m{device_id="1"} 1\n',
+  );
+  device.device_id = '2';
+  assert.equal(
+    linesOf('tailscaled_m', renderSeries(fam, device, new Map()).rendered),
+    'tailscaled_m{device_id="2"} 1\n',
+  );
+
+  const labels: Record<string, string> = { a: '1' };
+  assert.ok(render([gauge('g', 'h', [[labels, 1]])]).text.includes('g{a="1"} 1'));
+  labels.a = '2';
+  assert.ok(render([gauge('g', 'h', [[labels, 1]])]).text.includes('g{a="2"} 1'));
+
+  // A frozen invalid set is remembered as invalid, every time it is met.
+  const bad = Object.freeze({ 'bad-name': 'x' });
+  for (let i = 0; i < 2; i++) {
+    const { text, stats } = render([
+      gauge('g', 'h', [
+        [bad, 1],
+        [bad, 2],
+      ]),
+    ]);
+    assert.equal(stats.invalid, 2);
+    assert.equal(text, '');
+  }
+});
+
+test('a SeriesText cannot be made outside renderSeries, even through its constructor', () => {
+  const made = renderSeries(gauge('tailscaled_c', 'h', [[{}, 1]]), undefined, new Map()).rendered;
+  const Ctor = (made as object).constructor as new (...args: unknown[]) => unknown;
+  assert.throws(() => new Ctor(Symbol('SeriesText'), 'tailscaled_c', 'gauge', 'tailscaled_c 2\n', 1), TypeError);
 });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { counter, gauge, type MetricFamily } from '../../src/exposition/family.js';
 import { render } from '../../src/exposition/render.js';
-import { SnapshotBuilder, buildSnapshot } from '../../src/exposition/snapshot.js';
+import { Snapshot, SnapshotBuilder, SnapshotStore, buildSnapshot } from '../../src/exposition/snapshot.js';
 
 // Non-ASCII help text, so the byte length differs from the string length.
 const families = (): MetricFamily[] => [
@@ -142,4 +142,20 @@ test('buildSnapshot keeps the plain body by default, equal to render()', async (
   const lean = await buildSnapshot(families(), 6, false);
   assert.equal(lean.plainBody, undefined);
   assert.ok((await lean.plain()).equals(render(families()).body));
+});
+
+test('plain bodies are kept for snapshots of up to 8 MiB, and for 15 minutes after the last plain request', async () => {
+  const store = new SnapshotStore();
+  const now = 1_000_000;
+  assert.equal(store.plainWanted(now), false, 'no snapshot yet, nobody asked');
+  const small = await buildSnapshot([gauge('g', 'h', [[{ v: 'x'.repeat(1000) }, 1]])], now, false);
+  store.swap(small);
+  assert.equal(store.plainWanted(now), true, `${small.plainLength} bytes`);
+  const large = new Snapshot(Buffer.alloc(0), 8 * 1024 * 1024 + 1, undefined, now, small.stats);
+  store.swap(large);
+  assert.equal(store.plainWanted(now), false);
+  store.notePlainRequest(now);
+  assert.equal(store.plainWanted(now + 14 * 60_000), true);
+  assert.equal(store.plainWanted(now + 15 * 60_000), true);
+  assert.equal(store.plainWanted(now + 16 * 60_000), false);
 });
