@@ -23,9 +23,8 @@ export const isValidMetricName = (name: string): boolean => METRIC_NAME.test(nam
 /** Names starting with `__` are reserved for Prometheus itself. */
 export const isValidLabelName = (name: string): boolean => LABEL_NAME.test(name) && !name.startsWith('__');
 
-/** Go-compatible float formatting as Prometheus expects it. */
+/** Go-compatible float formatting as Prometheus expects it (NaN is already `NaN`). */
 export function formatValue(value: number): string {
-  if (Number.isNaN(value)) return 'NaN';
   if (value === Infinity) return '+Inf';
   if (value === -Infinity) return '-Inf';
   if (Object.is(value, -0)) return '-0';
