@@ -129,9 +129,10 @@ export class Refresher {
 
     // 2. The device list.
     const listed = await this.#listDevices(signal, startedMs, listStarted);
-    if (listed === undefined) return;
     await inventoryDone;
-    if (signal.aborted) {
+    // Aborted, during the list call (no list then) or after it: the cycle ends when the scrapes it started
+    // have, so stop() never returns while they run.
+    if (listed === undefined || signal.aborted) {
       await earlyResults;
       return;
     }

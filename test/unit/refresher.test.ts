@@ -895,3 +895,53 @@ test('the first snapshot is built without its plain body, the next (small) ones 
     [false, true],
   );
 });
+
+test("stop() during the list call resolves only after the cycle's early scrapes and inventory refresh ended", async (t) => {
+  /** A piece of work that, once the cycle is aborted, ends only when the test lets it. */
+  const work = () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    return {
+      release,
+      until: async (signal: AbortSignal | undefined): Promise<void> => {
+        await new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+        await released;
+      },
+    };
+  };
+  for (const first of ['scrapes', 'inventory'] as const) {
+    const inventoryWork = work();
+    const scrapeWork = work();
+    let refreshing = false;
+    const inventory = {
+      refreshIfDue: (signal?: AbortSignal): Promise<void> =>
+        refreshing ? inventoryWork.until(signal) : Promise.resolve(),
+      current: (): InventoryData => EMPTY_INVENTORY,
+    } as unknown as Inventory;
+    const h = setup(t, { devices: [A], inventory });
+    await h.run();
+    h.scraper.hold = scrapeWork.until;
+    h.scraper.answer = () => ({ reason: 'timeout', message: 'aborted' });
+    refreshing = true;
+    h.api.list = listUntilAborted;
+    const cycle = h.refresher.runOnce();
+    await until(() => h.api.calls === 2, 'the list call');
+
+    let stopped = false;
+    const stopping = h.refresher.stop().then(() => {
+      stopped = true;
+    });
+    const turns = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
+    await turns();
+    assert.equal(stopped, false, 'not while the early scrapes and the inventory refresh run');
+    const [one, other] = first === 'scrapes' ? [scrapeWork, inventoryWork] : [inventoryWork, scrapeWork];
+    one.release();
+    await turns();
+    assert.equal(stopped, false, `not while the ${first === 'scrapes' ? 'inventory refresh' : 'early scrapes'} run`);
+    other.release();
+    await stopping;
+    await cycle;
+    assert.equal(h.store.swaps.length, 1);
+    assert.deepEqual(h.logged(UNEXPECTED), []);
+  }
+});
