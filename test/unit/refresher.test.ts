@@ -192,10 +192,19 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 }
 
 /** A list call that never answers: it fails when the cycle is aborted. */
+/** Why the list calls given to listUntilAborted were aborted. */
+const abortReasons: unknown[] = [];
 const listUntilAborted = (signal: AbortSignal | undefined): Promise<DeviceList> =>
   new Promise((_, reject) => {
     assert.ok(signal !== undefined, 'the list call gets the cycle signal');
-    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        abortReasons.push(signal.reason);
+        reject(signal.reason as Error);
+      },
+      { once: true },
+    );
   });
 
 const SERVING_LAST_GOOD = 'device list refresh failed; serving the last good data';
@@ -407,6 +416,24 @@ test('a device scrape failure is logged when it begins and when it ends, and lis
   assert.equal(h.logged('device scrape failed').length, 2);
 });
 
+test("a failing device's last good client metrics are served for three intervals, then left out", async (t) => {
+  const h = setup(t, { devices: [A] });
+  let failing = false;
+  h.scraper.answer = () => (failing ? { reason: 'timeout', message: 'scrape deadline' } : { body: body(5) });
+  await h.run();
+  failing = true;
+  const served: Array<number | undefined> = [];
+  for (let i = 0; i < 4; i++) {
+    await h.run();
+    served.push(metric(await h.text(), clientSeries(A)));
+  }
+  assert.deepEqual(served, [5, 5, 5, undefined], 'three intervals after the last good scrape, not longer');
+  assert.equal(
+    metric(await h.text(), `tsmetrics_device_last_scrape_success_timestamp_seconds{${labels(A)}}`),
+    T0 / 1000,
+  );
+});
+
 test("a device's new families replace its previous ones in the status as soon as it answers", async (t) => {
   const h = setup(t, { devices: [A] });
   await h.run();
@@ -451,8 +478,12 @@ test('stop() aborts a cycle waiting on the device list and resolves once it has 
     ended = true;
   });
   await until(() => h.api.calls === 2, 'the list call');
+  const reasons = abortReasons.length;
   await h.refresher.stop();
   assert.equal(ended, true, 'stop() resolved after the cycle ended');
+  const reason = abortReasons[reasons];
+  assert.ok(reason instanceof Error);
+  assert.equal(reason.message, 'shutting down', 'the list call is told why it was aborted');
   await cycle;
   assert.equal(h.store.current(), published);
   assert.equal(h.store.swaps.length, 1);
@@ -625,6 +656,7 @@ test('at debug level each cycle logs a line per device selection, per scrape and
         : { body: body(3) };
   const h = setup(t, { devices, level: 'debug' });
   h.scraper.answer = answer;
+  const wallStarted = performance.now();
   await h.run();
   await h.run();
 
@@ -660,7 +692,12 @@ test('at debug level each cycle logs a line per device selection, per scrape and
   h.api.fail = new Error('devices: HTTP 500');
   h.scraper.answer = () => ({ body: body(3) });
   await h.run();
+  const wallMs = performance.now() - wallStarted;
   const finished = h.logged('refresh cycle finished');
+  for (const r of finished) {
+    const ms = r.duration_ms as number;
+    assert.ok(ms >= 0 && ms <= wallMs, `the cycle took ${ms} ms of the ${wallMs} ms the calls took`);
+  }
   assert.deepEqual(
     finished.map((r) => [r.level, r.api_ok, r.devices, r.eligible, r.scraped, r.failed]),
     [
@@ -670,6 +707,17 @@ test('at debug level each cycle logs a line per device selection, per scrape and
     ],
     'one per cycle, a failed list call said, the last good devices counted',
   );
+
+  const unlisted = setup(t, { devices, level: 'debug' });
+  unlisted.api.fail = new Error('devices: HTTP 500');
+  await unlisted.run();
+  assert.deepEqual(
+    unlisted.logged('refresh cycle finished').map((r) => [r.api_ok, r.devices, r.eligible, r.scraped, r.failed]),
+    [[false, 0, 0, 0, 0]],
+    'before any device list',
+  );
+  assert.deepEqual(unlisted.logged(UNEXPECTED), []);
+  assert.equal(unlisted.status.history().length, 1);
 
   const quiet = setup(t, { devices, level: 'info' });
   quiet.scraper.answer = answer;
