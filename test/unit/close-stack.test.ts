@@ -75,3 +75,27 @@ test('a close registered after closing began still runs', async () => {
   await done;
   assert.deepEqual(closed, ['a', 'late']);
 });
+
+test('a failed close is logged as "close failed" with its stage and the error itself', async () => {
+  const logged: Array<{ fields: { stage: string; err: unknown }; message: string }> = [];
+  const stack = new CloseStack({ error: (fields, message) => logged.push({ fields, message }) }, 50);
+  const boom = new Error('boom');
+  stack.push('server', () => Promise.reject(boom));
+  await stack.close();
+  assert.equal(logged.length, 1);
+  assert.equal(logged[0]!.message, 'close failed');
+  assert.equal(logged[0]!.fields.stage, 'server');
+  assert.equal(logged[0]!.fields.err, boom);
+});
+
+test('a close that finishes in time leaves no timer behind to hold the process open', async () => {
+  const failed: string[] = [];
+  const stack = new CloseStack({ error: ({ stage }) => failed.push(stage) }, 30_000);
+  const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  stack.push('quick', () => undefined);
+  stack.push('failing', () => Promise.reject(new Error('no')));
+  const before = timers();
+  await stack.close();
+  assert.equal(timers(), before);
+  assert.deepEqual(failed, ['failing']);
+});

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { test } from 'node:test';
 import { Readable } from 'node:stream';
 import { backoffDelayMs } from '../../src/util/backoff.js';
@@ -131,4 +132,45 @@ test('RFC 3339 parsing: nanoseconds, offsets, the zero time, lower-case separato
   assert.equal(rfc3339Seconds(undefined), undefined);
   assert.equal(rfc3339Seconds('1969-12-31T23:59:59Z'), undefined);
   assert.equal(rfc3339Seconds('2026-08-01t12:00:00z'), Date.UTC(2026, 7, 1, 12) / 1000);
+});
+
+test('sleep leaves no abort listener behind, whether it ran out or was aborted', async () => {
+  const ac = new AbortController();
+  await sleep(1, ac.signal);
+  assert.equal(getEventListeners(ac.signal, 'abort').length, 0, 'removed when the delay is over');
+  const pending = sleep(60_000, ac.signal);
+  assert.equal(getEventListeners(ac.signal, 'abort').length, 1, 'listening while it sleeps');
+  ac.abort(new Error('stopping'));
+  await assert.rejects(pending, /stopping/);
+  assert.equal(getEventListeners(ac.signal, 'abort').length, 0, 'removed once it fired');
+});
+
+test('RFC 3339 parsing: the whole text must be the timestamp, and the epoch itself counts as no time', () => {
+  assert.equal(rfc3339Seconds('on 2026-08-01T12:00:00Z'), undefined);
+  assert.equal(rfc3339Seconds('2026-08-01T12:00:00Z and more'), undefined);
+  assert.equal(rfc3339Seconds('2026-08-01T12:00:00+02:00x'), undefined);
+  assert.equal(rfc3339Seconds('1970-01-01T00:00:00Z'), undefined);
+  assert.equal(rfc3339Seconds('1970-01-01T00:00:01Z'), 1);
+  assert.equal(rfc3339Seconds('1970-01-01T01:00:00+01:00'), undefined, 'the epoch in another zone');
+});
+
+test('the body reader takes an empty Content-Length as undeclared, and names a body longer than the declared one', async () => {
+  const chunks = (): Readable => Readable.from([Buffer.from('hello '), Buffer.from('world')]);
+  assert.equal((await readBody(chunks(), 11, '')).toString(), 'hello world');
+  await assert.rejects(
+    readBody(chunks(), 10, ''),
+    (err) => err instanceof BodyTooLargeError && err.message === 'body exceeds 10 bytes',
+  );
+  let destroyed = 0;
+  const body = {
+    [Symbol.asyncIterator]: (): AsyncIterator<Buffer> => chunks()[Symbol.asyncIterator](),
+    destroy(): void {
+      destroyed++;
+    },
+  };
+  await assert.rejects(
+    readBody(body, 100, '6'),
+    (err) => err instanceof SyntaxError && err.message === 'body longer than its Content-Length',
+  );
+  assert.equal(destroyed, 1);
 });
