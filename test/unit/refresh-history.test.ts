@@ -158,3 +158,18 @@ test('a refused address is counted every cycle and reported in the cycle its ref
   );
   assert.equal(r.refusals, 5);
 });
+
+test('error counters of devices with longer ids are kept while the device is still scraped', () => {
+  const h = new ScrapeHistory(RETAIN_SECONDS);
+  h.add([failed('node-1'), ok('node-2')], T0);
+  h.add([failed('node-1'), failed('node-2', 'connect')], T0 + INTERVAL_SECONDS);
+  assert.deepEqual(
+    [...h.errors],
+    [
+      ['node-1\u0000timeout', 2],
+      ['node-2\u0000connect', 1],
+    ],
+  );
+  h.add([ok('node-2')], T0 + 2 * INTERVAL_SECONDS);
+  assert.deepEqual([...h.errors], [['node-2\u0000connect', 1]], 'only the device no longer scraped is forgotten');
+});
