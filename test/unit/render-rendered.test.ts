@@ -329,10 +329,25 @@ test('line by line, lines without labels are told apart from lines with them', (
         [{ k: 'a' }, 5],
       ]),
     ),
+    // A line without labels last in its text (no brace after it) is still read as one.
+    renderedPart(
+      'tailscaled_l',
+      series('tailscaled_l', [
+        [{ k: 'c' }, 6],
+        [{}, 7],
+      ]),
+    ),
+    // And a sample without labels is the same series as such a line.
+    gauge('tailscaled_l', 'device help', [[{}, 8]]),
   ]);
-  assert.deepEqual(bodyLines(text), ['tailscaled_l 1', 'tailscaled_l{k="a"} 2', 'tailscaled_l{k="b"} 3']);
-  assert.equal(stats.duplicates, 2);
-  assert.equal(stats.series, 3);
+  assert.deepEqual(bodyLines(text), [
+    'tailscaled_l 1',
+    'tailscaled_l{k="a"} 2',
+    'tailscaled_l{k="b"} 3',
+    'tailscaled_l{k="c"} 6',
+  ]);
+  assert.equal(stats.duplicates, 4);
+  assert.equal(stats.series, 4);
 });
 
 test('renderSeries with device labels whose name is invalid renders nothing and counts every sample', () => {

@@ -157,8 +157,8 @@ test('a histogram sample must carry a suffix; a summary quantile carries the fam
       type: 'summary',
       samples: [
         { name: 'q', labels: { quantile: '0.5' }, value: 3 },
-        // Ends in a summary suffix, but is another family's name.
-        { name: 'other_sum', labels: {}, value: 4 },
+        // As long as `q` plus a summary suffix, but another family's name.
+        { name: 'x_sum', labels: {}, value: 4 },
         { name: 'q_sum', labels: {}, value: 5 },
       ],
     },
