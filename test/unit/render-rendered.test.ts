@@ -441,5 +441,8 @@ test('label sets that can change are rendered anew each time; frozen ones are re
 test('a SeriesText cannot be made outside renderSeries, even through its constructor', () => {
   const made = renderSeries(gauge('tailscaled_c', 'h', [[{}, 1]]), undefined, new Map()).rendered;
   const Ctor = (made as object).constructor as new (...args: unknown[]) => unknown;
-  assert.throws(() => new Ctor(Symbol('SeriesText'), 'tailscaled_c', 'gauge', 'tailscaled_c 2\n', 1), TypeError);
+  assert.throws(() => new Ctor(Symbol('SeriesText'), 'tailscaled_c', 'gauge', 'tailscaled_c 2\n', 1), {
+    name: 'TypeError',
+    message: 'SeriesText is made by renderSeries only',
+  });
 });
