@@ -41,8 +41,11 @@ async function main(): Promise<void> {
   const holdMs = Number(process.argv[5] ?? 0);
   const baseline = process.memoryUsage();
   const peak = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
+  // The whole sample at the highest RSS seen: what the peak was made of.
+  let atPeakRss: NodeJS.MemoryUsage | undefined;
   const sample = (): void => {
     const m = process.memoryUsage();
+    if (m.rss > peak.rss) atPeakRss = m;
     peak.rss = Math.max(peak.rss, m.rss);
     peak.heapUsed = Math.max(peak.heapUsed, m.heapUsed);
     peak.heapTotal = Math.max(peak.heapTotal, m.heapTotal);
@@ -104,6 +107,7 @@ async function main(): Promise<void> {
     after,
     live,
     peak,
+    atPeakRss,
     maxRssBytes,
     cycleMs,
     devicesDiscovered: health.devices_discovered,

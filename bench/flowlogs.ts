@@ -49,6 +49,7 @@ async function main(): Promise<void> {
       maxRssBytes: number;
       peak: { heapUsed: number };
       live?: { heapUsed: number };
+      atPeakRss?: NodeJS.MemoryUsage;
       cycleMs: number[];
       logLines: string[];
       flowSeries: number;
@@ -61,6 +62,11 @@ async function main(): Promise<void> {
     console.log(
       `peak RSS ${fmtBytes(m.maxRssBytes)} (${(m.maxRssBytes / 1e6).toFixed(0)} MB), peak heap used ${fmtBytes(m.peak.heapUsed)}, live heap after full GC ${m.live === undefined ? '-' : fmtBytes(m.live.heapUsed)}`,
     );
+    const at = m.atPeakRss;
+    if (at !== undefined)
+      console.log(
+        `at the RSS peak sampled: rss ${fmtBytes(at.rss)}, heap total ${fmtBytes(at.heapTotal)}, heap used ${fmtBytes(at.heapUsed)}, external ${fmtBytes(at.external)}, array buffers ${fmtBytes(at.arrayBuffers)}`,
+      );
     console.log(`flow-log series served: ${m.flowSeries}`);
     for (const l of m.logLines) console.log(`  ${l}`);
   } finally {
