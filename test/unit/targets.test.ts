@@ -72,3 +72,39 @@ test('globs escape regex characters', () => {
   assert.ok(!globToRegExp('a.b*').test('axbcd'));
   assert.ok(globToRegExp('*').test('anything'));
 });
+
+test('DEVICE_TAGS takes a device carrying any one of the listed tags, not only all of them', () => {
+  const rules = { deviceTags: ['tag:prod', 'tag:staging'] };
+  assert.equal(stateOf(rules, device({ tags: ['tag:exporter', 'tag:staging'] })).state, 'eligible');
+  assert.equal(stateOf(rules, device({ tags: ['tag:exporter', 'tag:dev'] })).state, 'excluded');
+});
+
+test('client metrics start at 1.78.0: a client exactly there is scraped, one patch below is not', () => {
+  const at = (clientVersion: string) => stateOf({}, device({ clientVersion }));
+  assert.equal(at('1.78.0').state, 'eligible');
+  assert.equal(at('1.78.0-t62b8bf6a0-g3c35ee987').state, 'eligible');
+  assert.equal(at('1.77.99').state, 'client_too_old');
+  assert.equal(at('1.77.99').target, undefined);
+});
+
+test('without an IPv4 address the first valid IPv6 one is scraped, skipping malformed entries', () => {
+  const s = stateOf({}, device({ addresses: ['not-an-ip', 'fd7a:115c:a1e0::42'] }));
+  assert.equal(s.state, 'eligible');
+  assert.equal(s.target?.url, 'http://[fd7a:115c:a1e0::42]:5252/metrics');
+});
+
+test('replicas split the devices: each is scraped by exactly one shard, the others say other_shard', () => {
+  // Ids '1' and '42' hash to shards 0 and 1 of 2 (pinned in shard.test.ts).
+  const devices = [device({ id: '1' }), device({ id: '42' })];
+  const [zero, one] = [0, 1].map((index) => makeSelector({ ...RULES, shard: { index, count: 2 } })(devices));
+  assert.deepEqual(
+    zero!.map((s) => s.state),
+    ['eligible', 'other_shard'],
+  );
+  assert.deepEqual(
+    one!.map((s) => s.state),
+    ['other_shard', 'eligible'],
+  );
+  assert.equal(zero![1]!.target, undefined);
+  assert.equal(one![0]!.device.id, '1');
+});
