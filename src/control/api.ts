@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { ApiError } from '../errors.js';
@@ -212,7 +212,8 @@ async function readDeviceEntries(
   const splitter = new ArrayElementSplitter('devices', {
     onArrayStart: () => (entries = []),
     onElement: (bytes) => {
-      const digest = createHash('sha1').update(bytes).digest('base64');
+      // The one-shot hash: about half the CPU of a Hash object per entry (10,000 entries each refresh).
+      const digest = hash('sha1', bytes, 'base64');
       const device = previous.get(digest);
       // The chunk the bytes lie in is not kept: a changed entry is copied until it is converted.
       entries.push(device !== undefined ? { digest, device } : { digest, bytes: Buffer.from(bytes) });
