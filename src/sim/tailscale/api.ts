@@ -63,6 +63,8 @@ export interface FakeApiOptions {
   readonly apiKey: string;
   readonly now: () => number;
   readonly devices: () => readonly SimDevice[];
+  /** Called before each device list is answered (the simulated churn changes devices there). */
+  readonly beforeDeviceList?: () => void;
   readonly state: ApiState;
   readonly stats: ApiStats;
   /** Called once per injected fault with its kind. */
@@ -398,6 +400,7 @@ class FakeApiServer {
     const fields: FieldSet = url.searchParams.get('fields') === 'all' ? 'all' : 'default';
     const shape = { withoutConnectedToControl: this.#state.devicesWithoutConnectedToControl };
     if (name === 'devices') {
+      this.#options.beforeDeviceList?.();
       if (fault?.kind === 'empty') return ok({ devices: [] });
       const devices = this.#options.devices().map((d) => deviceJson(d, fields, shape));
       return ok({ devices: fault?.kind === 'wrong-types' ? withWrongTypes(devices) : devices });

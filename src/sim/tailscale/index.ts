@@ -24,6 +24,7 @@ import { mintIdToken, type IdTokenClaims } from './jwt.js';
 import { standardServiceHosts, type SimIntegrations } from './integrations.js';
 import { defaultPolicy, demoPolicy, type PolicyDocument, type PolicyObject } from './policy.js';
 import { scenarioDevices, type Scenario } from './scenarios.js';
+import { DeviceChurn } from './churn.js';
 
 export type { ApiFault } from './api.js';
 export { API_ENDPOINTS, FORBIDDEN_MESSAGE } from './api.js';
@@ -54,6 +55,11 @@ export interface StartTailnetOptions {
   serveDevices?: boolean;
   /** Each device logs one flow record per this many ms (default one a minute). */
   flowLogPeriodMs?: number;
+  /**
+   * Fraction 0..1 of the devices whose device-list entry changes before each device-list answer, in turn (see
+   * churn.ts: connections dropped and regained, new DERP latencies). Default 0: the list is the same every time.
+   */
+  churn?: number;
 }
 
 type SimStats = ApiStats & FleetStats;
@@ -137,6 +143,7 @@ export async function startTailnet(options: StartTailnetOptions = {}): Promise<S
     faultsInjected: new Map(),
   };
   const scenario = options.scenario ?? 'demo';
+  const churn = new DeviceChurn(options.churn ?? 0, now);
   const factory = new DeviceFactory(startedAt);
   const devices = scenarioDevices(scenario, startedAt).map((p) => factory.make(p));
   const fleet = await DeviceFleet.start(options.serveDevices === false ? [] : devices, {
@@ -184,6 +191,7 @@ export async function startTailnet(options: StartTailnetOptions = {}): Promise<S
       ...credentials,
       now,
       devices: () => devices,
+      beforeDeviceList: () => churn.step(devices),
       state,
       stats,
       onFault: (kind) => increment(stats.faultsInjected, `api:${kind}`),
