@@ -4,7 +4,10 @@
 // only) and role `devices` (one client-metrics endpoint per scraped device on 127.0.0.N; its API is not
 // used), so building the device list does not hold up the devices' answers either.
 //
-//   node dist/bench/sim-host.js <count> <deviceDelayMs> <api|devices>
+//   node dist/bench/sim-host.js <count> <deviceDelayMs> <api|devices> [churn]
+//
+// `churn` (default 0): the fraction 0..1 of the devices whose device-list entry changes before each device-list
+// answer (startTailnet's churn, src/sim/tailscale/churn.ts); it matters to role `api` only.
 //
 // Messages: {type:'stats'} -> SimStats counters; {type:'close'}.
 import { setMaxListeners } from 'node:events';
@@ -19,6 +22,7 @@ async function main(): Promise<void> {
   const count = Number(process.argv[2] ?? 1000);
   const deviceDelayMs = Number(process.argv[3] ?? 0);
   const role = process.argv[4] ?? 'devices';
+  const churn = Number(process.argv[5] ?? 0);
   const started = performance.now();
   let sim: SimTailnet;
   try {
@@ -26,6 +30,7 @@ async function main(): Promise<void> {
       scenario: { count, scrapedEvery: 4, seriesPerDevice: 30 },
       deviceDelayMs,
       serveDevices: role !== 'api',
+      churn,
     });
   } catch (err) {
     process.send?.({ type: 'fatal', error: err instanceof Error ? err.message : String(err) });
