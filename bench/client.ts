@@ -7,7 +7,14 @@
 // With `untilStopped`, `requests` is only a cap: the run ends when a {type:'stop'} message arrives (used to
 // measure over a fixed number of refresh cycles rather than a fixed number of requests). {type:'warmed'}
 // answers once the current run's warm-up requests are done: its connections are open and its code is warm.
+//
+// Message {type:'openloop', url, periodMs, gzip, warmup}: open loop, for the churn benchmark (churn.ts). A request
+// falls due every `periodMs` and is sent then, however many earlier ones are still unanswered (each on a
+// connection of its own if need be), until {type:'stop'}; its latency runs from when it fell DUE to its last body
+// byte, so a stall of the server (or of this process) counts in full for every request it held up, not once.
+// The first `warmup` requests are not recorded; after them, only requests due after a {type:'record'} message.
 import { Agent, get } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { serveHelper, summarize } from './lib.js';
 
 interface RunMessage {
@@ -22,6 +29,8 @@ interface RunMessage {
 }
 
 let stopRequested = false;
+/** Open loop: requests due from this time on are recorded ({type:'record'} sets it). */
+let recordFrom = Number.POSITIVE_INFINITY;
 /** Settles once the current run's warm-up requests have completed ({type:'warmed'} waits for it). */
 let warmed: Promise<void> = Promise.resolve();
 let onWarmed: () => void = () => undefined;
@@ -105,9 +114,94 @@ async function run(m: RunMessage): Promise<Record<string, unknown>> {
   };
 }
 
+interface OpenLoopMessage {
+  url: string;
+  periodMs: number;
+  gzip: boolean;
+  warmup?: number;
+}
+
+async function openLoop(m: OpenLoopMessage): Promise<Record<string, unknown>> {
+  // No cap on sockets: a request due while others are out gets a connection of its own, as independent scrapers
+  // would, rather than a place in a queue of this process. An idle one is closed here after 2 s, before the
+  // exporter's 5 s idle timeout can close it under a request just being sent (an ECONNRESET that is no fault of it).
+  const agent = new Agent({ keepAlive: true, timeout: 2000 });
+  const warmup = m.warmup ?? 10;
+  const latencies: number[] = [];
+  /** How late this process sent each recorded request (its own timer and event loop): a bound on its error. */
+  const sendLag: number[] = [];
+  const statuses = new Map<number, number>();
+  let errors = 0;
+  const errorCodes = new Map<string, number>();
+  let bytes = 0;
+  let gzipped = 0;
+  let done = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  stopRequested = false;
+  recordFrom = Number.POSITIVE_INFINITY;
+  warmed = new Promise((resolve) => (onWarmed = resolve));
+  if (warmup === 0) onWarmed();
+  const out = new Set<Promise<void>>();
+  const start = performance.now();
+  try {
+    for (let i = 0; !stopRequested; i++) {
+      const due = start + i * m.periodMs;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      if (stopRequested) break;
+      const recorded = i >= warmup && due >= recordFrom;
+      const sent = performance.now();
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      const p = once(agent, m.url, m.gzip).then(
+        (r) => {
+          if (recorded) {
+            latencies.push(sent - due + r.ms);
+            sendLag.push(sent - due);
+            bytes = r.bytes;
+            if (r.encoding === 'gzip') gzipped++;
+            statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+          }
+        },
+        (err: unknown) => {
+          if (!recorded) return;
+          errors++;
+          const code = (err as { code?: string }).code ?? String(err);
+          errorCodes.set(code, (errorCodes.get(code) ?? 0) + 1);
+        },
+      );
+      const tracked = p.finally(() => {
+        inFlight--;
+        out.delete(tracked);
+        if (++done === warmup) onWarmed();
+      });
+      out.add(tracked);
+    }
+    await Promise.all(out);
+  } finally {
+    agent.destroy();
+  }
+  return {
+    latency: summarize(latencies),
+    sendLag: summarize(sendLag),
+    bytes,
+    gzipped,
+    errors,
+    errorCodes: Object.fromEntries(errorCodes),
+    maxInFlight,
+    statuses: Object.fromEntries(statuses),
+  };
+}
+
 serveHelper(
   async (msg) => {
     if (msg?.type === 'run') return run(msg as RunMessage);
+    if (msg?.type === 'openloop') return openLoop(msg as OpenLoopMessage);
+    if (msg?.type === 'record') {
+      recordFrom = performance.now();
+      return {};
+    }
     if (msg?.type === 'warmed') {
       await warmed;
       return {};

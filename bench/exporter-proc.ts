@@ -9,6 +9,9 @@
 // With `plain`, one uncompressed /metrics request follows the first cycle: the exporter then builds the
 // plain body with every later snapshot (as it does once any client asks for it).
 // plus `live` (after a full GC, only when started with --expose-gc; nothing calls gc() before that).
+// Then {type:'cycles', count, minMs} runs `count` more cycles back to back (more while minMs has not passed) and
+// answers each one's wall time and CPU time (process.cpuUsage(): every thread of this process) with the peak RSS
+// so far (the churn benchmark, churn.ts).
 import { startApp } from '../src/app.js';
 import { loadConfig } from '../src/config/load.js';
 import { tuneHeapGrowth } from '../src/heap.js';
@@ -98,11 +101,25 @@ async function main(): Promise<void> {
     );
   const flowSeries = metrics.split('\n').filter((l) => /^tailscale_flow_/.test(l)).length;
   serveHelper(
-    () => Promise.resolve({}),
+    async (msg) => {
+      if (msg?.type !== 'cycles') return {};
+      const cycles: Array<{ wallMs: number; cpuMs: number }> = [];
+      const from = performance.now();
+      for (let i = 0; i < Number(msg.count) || performance.now() - from < Number(msg.minMs ?? 0); i++) {
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        await app.refresher.runOnce();
+        const wallMs = performance.now() - t0;
+        const cpu = process.cpuUsage(c0);
+        cycles.push({ wallMs, cpuMs: (cpu.user + cpu.system) / 1000 });
+      }
+      return { cycles, maxRssBytes: peakRssBytes() };
+    },
     () => app.stop(),
   );
   process.send?.({
     type: 'ready',
+    url: app.url,
     baseline,
     after,
     live,
