@@ -3,7 +3,8 @@
 //
 //   npm run build && node dist/bench/run.js
 //
-// Environment (all optional): BENCH_SIZES=1000,10000  BENCH_REQUESTS=400  BENCH_TIMEOUT_S=540  BENCH_RESULTS=<file>
+// Environment (all optional): BENCH_SIZES=1000,10000  BENCH_REQUESTS=400  BENCH_TIMEOUT_S=1200  BENCH_RESULTS=<file>
+// BENCH_CHURN_SIZES=10000,50000 (the churn section, bench/churn.ts; empty or `none` skips it)  BENCH_CHURN_DEFAULT_CONFIG=1
 // Prints a Markdown report and writes it to dist/bench/results.md, or to BENCH_RESULTS (the committed
 // bench/results.md is replaced only when asked: BENCH_RESULTS=bench/results.md).
 import { createServer, type Server } from 'node:http';
@@ -36,6 +37,7 @@ import {
   summarize,
   type LatencySummary,
 } from './lib.js';
+import { churnCases, churnSection, runChurn, type ChurnResult } from './churn.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400);
@@ -50,7 +52,12 @@ const POST_REFRESH_REQUESTS = 100;
 const DURING_CYCLES = 4;
 /** Cycles of the memory process: enough for the heap to settle (it grows over the first three or four). */
 const MEMORY_CYCLES = 5;
-const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_S ?? 540);
+const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_S ?? 1200);
+/** Section 8 (bench/churn.ts): 0, 1, 10 and 100 % churn at 10,000 devices, 1 % at 50,000, and 1 % in the default configuration at 10,000. */
+const CHURN_CASES = churnCases(
+  process.env.BENCH_CHURN_SIZES ?? '10000,50000',
+  process.env.BENCH_CHURN_DEFAULT_CONFIG !== '0',
+);
 
 const here = (file: string): URL => new URL(`./${file}`, import.meta.url);
 const RESULTS_MD = resultsPath(process.env, fileURLToPath(new URL('../../', import.meta.url)));
@@ -815,7 +822,16 @@ const T0 = performance.now();
 
 function report(
   results: SizeResult[],
-  meta: { cpu: string; cores: number; code: string; loadBefore: number[]; loadAfter: number[]; totalS: number },
+  churn: readonly ChurnResult[],
+  meta: {
+    cpu: string;
+    cores: number;
+    code: string;
+    loadBefore: number[];
+    loadAfter: number[];
+    totalS: number;
+    churnS: number;
+  },
 ): string {
   const out: string[] = [];
   const l = (s = ''): void => {
@@ -847,7 +863,9 @@ function report(
   l(
     `- Node flags, as every launcher starts the exporter: ${NODE_FLAGS.join(' ')} for the memory process; ${benchFlags === '' ? 'none for the benchmark process (run it with npm run bench)' : `${benchFlags} for the benchmark process too`}.`,
   );
-  l(`- Total run time: ${meta.totalS.toFixed(0)} s`);
+  l(
+    `- Total run time: ${meta.totalS.toFixed(0)} s${churn.length > 0 ? `, of which the churn section (8) ${meta.churnS.toFixed(0)} s` : ''}`,
+  );
   l();
 
   l('## 1-2. /metrics latency: exporter vs the same bytes from a bare node:http server');
@@ -1034,6 +1052,8 @@ function report(
   }
   l();
 
+  if (churn.length > 0) for (const line of churnSection(churn)) l(line);
+
   l('## API calls vs /metrics requests (the simulator counts device-list calls)');
   l();
   l(
@@ -1120,18 +1140,24 @@ async function main(): Promise<void> {
   const client = new Helper(here('client.js'));
   await client.ready();
   const results: SizeResult[] = [];
+  let churn: ChurnResult[];
+  let churnS: number;
   try {
     for (const n of SIZES) results.push(await benchSize(n, client));
+    const c0 = performance.now();
+    churn = await runChurn(CHURN_CASES, client, progress);
+    churnS = (performance.now() - c0) / 1000;
   } finally {
     await client.close();
   }
-  const text = report(results, {
+  const text = report(results, churn, {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
     code,
     loadBefore,
     loadAfter: loadavg(),
     totalS: (performance.now() - T0) / 1000,
+    churnS,
   });
   process.stdout.write(text);
   writeFileSync(RESULTS_MD, text);
