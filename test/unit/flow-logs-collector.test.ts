@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { DEVICES_PER_STEP } from '../../src/collectors/collector.js';
 import { makeFlowLogsCollector } from '../../src/collectors/flow-logs.js';
 import { FlowTotals } from '../../src/control/flow-logs.js';
 import type { LogPollView } from '../../src/control/log-window.js';
@@ -43,4 +44,97 @@ test('series labels follow a rename, and one device under two node keys is one s
     'tailscale_flow_bytes_total{device_id="1",device_name="b.tail.ts.net",kind="virtual",direction="tx"} 105',
   ]);
   assert.equal(second.stats.duplicates, 0);
+});
+
+const pairLines = (text: string): string[] =>
+  text.split('\n').filter((l) => l.startsWith('tailscale_flow_pair_bytes_total{'));
+
+/** A record of `nodeId` sending `bytes` to `dst`; `peer` is the dstNodes entry that owns dst, if any. */
+function pairRecord(nodeId: string, dst: string, bytes: number, peer?: string): unknown {
+  return {
+    nodeId,
+    start: '2026-12-07T00:00:00Z',
+    end: '2026-12-07T00:00:05Z',
+    dstNodes: peer === undefined ? [] : [{ nodeId: peer, name: `${peer}.`, addresses: [`${dst}/32`] }],
+    virtualTraffic: [{ proto: 6, src: '100.64.0.1:1000', dst: `${dst}:443`, txBytes: bytes - 1, rxBytes: 1 }],
+  };
+}
+
+test('pairs: the top FLOW_LOGS_PAIRS pairs by device and peer, a peer without a device by its address, the rest as other', () => {
+  const flows = new FlowTotals(3);
+  flows.add(pairRecord('nA', '100.64.0.2', 1000, 'nB'));
+  // No dstNodes: the peer is known by address only, and that address is device B's.
+  flows.add(pairRecord('nA', '100.64.0.2', 50));
+  flows.add(pairRecord('nA', '100.64.0.9', 300));
+  flows.add(pairRecord('nB', '100.64.0.1', 10, 'nA'));
+  flows.finishWindow();
+  const a = device({ id: '1', nodeId: 'nA', name: 'a.tail.ts.net', addresses: ['100.64.0.1'] });
+  const b = device({ id: '2', nodeId: 'nB', name: 'b.tail.ts.net', addresses: ['100.64.0.2'] });
+  const out = render(makeFlowLogsCollector(() => ({ flows, poll })).collect(refreshData([a, b])));
+  assert.deepEqual(pairLines(out.text), [
+    'tailscale_flow_pair_bytes_total{device_id="1",device_name="a.tail.ts.net",peer_device_id="2",peer_device_name="b.tail.ts.net"} 1050',
+    'tailscale_flow_pair_bytes_total{device_id="1",device_name="a.tail.ts.net",peer_device_id="",peer_device_name="100.64.0.9"} 300',
+    'tailscale_flow_pair_bytes_total{device_id="other",device_name="other",peer_device_id="other",peer_device_name="other"} 10',
+  ]);
+  assert.equal(out.stats.duplicates, 0);
+});
+
+test('pairs: off by default, no family at all', () => {
+  const flows = new FlowTotals();
+  flows.add(pairRecord('nA', '100.64.0.2', 1000, 'nB'));
+  flows.finishWindow();
+  const out = render(makeFlowLogsCollector(() => ({ flows, poll })).collect(refreshData([])));
+  assert.ok(out.text.includes('tailscale_flow_bytes_total{'));
+  assert.ok(!out.text.includes('tailscale_flow_pair_bytes_total'));
+});
+
+test('pairs: a pair whose two ends are both named other joins the other series instead of duplicating it', () => {
+  const flows = new FlowTotals(1);
+  // Node keys `other` on both ends label the pair exactly as the other series is labelled.
+  flows.add(pairRecord('other', '100.64.0.2', 70, 'other'));
+  flows.add(pairRecord('nA', '100.64.0.2', 5));
+  flows.finishWindow();
+  const out = render(makeFlowLogsCollector(() => ({ flows, poll })).collect(refreshData([])));
+  assert.deepEqual(pairLines(out.text), [
+    'tailscale_flow_pair_bytes_total{device_id="other",device_name="other",peer_device_id="other",peer_device_name="other"} 75',
+  ]);
+  assert.equal(out.stats.duplicates, 0);
+});
+
+test('before the first device list, series are labelled from the records: nodeId and name, or the address', () => {
+  const flows = new FlowTotals(5);
+  flows.add({ ...(pairRecord('nA', '100.64.0.2', 100, 'nB') as object), srcNode: { nodeId: 'nA', name: 'a.ts.net.' } });
+  // Neither nodeId nor srcNode: the device is its source address.
+  flows.add({ ...(pairRecord('', '100.64.0.2', 40) as object), nodeId: undefined });
+  flows.finishWindow();
+  const out = render(makeFlowLogsCollector(() => ({ flows, poll })).collect(refreshData(undefined)));
+  assert.deepEqual(bytesLines(out.text), [
+    'tailscale_flow_bytes_total{device_id="nA",device_name="a.ts.net",kind="virtual",direction="tx"} 99',
+    'tailscale_flow_bytes_total{device_id="",device_name="100.64.0.1",kind="virtual",direction="tx"} 39',
+  ]);
+  assert.deepEqual(pairLines(out.text), [
+    'tailscale_flow_pair_bytes_total{device_id="nA",device_name="a.ts.net",peer_device_id="nB",peer_device_name="nB"} 100',
+    'tailscale_flow_pair_bytes_total{device_id="",device_name="100.64.0.1",peer_device_id="",peer_device_name="100.64.0.2"} 40',
+    'tailscale_flow_pair_bytes_total{device_id="other",device_name="other",peer_device_id="other",peer_device_name="other"} 0',
+  ]);
+});
+
+test('without flow logs configured, the collector has nothing to serve', () => {
+  assert.deepEqual(makeFlowLogsCollector(() => undefined).collect(refreshData([])), []);
+});
+
+test('many devices are labelled and rendered in pieces of DEVICES_PER_STEP, giving what collect() gives', () => {
+  const count = DEVICES_PER_STEP * 2 + 7;
+  const flows = new FlowTotals();
+  for (let i = 0; i < count; i++) flows.add(flowRecord(`n${i}`, `100.64.${i >> 8}.${i & 255}`, 10));
+  const collector = makeFlowLogsCollector(() => ({ flows, poll }));
+  const data = refreshData([]);
+  const steps = collector.steps!(data);
+  let pieces = 1;
+  let r = steps.next();
+  for (; r.done !== true; r = steps.next()) pieces++;
+  // Two passes over the devices (label, then render), each pausing before every DEVICES_PER_STEP-th.
+  assert.equal(pieces, 1 + 2 * Math.floor((count - 1) / DEVICES_PER_STEP));
+  assert.deepEqual(r.value, collector.collect(data));
+  assert.equal(bytesLines(render(r.value).text).length, count);
 });
