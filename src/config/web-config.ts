@@ -198,7 +198,7 @@ export function loadWebConfig(file: string, readFile: (path: string) => string):
     const clientAuthType = t.client_auth_type ?? 'NoClientCert';
     if (
       (clientAuthType === 'VerifyClientCertIfGiven' || clientAuthType === 'RequireAndVerifyClientCert') &&
-      t.client_ca_file === undefined
+      (t.client_ca_file ?? '') === ''
     ) {
       fail(
         file,

@@ -222,6 +222,11 @@ test('web config: the client CA is read and checked; verifying client auth types
       `tls_server_config.client_ca_file: missing: client_auth_type ${type} needs the CA that signs client certificates`,
     );
   }
+  // An empty client_ca_file is no CA: Node would verify against its public roots instead.
+  assert.equal(
+    s.error(`${base}  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ''\n`),
+    'tls_server_config.client_ca_file: missing: client_auth_type RequireAndVerifyClientCert needs the CA that signs client certificates',
+  );
   const web = s.load(`${base}  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: ${s.pki.caCert}\n`);
   const m = readTlsMaterial(web, (p) => s.pki.read(p));
   assert.equal(m.ca, s.pki.read(s.pki.caCert));
