@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { DeviceScraper, type ScrapeResult } from '../../src/devices/scraper.js';
-import { makeSelector } from '../../src/devices/targets.js';
 import { render } from '../../src/exposition/render.js';
 import { relabelFamilies } from '../../src/collectors/client-metrics.js';
 import { startTailnet } from '../../src/sim/tailscale/index.js';
-import { StaticToken } from '../../src/control/auth.js';
-import { HttpTailscaleApi } from '../../src/control/api.js';
-import { RequestStats } from '../../src/control/request-stats.js';
-import { memoryLogger } from '../helpers/log.js';
 import { promtoolCheck } from '../helpers/promtool.js';
+import { selectSimDevices } from '../helpers/sim-selection.js';
 
 // Generous enough that a loaded CI machine never times out a healthy device.
 const TIMEOUT_MS = 1500;
@@ -20,26 +16,8 @@ async function fleet(
   opts: { maxBytes?: number; maxSeries?: number; concurrency?: number; timeoutMs?: number } = {},
 ) {
   const sim = await startTailnet({ scenario: { names } });
-  const api = new HttpTailscaleApi({
-    baseUrl: sim.apiUrl,
-    tailnet: '-',
-    timeoutMs: 5000,
-    tokens: new StaticToken(sim.apiKey),
-    stats: new RequestStats(),
-    log: memoryLogger().log,
-  });
-  const { devices } = await api.listDevices();
-  await api.close();
-  const select = makeSelector({
-    scrapeTag: 'tag:exporter',
-    requireExporterTag: true,
-    targetDevices: [],
-    excludeDevices: [],
-    deviceTags: [],
-    allowedCidrs: ['127.0.0.0/8'],
-    port: sim.clientMetricsPort,
-  });
-  const targets = select(devices).flatMap((s) => (s.target ? [s.target] : []));
+  const { selections } = await selectSimDevices(sim);
+  const targets = selections.flatMap((s) => (s.target ? [s.target] : []));
   const scraper = new DeviceScraper({
     timeoutMs: opts.timeoutMs ?? TIMEOUT_MS,
     maxBytes: opts.maxBytes ?? 1024 * 1024,

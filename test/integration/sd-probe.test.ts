@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { Agent } from 'undici';
-import { HttpTailscaleApi } from '../../src/control/api.js';
-import { StaticToken } from '../../src/control/auth.js';
-import { RequestStats } from '../../src/control/request-stats.js';
 import { DeviceScraper, type ScrapeResult } from '../../src/devices/scraper.js';
 import { makeSelector, type ScrapeTarget } from '../../src/devices/targets.js';
 import { probeRoute } from '../../src/server/probe-route.js';
@@ -12,9 +9,9 @@ import { startTailnet } from '../../src/sim/tailscale/index.js';
 import { device } from '../helpers/devices.js';
 import { seriesValues } from '../helpers/exporter.js';
 import { httpGet } from '../helpers/http.js';
-import { memoryLogger } from '../helpers/log.js';
 import { sleep } from '../helpers/prometheus.js';
 import { serve } from '../helpers/server.js';
+import { selectSimDevices } from '../helpers/sim-selection.js';
 
 // /sd and /probe on the HTTP server, over devices as the selection rules see them: the simulator's tailnet
 // (two exporter-tagged devices serving client metrics, one untagged) behind the real API client and scraper.
@@ -108,25 +105,7 @@ async function tailnet(t: TestContext) {
   const sim = await startTailnet({ scenario: { names: ['gw-a', 'gw-b'] } });
   t.after(() => sim.close());
   await sim.addDevice({ hostname: 'laptop', tags: [], servesMetrics: true });
-  const api = new HttpTailscaleApi({
-    baseUrl: sim.apiUrl,
-    tailnet: '-',
-    timeoutMs: 5000,
-    tokens: new StaticToken(sim.apiKey),
-    stats: new RequestStats(),
-    log: memoryLogger().log,
-  });
-  const { devices } = await api.listDevices();
-  await api.close();
-  const selections = makeSelector({
-    scrapeTag: 'tag:exporter',
-    requireExporterTag: true,
-    targetDevices: [],
-    excludeDevices: [],
-    deviceTags: [],
-    allowedCidrs: ['127.0.0.0/8'],
-    port: sim.clientMetricsPort,
-  })(devices);
+  const { selections } = await selectSimDevices(sim);
   const scraper = (timeoutMs: number, dispatcher?: Agent): DeviceScraper => {
     const x = new DeviceScraper({
       timeoutMs,
