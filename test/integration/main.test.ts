@@ -327,10 +327,10 @@ async function answers(url: string): Promise<boolean> {
   return false;
 }
 
-test('--demo serves until SIGTERM, then stops and exits 0; SIGHUP reloads EXPECTED_DEVICES_FILE; node warnings are logged', async (t) => {
+/** main in demo mode on a free port, with an expected-devices file a SIGHUP reloads. */
+async function startDemo(t: TestContext) {
   const port = await freePort();
-  const dir = tempDir(t);
-  const expected = join(dir, 'expected.yaml');
+  const expected = join(tempDir(t), 'expected.yaml');
   writeFileSync(expected, 'selectors:\n  - name: all\n    match: { name: "*" }\n    min: 1\n');
   const m = startMain(t, ['--demo'], {
     PORT: String(port),
@@ -338,7 +338,11 @@ test('--demo serves until SIGTERM, then stops and exits 0; SIGHUP reloads EXPECT
     SCRAPE_INTERVAL: '1h',
     EXPECTED_DEVICES_FILE: expected,
   });
-  const url = `http://127.0.0.1:${port}`;
+  return { m, url: `http://127.0.0.1:${port}` };
+}
+
+test('--demo serves until SIGTERM, then stops and exits 0; SIGHUP reloads EXPECTED_DEVICES_FILE; node warnings are logged', async (t) => {
+  const { m, url } = await startDemo(t);
   assert.ok(await answers(`${url}/livez`), m.out.stderr);
   assert.match(m.out.stderr, /tsmetrics listening/);
   // Said when node lacks the flags bin/tsmetrics.js passes, as this test process may.
@@ -362,15 +366,7 @@ test('--demo serves until SIGTERM, then stops and exits 0; SIGHUP reloads EXPECT
 });
 
 test('a SIGHUP during start-up is held until the app runs; a SIGTERM during start-up stops it as soon as it is up', async (t) => {
-  const port = await freePort();
-  const expected = join(tempDir(t), 'expected.yaml');
-  writeFileSync(expected, 'selectors:\n  - name: all\n    match: { name: "*" }\n    min: 1\n');
-  const m = startMain(t, ['--demo'], {
-    PORT: String(port),
-    BIND_HOST: '127.0.0.1',
-    SCRAPE_INTERVAL: '1h',
-    EXPECTED_DEVICES_FILE: expected,
-  });
+  const { m, url } = await startDemo(t);
   // main has run up to its first wait: the simulator starting.
   await m.loaded;
   emit('SIGHUP');
@@ -383,7 +379,7 @@ test('a SIGHUP during start-up is held until the app runs; a SIGTERM during star
   assert.equal(log.match(/SIGHUP during start-up: the reload runs once start-up has finished/g)?.length, 1, log);
   assert.equal(log.match(/expected devices reloaded/g)?.length, 1, log);
   assert.ok(log.indexOf('tsmetrics listening') < log.indexOf('shutting down'), log);
-  assert.equal(await listening(`http://127.0.0.1:${port}/livez`), false);
+  assert.equal(await listening(`${url}/livez`), false);
 });
 
 test('a SIGTERM while tsnet waits for a login ends the start: exit 0, tailscaled gone', async (t) => {
