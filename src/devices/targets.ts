@@ -85,5 +85,13 @@ export function makeSelector(rules: SelectionRules): (devices: readonly Device[]
     };
     return { device: d, state: 'eligible', target };
   };
-  return (devices) => devices.map(decide);
+  // The rules are fixed and a Device object never changes: the device list hands back the same object for an
+  // entry that did not change, so most devices are decided once, not at every refresh.
+  const decided = new WeakMap<Device, Selection>();
+  return (devices) =>
+    devices.map((d) => {
+      let s = decided.get(d);
+      if (s === undefined) decided.set(d, (s = decide(d)));
+      return s;
+    });
 }

@@ -108,3 +108,17 @@ test('replicas split the devices: each is scraped by exactly one shard, the othe
   assert.equal(zero![1]!.target, undefined);
   assert.equal(one![0]!.device.id, '1');
 });
+
+test('a Device object is decided once per selector; a new object for the device is decided again', () => {
+  const select = makeSelector(RULES);
+  const d = device();
+  const [first] = select([d]);
+  const [again] = select([d]);
+  assert.equal(again, first, 'the same Device object: the same Selection object');
+  const offline = { ...d, online: false };
+  const [changed] = select([offline]);
+  assert.notEqual(changed, first);
+  assert.equal(changed!.state, 'offline');
+  // Another selector (other rules) keeps its own decisions.
+  assert.equal(makeSelector({ ...RULES, excludeDevices: [d.name] })([d])[0]!.state, 'excluded');
+});
