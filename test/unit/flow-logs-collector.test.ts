@@ -138,3 +138,85 @@ test('many devices are labelled and rendered in pieces of DEVICES_PER_STEP, givi
   assert.deepEqual(r.value, collector.collect(data));
   assert.equal(bytesLines(render(r.value).text).length, count);
 });
+
+test('every kind of traffic keeps its own tx/rx bytes and packets; a kind with only one counter still has its four series', () => {
+  const flows = new FlowTotals();
+  flows.add({
+    nodeId: 'nK',
+    start: '2026-12-07T00:00:00Z',
+    end: '2026-12-07T00:00:05Z',
+    virtualTraffic: [
+      { proto: 6, src: '100.64.0.1:1000', dst: '100.64.0.9:22', txBytes: 11, rxBytes: 12, txPkts: 13, rxPkts: 14 },
+    ],
+    subnetTraffic: [
+      { proto: 17, src: '100.64.0.1:1000', dst: '10.0.0.9:53', txBytes: 21, rxBytes: 22, txPkts: 23, rxPkts: 24 },
+    ],
+    // Only received packets: a kind with one non-zero counter is still a kind the device had.
+    exitTraffic: [{ proto: 6, src: '100.64.0.1:1000', rxPkts: 34 }],
+    physicalTraffic: [
+      { src: '100.64.0.1:41641', dst: '203.0.113.7:41641', txBytes: 41, rxBytes: 42, txPkts: 43, rxPkts: 44 },
+      { src: '100.64.0.1:41641', dst: '127.3.3.40:1', txBytes: 51, rxBytes: 52, txPkts: 53, rxPkts: 54 },
+    ],
+  });
+  const collector = makeFlowLogsCollector(() => ({ flows, poll }));
+  const d = device({ id: '7', nodeId: 'nK', name: 'k.tail.ts.net', addresses: ['100.64.0.1'] });
+  const { text } = render(collector.collect(refreshData([d])));
+  const series = (family: string): string[] =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith(`${family}{`))
+      .map((l) => l.replace(`${family}{device_id="7",device_name="k.tail.ts.net",`, '').replace('} ', ' '));
+  assert.deepEqual(series('tailscale_flow_bytes_total'), [
+    'kind="virtual",direction="tx" 11',
+    'kind="virtual",direction="rx" 12',
+    'kind="subnet",direction="tx" 21',
+    'kind="subnet",direction="rx" 22',
+    'kind="exit",direction="tx" 0',
+    'kind="exit",direction="rx" 0',
+    'kind="physical_direct",direction="tx" 41',
+    'kind="physical_direct",direction="rx" 42',
+    'kind="physical_relayed",direction="tx" 51',
+    'kind="physical_relayed",direction="rx" 52',
+  ]);
+  assert.deepEqual(series('tailscale_flow_packets_total'), [
+    'kind="virtual",direction="tx" 13',
+    'kind="virtual",direction="rx" 14',
+    'kind="subnet",direction="tx" 23',
+    'kind="subnet",direction="rx" 24',
+    'kind="exit",direction="tx" 0',
+    'kind="exit",direction="rx" 34',
+    'kind="physical_direct",direction="tx" 43',
+    'kind="physical_direct",direction="rx" 44',
+    'kind="physical_relayed",direction="tx" 53',
+    'kind="physical_relayed",direction="rx" 54',
+  ]);
+  // Protocols (virtual, subnet and exit traffic, both directions), by name.
+  assert.deepEqual(
+    text.split('\n').filter((l) => l.startsWith('tailscale_flow_protocol_bytes_total{')),
+    [
+      'tailscale_flow_protocol_bytes_total{protocol="tcp"} 23',
+      'tailscale_flow_protocol_bytes_total{protocol="udp"} 43',
+    ],
+  );
+  // Each family says what it counts.
+  for (const [family, words] of [
+    ['tailscale_flow_bytes_total', 'Bytes of the device'],
+    ['tailscale_flow_packets_total', 'Packets of the device'],
+    ['tailscale_flow_protocol_bytes_total', 'by IP protocol'],
+  ] as const)
+    assert.match(text, new RegExp(`^# HELP ${family} .*${words}`, 'm'));
+});
+
+test('a device without a nodeId in the list is found by address only; the collector is unsuccessful while its poll fails', () => {
+  const flows = new FlowTotals();
+  flows.add({ ...(flowRecord('', '100.64.0.3', 9) as object), nodeId: undefined });
+  const failing = { state: 'error', durationSeconds: 1, error: 'HTTP 500' } as unknown as LogPollView;
+  const collector = makeFlowLogsCollector(() => ({ flows, poll: failing }));
+  // nodeId '' must not index the device under '' (a record without nodeId is keyed by its address instead).
+  const d = device({ id: '3', nodeId: '', name: 'c.tail.ts.net', addresses: ['100.64.0.3'] });
+  assert.deepEqual(bytesLines(render(collector.collect(refreshData([d]))).text), [
+    'tailscale_flow_bytes_total{device_id="3",device_name="c.tail.ts.net",kind="virtual",direction="tx"} 9',
+  ]);
+  assert.equal(collector.source?.(refreshData([d])).ok, false);
+  assert.equal(makeFlowLogsCollector(() => undefined).source?.(refreshData([d])).ok, undefined);
+});
