@@ -43,7 +43,7 @@ test('TEST_DEVICES: the simulated devices are listed and scraped, the status pag
 });
 
 test('BACKEND=headscale --demo: the simulated Headscale nodes are listed and scraped; stop closes it', async (t) => {
-  const { log } = memoryLogger();
+  const { log, lines } = memoryLogger();
   const closes = new CloseStack(log);
   t.after(() => closes.close());
   const config = loadConfig({ BACKEND: 'headscale', SCRAPE_INTERVAL: '1h' }, { demo: true });
@@ -51,6 +51,20 @@ test('BACKEND=headscale --demo: the simulated Headscale nodes are listed and scr
   const hs = demo.headscale!;
   t.after(() => hs.close());
   assert.equal(demo.tailnet, undefined);
+  // The operator is told where the simulator runs and how big it is.
+  const said = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.ok(
+    said.some(
+      (l) =>
+        l.msg === 'running on the built-in simulated Headscale' &&
+        l.headscale_url === hs.url &&
+        l.nodes === hs.nodes.length,
+    ),
+    lines.join('\n'),
+  );
+  assert.deepEqual(demo.config.headscale, { url: hs.url, apiKey: hs.apiKey, ca: undefined });
+  assert.deepEqual(demo.config.scrapeAllowedCidrs, ['127.0.0.0/8']);
+  assert.equal(demo.config.clientMetrics.port, hs.clientMetricsPort);
   const app = await startApp({ ...demo.config, port: 0, listenHost: '127.0.0.1' }, log, 'test', { closes });
   await app.refresher.runOnce();
   const v = seriesValues(await (await fetch(`${app.url}/metrics`)).text());
@@ -58,6 +72,28 @@ test('BACKEND=headscale --demo: the simulated Headscale nodes are listed and scr
   assert.ok(scrapeUp(v).includes(1), 'nodes are scraped on the simulated client-metrics port');
   await app.stop();
   assert.equal(await reachable(hs.url), false);
+});
+
+test('--demo on the Tailscale backend: the simulated tailnet is announced with its API address and size', async (t) => {
+  const { log, lines } = memoryLogger();
+  const closes = new CloseStack(log);
+  t.after(() => closes.close());
+  const demo = await startDemo(loadConfig({ SCRAPE_INTERVAL: '1h' }, { demo: true }), log, closes);
+  const tailnet = demo.tailnet!;
+  t.after(() => tailnet.close());
+  const said = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.ok(
+    said.some(
+      (l) =>
+        l.msg === 'running on the built-in simulated tailnet' &&
+        l.api_url === tailnet.apiUrl &&
+        l.devices === tailnet.devices.length,
+    ),
+    lines.join('\n'),
+  );
+  assert.equal(demo.config.apiUrl, tailnet.apiUrl);
+  assert.deepEqual(demo.config.auth, { kind: 'oauth', clientId: tailnet.clientId, clientSecret: tailnet.clientSecret });
+  assert.equal(demo.config.clientMetrics.port, tailnet.clientMetricsPort);
 });
 
 test('without simulator mode the configuration passes through and nothing is started', async () => {
