@@ -41,7 +41,7 @@ function scraper(t: TestContext, options: Partial<ConstructorParameters<typeof D
 
 const failure = (r: ScrapeResult): Extract<ScrapeResult, { ok: false }> => {
   assert.equal(r.ok, false, JSON.stringify(r));
-  return r as Extract<ScrapeResult, { ok: false }>;
+  return r;
 };
 
 test('the request asks for text format first, OpenMetrics second, and names the exporter', async (t) => {
