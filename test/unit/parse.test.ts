@@ -479,6 +479,9 @@ const rejected: ErrCase[] = [
   { name: 'float timestamp in text format', in: 'x{a="b"} 3.14 2.72\n', line: 1, message: /invalid timestamp "2.72"/ },
   { name: 'timestamp beyond int64', in: 'x 1 9223372036854775808\n', line: 1, message: /invalid timestamp/ },
   { name: 'negative timestamp beyond int64', in: 'x 1 -9223372036854775809\n', line: 1, message: /invalid timestamp/ },
+  { name: 'a sign alone as timestamp', in: 'x 1 -\n', line: 1, message: /invalid timestamp "-"/ },
+  { name: 'a timestamp ending in a letter', in: 'x 1 12a\n', line: 1, message: /invalid timestamp "12a"/ },
+  { name: '20 digits of timestamp', in: 'x 1 10000000000000000000\n', line: 1, message: /invalid timestamp/ },
   {
     name: 'spurious text after the timestamp',
     in: 'x{a="b"} 3.14 2 3\n',
