@@ -42,6 +42,13 @@ test('TEST_DEVICES: the simulated devices are listed and scraped, the status pag
   assert.equal(await reachable(sim.apiUrl), false, 'the simulator closes with the app');
 });
 
+/** One JSON log line has this message and these fields. */
+function assertLogged(lines: readonly string[], msg: string, fields: Record<string, unknown>): void {
+  const said = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  const found = said.some((l) => l.msg === msg && Object.entries(fields).every(([k, v]) => l[k] === v));
+  assert.ok(found, `no line "${msg}" with ${JSON.stringify(fields)} in:\n${lines.join('\n')}`);
+}
+
 test('BACKEND=headscale --demo: the simulated Headscale nodes are listed and scraped; stop closes it', async (t) => {
   const { log, lines } = memoryLogger();
   const closes = new CloseStack(log);
@@ -52,16 +59,7 @@ test('BACKEND=headscale --demo: the simulated Headscale nodes are listed and scr
   t.after(() => hs.close());
   assert.equal(demo.tailnet, undefined);
   // The operator is told where the simulator runs and how big it is.
-  const said = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-  assert.ok(
-    said.some(
-      (l) =>
-        l.msg === 'running on the built-in simulated Headscale' &&
-        l.headscale_url === hs.url &&
-        l.nodes === hs.nodes.length,
-    ),
-    lines.join('\n'),
-  );
+  assertLogged(lines, 'running on the built-in simulated Headscale', { headscale_url: hs.url, nodes: hs.nodes.length });
   assert.deepEqual(demo.config.headscale, { url: hs.url, apiKey: hs.apiKey, ca: undefined });
   assert.deepEqual(demo.config.scrapeAllowedCidrs, ['127.0.0.0/8']);
   assert.equal(demo.config.clientMetrics.port, hs.clientMetricsPort);
@@ -81,16 +79,10 @@ test('--demo on the Tailscale backend: the simulated tailnet is announced with i
   const demo = await startDemo(loadConfig({ SCRAPE_INTERVAL: '1h' }, { demo: true }), log, closes);
   const tailnet = demo.tailnet!;
   t.after(() => tailnet.close());
-  const said = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-  assert.ok(
-    said.some(
-      (l) =>
-        l.msg === 'running on the built-in simulated tailnet' &&
-        l.api_url === tailnet.apiUrl &&
-        l.devices === tailnet.devices.length,
-    ),
-    lines.join('\n'),
-  );
+  assertLogged(lines, 'running on the built-in simulated tailnet', {
+    api_url: tailnet.apiUrl,
+    devices: tailnet.devices.length,
+  });
   assert.equal(demo.config.apiUrl, tailnet.apiUrl);
   assert.deepEqual(demo.config.auth, { kind: 'oauth', clientId: tailnet.clientId, clientSecret: tailnet.clientSecret });
   assert.equal(demo.config.clientMetrics.port, tailnet.clientMetricsPort);
