@@ -649,6 +649,22 @@ const rejected: ErrCase[] = [
     message: /line longer than 64 characters/,
   },
   {
+    name: 'a negative maxSeries is no limit of its own: the default 10,000 holds',
+    in: Array.from({ length: 10_001 }, (_, i) => `x{i="${i}"} 1\n`).join(''),
+    options: { maxSeries: -1 },
+    line: 10_001,
+    message: /more than 10000 samples/,
+    reason: 'too_many_series',
+  },
+  {
+    name: 'a fractional maxSeries is rounded down',
+    in: lines('x{a="1"} 1', 'x{a="2"} 1', 'x{a="3"} 1'),
+    options: { maxSeries: 2.9 },
+    line: 3,
+    message: /more than 2 samples/,
+    reason: 'too_many_series',
+  },
+  {
     name: 'too many metadata-only families',
     in: Array.from({ length: 1030 }, (_, i) => `# TYPE f${i} gauge\n`).join(''),
     options: { maxSeries: 5 },
