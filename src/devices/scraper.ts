@@ -140,6 +140,9 @@ export class DeviceScraper {
       contentType = typeof type === 'string' ? type : undefined;
       text = (await readBody(res.body, this.#o.maxBytes, res.headers['content-length'])).toString('utf8');
     } catch (err) {
+      // Our deadline or the cycle's abort (shutdown) ended the request, whatever undici threw for it (the abort's
+      // reason itself, for the cycle's): no complete answer in time.
+      if (controller.signal.aborted) return fail('timeout', `no complete answer within ${this.#o.timeoutMs} ms`);
       return fail(...classify(err, this.#o));
     } finally {
       clearTimeout(timer);
@@ -170,8 +173,8 @@ function classify(err: unknown, o: ScraperOptions): [ScrapeFailure, string] {
   if (err instanceof undiciErrors.ResponseExceededMaxSizeError) {
     return ['too_large', `body exceeds ${o.maxBytes} bytes`];
   }
-  // An abort of the whole cycle (shutdown) also ends the scrape before an answer: reported as a timeout.
-  if (isTimeout(err) || (err instanceof Error && err.name === 'AbortError')) {
+  // undici's own connect, headers and body timeouts (a deadline or a cycle's abort is caught before this).
+  if (isTimeout(err)) {
     return ['timeout', `no complete answer within ${o.timeoutMs} ms`];
   }
   const code = (err as { code?: unknown })?.code;

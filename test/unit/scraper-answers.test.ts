@@ -89,7 +89,19 @@ test('a refused connection is connect, with the error code first', async (t) => 
   const r = failure(await scraper(t).scrape({ ...target, url: `http://127.0.0.1:${port}/metrics` }));
   assert.equal(r.reason, 'connect');
   assert.match(r.message, /^ECONNREFUSED: /);
-  assert.equal(r.status, undefined);
+  assert.equal('status' in r, false, 'no status without an answer');
+});
+
+test('a cycle aborted while a device is answering ends that scrape as a timeout; a malformed answer is parse, by line', async (t) => {
+  const hung = await device(t, () => {});
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new Error('shutting down')), 50);
+  const r = failure(await scraper(t).scrape(hung, controller.signal));
+  assert.deepEqual([r.reason, r.message], ['timeout', 'no complete answer within 5000 ms']);
+  const malformed = await device(t, (res) => res.writeHead(200).end('tailscaled_x 1\ntailscaled_y{ 2\n'));
+  const bad = failure(await scraper(t).scrape(malformed));
+  assert.equal(bad.reason, 'parse');
+  assert.match(bad.message, /^line 2: /);
 });
 
 test('a body over CLIENT_METRICS_MAX_BYTES is too_large, whether it says its length or not', async (t) => {
@@ -114,8 +126,11 @@ test('a success counts the body in bytes (UTF-8) and its series, and times the f
     // The answer takes 60 ms: the duration includes it.
     setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end(body), 60);
   });
+  const started = performance.now();
   const r = await scraper(t).scrape(target);
+  const wallSeconds = (performance.now() - started) / 1000;
   assert.ok(r.ok);
+  assert.ok(r.durationSeconds <= wallSeconds, `${r.durationSeconds} s within the call's ${wallSeconds} s`);
   assert.equal(r.bytes, Buffer.byteLength(body));
   assert.notEqual(r.bytes, body.length, 'the body has characters of more than one byte');
   assert.equal(r.series, 2);
@@ -153,11 +168,12 @@ test('targets a cycle aborted before they started get a timeout result of their 
   const targets = [target, { ...target, deviceId: 'd2' }, { ...target, deviceId: 'd3' }];
   const results = await scraper(t, { concurrency: 1 }).scrapeAll(targets, controller.signal);
   assert.equal(results.length, 3);
-  results.forEach((r, i) => {
-    const f = failure(r);
+  // By index, not forEach: a slot left empty must fail here, not be skipped.
+  for (let i = 0; i < targets.length; i++) {
+    const f = failure(results[i]!);
     assert.equal(f.target, targets[i]);
     assert.deepEqual([f.reason, f.message, f.durationSeconds], ['timeout', 'aborted before the scrape started', 0]);
-  });
+  }
   assert.equal(requests, 0);
 });
 
