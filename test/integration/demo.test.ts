@@ -10,6 +10,13 @@ import { memoryLogger } from '../helpers/log.js';
 // Simulator mode lives in demo.ts: it starts the simulator and hands the app ordinary endpoints and credentials;
 // its close sits under the app's stages on the one stack.
 
+/** One JSON log line has this message and these fields. */
+function assertLogged(lines: readonly string[], msg: string, fields: Record<string, unknown>): void {
+  const said = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  const found = said.some((l) => l.msg === msg && Object.entries(fields).every(([k, v]) => l[k] === v));
+  assert.ok(found, `no line "${msg}" with ${JSON.stringify(fields)} in:\n${lines.join('\n')}`);
+}
+
 /** Answers at all? A closed simulator refuses the connection. */
 const reachable = (url: string): Promise<boolean> =>
   fetch(url, { signal: AbortSignal.timeout(5_000) }).then(
@@ -38,6 +45,8 @@ test('TEST_DEVICES: the app gets the simulated API, its credentials and loopback
     sim.devices.map((d) => d.name.split('.')[0]),
     ['gateway-1', 'gateway-2'],
   );
+  // The operator is told where the simulator runs and how big it is.
+  assertLogged(lines, 'running on the built-in simulated tailnet', { api_url: sim.apiUrl, devices: 2 });
   assert.equal(demo.config.apiUrl, sim.apiUrl);
   assert.equal(demo.config.tailnet, sim.tailnet);
   assert.deepEqual(demo.config.auth, { kind: 'oauth', clientId: sim.clientId, clientSecret: sim.clientSecret });
@@ -62,12 +71,13 @@ test('TEST_DEVICES: the app gets the simulated API, its credentials and loopback
 });
 
 test('BACKEND=headscale in simulator mode: the app gets the simulated Headscale URL and key', async (t) => {
-  const { log } = memoryLogger();
+  const { log, lines } = memoryLogger();
   const closes = new CloseStack(log);
   t.after(() => closes.close());
   const demo = await startDemo(loadConfig({ BACKEND: 'headscale' }, { demo: true }), log, closes);
   const hs = demo.headscale!;
   assert.equal(demo.tailnet, undefined);
+  assertLogged(lines, 'running on the built-in simulated Headscale', { headscale_url: hs.url, nodes: hs.nodes.length });
   assert.deepEqual(demo.config.headscale, { url: hs.url, apiKey: hs.apiKey, ca: undefined });
   assert.deepEqual(demo.config.scrapeAllowedCidrs, ['127.0.0.0/8']);
   assert.equal(demo.config.clientMetrics.port, hs.clientMetricsPort);
