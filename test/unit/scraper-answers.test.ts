@@ -6,6 +6,7 @@ import { test, type TestContext } from 'node:test';
 import { Agent } from 'undici';
 import { DeviceScraper, type ScrapeResult } from '../../src/devices/scraper.js';
 import type { ScrapeTarget } from '../../src/devices/targets.js';
+import { deviceServer } from '../helpers/device-server.js';
 
 // What the scraper asks a device for and what it makes of each answer, against a plain HTTP server on
 // loopback: the request headers, the wording of every failure, the figures of a success, and the targets an
@@ -14,23 +15,8 @@ import type { ScrapeTarget } from '../../src/devices/targets.js';
 type Handler = (res: ServerResponse, headers: IncomingHttpHeaders) => void;
 
 async function device(t: TestContext, handler: Handler): Promise<ScrapeTarget> {
-  const server = createServer((req, res) => handler(res, req.headers));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  const { port } = server.address() as AddressInfo;
-  return {
-    deviceId: 'd1',
-    deviceName: 'gw.tail.ts.net',
-    address: '127.0.0.1',
-    url: `http://127.0.0.1:${port}/metrics`,
-  };
+  const base = await deviceServer(t, (req, res) => handler(res, req.headers));
+  return { deviceId: 'd1', deviceName: 'gw.tail.ts.net', address: '127.0.0.1', url: `${base}/metrics` };
 }
 
 function scraper(t: TestContext, options: Partial<ConstructorParameters<typeof DeviceScraper>[0]> = {}): DeviceScraper {

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { DeviceScraper } from '../../src/devices/scraper.js';
+import { deviceServer } from '../helpers/device-server.js';
 
 // The same body means two things: in text format the counter owns only its own name (so the `_total`
 // sample is an untyped family of its own), in OpenMetrics `_total` is the counter's sample. The scraper
@@ -11,24 +9,17 @@ import { DeviceScraper } from '../../src/devices/scraper.js';
 const BODY = '# TYPE tailscaled_drops counter\ntailscaled_drops_total 7\n';
 
 test('the device Content-Type chooses the format: OpenMetrics is read as such, text as text', async (t) => {
-  const server = createServer((req, res) => {
+  const base = await deviceServer(t, (req, res) => {
     const type = req.url === '/om' ? 'application/openmetrics-text; version=1.0.0; charset=utf-8' : 'text/plain';
     res.writeHead(200, { 'content-type': type }).end(BODY);
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
   const scraper = new DeviceScraper({ concurrency: 2, timeoutMs: 5000, maxBytes: 1e6, maxSeries: 1000 });
-  t.after(async () => {
-    await scraper.close();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  t.after(() => scraper.close());
   const target = (path: string) => ({
     deviceId: 'id1',
     deviceName: 'dev1',
     address: '127.0.0.1',
-    url: `http://127.0.0.1:${port}${path}`,
+    url: `${base}${path}`,
   });
 
   const om = await scraper.scrape(target('/om'));

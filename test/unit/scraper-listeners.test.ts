@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { DeviceScraper } from '../../src/devices/scraper.js';
 import type { ScrapeTarget } from '../../src/devices/targets.js';
 import type { MetricFamily } from '../../src/exposition/family.js';
+import { deviceServer } from '../helpers/device-server.js';
 
-async function startDeviceServer(): Promise<{ base: string; close: () => Promise<void>; requests: () => number }> {
+/** A device answering /metrics after 30 ms (404 elsewhere), counting the requests it gets. */
+async function startDeviceServer(t: TestContext): Promise<{ base: string; requests: () => number }> {
   let requests = 0;
-  const server = createServer((req, res) => {
+  const base = await deviceServer(t, (req, res) => {
     requests++;
     if (req.url !== '/metrics') {
       res.writeHead(404).end('not found');
@@ -17,18 +16,7 @@ async function startDeviceServer(): Promise<{ base: string; close: () => Promise
     }
     setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end('tailscaled_x 1\n'), 30);
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    base: `http://127.0.0.1:${port}`,
-    requests: () => requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { base, requests: () => requests };
 }
 
 const targets = (base: string, n: number, path = '/metrics'): ScrapeTarget[] =>
@@ -42,11 +30,10 @@ const targets = (base: string, n: number, path = '/metrics'): ScrapeTarget[] =>
 const options = { concurrency: 25, timeoutMs: 5000, maxBytes: 1e6, maxSeries: 1000 };
 
 test('40 scrapes with 25 in flight on one signal: no MaxListenersExceededWarning, all ok', async (t) => {
-  const server = await startDeviceServer();
+  const server = await startDeviceServer(t);
   const scraper = new DeviceScraper(options);
   t.after(async () => {
     await scraper.close();
-    await server.close();
   });
   const warnings: Error[] = [];
   const onWarning = (w: Error): void => void warnings.push(w);
@@ -77,11 +64,10 @@ test('40 scrapes with 25 in flight on one signal: no MaxListenersExceededWarning
 });
 
 test('keep decides what a result holds, called once per successful target', async (t) => {
-  const server = await startDeviceServer();
+  const server = await startDeviceServer(t);
   const scraper = new DeviceScraper(options);
   t.after(async () => {
     await scraper.close();
-    await server.close();
   });
   const good = targets(server.base, 5);
   const bad = targets(server.base, 2, '/missing').map((x, i) => ({ ...x, deviceId: `bad${i}` }));
