@@ -1,4 +1,4 @@
-import { gauge, type Labels } from '../exposition/family.js';
+import { FamilyBuilder } from '../exposition/family.js';
 import { deviceListSource, deviceLabels, pauseBefore, stepwise, type ListCollector } from './collector.js';
 
 // Timestamps in Unix seconds. A time the API does not have is an absent series, never 0: an alert on
@@ -10,34 +10,30 @@ export const deviceTimesCollector: ListCollector = {
   source: deviceListSource,
   ...stepwise(function* ({ devices, nowSeconds }) {
     if (devices === undefined) return [];
-    const lastSeen: Array<readonly [Labels, number]> = [];
-    const expiry: Array<readonly [Labels, number]> = [];
-    const created: Array<readonly [Labels, number]> = [];
+    const lastSeen = new FamilyBuilder(
+      'tailscale_device_last_seen_timestamp',
+      'gauge',
+      'Unix time the device was last connected to control (lastSeen); the refresh time while connected (connectedToControl).',
+    );
+    const expiry = new FamilyBuilder(
+      'tailscale_device_machine_key_expiry',
+      'gauge',
+      'Unix time the node key expires (expires). Absent when key expiry is disabled.',
+    );
+    const created = new FamilyBuilder(
+      'tailscale_device_created_timestamp',
+      'gauge',
+      'Unix time the device was added to the tailnet (created). Absent for external devices.',
+    );
     for (let i = 0; i < devices.length; i++) {
       if (pauseBefore(i)) yield;
       const d = devices[i]!;
       // The API omits lastSeen while a device is connected: it is seen now, at this refresh.
       const seen = d.online ? nowSeconds : d.lastSeenSeconds;
-      if (seen !== undefined) lastSeen.push([deviceLabels(d), seen]);
-      if (d.expiresSeconds !== undefined) expiry.push([deviceLabels(d), d.expiresSeconds]);
-      if (d.createdSeconds !== undefined) created.push([deviceLabels(d), d.createdSeconds]);
+      if (seen !== undefined) lastSeen.add(deviceLabels(d), seen);
+      if (d.expiresSeconds !== undefined) expiry.add(deviceLabels(d), d.expiresSeconds);
+      if (d.createdSeconds !== undefined) created.add(deviceLabels(d), d.createdSeconds);
     }
-    return [
-      gauge(
-        'tailscale_device_last_seen_timestamp',
-        'Unix time the device was last connected to control (lastSeen); the refresh time while connected (connectedToControl).',
-        lastSeen,
-      ),
-      gauge(
-        'tailscale_device_machine_key_expiry',
-        'Unix time the node key expires (expires). Absent when key expiry is disabled.',
-        expiry,
-      ),
-      gauge(
-        'tailscale_device_created_timestamp',
-        'Unix time the device was added to the tailnet (created). Absent for external devices.',
-        created,
-      ),
-    ];
+    return [lastSeen.build(), expiry.build(), created.build()];
   }),
 };

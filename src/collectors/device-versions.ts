@@ -1,4 +1,4 @@
-import { gauge, type Labels } from '../exposition/family.js';
+import { FamilyBuilder, gauge } from '../exposition/family.js';
 import { compareVersions, parseClientVersion, type Version } from '../control/client-version.js';
 import { deviceListSource, deviceLabels, pauseBefore, stepwise, type ListCollector } from './collector.js';
 
@@ -13,8 +13,16 @@ export function makeDeviceVersionsCollector(minimum: string | undefined): ListCo
     source: deviceListSource,
     ...stepwise(function* ({ devices }) {
       if (devices === undefined) return [];
-      const info: Array<readonly [Labels, number]> = [];
-      const below: Array<readonly [Labels, number]> = [];
+      const info = new FamilyBuilder(
+        'tailscale_device_client_version_info',
+        'gauge',
+        'Client version of the device as major.minor (clientVersion), value 1.',
+      );
+      const below = new FamilyBuilder(
+        'tailscale_device_client_version_below_minimum',
+        'gauge',
+        '1 if the device client is older than MIN_CLIENT_VERSION (clientVersion).',
+      );
       let unparseable = 0;
       for (let i = 0; i < devices.length; i++) {
         if (pauseBefore(i)) yield;
@@ -25,15 +33,11 @@ export function makeDeviceVersionsCollector(minimum: string | undefined): ListCo
           unparseable++;
           continue;
         }
-        info.push([{ ...deviceLabels(d), major_minor: `${v[0]}.${v[1]}` }, 1]);
-        if (min !== undefined) below.push([deviceLabels(d), compareVersions(v, min) < 0 ? 1 : 0]);
+        info.add({ ...deviceLabels(d), major_minor: `${v[0]}.${v[1]}` }, 1);
+        if (min !== undefined) below.add(deviceLabels(d), compareVersions(v, min) < 0 ? 1 : 0);
       }
       const families = [
-        gauge(
-          'tailscale_device_client_version_info',
-          'Client version of the device as major.minor (clientVersion), value 1.',
-          info,
-        ),
+        info.build(),
         gauge(
           'tsmetrics_client_version_unparseable',
           'Devices whose clientVersion could not be parsed (not exported in the version families).',
@@ -41,13 +45,7 @@ export function makeDeviceVersionsCollector(minimum: string | undefined): ListCo
         ),
       ];
       if (min !== undefined) {
-        families.push(
-          gauge(
-            'tailscale_device_client_version_below_minimum',
-            '1 if the device client is older than MIN_CLIENT_VERSION (clientVersion).',
-            below,
-          ),
-        );
+        families.push(below.build());
       }
       return families;
     }),
