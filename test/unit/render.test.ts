@@ -280,3 +280,15 @@ test('ByteSink grows for writes larger than its buffer, however large, and keeps
   assert.ok(text.startsWith('a'.repeat(100_000) + 'é'.repeat(150_000) + 'b'), 'order kept');
   assert.ok(text.endsWith('b'.repeat(1_000_000) + 'z'));
 });
+
+test('thousands of short series and families come out whole, each line once, across the chunks of the writer', () => {
+  // Short lines fill the writer's fixed array of pieces long before its character threshold: every chunk
+  // boundary (a sample's four pieces, a family's HELP/TYPE text) must hand over exactly what was written since the last.
+  const rows = Array.from({ length: 3000 }, (_, i): readonly [{ i: string }, number] => [{ i: String(i) }, i]);
+  const one = render([gauge('a', 'h', rows)]).text;
+  assert.equal(one, `# HELP a h\n# TYPE a gauge\n${rows.map(([l, v]) => `a{i="${l.i}"} ${v}\n`).join('')}`);
+
+  const names = Array.from({ length: 1500 }, (_, i) => `f${String(i).padStart(4, '0')}`);
+  const many = render(names.map((n) => gauge(n, 'h', [[{}, 1]]))).text;
+  assert.equal(many, names.map((n) => `# HELP ${n} h\n# TYPE ${n} gauge\n${n} 1\n`).join(''));
+});
