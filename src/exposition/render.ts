@@ -250,10 +250,13 @@ export class ExpositionWriter {
           open();
           written++;
           // Pieces joined once per chunk: no intermediate line strings or ropes for 400,000 series.
-          if (this.#count > PIECES - 4) this.flush();
+          if (this.#count > PIECES - 6) this.flush();
           const pieces = this.#pieces;
           pieces[this.#count++] = s.name;
-          pieces[this.#count++] = labelText === '' ? ' ' : `{${labelText}} `;
+          // The braces as pieces of their own: `{${labelText}} ` was one more string per series.
+          pieces[this.#count++] = labelText === '' ? ' ' : '{';
+          pieces[this.#count++] = labelText;
+          pieces[this.#count++] = labelText === '' ? '' : '} ';
           pieces[this.#count++] = formatValue(s.value);
           pieces[this.#count++] = '\n';
           this.#pending += s.name.length + labelText.length + 24;
