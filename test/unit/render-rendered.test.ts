@@ -155,6 +155,34 @@ test('the same series from two devices, or from a collector and a device, is wri
   assert.equal(stats.firstDrop, 'duplicate series in tailscaled_d');
 });
 
+test("a collector's series with a device's id and name first repeats a device text's line with the same labels", () => {
+  // The writer takes a device's two labels' text and hash from its per-device memo; the device text's lines are
+  // hashed from their text: the two hashes must agree for the repeat to be found.
+  const device = renderSeries(
+    gauge('tailscaled_f', 'device help', [
+      [{ feature: 'x' }, 1],
+      [{ feature: 'y' }, 2],
+    ]),
+    Object.freeze({ device_id: 'd1', device_name: 'n"1' }),
+    new Map(),
+  ).rendered;
+  const { text, stats } = render([
+    renderedPart('tailscaled_f', device),
+    gauge('tailscaled_f', 'h', [
+      [{ device_id: 'd1', device_name: 'n"1', feature: 'x' }, 3],
+      [{ device_id: 'd1', device_name: 'n"1', feature: 'z' }, 4],
+    ]),
+  ]);
+  assert.equal(
+    text,
+    '# HELP tailscaled_f device help\n# TYPE tailscaled_f gauge\n' +
+      'tailscaled_f{device_id="d1",device_name="n\\"1",feature="x"} 1\n' +
+      'tailscaled_f{device_id="d1",device_name="n\\"1",feature="y"} 2\n' +
+      'tailscaled_f{device_id="d1",device_name="n\\"1",feature="z"} 4\n',
+  );
+  assert.equal(stats.duplicates, 1);
+});
+
 test('text not made by renderSeries, or made for another family, is never written', () => {
   const forged = { series: 1, text: 'injected 1\n' } as RenderedSeries;
   const other = series('tailscaled_other', [[{}, 1]]);

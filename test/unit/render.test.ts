@@ -292,3 +292,41 @@ test('thousands of short series and families come out whole, each line once, acr
   const many = render(names.map((n) => gauge(n, 'h', [[{}, 1]]))).text;
   assert.equal(many, names.map((n) => `# HELP ${n} h\n# TYPE ${n} gauge\n${n} 1\n`).join(''));
 });
+
+test('label sets that start with a device id and name render, hash and repeat like any other set, in their own key order', () => {
+  const frozen = Object.freeze({ device_id: 'd1', device_name: 'a"b', feature: 'x' });
+  const rows: Array<readonly [Record<string, string>, number]> = [
+    [{ device_id: 'd1', device_name: 'a"b', feature: 'x' }, 1],
+    [{ device_id: 'd1', device_name: 'a"b', feature: 'y' }, 2],
+    // The same id under another name (a rename within one refresh): its own text, not the first name's.
+    [{ device_id: 'd1', device_name: 'renamed', feature: 'x' }, 3],
+    [{ device_name: 'n2', device_id: 'd2', feature: 'x' }, 4],
+    [{ device_id: 'd3', feature: 'x', device_name: 'n3' }, 5],
+    [{ device_id: 'd4', feature: 'x' }, 6],
+    [{ device_id: 'd1', device_name: 'a"b' }, 7],
+    // Repeats of the first series, as a new object and as a frozen (cached) one: both dropped.
+    [{ device_id: 'd1', device_name: 'a"b', feature: 'x' }, 8],
+    [frozen, 9],
+  ];
+  const { text, stats } = render([gauge('f', 'h', rows)]);
+  assert.equal(
+    text,
+    [
+      '# HELP f h',
+      '# TYPE f gauge',
+      'f{device_id="d1",device_name="a\\"b",feature="x"} 1',
+      'f{device_id="d1",device_name="a\\"b",feature="y"} 2',
+      'f{device_id="d1",device_name="renamed",feature="x"} 3',
+      'f{device_name="n2",device_id="d2",feature="x"} 4',
+      'f{device_id="d3",feature="x",device_name="n3"} 5',
+      'f{device_id="d4",feature="x"} 6',
+      'f{device_id="d1",device_name="a\\"b"} 7',
+      '',
+    ].join('\n'),
+  );
+  assert.equal(stats.duplicates, 2);
+  // The frozen set rendered first, alone, makes the same line: the shortcut changes no text or hash.
+  const alone = render([gauge('f', 'h', [[frozen, 9], rows[0]!])]);
+  assert.equal(alone.text, '# HELP f h\n# TYPE f gauge\nf{device_id="d1",device_name="a\\"b",feature="x"} 9\n');
+  assert.equal(alone.stats.duplicates, 1);
+});
