@@ -93,12 +93,11 @@ export class OAuthTokenSource implements TokenSource {
     this.#cached = undefined;
   }
 
-  /** The endpoint, its stats name and its form: the ID token is read anew each time (projected tokens rotate). */
-  async #form(): Promise<{ endpoint: string; path: string; body: URLSearchParams }> {
+  /** The endpoint and its form: the ID token is read anew each time (projected tokens rotate). */
+  async #form(): Promise<{ path: string; body: URLSearchParams }> {
     const o = this.#o;
     if (o.idTokenFile === undefined) {
       return {
-        endpoint: 'oauth_token',
         path: '/api/v2/oauth/token',
         body: new URLSearchParams({
           client_id: o.clientId,
@@ -127,7 +126,6 @@ export class OAuthTokenSource implements TokenSource {
         `OAUTH_ID_TOKEN_FILE=${JSON.stringify(o.idTokenFile)} is empty`,
       );
     return {
-      endpoint: 'oauth_token_exchange',
       path: '/api/v2/oauth/token-exchange',
       body: new URLSearchParams({ client_id: o.clientId, jwt }),
     };
