@@ -1,6 +1,6 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
-import { ApiError, isTimeout, type ApiErrorReason } from '../errors.js';
+import { ApiError, errorCode, isTimeout, type ApiErrorReason } from '../errors.js';
 import { background } from '../slicer.js';
 import { BodyTooLargeError, readBody } from '../util/body.js';
 import { sleep } from '../util/sleep.js';
@@ -54,6 +54,11 @@ export class HttpTransport {
       maxResponseSize: this.#maxBodyBytes,
       keepAliveTimeout: 30_000,
     });
+  }
+
+  /** The body size cap, in bytes. */
+  get maxBodyBytes(): number {
+    return this.#maxBodyBytes;
   }
 
   /** One request to `path` under the base URL, ended by `signal` or after `totalMs` (default: the call timeout). */
@@ -198,7 +203,13 @@ export class HttpClient implements JsonSource {
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       if (isTimeout(err)) return fail('timeout', 'response body timed out', 200, err);
-      const shown = err instanceof ShapeError || err instanceof BodyTooLargeError ? err.message : 'malformed JSON';
+      const shown =
+        err instanceof ShapeError || err instanceof BodyTooLargeError
+          ? err.message
+          : // The pool's own size limit (maxResponseSize) cut off a body without Content-Length before readBody's count.
+            errorCode(err) === 'UND_ERR_RES_EXCEEDED_MAX_SIZE'
+            ? `body exceeds ${this.#transport.maxBodyBytes} bytes`
+            : 'malformed JSON';
       return fail('invalid_response', shown, 200, err);
     }
   }
