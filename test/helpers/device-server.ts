@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type RequestListener } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
 
@@ -8,7 +8,18 @@ import type { TestContext } from 'node:test';
  * Closed in t.after, open keep-alive connections included (the scraper's agent keeps one per device).
  */
 export async function deviceServer(t: TestContext, handler: RequestListener): Promise<string> {
-  const server = createServer(handler);
+  return serveOnLoopback(t, createServer(handler));
+}
+
+/**
+ * Listens with `server` (HTTP or HTTPS) on 127.0.0.1:<ephemeral> and closes it in t.after, open keep-alive
+ * connections included; its base URL.
+ */
+export async function serveOnLoopback(
+  t: TestContext,
+  server: Server,
+  scheme: 'http' | 'https' = 'http',
+): Promise<string> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.after(
@@ -18,5 +29,5 @@ export async function deviceServer(t: TestContext, handler: RequestListener): Pr
         server.close(() => resolve());
       }),
   );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }

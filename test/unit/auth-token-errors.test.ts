@@ -7,7 +7,7 @@ import { test, type TestContext } from 'node:test';
 import { OAuthTokenSource, StaticToken, TOKEN_EXCHANGE_HINT } from '../../src/control/auth.js';
 import { HttpTransport } from '../../src/control/http.js';
 import { RequestStats, type EndpointStats } from '../../src/control/request-stats.js';
-import { ApiError } from '../../src/errors.js';
+import { apiFailure } from '../helpers/api-error.js';
 import { deviceServer } from '../helpers/device-server.js';
 
 // The OAuth token source on its own, against a stand-in token endpoint on loopback: what it sends (path, form,
@@ -105,17 +105,6 @@ function assertRecorded(stats: RequestStats, name: string, reason: string | unde
   assert.deepEqual([...s.errors], reason === undefined ? [] : [[reason, 1]]);
 }
 
-/** Resolves to the ApiError `p` rejects with. */
-async function apiError(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ApiError, String(err));
-    return err;
-  }
-  assert.fail('expected an ApiError');
-}
-
 test('client credentials: a form POST to /api/v2/oauth/token, recorded as oauth_token with its duration in seconds', async (t) => {
   const { url, seen } = await tokenServer(t, issuing(3600));
   const { tokens, stats } = clientCredentials(t, url);
@@ -165,7 +154,7 @@ test('an empty (or whitespace-only) ID token file is an auth error naming the fi
   const { url, seen } = await tokenServer(t, issuing(3600));
   for (const content of ['', ' \n\t\n']) {
     const { tokens, stats } = exchange(t, url, () => Promise.resolve(content));
-    const err = await apiError(tokens.token());
+    const err = await apiFailure(tokens.token());
     assert.equal(err.endpoint, 'oauth_token_exchange');
     assert.equal(err.reason, 'auth');
     assert.equal(err.status, undefined);
@@ -179,7 +168,7 @@ test('an unreadable ID token file is an auth error naming the file and the syste
   const { url, seen } = await tokenServer(t, issuing(3600));
   const noCode = new Error('the volume is gone');
   const { tokens, stats } = exchange(t, url, () => Promise.reject(noCode));
-  const err = await apiError(tokens.token());
+  const err = await apiFailure(tokens.token());
   assert.equal(err.endpoint, 'oauth_token_exchange');
   assert.equal(err.reason, 'auth');
   assert.equal(err.status, undefined);
@@ -203,7 +192,7 @@ test('an unreadable ID token file is an auth error naming the file and the syste
     stats: stats2,
   });
   t.after(() => fileTokens.close());
-  const err2 = await apiError(fileTokens.token());
+  const err2 = await apiFailure(fileTokens.token());
   assert.equal(
     err2.message,
     `oauth_token_exchange: cannot read OAUTH_ID_TOKEN_FILE=${JSON.stringify(missing)} (ENOENT)`,
@@ -238,7 +227,7 @@ test('a refusing token endpoint: each status its reason and wording, the hint on
     status = code;
     const { tokens, stats } =
       kind === 'secret' ? clientCredentials(t, url) : exchange(t, url, () => Promise.resolve('a.b.c'));
-    const err = await apiError(tokens.token());
+    const err = await apiFailure(tokens.token());
     assert.equal(err.reason, reason, what);
     assert.equal(err.status, code, what);
     assert.equal(err.message, message, what);
@@ -271,7 +260,7 @@ test('a 200 without a usable access_token is an invalid_response with status 200
   ]) {
     body = b;
     const { tokens, stats } = clientCredentials(t, url);
-    const err = await apiError(tokens.token());
+    const err = await apiFailure(tokens.token());
     assert.equal(err.reason, 'invalid_response', b);
     assert.equal(err.status, 200, b);
     assert.equal(err.message, 'oauth_token: token response has no access_token', b);
@@ -285,7 +274,7 @@ test('a connection dropped before the answer is a network error keeping its caus
     const { tokens, stats } =
       kind === 'secret' ? clientCredentials(t, url) : exchange(t, url, () => Promise.resolve('a.b.c'));
     const name = kind === 'secret' ? 'oauth_token' : 'oauth_token_exchange';
-    const err = await apiError(tokens.token());
+    const err = await apiFailure(tokens.token());
     assert.equal(err.endpoint, name);
     assert.equal(err.reason, 'network');
     assert.equal(err.status, undefined);
@@ -308,7 +297,7 @@ test('a transport that fails with a non-Error value: its text is the message, th
   const transport = new RejectingTransport({ baseUrl: 'http://127.0.0.1:9', timeoutMs: 5000 });
   t.after(() => transport.close());
   const { tokens, stats } = clientCredentials(t, 'http://127.0.0.1:9', { transport });
-  const err = await apiError(tokens.token());
+  const err = await apiFailure(tokens.token());
   assert.equal(err.reason, 'network');
   assert.equal(err.message, 'oauth_token: token request failed: socket gone');
   assert.equal(err.cause, 'socket gone');
@@ -318,7 +307,7 @@ test('a transport that fails with a non-Error value: its text is the message, th
 test('a token endpoint that never answers is a timeout, recorded as such', async (t) => {
   const { url, seen } = await tokenServer(t, () => {});
   const { tokens, stats } = clientCredentials(t, url, { timeoutMs: 150 });
-  const err = await apiError(tokens.token());
+  const err = await apiFailure(tokens.token());
   assert.equal(seen.length, 1);
   assert.equal(err.reason, 'timeout');
   assert.equal(err.endpoint, 'oauth_token');
@@ -377,7 +366,7 @@ test('close() closes the source’s own connection pool, never a shared one', as
   assert.equal(await own.token(), 'tskey-api-1');
   await own.close();
   own.invalidate();
-  const err = await apiError(own.token());
+  const err = await apiFailure(own.token());
   assert.equal(err.reason, 'network', 'its pool is closed: no further request');
 
   const transport = new HttpTransport({ baseUrl: url, timeoutMs: 5000 });

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { connectHeadscale, connectTailscale, type Connection } from '../../src/control/connect.js';
 import { shortName } from '../../src/control/device.js';
 import { RequestStats } from '../../src/control/request-stats.js';
 import { parseRetryAfter } from '../../src/control/retry.js';
+import { serveOnLoopback } from '../helpers/device-server.js';
 import { memoryLogger } from '../helpers/log.js';
 
 // Small pieces of the control plane: Retry-After parsing, the short device name, and the backend client factories.
@@ -49,16 +50,7 @@ async function standIn(t: TestContext): Promise<{ base: string; sockets: Socket[
     res.end(req.url!.startsWith('/api/v1/node') ? '{"nodes":[]}' : '{"devices":[]}');
   });
   server.keepAliveTimeout = 60_000;
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, sockets };
+  return { base: await serveOnLoopback(t, server), sockets };
 }
 
 /** Closes `connection` and waits until the server has seen every pooled connection end (the test's timeout bounds it). */

@@ -9,7 +9,8 @@ import type { TokenSource } from '../../src/control/auth.js';
 import { RequestStats } from '../../src/control/request-stats.js';
 import { ApiError } from '../../src/errors.js';
 import { makePki } from '../helpers/certs.js';
-import { deviceServer } from '../helpers/device-server.js';
+import { apiFailure } from '../helpers/api-error.js';
+import { deviceServer, serveOnLoopback } from '../helpers/device-server.js';
 import { memoryLogger } from '../helpers/log.js';
 
 // The one HTTP client under both control-plane backends, against stand-in API servers on 127.0.0.1: what each
@@ -60,17 +61,6 @@ function clientOf(
   });
   if (closeAfter) t.after(() => http.close());
   return { http, stats, lines, waits, invalidations: () => invalidations };
-}
-
-/** The ApiError `p` rejects with. */
-async function apiFailure(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ApiError, `expected an ApiError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected an ApiError');
 }
 
 /** What the stand-in answers: a status, an optional body and headers. */
@@ -473,16 +463,7 @@ test('a private CA given to the client is trusted; without it the same server is
   const server = createHttpsServer({ cert: pki.read(leaf.cert), key: pki.read(leaf.key) }, (_req, res) =>
     answer(res, 200, '{"tls":true}'),
   );
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  const base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const base = await serveOnLoopback(t, server, 'https');
   const trusting = clientOf(t, base, { attempts: 1, ca: pki.read(pki.caCert) });
   assert.deepEqual(await trusting.http.getJson('ep', '/'), { tls: true });
   const plain = clientOf(t, base, { attempts: 1 });
