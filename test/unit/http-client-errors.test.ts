@@ -173,7 +173,7 @@ test('network failures, timeouts, 429 and 5xx are retried; invalid bodies and ot
     if (requests === 1) first(req, res);
     else answer(res, 200, '{"n":2}');
   });
-  const { http, stats } = clientOf(t, base, { timeoutMs: 300 });
+  const { http, stats } = clientOf(t, base, { timeoutMs: 1000 });
   const retried: Array<[string, string, (req: IncomingMessage, res: ServerResponse) => void]> = [
     ['reset', 'network', (req) => req.socket.destroy()],
     ['hang', 'timeout', () => {}], // never answered: the call's deadline ends it
@@ -263,7 +263,7 @@ test('a body that stalls after the headers is a timeout with status 200, and say
     res.writeHead(200, { 'content-type': 'application/json' });
     res.write('{"devices":[');
   });
-  const { http, stats } = clientOf(t, base, { timeoutMs: 300, attempts: 1 });
+  const { http, stats } = clientOf(t, base, { timeoutMs: 1000, attempts: 1 });
   const err = await apiFailure(http.getJson('ep', '/'));
   assert.equal(err.reason, 'timeout');
   assert.equal(err.status, 200);
