@@ -34,7 +34,7 @@ export interface Rendered {
 
 /** Text is turned into bytes in pieces of about this size, so no 40 MB string is ever built. */
 const CHUNK_CHARS = 64 * 1024;
-/** Pieces of text (a sample is four) the writer holds before it hands them over, however short they are. */
+/** Pieces of text (a sample is six) the writer holds before it hands them over, however short they are. */
 const PIECES = 2048;
 
 /**
@@ -126,9 +126,11 @@ export class ExpositionWriter {
   readonly #devicePrefixes: DevicePrefixes = new Map();
   /** The family being written's series, reset per family. */
   readonly #table = new SeriesTable();
-  /** Text not yet handed to the sink, and about how many characters it holds (a flush threshold). */
-  // A fixed array written by index: a fresh array per chunk grew by doubling from empty each time, about
-  // a megabyte of garbage per MB of text (30 MB per 10,000-device refresh).
+  /**
+   * Text not yet handed to the sink (`#count` pieces), and about how many characters it holds (a flush
+   * threshold). One fixed array written by index: a fresh array per chunk grew by doubling from empty each
+   * time, about a megabyte of garbage per MB of text (30 MB per 10,000-device refresh).
+   */
   readonly #pieces: string[] = new Array<string>(PIECES).fill('');
   #count = 0;
   #pending = 0;
