@@ -1,6 +1,6 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
-import { ApiError, errorCode, isTimeout, type ApiErrorReason } from '../errors.js';
+import { ApiError, isTimeout, type ApiErrorReason } from '../errors.js';
 import { background } from '../slicer.js';
 import { BodyTooLargeError, readBody } from '../util/body.js';
 import { sleep } from '../util/sleep.js';
@@ -206,8 +206,9 @@ export class HttpClient implements JsonSource {
       const shown =
         err instanceof ShapeError || err instanceof BodyTooLargeError
           ? err.message
-          : // The pool's own size limit (maxResponseSize) cut off a body without Content-Length before readBody's count.
-            errorCode(err) === 'UND_ERR_RES_EXCEEDED_MAX_SIZE'
+          : // The pool's own size limit (maxResponseSize) cut off a body without Content-Length before readBody's
+            // count (the scraper's classify() tells it apart the same way).
+            err instanceof undiciErrors.ResponseExceededMaxSizeError
             ? `body exceeds ${this.#transport.maxBodyBytes} bytes`
             : 'malformed JSON';
       return fail('invalid_response', shown, 200, err);
