@@ -4,7 +4,7 @@
 // Each part keeps its own incremental file, so a rerun tests only the mutants of changed code. After the
 // run, the part's summary is written to mutation/<part>.json and the joined score is printed.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DETECTED, SUMMARY_DIR, UNDETECTED, sha256 } from './mutation-score.mjs';
@@ -21,11 +21,26 @@ for (const p of paths)
     console.error(`mutate: ${p}: name a folder or .ts file under src/ outside src/sim`);
     process.exit(2);
   }
+const joined = paths.map((p) => p.slice(4).replace(/\.ts$/, '').replace(/\//g, '-')).join('+');
+// A part's name is its file name (and its incremental file's): a long list of paths is cut and keeps a hash
+// of the whole list, so the same list still names the same part and the name stays under NAME_MAX.
 const part =
-  paths.length === 0 ? 'all' : paths.map((p) => p.slice(4).replace(/\.ts$/, '').replace(/\//g, '-')).join('+');
+  paths.length === 0 ? 'all' : joined.length <= 120 ? joined : `${joined.slice(0, 100)}+${sha256(joined).slice(0, 12)}`;
 const globs =
   paths.length === 0 ? ['src/**/*.ts', '!src/sim/**'] : paths.map((p) => (p.endsWith('.ts') ? p : `${p}/**/*.ts`));
 const report = join(root, 'reports', `mutation-${part}.json`);
+
+/** The .ts files under the named folders and files, relative to the root. */
+function partFiles(names) {
+  const out = [];
+  for (const name of names) {
+    if (statSync(join(root, name)).isFile()) out.push(name);
+    else
+      for (const entry of readdirSync(join(root, name), { recursive: true }))
+        if (entry.endsWith('.ts')) out.push(`${name}/${entry.split('\\').join('/')}`);
+  }
+  return out;
+}
 
 const stryker = spawnSync(
   process.execPath,
@@ -64,6 +79,11 @@ for (const [file, result] of Object.entries(full.files)) {
         ...(m.replacement === undefined ? {} : { replacement: m.replacement.replace(/\s+/g, ' ').slice(0, 120) }),
       })),
   };
+}
+// A file the part names but Stryker found no mutant in (types only) is measured too: it has nothing to kill.
+for (const file of partFiles(paths.length === 0 ? ['src'] : paths)) {
+  if (files[file] !== undefined || file.startsWith('src/sim/')) continue;
+  files[file] = { sha256: sha256(readFileSync(join(root, file), 'utf8')), counts: {}, undetected: [] };
 }
 mkdirSync(join(root, SUMMARY_DIR), { recursive: true });
 writeFileSync(
