@@ -42,6 +42,7 @@ export class HttpTransport {
   readonly #o: TransportOptions;
   readonly #agent: Agent;
   readonly #maxBodyBytes: number;
+  #closed: Promise<void> | undefined;
 
   constructor(options: TransportOptions) {
     this.#o = options;
@@ -82,8 +83,10 @@ export class HttpTransport {
     return readBody(res.body, this.#maxBodyBytes, res.headers['content-length']);
   }
 
-  async close(): Promise<void> {
-    await this.#agent.close();
+  /** Ends the connection pool; a second call waits for the same end (undici's Agent rejects one). */
+  close(): Promise<void> {
+    this.#closed ??= this.#agent.close();
+    return this.#closed;
   }
 }
 

@@ -380,6 +380,8 @@ test('close: a client closes the connection pool it made, never one it was given
   const own = clientOf(t, base, { attempts: 1, closeAfter: false });
   await own.http.getJson('ep', '/');
   await own.http.close();
+  // A second close (two owners' cleanups) ends quietly, as the first did.
+  await own.http.close();
   const err = await apiFailure(own.http.getJson('ep', '/'));
   assert.equal(err.reason, 'network');
   assert.match(err.message, /closed|destroyed/i);
