@@ -6,6 +6,7 @@ import { deviceConnectivityCollector } from '../../src/collectors/device-connect
 import { deviceInfoCollector } from '../../src/collectors/device-info.js';
 import { deviceRoutesCollector } from '../../src/collectors/device-routes.js';
 import { deviceTimesCollector } from '../../src/collectors/device-times.js';
+import { makeDeviceVersionsCollector } from '../../src/collectors/device-versions.js';
 import { exporterCollector } from '../../src/collectors/exporter.js';
 import { runCollectors } from '../../src/collectors/index.js';
 import { gauge, type MetricFamily } from '../../src/exposition/family.js';
@@ -130,6 +131,20 @@ test('routes, exit nodes and subnet routers', () => {
   assert.deepEqual(values(f, 'tailscale_device_subnet_router'), { exit: 0, offer: 0, router: 1, pending: 0 });
 });
 
+test('routes advertised by a device whose answer has no enabledRoutes field: none approved', () => {
+  const f = collect(deviceRoutesCollector, [
+    device({ id: 'r', advertisedRoutes: ['10.0.0.0/24', '0.0.0.0/0'], enabledRoutes: undefined }),
+  ]);
+  assert.deepEqual(values(f, 'tailscale_device_routes_advertised', ['route']), {
+    'r|10.0.0.0/24': 1,
+    'r|0.0.0.0/0': 1,
+  });
+  assert.deepEqual(values(f, 'tailscale_device_routes_enabled', ['route']), {});
+  assert.deepEqual(values(f, 'tailscale_device_exit_node'), { r: 0 });
+  assert.deepEqual(values(f, 'tailscale_device_exit_node_option'), { r: 1 });
+  assert.deepEqual(values(f, 'tailscale_device_subnet_router'), { r: 0 });
+});
+
 test('connectivity: DERP latency by region, endpoints, client supports, posture serials', () => {
   const f = collect(deviceConnectivityCollector, [
     device({
@@ -160,8 +175,43 @@ test('connectivity: DERP latency by region, endpoints, client supports, posture 
   assert.deepEqual(values(f, 'tailscale_device_posture_serial_numbers_total'), { 1: 2 });
 });
 
+test('client supports are written in feature order, whatever order the API listed them in', () => {
+  // The API's JSON object order is not guaranteed, and the conversion keeps it: two devices reporting the
+  // same features in other orders still get their series in one order.
+  const connectivity = (clientSupports: Record<string, boolean>) => ({
+    endpoints: [],
+    latency: [],
+    clientSupports,
+    mappingVariesByDestIP: undefined,
+  });
+  const f = collect(deviceConnectivityCollector, [
+    device({ id: '1', clientConnectivity: connectivity({ upnp: false, udp: true, ipv6: true, hairpinning: false }) }),
+    device({ id: '2', clientConnectivity: connectivity({ hairpinning: true, ipv6: false, udp: true, upnp: true }) }),
+  ]);
+  const supports = f.find((x) => x.name === 'tailscale_device_client_supports')!;
+  assert.deepEqual(
+    supports.samples.map((s) => `${s.labels.device_id} ${s.labels.feature} ${s.value}`),
+    ['1 hairpinning 0', '1 ipv6 1', '1 udp 1', '1 upnp 0', '2 hairpinning 1', '2 ipv6 0', '2 udp 1', '2 upnp 1'],
+  );
+  // The order is what /metrics shows.
+  const lines = render([supports]).text.split('\n');
+  assert.deepEqual(
+    lines
+      .filter((l) => l.startsWith('tailscale_device_client_supports{device_id="1"'))
+      .map((l) => /feature="(\w+)"/.exec(l)![1]),
+    ['hairpinning', 'ipv6', 'udp', 'upnp'],
+  );
+});
+
 test('no device list yet: no device families at all (never an empty tailnet)', () => {
-  for (const c of [deviceInfoCollector, deviceTimesCollector, deviceRoutesCollector, deviceConnectivityCollector]) {
+  for (const c of [
+    deviceInfoCollector,
+    deviceTimesCollector,
+    deviceRoutesCollector,
+    deviceConnectivityCollector,
+    makeDeviceVersionsCollector('1.80.0'),
+    makeDeviceVersionsCollector(undefined),
+  ]) {
     assert.deepEqual(c.collect(refreshData(undefined)), []);
   }
 });
