@@ -9,6 +9,7 @@ import { parseExpectedDevices } from '../../src/config/expected-devices.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Selection } from '../../src/devices/targets.js';
 import type { MetricFamily } from '../../src/exposition/family.js';
+import { render } from '../../src/exposition/render.js';
 import { compareVersions, parseClientVersion } from '../../src/control/client-version.js';
 import { device } from '../helpers/devices.js';
 import { refreshData } from '../helpers/refresh-data.js';
@@ -90,6 +91,66 @@ test('client versions parse from the API format; unparseable ones are counted', 
       .some((x) => x.name === 'tailscale_device_client_version_below_minimum'),
     false,
     'opt-in',
+  );
+});
+
+test('client versions: up to 4-digit major and minor and 6-digit patch, blanks trimmed, nothing before or after', () => {
+  const cases: [string, readonly number[] | undefined][] = [
+    ['1.80.12', [1, 80, 12]],
+    ['1.80.123456-t1', [1, 80, 123456]],
+    ['12.3', [12, 3, 0]],
+    ['1234.5678.9', [1234, 5678, 9]],
+    ['v1.80.2', [1, 80, 2]],
+    [' 1.80.2\n', [1, 80, 2]],
+    ['1.80.2+abc', [1, 80, 2]],
+    ['12345.1.0', undefined],
+    ['1.12345', undefined],
+    ['release-1.80.2', undefined],
+    ['go1.80.2', undefined],
+    ['1.80 beta', undefined],
+    ['1.80x', undefined],
+    ['1', undefined],
+  ];
+  for (const [text, want] of cases) assert.deepEqual(parseClientVersion(text), want, JSON.stringify(text));
+});
+
+test('versions compare by major, then minor, then patch; equal versions compare 0', () => {
+  assert.equal(compareVersions([1, 80, 2], [1, 80, 2]), 0);
+  assert.ok(compareVersions([1, 80, 1], [1, 80, 2]) < 0);
+  assert.ok(compareVersions([1, 80, 3], [1, 80, 2]) > 0);
+  assert.ok(compareVersions([1, 79, 9], [1, 80, 0]) < 0);
+  assert.ok(compareVersions([2, 0, 0], [1, 99, 99]) > 0);
+});
+
+test('below the minimum means strictly older: a device at MIN_CLIENT_VERSION is not below it', () => {
+  const f = makeDeviceVersionsCollector('1.80.2').collect(
+    refreshData([
+      device({ id: 'at', clientVersion: '1.80.2-t62b8bf6a0-g3c35ee987' }),
+      device({ id: 'patch-older', clientVersion: '1.80.1' }),
+      device({ id: 'patch-newer', clientVersion: '1.80.3' }),
+      device({ id: 'trimmed', clientVersion: ' 1.80.2 ' }),
+    ]),
+  );
+  assert.deepEqual(
+    samples(f, 'tailscale_device_client_version_below_minimum').map((s) => [s.labels.device_id, s.value]),
+    [
+      ['at', 0],
+      ['patch-older', 1],
+      ['patch-newer', 0],
+      ['trimmed', 0],
+    ],
+  );
+  assert.equal(samples(f, 'tsmetrics_client_version_unparseable')[0]!.value, 0);
+  // Its HELP and TYPE, as /metrics shows them.
+  const below = f.filter((x) => x.name === 'tailscale_device_client_version_below_minimum');
+  assert.deepEqual(
+    render(below)
+      .text.split('\n')
+      .filter((l) => l.startsWith('# ')),
+    [
+      '# HELP tailscale_device_client_version_below_minimum 1 if the device client is older than MIN_CLIENT_VERSION (clientVersion).',
+      '# TYPE tailscale_device_client_version_below_minimum gauge',
+    ],
   );
 });
 
