@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { COLLECTORS } from '../../src/collectors/index.js';
+import { buildCollectors, COLLECTORS } from '../../src/collectors/index.js';
+import { COLLECTOR_NAMES } from '../../src/config/schema.js';
 import type { Collector } from '../../src/collectors/collector.js';
 import type { DeviceList, DeviceSource } from '../../src/control/control.js';
 import type { Device } from '../../src/control/device.js';
@@ -16,6 +17,7 @@ import { Refresher } from '../../src/refresh/refresher.js';
 import { failureHint, RefreshStatus } from '../../src/refresh/status.js';
 import { device } from '../helpers/devices.js';
 import { memoryLogger } from '../helpers/log.js';
+import { refreshData } from '../helpers/refresh-data.js';
 
 // One refresh cycle at a time, with fakes for the API, the scraper and the clock: what the cycle publishes
 // (the snapshot's text), reports (RefreshStatus) and logs, cycle after cycle.
@@ -932,6 +934,37 @@ test('the self-metrics carry the build, the simulated flag, the invalid devices,
   const plain = setup(t, { devices: [A] });
   await plain.run();
   assert.equal(metric(await plain.text(), 'tsmetrics_simulated'), 0);
+});
+
+test("every collector runs in one of the cycle's two stages: each family it gives is in the snapshot", async (t) => {
+  // A collector whose stage is neither 'list' nor 'cycle' would be left out without a word.
+  const full = device({
+    ...A,
+    clientConnectivity: {
+      endpoints: ['1.2.3.4:41641'],
+      latency: [{ region: 'Frankfurt', latencyMs: 12.5, preferred: true }],
+      clientSupports: { udp: true },
+      mappingVariesByDestIP: false,
+    },
+    postureSerialNumbers: ['SN1'],
+    advertisedRoutes: ['10.0.0.0/24'],
+    enabledRoutes: ['10.0.0.0/24'],
+    lastSeenSeconds: T0 / 1000,
+  });
+  const collectors = buildCollectors({
+    labelsFromTags: [],
+    userLabel: (u) => u,
+    minClientVersion: '1.80.0',
+    expectedDevices: () => undefined,
+    apiDeviceMetrics: true,
+    enabled: new Set(COLLECTOR_NAMES),
+  });
+  const h = setup(t, { devices: [full], collectors });
+  await h.run();
+  const written = new Set((await h.text()).split('\n').flatMap((l) => /^# TYPE (\S+) /.exec(l)?.[1] ?? []));
+  const expected = collectors.flatMap((c) => c.collect(refreshData([full])).filter((f) => f.samples.length > 0));
+  assert.ok(expected.length > 20, `${expected.length} families`);
+  for (const f of expected) assert.ok(written.has(f.name), `${f.name} is in the snapshot`);
 });
 
 test('the first snapshot is built without its plain body, the next (small) ones with it', async (t) => {
