@@ -223,3 +223,96 @@ test('a large element arriving in many small pieces is scanned in linear time, n
   assert.ok(splitter.scans < 40, `${splitter.scans} scans`);
   assert.ok(copied < 4 * big.length, `${copied} bytes copied`);
 });
+
+/** The message of the JsonStructureError a document throws, fed whole or in pieces cut at `cuts`. */
+function structureError(text: string, cuts: readonly number[] = []): string {
+  const bytes = Buffer.from(text);
+  const got = streamed(bytes, cuts);
+  assert.ok(got.error instanceof JsonStructureError, `${text}: ${String(got.error)}`);
+  return got.error.message;
+}
+
+test('a structure error says what was expected at which byte of the document', () => {
+  const cases: [string, string][] = [
+    ['[1,2]', 'expected { at 0'],
+    ['{"devices" [1]}', 'expected : at 11'],
+    ['{"devices":[1],}', 'expected " at 15'],
+    ['{"devices":[1 2]}', 'expected , or ] at 14'],
+    ['{"a":1 "b":2}', 'expected , or } at 7'],
+    ['{"devices":[1]} x', 'content after the document, at 16'],
+    ['{"a":}', 'unexpected byte at 5'],
+    ['{"devices":[1,]}', 'unexpected byte at 14'],
+    ['{"a":1', 'document ends early, at byte 6'],
+    ['{"a"', 'document ends early, at byte 4'],
+  ];
+  for (const [text, message] of cases) assert.equal(structureError(text), message, text);
+});
+
+test('fed in pieces, elements and structure errors keep their offsets in the whole document', () => {
+  const text = '{"n":1, "devices":[1,{"a":"]"} , "x",[2]],"m":[3]}';
+  const bytes = Buffer.from(text);
+  const offsets = (cuts: readonly number[]): number[] => {
+    const out: number[] = [];
+    const splitter = new ArrayElementSplitter('devices', {
+      onArrayStart: () => (out.length = 0),
+      onElement: (element, offset) => out.push(offset, offset + element.length),
+    });
+    let from = 0;
+    for (const cut of cuts) {
+      splitter.push(bytes.subarray(from, cut));
+      from = cut;
+    }
+    splitter.push(bytes.subarray(from));
+    assert.equal(splitter.end(), 'array');
+    return out;
+  };
+  const whole = offsets([]);
+  const cutOut = Array.from({ length: whole.length / 2 }, (_, i) => text.slice(whole[2 * i], whole[2 * i + 1]));
+  assert.deepEqual(cutOut, ['1', '{"a":"]"}', '"x"', '[2]']);
+  for (let a = 0; a <= bytes.length; a++) {
+    assert.deepEqual(offsets([a]), whole, `cut at ${a}`);
+    for (let b = a; b <= bytes.length; b += 7) assert.deepEqual(offsets([a, b]), whole, `cut at ${a} and ${b}`);
+  }
+  // Not 'unexpected byte at N' (a value or element that starts with , ] or }): endOfValue does not know the
+  // offset of the bytes held, so once a scan has consumed some, N counts from there, not from the document's start.
+  for (const bad of ['{"devices" [1]}', '{"devices":[1 2]}', '{"a":1 "b":2}', '{"devices":[1]} x', '{"x":1,"a":1']) {
+    const message = structureError(bad);
+    for (let cut = 0; cut <= bad.length; cut++)
+      assert.equal(structureError(bad, [cut]), message, `${bad} cut at ${cut}`);
+  }
+});
+
+test('blanks are the four JSON allows (space, tab, line feed, carriage return), around every token', () => {
+  const tokens = ['{', '"devices"', ':', '[', '1', ',', '{"a":[2]}', ']', ',', '"x"', ':', 'true', '}'];
+  for (const blank of [' ', '\t', '\n', '\r', '\r\n', ' \t\r\n']) {
+    const text = blank + tokens.join(blank) + blank;
+    assert.deepEqual(elements(text), [1, { a: [2] }], JSON.stringify(blank));
+  }
+  // Other blanks are not JSON's.
+  assert.throws(() => elements('{\u00a0"devices":[]}'), JsonStructureError);
+  assert.throws(() => elements('{"devices":[]}\u000b'), JsonStructureError);
+});
+
+test('held bytes are scanned again only once they have doubled; an empty chunk, or end() with nothing held, costs no scan', () => {
+  const got: string[] = [];
+  const splitter = new ArrayElementSplitter('devices', {
+    onArrayStart: () => undefined,
+    onElement: (element) => got.push(element.toString()),
+  });
+  splitter.push(Buffer.alloc(0));
+  assert.equal(splitter.scans, 0, 'an empty chunk is not scanned');
+  // The unfinished string is held: 3 bytes.
+  splitter.push(Buffer.from('{"devices":["ab'));
+  assert.equal(splitter.scans, 1);
+  // 5 bytes held, under twice 3: not scanned yet, though the string is now whole.
+  splitter.push(Buffer.from('c"'));
+  assert.deepEqual([splitter.scans, got], [1, []]);
+  // 6 bytes: scanned, and the element is cut out.
+  splitter.push(Buffer.from(']'));
+  assert.deepEqual([splitter.scans, got], [2, ['"abc"']]);
+  // Nothing was held: the next chunk is scanned at once.
+  splitter.push(Buffer.from('}'));
+  assert.equal(splitter.scans, 3);
+  assert.equal(splitter.end(), 'array');
+  assert.equal(splitter.scans, 3, 'nothing held at the end: no scan');
+});
