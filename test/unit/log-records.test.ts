@@ -112,6 +112,28 @@ test('the de-duplication keeps keys until their time passes, and evicts the olde
   assert.equal(d.add(2, 1_800_000_100), true, 'the oldest key was evicted');
 });
 
+test('a record key is a non-negative 53-bit integer, also when the high part of the hash is 0', () => {
+  // The high 21 bits of this record's hash are all 0 (found by a search over txBytes): its key is the low 32
+  // bits alone. Another hash function needs another record here.
+  const key = recordKey({ nodeId: 'n1', txBytes: 3_321_314 });
+  assert.ok(Math.abs(key) < 2 ** 32, `the record no longer has a hash with high bits 0: key ${key}`);
+  for (const k of [key, recordKey({ nodeId: 'n1', txBytes: 0 })]) assert.ok(Number.isSafeInteger(k) && k >= 0, `${k}`);
+});
+
+test('a key is forgotten only once its time is before the bound: one at the bound itself may still come back', () => {
+  // The API answers every record of [start, end]: a record at a later window's very start is in it.
+  const d = new RecordDedup();
+  d.add(1, 1_800_000_000);
+  d.add(2, 1_800_000_001);
+  d.forget(1_800_000_000);
+  assert.equal(d.size, 2);
+  assert.equal(d.add(1, 1_800_000_000), false, 'still known');
+  d.forget(1_800_000_001);
+  assert.equal(d.size, 1);
+  assert.equal(d.add(1, 1_800_000_000), true, 'forgotten');
+  assert.equal(d.add(2, 1_800_000_001), false, 'still known');
+});
+
 test('proto as a number or a name; ports :0; IPv6 in brackets', () => {
   assert.equal(protocolName(6), 'tcp');
   assert.equal(protocolName(17), 'udp');
