@@ -44,8 +44,11 @@ function endOfString(bytes: Uint8Array, pos: number): number {
   }
 }
 
-/** Index just past the value starting at `pos`; nested values are matched by bracket depth. */
-function endOfValue(bytes: Uint8Array, pos: number): number {
+/**
+ * Index just past the value starting at `pos`; nested values are matched by bracket depth. `base`: the
+ * document offset of `bytes[0]`, for the error message.
+ */
+function endOfValue(bytes: Uint8Array, pos: number, base: number): number {
   const first = bytes[pos];
   if (first === QUOTE) return endOfString(bytes, pos);
   if (first === OPEN_BRACE || first === OPEN_BRACKET) {
@@ -72,7 +75,7 @@ function endOfValue(bytes: Uint8Array, pos: number): number {
   )
     i++;
   if (i === bytes.length) throw INCOMPLETE;
-  if (i === pos) throw new JsonStructureError(`unexpected byte at ${pos}`);
+  if (i === pos) throw new JsonStructureError(`unexpected byte at ${base + pos}`);
   return i;
 }
 
@@ -209,7 +212,7 @@ export class ArrayElementSplitter {
           this.#state = State.FirstElement;
           return pos + 1;
         }
-        const end = endOfValue(bytes, pos);
+        const end = endOfValue(bytes, pos, this.#base);
         // Other values are small; parsed here so that a document JSON.parse rejects is rejected here too.
         JSON.parse(bytes.toString('utf8', pos, end));
         if (this.#name === this.#key) this.#found = 'other';
@@ -227,7 +230,7 @@ export class ArrayElementSplitter {
       }
       case State.Element: {
         const pos = skipSpace(bytes, at);
-        const end = endOfValue(bytes, pos);
+        const end = endOfValue(bytes, pos, this.#base);
         this.#handler.onElement(bytes.subarray(pos, end), this.#base + pos);
         this.#state = State.AfterElement;
         return end;

@@ -273,9 +273,16 @@ test('fed in pieces, elements and structure errors keep their offsets in the who
     assert.deepEqual(offsets([a]), whole, `cut at ${a}`);
     for (let b = a; b <= bytes.length; b += 7) assert.deepEqual(offsets([a, b]), whole, `cut at ${a} and ${b}`);
   }
-  // Not 'unexpected byte at N' (a value or element that starts with , ] or }): endOfValue does not know the
-  // offset of the bytes held, so once a scan has consumed some, N counts from there, not from the document's start.
-  for (const bad of ['{"devices" [1]}', '{"devices":[1 2]}', '{"a":1 "b":2}', '{"devices":[1]} x', '{"x":1,"a":1']) {
+  for (const bad of [
+    '{"devices" [1]}',
+    '{"devices":[1 2]}',
+    '{"a":1 "b":2}',
+    '{"devices":[1]} x',
+    '{"x":1,"a":1',
+    // A value or element that starts with , ] or }: counted from the document's start, not from the bytes held.
+    '{"a":1,"b":}',
+    '{"devices":[1,]}',
+  ]) {
     const message = structureError(bad);
     for (let cut = 0; cut <= bad.length; cut++)
       assert.equal(structureError(bad, [cut]), message, `${bad} cut at ${cut}`);
