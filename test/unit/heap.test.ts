@@ -11,3 +11,7 @@ test('other flags do not count as a choice: the growth is tuned', () => {
   assert.equal(tuneHeapGrowth([]), true);
   assert.equal(tuneHeapGrowth(['--max-old-space-size=100', '--no-warnings', '--max-semi-space-size=16']), true);
 });
+
+test('only the option itself counts as a choice, not one whose name merely starts like it', () => {
+  assert.equal(tuneHeapGrowth(['--heap-growing-percentage=30']), true);
+});

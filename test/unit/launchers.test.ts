@@ -59,4 +59,17 @@ test('missingNodeFlags: by option name, from the command line or NODE_OPTIONS; a
   assert.deepEqual(missingNodeFlags([], NODE_FLAGS.join(' ')), []);
   assert.deepEqual(missingNodeFlags(['--max_semi_space_size=16'], ''), []);
   assert.deepEqual(missingNodeFlags(['--max-old-space-size=100'], '--no-warnings'), [...NODE_FLAGS]);
+  assert.deepEqual(NODE_FLAGS, ['--max-semi-space-size=4']);
+});
+
+test("missingNodeFlags reads the process's NODE_OPTIONS by default", (t) => {
+  const saved = process.env['NODE_OPTIONS'];
+  t.after(() => {
+    if (saved === undefined) delete process.env['NODE_OPTIONS'];
+    else process.env['NODE_OPTIONS'] = saved;
+  });
+  process.env['NODE_OPTIONS'] = `--no-warnings ${NODE_FLAGS.join(' ')}`;
+  assert.deepEqual(missingNodeFlags([]), []);
+  delete process.env['NODE_OPTIONS'];
+  assert.deepEqual(missingNodeFlags([]), [...NODE_FLAGS]);
 });

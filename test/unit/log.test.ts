@@ -54,3 +54,22 @@ test('the text format redacts too', () => {
   assert.match(output(), /<redacted>/);
   assert.ok(!output().includes(SECRET));
 });
+
+test('a JSON line names the service; a text line is one plain line with a readable time and no pid or host', () => {
+  const json = capture('json');
+  json.log.info({ device: 'gw' }, 'scraped');
+  const line = JSON.parse(json.output()) as Record<string, unknown>;
+  assert.equal(line.service, 'tsmetrics');
+  assert.equal(line.msg, 'scraped');
+
+  const text = capture('text');
+  text.log.warn({ device: 'gw' }, 'scrape failed');
+  // Written before the call returns (a synchronous stream): nothing is lost when the process exits next.
+  const out = text.output();
+  assert.equal(out.split('\n').filter(Boolean).length, 1, out);
+  assert.ok(!out.includes('\u001b['), `no colours: ${JSON.stringify(out)}`);
+  assert.match(out, /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d{4}\] WARN: scrape failed/);
+  assert.match(out, /scrape failed {"device":"gw"}\n$/);
+  for (const hidden of ['pid', 'hostname', 'service', 'tsmetrics'])
+    assert.ok(!out.includes(hidden), `${hidden} in ${out}`);
+});

@@ -64,3 +64,32 @@ test('a piece that throws rejects its own promise only', async () => {
   await assert.rejects(bad, /boom/);
   assert.equal(await good, 'ok');
 });
+
+test('queued pieces run together in one turn while the budget lasts', async (t) => {
+  // A new slicer has no budget window yet: its first pieces queue, and the first turn runs them all.
+  // 20 ms is plenty for five trivial pieces (a piece that outlasted it would only split them over two turns).
+  const slicer = new Slicer(20);
+  const order: number[] = [];
+  const turns = loopTurns();
+  t.after(() => turns.stop());
+  const done = Promise.all([1, 2, 3, 4, 5].map((n) => slicer.run(() => order.push(n))));
+  assert.deepEqual(order, [], 'queued, not run at once');
+  await done;
+  const used = turns.count();
+  turns.stop();
+  assert.deepEqual(order, [1, 2, 3, 4, 5]);
+  assert.ok(used <= 2, `five quick pieces took ${used} turns of the loop`);
+});
+
+test('a piece run at once that throws runs once and rejects', async () => {
+  const slicer = new Slicer(1000);
+  await slicer.run(() => undefined); // opens a budget window
+  let calls = 0;
+  const bad = slicer.run(() => {
+    calls++;
+    throw new Error('boom');
+  });
+  assert.equal(calls, 1, 'ran at once');
+  await assert.rejects(bad, /boom/);
+  assert.equal(calls, 1);
+});

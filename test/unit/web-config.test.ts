@@ -6,6 +6,7 @@ import bcrypt from 'bcryptjs';
 import { loadConfig } from '../../src/config/load.js';
 import { loadWebConfig } from '../../src/config/web-config.js';
 import { acceptsGzip } from '../../src/server/accept-encoding.js';
+import { bearerChecker } from '../../src/server/bearer.js';
 import { createAuthenticator } from '../../src/server/auth.js';
 import { makePki } from '../helpers/certs.js';
 
@@ -134,6 +135,27 @@ test('Accept-Encoding: q-values are honoured', () => {
   assert.equal(acceptsGzip('x-gzip'), true);
   assert.equal(acceptsGzip('br'), false);
   assert.equal(acceptsGzip(undefined), false);
+  assert.equal(acceptsGzip(''), false);
+});
+
+test('Accept-Encoding: only a well-formed q parameter counts; others are ignored', () => {
+  // Parameters that are not q, or only look like it, leave the coding at q=1.
+  for (const param of ['level=1', 'xq=0', 'qx=0', 'q=0junk']) assert.equal(acceptsGzip(`gzip;${param}`), true, param);
+  // An unreadable q is 0 for its own entry, and a later entry for the same coding still counts.
+  assert.equal(acceptsGzip('gzip;q=1.2.3'), false);
+  assert.equal(acceptsGzip('gzip;q=1.2.3, gzip'), true);
+});
+
+test('bearer token: the whole header, scheme first, then the exact token', () => {
+  const check = bearerChecker('a-token-of-sixteen-chars');
+  assert.equal(check('Bearer a-token-of-sixteen-chars'), true);
+  assert.equal(check('bearer a-token-of-sixteen-chars'), true, 'the scheme is case-blind');
+  assert.equal(check('xBearer a-token-of-sixteen-chars'), false);
+  assert.equal(check('Bearer a-token-of-sixteen-chars\nX'), false);
+  assert.equal(check('Bearer a-token-of-sixteen-chars '), false);
+  assert.equal(check('Bearer a-token-of-sixteen-char'), false);
+  assert.equal(check('Basic a-token-of-sixteen-chars'), false);
+  assert.equal(check(undefined), false);
 });
 
 test('authenticator: bearer token or basic auth; a verified password is remembered; a new hash forgets it', async () => {
