@@ -267,6 +267,23 @@ test('client metrics of failed devices without retained data are absent', () => 
   assert.deepEqual(clientMetricsCollector.collect(refreshData([], { scrapes })), []);
 });
 
+test('client metrics come in device order, by name then id, whatever order the scrapes finished in', () => {
+  const state = (deviceId: string, deviceName: string) => {
+    const target = { deviceId, deviceName, address: '100.64.0.1', url: 'u' };
+    return {
+      last: { ok: true as const, target, families: [], bytes: 1, durationSeconds: 0, series: 1 },
+      families: [gauge('tailscaled_up', 'h', [[{ device_id: deviceId, device_name: deviceName }, 1]])],
+      lastSuccessSeconds: 1,
+    };
+  };
+  const finished = [state('2', 'web'), state('9', 'db'), state('3', 'web'), state('5', 'api'), state('1', 'web')];
+  const scrapes = new Map(finished.map((s) => [s.last.target.deviceId, s]));
+  const order = clientMetricsCollector
+    .collect(refreshData([], { scrapes }))
+    .map((f) => `${f.samples[0]!.labels.device_name}/${f.samples[0]!.labels.device_id}`);
+  assert.deepEqual(order, ['api/5', 'db/9', 'web/1', 'web/2', 'web/3']);
+});
+
 test('exporter self-metrics: api_up, staleness, build info, per-device scrape state', () => {
   const target = { deviceId: 'd1', deviceName: 'gw', address: '100.64.0.1', url: 'u' };
   const f = exporterCollector.collect(
