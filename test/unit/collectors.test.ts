@@ -9,6 +9,7 @@ import { deviceTimesCollector } from '../../src/collectors/device-times.js';
 import { makeDeviceVersionsCollector } from '../../src/collectors/device-versions.js';
 import { exporterCollector } from '../../src/collectors/exporter.js';
 import { runCollectors } from '../../src/collectors/index.js';
+import { makeHttpCollector } from '../../src/collectors/http.js';
 import { gauge, type MetricFamily } from '../../src/exposition/family.js';
 import { render } from '../../src/exposition/render.js';
 import { device } from '../helpers/devices.js';
@@ -267,6 +268,23 @@ test('client metrics of failed devices without retained data are absent', () => 
   assert.deepEqual(clientMetricsCollector.collect(refreshData([], { scrapes })), []);
 });
 
+test('client metrics come in device order, by name then id, whatever order the scrapes finished in', () => {
+  const state = (deviceId: string, deviceName: string) => {
+    const target = { deviceId, deviceName, address: '100.64.0.1', url: 'u' };
+    return {
+      last: { ok: true as const, target, families: [], bytes: 1, durationSeconds: 0, series: 1 },
+      families: [gauge('tailscaled_up', 'h', [[{ device_id: deviceId, device_name: deviceName }, 1]])],
+      lastSuccessSeconds: 1,
+    };
+  };
+  const finished = [state('2', 'web'), state('9', 'db'), state('3', 'web'), state('5', 'api'), state('1', 'web')];
+  const scrapes = new Map(finished.map((s) => [s.last.target.deviceId, s]));
+  const order = clientMetricsCollector
+    .collect(refreshData([], { scrapes }))
+    .map((f) => `${f.samples[0]!.labels.device_name}/${f.samples[0]!.labels.device_id}`);
+  assert.deepEqual(order, ['api/5', 'db/9', 'web/1', 'web/2', 'web/3']);
+});
+
 test('exporter self-metrics: api_up, staleness, build info, per-device scrape state', () => {
   const target = { deviceId: 'd1', deviceName: 'gw', address: '100.64.0.1', url: 'u' };
   const f = exporterCollector.collect(
@@ -327,6 +345,50 @@ test('exporter self-metrics: api_up, staleness, build info, per-device scrape st
   assert.equal(bucket('+Inf'), 3);
   const build = f.find((x) => x.name === 'tsmetrics_build_info')!;
   assert.deepEqual(build.samples[0]!.labels, { version: '9.9.9', node_version: process.version });
+});
+
+test("the HTTP server's figures: requests by handler and code, in flight, open, refused by cap, header timeouts, reloads failed", () => {
+  // Counted in the order requests came; written sorted, so the series keep their place from one snapshot to the next.
+  const http = makeHttpCollector({
+    requests: new Map([
+      ['metrics\u0000429', 1],
+      ['health\u0000200', 2],
+      ['metrics\u0000200', 5],
+    ]),
+    inFlight: 1,
+    openConnections: 3,
+    refused: new Map([
+      ['per_address', 2],
+      ['max_connections', 4],
+    ]),
+    headerTimeouts: 6,
+    webConfigReloadFailures: 7,
+  });
+  assert.equal(http.name, 'exporter');
+  assert.deepEqual(render(http.collect(refreshData([]))).text.split('\n'), [
+    '# HELP tsmetrics_http_connections_open Open HTTP connections when the snapshot was built.',
+    '# TYPE tsmetrics_http_connections_open gauge',
+    'tsmetrics_http_connections_open 3',
+    '# HELP tsmetrics_http_connections_refused_total Connections closed unanswered by a cap: per_address (HTTP_MAX_CONNECTIONS_PER_ADDRESS) or max_connections (HTTP_MAX_CONNECTIONS).',
+    '# TYPE tsmetrics_http_connections_refused_total counter',
+    'tsmetrics_http_connections_refused_total{reason="max_connections"} 4',
+    'tsmetrics_http_connections_refused_total{reason="per_address"} 2',
+    '# HELP tsmetrics_http_header_timeouts_total Connections closed because no complete request arrived within HTTP_HEADER_TIMEOUT.',
+    '# TYPE tsmetrics_http_header_timeouts_total counter',
+    'tsmetrics_http_header_timeouts_total 6',
+    '# HELP tsmetrics_http_requests_in_flight HTTP requests being handled when the snapshot was built.',
+    '# TYPE tsmetrics_http_requests_in_flight gauge',
+    'tsmetrics_http_requests_in_flight 1',
+    '# HELP tsmetrics_http_requests_total HTTP requests answered, by handler and status code (429 rate limited, 503 over the in-flight limit included).',
+    '# TYPE tsmetrics_http_requests_total counter',
+    'tsmetrics_http_requests_total{handler="health",code="200"} 2',
+    'tsmetrics_http_requests_total{handler="metrics",code="200"} 5',
+    'tsmetrics_http_requests_total{handler="metrics",code="429"} 1',
+    '# HELP tsmetrics_web_config_reload_failures_total Re-reads of WEB_CONFIG_FILE or its certificates that failed; the previous settings stay in force.',
+    '# TYPE tsmetrics_web_config_reload_failures_total counter',
+    'tsmetrics_web_config_reload_failures_total 7',
+    '',
+  ]);
 });
 
 test('a throwing collector loses only its own families and reports collector_success 0', () => {

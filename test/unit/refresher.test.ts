@@ -958,11 +958,22 @@ test("every collector runs in one of the cycle's two stages: each family it give
     expectedDevices: () => undefined,
     apiDeviceMetrics: true,
     enabled: new Set(COLLECTOR_NAMES),
+    // The server's counters, so the HTTP collector is there too.
+    http: {
+      requests: new Map([['metrics\u0000200', 1]]),
+      inFlight: 0,
+      openConnections: 1,
+      refused: new Map([['per_address', 1]]),
+      headerTimeouts: 0,
+      webConfigReloadFailures: 0,
+    },
   });
   const h = setup(t, { devices: [full], collectors });
   await h.run();
   const written = new Set((await h.text()).split('\n').flatMap((l) => /^# TYPE (\S+) /.exec(l)?.[1] ?? []));
-  const expected = collectors.flatMap((c) => c.collect(refreshData([full])).filter((f) => f.samples.length > 0));
+  // The device selected for scraping, so scrape coverage has series too.
+  const data = refreshData([full], { selections: [{ device: full, state: 'eligible' }] });
+  const expected = collectors.flatMap((c) => c.collect(data).filter((f) => f.samples.length > 0));
   assert.ok(expected.length > 20, `${expected.length} families`);
   for (const f of expected) assert.ok(written.has(f.name), `${f.name} is in the snapshot`);
 });
