@@ -203,3 +203,72 @@ test('the peers collector: nothing outside tsnet mode; in tsnet mode the supervi
   assert.deepEqual(values(families, 'tsmetrics_tsnet_up'), new Map([['{}', 0]]));
   assert.equal(values(families, 'tailscale_peer_online').get(key(gw)), 1);
 });
+
+// Peers at the edges of the join: names in other letter case or without the trailing dot, no MagicDNS name,
+// no node ID, neither, a negative byte count, and an API device without a node ID.
+const EDGES = parseStatus({
+  BackendState: 'Running',
+  Self: null,
+  Peer: {
+    'nodekey:f6': { ID: '', HostName: '', DNSName: '', Online: true, CurAddr: '1.2.3.4:1', Relay: 'fra' },
+    'nodekey:e5': { ID: 'nNONAME', HostName: '', DNSName: '', Online: false, RxBytes: -5, TxBytes: -1 },
+    'nodekey:d4': { ID: '', HostName: 'printer', DNSName: '', Online: true, CurAddr: '', Relay: 'fra' },
+    'nodekey:c3': { ID: 'nGHOST', HostName: 'ghost', DNSName: 'ghost.tail1234.ts.net.', Online: true },
+    'nodekey:b2': { ID: 'nOTHER', HostName: 'web', DNSName: 'WEB-1.Tail1234.ts.net', Online: true, RxBytes: 7 },
+    'nodekey:a1': { ID: 'nGW1CNTRL', HostName: 'gw', DNSName: 'gw.elsewhere.', Online: true, TxBytes: 9 },
+  },
+});
+const EDGE_DEVICES = [
+  { id: '1001', nodeId: 'nGW1CNTRL', name: 'gateway-1.tail1234.ts.net' },
+  { id: '1003', nodeId: 'nWEB1CNTRL', name: 'Web-1.tail1234.ts.net' },
+  { id: '1009', nodeId: '', name: 'ghost.tail1234.ts.net' },
+];
+
+test('peers: joined by node ID first, else by MagicDNS name in any letter case; otherwise by their own ID and name, in node key order', () => {
+  const { idByNodeId, nameByNodeId } = deviceJoinMaps(EDGE_DEVICES);
+  // An API device without a node ID joins nothing.
+  assert.deepEqual(
+    [...idByNodeId],
+    [
+      ['nGW1CNTRL', '1001'],
+      ['nWEB1CNTRL', '1003'],
+    ],
+  );
+  assert.deepEqual([...nameByNodeId.values()], ['gateway-1.tail1234.ts.net', 'Web-1.tail1234.ts.net']);
+  const text = render(peerFamilies(EDGES, 0, idByNodeId, nameByNodeId)).text;
+  const gw = 'device_id="1001",device_name="gateway-1.tail1234.ts.net"';
+  const web = 'device_id="1003",device_name="Web-1.tail1234.ts.net"';
+  const ghost = 'device_id="nGHOST",device_name="ghost.tail1234.ts.net"';
+  const printer = 'device_id="printer",device_name="printer"';
+  const noName = 'device_id="nNONAME",device_name="nNONAME"';
+  assert.deepEqual(text.split('\n'), [
+    "# HELP tailscale_peer_direct 1 if the exporter's node reaches the peer directly (LocalAPI Peer.CurAddr), 0 if relayed through the DERP region derp_region (Peer.Relay).",
+    '# TYPE tailscale_peer_direct gauge',
+    `tailscale_peer_direct{${printer},derp_region="fra"} 0`,
+    "# HELP tailscale_peer_online 1 if the peer is connected to the control plane, as the exporter's node sees it (LocalAPI Peer.Online).",
+    '# TYPE tailscale_peer_online gauge',
+    `tailscale_peer_online{${gw}} 1`,
+    `tailscale_peer_online{${web}} 1`,
+    `tailscale_peer_online{${ghost}} 1`,
+    `tailscale_peer_online{${printer}} 1`,
+    `tailscale_peer_online{${noName}} 0`,
+    "# HELP tailscale_peer_rx_bytes_total Bytes the exporter's node received from the peer (LocalAPI Peer.RxBytes).",
+    '# TYPE tailscale_peer_rx_bytes_total counter',
+    `tailscale_peer_rx_bytes_total{${gw}} 0`,
+    `tailscale_peer_rx_bytes_total{${web}} 7`,
+    `tailscale_peer_rx_bytes_total{${ghost}} 0`,
+    `tailscale_peer_rx_bytes_total{${printer}} 0`,
+    `tailscale_peer_rx_bytes_total{${noName}} 0`,
+    "# HELP tailscale_peer_tx_bytes_total Bytes the exporter's node sent to the peer (LocalAPI Peer.TxBytes).",
+    '# TYPE tailscale_peer_tx_bytes_total counter',
+    `tailscale_peer_tx_bytes_total{${gw}} 9`,
+    `tailscale_peer_tx_bytes_total{${web}} 0`,
+    `tailscale_peer_tx_bytes_total{${ghost}} 0`,
+    `tailscale_peer_tx_bytes_total{${printer}} 0`,
+    `tailscale_peer_tx_bytes_total{${noName}} 0`,
+    "# HELP tsmetrics_tsnet_up 1 if the exporter's own tailscaled runs and is logged in (tsnet mode).",
+    '# TYPE tsmetrics_tsnet_up gauge',
+    'tsmetrics_tsnet_up 1',
+    '',
+  ]);
+});
