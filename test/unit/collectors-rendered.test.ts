@@ -41,10 +41,10 @@ const scrapeState = (
 
 function exporterData(overrides: Partial<RefreshData> = {}): RefreshData {
   const stats = new RequestStats();
-  stats.record('devices', 0.02);
-  stats.record('devices', 0.3, 'timeout');
+  stats.record('devices', 0.03125);
+  stats.record('devices', 0.25, 'timeout');
   stats.record('devices', 100, 'network');
-  stats.record('devices', 0.3, 'network');
+  stats.record('devices', 0.5, 'network');
   stats.record('device_routes', 0.5);
   // Inserted out of name order: the series come sorted by device name.
   const scrapes = new Map([
@@ -119,7 +119,7 @@ test('exporter self-metrics: every family with its HELP, TYPE, labels and values
     'tsmetrics_api_request_duration_seconds_count{endpoint="device_routes"} 1',
     'tsmetrics_api_request_duration_seconds_bucket{endpoint="devices",le="0.05"} 1',
     'tsmetrics_api_request_duration_seconds_bucket{endpoint="devices",le="0.1"} 1',
-    'tsmetrics_api_request_duration_seconds_bucket{endpoint="devices",le="0.25"} 1',
+    'tsmetrics_api_request_duration_seconds_bucket{endpoint="devices",le="0.25"} 2',
     'tsmetrics_api_request_duration_seconds_bucket{endpoint="devices",le="0.5"} 3',
     'tsmetrics_api_request_duration_seconds_bucket{endpoint="devices",le="1"} 3',
     'tsmetrics_api_request_duration_seconds_bucket{endpoint="devices",le="2.5"} 3',
@@ -127,7 +127,7 @@ test('exporter self-metrics: every family with its HELP, TYPE, labels and values
     'tsmetrics_api_request_duration_seconds_bucket{endpoint="devices",le="10"} 3',
     'tsmetrics_api_request_duration_seconds_bucket{endpoint="devices",le="30"} 3',
     'tsmetrics_api_request_duration_seconds_bucket{endpoint="devices",le="+Inf"} 4',
-    'tsmetrics_api_request_duration_seconds_sum{endpoint="devices"} 100.61999999999999',
+    'tsmetrics_api_request_duration_seconds_sum{endpoint="devices"} 100.78125',
     'tsmetrics_api_request_duration_seconds_count{endpoint="devices"} 4',
     '# HELP tsmetrics_api_requests_total Tailscale API requests by endpoint (oauth_token, devices, device_routes), retries included.',
     '# TYPE tsmetrics_api_requests_total counter',
