@@ -111,11 +111,8 @@ export function makePeersCollector(tsnet: () => TsnetView | undefined): ListColl
       const view = tsnet();
       if (view === undefined) return [];
       const { idByNodeId, nameByNodeId } = deviceJoinMaps(data.devices);
-      // Two peers may resolve to one API device (e.g. after a re-key): let the renderer de-duplicate.
-      return peerFamilies(view.status, data.nowSeconds, idByNodeId, nameByNodeId, { up: view.up }).map((f) => ({
-        ...f,
-        unique: false,
-      }));
+      // Two peers may resolve to one API device (e.g. after a re-key): the renderer drops the repeated series.
+      return peerFamilies(view.status, data.nowSeconds, idByNodeId, nameByNodeId, { up: view.up });
     },
   };
 }
