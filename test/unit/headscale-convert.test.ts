@@ -3,7 +3,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { test, type TestContext } from 'node:test';
 import { StaticToken } from '../../src/control/auth.js';
 import type { Device } from '../../src/control/device.js';
-import { HeadscaleApi, nodeTags, nodeToDevice, type HeadscaleNode } from '../../src/control/headscale.js';
+import {
+  HEADSCALE_UNSUPPORTED_FAMILIES,
+  HeadscaleApi,
+  nodeTags,
+  nodeToDevice,
+  type HeadscaleNode,
+} from '../../src/control/headscale.js';
 import { RequestStats } from '../../src/control/request-stats.js';
 import { ApiError } from '../../src/errors.js';
 import { apiFailure } from '../helpers/api-error.js';
@@ -404,4 +410,29 @@ test('health: GET /api/v1/health; 404 unknown, 500 no connectivity, other failur
     ['health', 'invalid_response', 200, 'health: response has no boolean "databaseConnectivity"'],
   );
   assert.ok(err instanceof ApiError);
+});
+
+test('close() ends the connection pool: no request is sent afterwards', async (t) => {
+  const { api, asked } = await headscale(t, { '/api/v1/node': json(200, { nodes: [] }) });
+  await api.listDevices();
+  await api.close();
+  await assert.rejects(api.listDevices());
+  assert.deepEqual(asked, ['/api/v1/node']);
+});
+
+test('the families Headscale has no data for, left absent rather than faked', () => {
+  assert.deepEqual([...HEADSCALE_UNSUPPORTED_FAMILIES].sort(), [
+    'tailscale_device_authorized',
+    'tailscale_device_blocks_incoming_connections',
+    'tailscale_device_client_supports',
+    'tailscale_device_client_version_below_minimum',
+    'tailscale_device_client_version_info',
+    'tailscale_device_endpoints_total',
+    'tailscale_device_external',
+    'tailscale_device_latency_ms',
+    'tailscale_device_multiple_connections',
+    'tailscale_device_posture_serial_numbers_total',
+    'tailscale_device_tailnet_lock_error',
+    'tailscale_device_update_available',
+  ]);
 });
