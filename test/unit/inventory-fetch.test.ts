@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import {
+  EMPTY_INVENTORY,
   fetchDns,
   fetchKeys,
   fetchPolicy,
@@ -398,4 +399,25 @@ test('policy hash: the first 16 hex digits of the SHA-256 of canonical JSON, key
   const changed = { a: { y: [], z: true }, b: [1, { c: null, d: 3 }, 'x'] };
   assert.notEqual((await fetchPolicy(fakeApi({ [path('/acl')]: changed }).api)).hash, hash);
   assert.match(hash, /^[0-9a-f]{16}$/);
+});
+
+test('before the first fetch every resource is unknown: no data, no verdict, no duration; the value is frozen', () => {
+  const unknown = { data: undefined, ok: undefined, durationSeconds: 0 };
+  assert.deepEqual(EMPTY_INVENTORY, {
+    users: unknown,
+    keys: unknown,
+    settings: unknown,
+    dns: unknown,
+    services: unknown,
+    policy: unknown,
+    headscaleUsers: unknown,
+    preauthkeys: unknown,
+    apikeys: unknown,
+    headscaleHealth: unknown,
+    logstream: unknown,
+    postureIntegrations: unknown,
+    serviceHosts: unknown,
+    webhooks: unknown,
+  });
+  assert.ok(Object.isFrozen(EMPTY_INVENTORY));
 });
