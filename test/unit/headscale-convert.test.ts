@@ -43,46 +43,48 @@ const HEADSCALE_CONSTANTS = {
 
 const node = (fields: Partial<HeadscaleNode>): HeadscaleNode => ({ id: '1', ...fields });
 
+/** A legacy (before 0.28) node with every field the conversion reads, as protojson sends it. */
+const FULL_NODE = {
+  id: '7',
+  name: 'host-a',
+  givenName: 'given-a',
+  ipAddresses: ['100.64.0.7', 'fd7a:115c:a1e0::7'],
+  user: { id: '1', name: 'alice', email: 'alice@example.com' },
+  lastSeen: SEEN,
+  expiry: EXPIRY,
+  createdAt: CREATED,
+  online: true,
+  preAuthKey: { ephemeral: true },
+  approvedRoutes: ['10.0.0.0/24', '10.0.0.0/24'],
+  availableRoutes: ['10.0.0.0/24', '10.1.0.0/24', '10.1.0.0/24'],
+  subnetRoutes: ['10.0.0.0/24', '10.0.0.0/24'],
+  forcedTags: ['tag:forced', 'tag:both'],
+  validTags: ['tag:valid', 'tag:both'],
+  invalidTags: ['tag:invalid'],
+};
+
+const FULL_DEVICE: Device = {
+  ...HEADSCALE_CONSTANTS,
+  id: '7',
+  nodeId: '7',
+  name: 'given-a',
+  hostname: 'host-a',
+  user: 'alice@example.com',
+  addresses: ['100.64.0.7', 'fd7a:115c:a1e0::7'],
+  tags: ['tag:forced', 'tag:both', 'tag:valid'],
+  online: true,
+  isEphemeral: true,
+  keyExpiryDisabled: false,
+  createdSeconds: CREATED_S,
+  lastSeenSeconds: SEEN_S,
+  expiresSeconds: EXPIRY_S,
+  advertisedRoutes: ['10.0.0.0/24', '10.1.0.0/24'],
+  enabledRoutes: ['10.0.0.0/24'],
+  servingRoutes: ['10.0.0.0/24'],
+};
+
 test('a fully populated legacy node becomes a device field by field', () => {
-  const device: Device = nodeToDevice(
-    node({
-      id: '7',
-      name: 'host-a',
-      givenName: 'given-a',
-      ipAddresses: ['100.64.0.7', 'fd7a:115c:a1e0::7'],
-      user: { id: '1', name: 'alice', email: 'alice@example.com' },
-      lastSeen: SEEN,
-      expiry: EXPIRY,
-      createdAt: CREATED,
-      online: true,
-      preAuthKey: { ephemeral: true },
-      approvedRoutes: ['10.0.0.0/24', '10.0.0.0/24'],
-      availableRoutes: ['10.0.0.0/24', '10.1.0.0/24', '10.1.0.0/24'],
-      subnetRoutes: ['10.0.0.0/24', '10.0.0.0/24'],
-      forcedTags: ['tag:forced', 'tag:both'],
-      validTags: ['tag:valid', 'tag:both'],
-      invalidTags: ['tag:invalid'],
-    }),
-  );
-  assert.deepEqual(device, {
-    ...HEADSCALE_CONSTANTS,
-    id: '7',
-    nodeId: '7',
-    name: 'given-a',
-    hostname: 'host-a',
-    user: 'alice@example.com',
-    addresses: ['100.64.0.7', 'fd7a:115c:a1e0::7'],
-    tags: ['tag:forced', 'tag:both', 'tag:valid'],
-    online: true,
-    isEphemeral: true,
-    keyExpiryDisabled: false,
-    createdSeconds: CREATED_S,
-    lastSeenSeconds: SEEN_S,
-    expiresSeconds: EXPIRY_S,
-    advertisedRoutes: ['10.0.0.0/24', '10.1.0.0/24'],
-    enabledRoutes: ['10.0.0.0/24'],
-    servingRoutes: ['10.0.0.0/24'],
-  });
+  assert.deepEqual(nodeToDevice(FULL_NODE), FULL_DEVICE);
 });
 
 test('a bare node: names fall back to the id, no user, lists empty, never expires, offline, not ephemeral', () => {
@@ -194,6 +196,15 @@ test('listDevices: GET /api/v1/node, every valid node once, the invalid and repe
   );
   assert.equal(list.invalidDevices, 3);
   assert.equal(api.logs, undefined, 'Headscale has no logs');
+});
+
+test('listDevices: every field of a node in the answer reaches the device; odd optional fields are dropped', async (t) => {
+  const odd = { id: 8, name: 'host-b', online: 'yes', ipAddresses: 'x', user: 'bob', preAuthKey: 'k', tags: 'tag:x' };
+  const { api } = await headscale(t, { '/api/v1/node': json(200, { nodes: [FULL_NODE, odd] }) });
+  const list = await api.listDevices();
+  assert.deepEqual(list.devices[0], FULL_DEVICE);
+  assert.deepEqual(list.devices[1], nodeToDevice({ id: '8', name: 'host-b' }));
+  assert.equal(list.invalidDevices, 0);
 });
 
 test('listDevices: a null or missing nodes list is no node; anything else is an invalid response', async (t) => {
