@@ -6,7 +6,7 @@ import type { Device } from './device.js';
 import { eachLimited } from '../util/pool.js';
 import type { RetryPolicy } from './retry.js';
 import type { RequestStats } from './request-stats.js';
-import { apiDeviceSchema, onlineFromClock, routesSchema, toDevice } from './schemas.js';
+import { apiDeviceSchema, onlineFromClock, routesSchema, shaped, toDevice } from './schemas.js';
 import { ArrayElementSplitter } from './json-scan.js';
 import { background } from '../slicer.js';
 import type { TokenSource } from './auth.js';
@@ -123,7 +123,7 @@ export class HttpTailscaleApi implements ControlPlane, LogSource, TailnetJson {
       try {
         const id = device.nodeId !== '' ? device.nodeId : device.id;
         const body = await this.getJson('device_routes', `/api/v2/device/${encodeURIComponent(id)}/routes`, signal);
-        const routes = routesSchema.parse(body);
+        const routes = shaped('device_routes', body, routesSchema, 'is not a routes object');
         devices[index] = {
           ...device,
           advertisedRoutes: routes.advertisedRoutes ?? [],

@@ -3,7 +3,7 @@ import { ApiError } from '../errors.js';
 import type { ControlPlane, DeviceList, ResourceReaders } from './control.js';
 import { HttpClient, type HttpClientOptions, type JsonSource } from './http.js';
 import type { Device } from './device.js';
-import { parseEntries, timestampSeconds, uniq } from './schemas.js';
+import { anObject, parseEntries, shaped, timestampSeconds, uniq } from './schemas.js';
 
 // Headscale, the self-hosted control server (REST /api/v1, Bearer API key). Its nodes feed the same
 // Device model as the Tailscale API, so the tailscale_device_* families and dashboards work unchanged;
@@ -209,7 +209,7 @@ const preAuthKeySchema = z.object({
 const apiKeySchema = z.object({ id, prefix: optString, expiration: ts, createdAt: ts, lastSeen: ts });
 
 function parseList<T extends { id?: string | undefined }>(body: unknown, key: string, schema: z.ZodType<T>): T[] {
-  const list = z.record(z.string(), z.unknown()).parse(body)[key];
+  const list = shaped(key, body, anObject, 'is not an object')[key];
   if (list !== null && list !== undefined && !Array.isArray(list))
     throw new ApiError(key, 'invalid_response', `response has no "${key}" array`);
   return parseEntries(list, schema, (e) => e.id ?? '');

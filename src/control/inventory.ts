@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { JsonSource } from './http.js';
 import { eachLimited } from '../util/pool.js';
-import { parseEntries, timestampSeconds, uniq } from './schemas.js';
+import { anObject, listOf, parseEntries, shaped, timestampSeconds, uniq } from './schemas.js';
 import type { HsApiKey, HsHealth, HsPreAuthKey, HsUser } from './headscale.js';
 import type { LogStreamStatus, PostureIntegrations, ServiceHosts, Webhooks } from './monitoring.js';
 
@@ -49,9 +49,12 @@ export const tailnetPath = (api: TailnetJson, rest: string): string =>
   `/api/v2/tailnet/${encodeURIComponent(api.tailnet)}${rest}`;
 
 export async function fetchUsers(api: TailnetJson, signal?: AbortSignal): Promise<User[]> {
-  const body = z
-    .object({ users: z.array(z.unknown()) })
-    .parse(await api.getJson('users', tailnetPath(api, '/users?type=all'), signal));
+  const body = shaped(
+    'users',
+    await api.getJson('users', tailnetPath(api, '/users?type=all'), signal),
+    z.object({ users: z.array(z.unknown()) }),
+    'has no "users" array',
+  );
   return parseEntries(body.users, userSchema, (u) => u.id).map((u) => ({
     id: u.id,
     loginName: u.loginName ?? '',
@@ -96,9 +99,12 @@ export async function fetchKeys(
   signal?: AbortSignal,
   nowSeconds = Date.now() / 1000,
 ): Promise<Key[]> {
-  const body = z
-    .object({ keys: z.array(z.unknown()) })
-    .parse(await api.getJson('keys', tailnetPath(api, '/keys?all=true'), signal));
+  const body = shaped(
+    'keys',
+    await api.getJson('keys', tailnetPath(api, '/keys?all=true'), signal),
+    z.object({ keys: z.array(z.unknown()) }),
+    'has no "keys" array',
+  );
   const listed = parseEntries(body.keys, keySchema, (k) => k.id);
   // Older API versions list only ids: read the details of those.
   const detailed = [...listed];
@@ -144,9 +150,12 @@ const BOOLEAN_SETTINGS = [
 ] as const;
 
 export async function fetchSettings(api: TailnetJson, signal?: AbortSignal): Promise<Settings> {
-  const raw = z
-    .record(z.string(), z.unknown())
-    .parse(await api.getJson('settings', tailnetPath(api, '/settings'), signal));
+  const raw = shaped(
+    'settings',
+    await api.getJson('settings', tailnetPath(api, '/settings'), signal),
+    anObject,
+    'is not an object',
+  );
   const booleans: Record<string, boolean | null> = {};
   for (const name of BOOLEAN_SETTINGS) {
     const v = raw[name];
@@ -210,10 +219,8 @@ const serviceSchema = z.object({
 });
 
 export async function fetchServices(api: TailnetJson, signal?: AbortSignal): Promise<Service[]> {
-  const body = z
-    .object({ vipServices: z.array(z.unknown()).nullable().optional() })
-    .parse(await api.getJson('services', tailnetPath(api, '/services'), signal));
-  return parseEntries(body.vipServices ?? [], serviceSchema, (s) => s.name).map((s) => ({
+  const body = await api.getJson('services', tailnetPath(api, '/services'), signal);
+  return parseEntries(listOf('services', body, 'vipServices'), serviceSchema, (s) => s.name).map((s) => ({
     name: s.name,
     comment: s.comment ?? '',
     addrs: uniq(s.addrs) ?? [],
@@ -244,7 +251,12 @@ function canonical(value: unknown): string {
 
 /** Counts of the policy's parts, never its text: the policy may name people, hosts and addresses. */
 export async function fetchPolicy(api: TailnetJson, signal?: AbortSignal): Promise<Policy> {
-  const policy = z.record(z.string(), z.unknown()).parse(await api.getJson('acl', tailnetPath(api, '/acl'), signal));
+  const policy = shaped(
+    'acl',
+    await api.getJson('acl', tailnetPath(api, '/acl'), signal),
+    anObject,
+    'is not an object',
+  );
   const size = (key: string): number => {
     const v = policy[key];
     return Array.isArray(v) ? v.length : v !== null && typeof v === 'object' ? Object.keys(v).length : 0;

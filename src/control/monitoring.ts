@@ -4,7 +4,7 @@ import { ApiError } from '../errors.js';
 import type { TailnetJson } from './inventory.js';
 import { tailnetPath } from './inventory.js';
 import { eachLimited } from '../util/pool.js';
-import { parseEntries, timestampSeconds, uniq } from './schemas.js';
+import { listOf, parseEntries, timestampSeconds, uniq } from './schemas.js';
 
 // Health the API reports about the tailnet's integrations (tailscale-facts §6.1, §6.3): log streaming,
 // posture integrations, the hosts of Tailscale Services, webhook endpoints. Fetched on INVENTORY_INTERVAL
@@ -23,13 +23,6 @@ async function unless404(api: TailnetJson, endpoint: string, path: string, signa
     if (err instanceof ApiError && err.status === 404) return undefined;
     throw err;
   }
-}
-
-/** A JSON object whose `key` is a list (or null/absent = empty); anything else is a malformed answer. */
-function listOf(endpoint: string, body: unknown, key: string): unknown[] {
-  const parsed = z.object({ [key]: z.array(z.unknown()).nullable().optional() }).safeParse(body);
-  if (!parsed.success) throw new ApiError(endpoint, 'invalid_response', `response has no "${key}" array`, 200);
-  return parsed.data[key] ?? [];
 }
 
 // ---------------------------------------------------------------------------------------- log streaming

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ApiError } from '../errors.js';
 import { rfc3339Seconds } from '../util/time.js';
 import type { ClientConnectivity, Device, DerpLatency } from './device.js';
 
@@ -67,6 +68,25 @@ export const tokenSchema = z.object({
   token_type: z.string().optional(),
   expires_in: z.number().positive().optional(),
 });
+
+/**
+ * `body` as `schema` reads it, or an `invalid_response` ApiError of `endpoint` saying what the answer is not:
+ * zod's own error is a JSON dump of issues, whose first line (all a log line or collector error keeps) is `[`.
+ */
+export function shaped<T>(endpoint: string, body: unknown, schema: z.ZodType<T>, expected: string): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new ApiError(endpoint, 'invalid_response', `response ${expected}`, 200);
+  return parsed.data;
+}
+
+/** A JSON object whose `key` is a list (or null/absent = empty); anything else is a malformed answer. */
+export function listOf(endpoint: string, body: unknown, key: string): unknown[] {
+  const schema = z.object({ [key]: z.array(z.unknown()).nullable().optional() });
+  return shaped(endpoint, body, schema, `has no "${key}" array`)[key] ?? [];
+}
+
+/** A JSON object (its values unchecked). */
+export const anObject = z.record(z.string(), z.unknown());
 
 /** Parses each entry on its own: one malformed entry is dropped, never the list. */
 export function parseEntries<T>(list: unknown, schema: z.ZodType<T>, key: (t: T) => string): T[] {

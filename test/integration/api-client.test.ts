@@ -16,7 +16,11 @@ import { refreshData } from '../helpers/refresh-data.js';
 const noSleep = async (): Promise<void> => {};
 
 /** A client of a stand-in API on 127.0.0.1 answering with `handler`; both closed after the test. */
-async function apiServedBy(t: TestContext, handler: RequestListener): Promise<HttpTailscaleApi> {
+async function apiServedBy(
+  t: TestContext,
+  handler: RequestListener,
+  log = memoryLogger().log,
+): Promise<HttpTailscaleApi> {
   const server = createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => new Promise<void>((r) => server.close(() => r())));
@@ -27,7 +31,7 @@ async function apiServedBy(t: TestContext, handler: RequestListener): Promise<Ht
     timeoutMs: 2000,
     tokens: new StaticToken('k'),
     stats: new RequestStats(),
-    log: memoryLogger().log,
+    log,
     sleep: noSleep,
   });
   t.after(() => api.close());
@@ -241,6 +245,31 @@ test('a device entry without routes gets them from the per-device routes endpoin
   assert.deepEqual(
     calls.filter((c) => c.includes('/routes')),
     ['/api/v2/device/nOne/routes'],
+  );
+});
+
+test("a malformed routes answer leaves that device's routes unknown and says why in one warning", async (t) => {
+  const logged = memoryLogger('warn');
+  const api = await apiServedBy(
+    t,
+    (req, res) => {
+      res.setHeader('content-type', 'application/json');
+      if (req.url?.startsWith('/api/v2/tailnet/-/devices'))
+        res.end(JSON.stringify({ devices: [{ id: '1', nodeId: 'nOne', name: 'a.ts.net' }] }));
+      else res.end(JSON.stringify({ advertisedRoutes: '10.0.0.0/8' }));
+    },
+    logged.log,
+  );
+  const { devices } = await api.listDevices();
+  assert.deepEqual(
+    devices.map((d) => [d.id, d.advertisedRoutes, d.enabledRoutes]),
+    [['1', undefined, undefined]],
+  );
+  assert.equal(logged.lines.length, 1, logged.lines.join('\n'));
+  const line = JSON.parse(logged.lines[0]!) as { msg: string; device_id: string; err: string };
+  assert.deepEqual(
+    [line.msg, line.device_id, line.err],
+    ['could not read device routes', '1', 'TSM_API: device_routes: response is not a routes object'],
   );
 });
 

@@ -120,6 +120,26 @@ test('users: an answer without a users list is an error', async () => {
   await assert.rejects(fetchUsers(fakeApi({ [path('/users?type=all')]: {} }).api));
 });
 
+test("a malformed answer is an invalid response naming what it lacks, never zod's dump of issues", async () => {
+  const failure = async (call: Promise<unknown>): Promise<[string, string, string | undefined, number | undefined]> => {
+    const err = await call.then(
+      () => assert.fail('resolved'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ApiError, String(err));
+    return [err.reason, err.message, err.endpoint, err.status];
+  };
+  const cases: Array<[Promise<unknown>, string, string]> = [
+    [fetchUsers(fakeApi({ [path('/users?type=all')]: { users: 'u1' } }).api), 'users', 'has no "users" array'],
+    [fetchKeys(fakeApi({ [path('/keys?all=true')]: [] }).api), 'keys', 'has no "keys" array'],
+    [fetchSettings(fakeApi({ [path('/settings')]: 'on' }).api), 'settings', 'is not an object'],
+    [fetchServices(fakeApi({ [path('/services')]: { vipServices: 1 } }).api), 'services', 'has no "vipServices" array'],
+    [fetchPolicy(fakeApi({ [path('/acl')]: ['acls'] }).api), 'acl', 'is not an object'],
+  ];
+  for (const [call, endpoint, expected] of cases)
+    assert.deepEqual(await failure(call), ['invalid_response', `${endpoint}: response ${expected}`, endpoint, 200]);
+});
+
 test('keys: GET /keys?all=true, every field converted; no detail call for listed keys with a type', async () => {
   const { api, calls } = fakeApi({
     [path('/keys?all=true')]: {
