@@ -211,7 +211,7 @@ function deviceSection(r: StatusPageRequest, query: DeviceQuery, p: DevicePage):
 <p>Why each device is or is not scraped: the states of <code>tsmetrics_device_scrape_coverage</code> (and <em>pending</em>: eligible, not scraped yet). Failing devices first.</p>
 <nav id="device-filters" aria-label="filter by state">${filters.map((f) => html`${f} `)}</nav>
 <form method="get" action="${r.path}"><input type="hidden" name="state" value="${query.state}"><label>name, id or address <input type="search" name="q" value="${query.q}"></label> <button type="submit">search</button></form>
-<p id="device-count">${p.matching === 0 ? 'No device matches.' : `Devices ${first + 1}-${first + p.rows.length} of ${p.matching}`}${query.q === '' ? '' : ` matching “${query.q}”`}.</p>
+<p id="device-count">${p.matching === 0 ? 'No devices' : `Devices ${first + 1}-${first + p.rows.length} of ${p.matching}`}${query.q === '' ? '' : ` matching “${query.q}”`}.</p>
 <table id="device-table"><thead><tr><th>device</th><th>id</th><th>address</th><th>OS, client</th><th>state</th><th>why</th><th>last scrape</th><th>error</th></tr></thead><tbody>
 ${p.rows.map((row) => deviceRow(row, r))}</tbody></table>
 ${pager(r.path, query, p)}</section>`;

@@ -442,3 +442,16 @@ test('pages: the count line, rows sorted by name within a state, and the pager l
     '<nav id="device-pages" aria-label="pages"><a rel="first" href="/status?state=scraped&amp;q=N#devices">« first</a> <a rel="prev" href="/status?state=scraped&amp;q=N#devices">‹ previous</a> page 2 of 2</nav>',
   );
 });
+
+test('no device matches: the count line says so in one sentence, with the search if any, and no pager follows', () => {
+  assert.equal(
+    element(render(new RefreshStatus(NOW)), '<p id="device-count">', '</p>'),
+    '<p id="device-count">No devices.</p>',
+  );
+  const text = render(manyStatus(), {}, 'q=%3Cnone%3E');
+  assert.equal(
+    element(text, '<p id="device-count">', '</p>'),
+    '<p id="device-count">No devices matching “&lt;none&gt;”.</p>',
+  );
+  assert.ok(!text.includes('device-pages'));
+});
