@@ -302,6 +302,15 @@ test('collectors: outcome, duration, last error with its time, and what each nee
   );
 });
 
+test('collectors: a name that is also an Object.prototype member needs nothing listed', () => {
+  const status = new RefreshStatus(NOW);
+  status.recordCollectors([{ collector: 'constructor', ok: true, durationSeconds: 1 }], NOW);
+  assert.equal(
+    element(render(status), '<tr data-collector="constructor">', '</tr>'),
+    '<tr data-collector="constructor"><td>constructor</td><td><span class="ok">success</span></td><td class="num">1.00 s</td><td><span class="muted">none</span></td><td></td></tr>',
+  );
+});
+
 test('device rows: every cell; the scrape duration and last success; the error with failing-since and hint', () => {
   const text = render(busyStatus());
   assert.equal(
