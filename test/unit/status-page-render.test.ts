@@ -135,7 +135,12 @@ test('head, header and footer: the title, the links to other endpoints, the rend
       ['/health', 'health <json>'],
     ],
   });
-  assert.ok(text.startsWith('<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'), text.slice(0, 80));
+  assert.ok(
+    text.startsWith(
+      '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">\n<title>tsmetrics status</title>\n<link rel="icon" href="data:,">\n<style>\nbody{',
+    ),
+    text.slice(0, 200),
+  );
   assert.match(text, /\n<title>tsmetrics status<\/title>\n/);
   assert.match(text, /\n<body>\n<header><h1>tsmetrics<\/h1>\n/);
   assert.match(
@@ -290,7 +295,16 @@ test('refresh chart: one slot per cycle (at least ten), bars scaled to the longe
 });
 
 test('collectors: outcome, duration, last error with its time, and what each needs', () => {
-  const table = element(render(busyStatus()), '<table id="collector-table">', '</table>');
+  const text = render(busyStatus());
+  assert.equal(
+    element(text, '<section id="collectors">', '<table'),
+    '<section id="collectors"><h2>Collectors</h2>\n<table',
+  );
+  assert.equal(
+    element(text, '<section id="refreshes">', '<figure>'),
+    '<section id="refreshes"><h2>Refresh history</h2>\n<figure>',
+  );
+  const table = element(text, '<table id="collector-table">', '</table>');
   assert.equal(
     table,
     '<table id="collector-table"><thead><tr><th>collector</th><th>last refresh</th><th>duration</th><th>last error</th><th>needs</th></tr></thead><tbody>\n' +
@@ -330,6 +344,14 @@ test('device rows: every cell; the scrape duration and last success; the error w
     ['failing:2', 'pending:3', 'scraped:1'],
   );
   assert.equal(element(text, '<p id="device-count">', '</p>'), '<p id="device-count">Devices 1-3 of 3.</p>');
+  assert.equal(
+    element(text, '<section id="devices">', '<nav id="device-filters"'),
+    '<section id="devices"><h2>Devices</h2>\n<p>Why each device is or is not scraped: the states of <code>tsmetrics_device_scrape_coverage</code> (and <em>pending</em>: eligible, not scraped yet). Failing devices first.</p>\n<nav id="device-filters"',
+  );
+  assert.equal(
+    element(text, '<table id="device-table">', '</thead>'),
+    '<table id="device-table"><thead><tr><th>device</th><th>id</th><th>address</th><th>OS, client</th><th>state</th><th>why</th><th>last scrape</th><th>error</th></tr></thead>',
+  );
 });
 
 test('device rows: a failure without a hint or a failing-since time; an address-less device; a scrape never successful', () => {
