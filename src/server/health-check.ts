@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { Agent, fetch } from 'undici';
 import { loadWebConfig, readTlsMaterial } from '../config/web-config.js';
 
+/** How long `--health-check` waits for the whole answer (a Docker HEALTHCHECK's own timeout is longer). */
+export const HEALTH_CHECK_TIMEOUT_MS = 5000;
+
 /**
  * `--health-check`: GET the local URL and say in one line what came back: the HTTP status and the start of
  * the body, whatever it is (a limit's plain-text answer included). With TLS on (the web config), it speaks
@@ -11,6 +14,7 @@ import { loadWebConfig, readTlsMaterial } from '../config/web-config.js';
 export async function checkHealth(
   url: string,
   webConfigFile: string | undefined,
+  timeoutMs = HEALTH_CHECK_TIMEOUT_MS,
 ): Promise<{ ok: boolean; line: string }> {
   let target = url;
   let dispatcher: Agent | undefined;
@@ -27,7 +31,7 @@ export async function checkHealth(
       });
     }
     const res = await fetch(target, {
-      signal: AbortSignal.timeout(5000),
+      signal: AbortSignal.timeout(timeoutMs),
       ...(dispatcher === undefined ? {} : { dispatcher }),
     });
     const body = (await res.text()).trim().slice(0, 200);
