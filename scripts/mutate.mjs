@@ -23,9 +23,10 @@ for (const p of paths)
   }
 const joined = paths.map((p) => p.slice(4).replace(/\.ts$/, '').replace(/\//g, '-')).join('+');
 // A part's name is its file name (and its incremental file's): a long list of paths is cut and keeps a hash
-// of the whole list, so the same list still names the same part and the name stays under NAME_MAX.
+// of the whole list, so the same list still names the same part and `stryker-incremental-<part>.json` stays
+// under NAME_MAX (255).
 const part =
-  paths.length === 0 ? 'all' : joined.length <= 120 ? joined : `${joined.slice(0, 100)}+${sha256(joined).slice(0, 12)}`;
+  paths.length === 0 ? 'all' : joined.length <= 200 ? joined : `${joined.slice(0, 100)}+${sha256(joined).slice(0, 12)}`;
 const globs =
   paths.length === 0 ? ['src/**/*.ts', '!src/sim/**'] : paths.map((p) => (p.endsWith('.ts') ? p : `${p}/**/*.ts`));
 const report = join(root, 'reports', `mutation-${part}.json`);
