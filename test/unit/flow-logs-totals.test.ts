@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FlowTotals, hostOf, protocolName } from '../../src/control/flow-logs.js';
+import { FlowTotals, hostOf, OTHER_NODE, protocolName } from '../../src/control/flow-logs.js';
 
 // FlowTotals compared whole: every device's 20 counters (kind × tx/rx bytes/packets), the protocol bytes, the
 // pairs and their windows, so an entry counted under the wrong kind, device or pair shows.
@@ -168,4 +168,19 @@ test('flow pairs: past 4 N pairs, the one least recently in a top N is dropped',
     'a > addr:100.64.0.4': { bytes: 1, lastTop: 4 },
     'a > addr:100.64.0.5': { bytes: 1, lastTop: 6 },
   });
+});
+
+test('flow totals: past 100,000 devices, new devices add up under the other node', () => {
+  const f = new FlowTotals();
+  for (let i = 0; i < 100_002; i++) f.add({ nodeId: `n${i}`, virtualTraffic: [{ proto: 6, txBytes: 1 + i }] });
+  assert.equal(f.nodes.size, 100_001);
+  assert.equal(f.nodes.get('n99999')!.counts[0], 100_000);
+  assert.equal(f.nodes.has('n100000'), false);
+  assert.deepEqual(
+    { ...f.nodes.get(OTHER_NODE)!, counts: [...f.nodes.get(OTHER_NODE)!.counts] },
+    {
+      name: OTHER_NODE,
+      counts: counts([100_001 + 100_002, 0, 0, 0]),
+    },
+  );
 });
