@@ -178,7 +178,7 @@ export class FlowTotals implements FlowView {
   #node(key: string, name: string): NodeTotals {
     let node = this.nodes.get(key);
     if (node === undefined) {
-      if (this.nodes.size >= MAX_NODES) return this.#node(OTHER_NODE, OTHER_NODE);
+      if (this.nodes.size >= MAX_NODES && key !== OTHER_NODE) return this.#node(OTHER_NODE, OTHER_NODE);
       node = { counts: new Float64Array(TRAFFIC_KINDS.length * PER_KIND), name };
       this.nodes.set(key, node);
     } else if (name !== '' && node.name !== name) node.name = name;
