@@ -411,3 +411,156 @@ test('a tag repeated in the API answer is exported once: one tailscale_device_ta
   const parsed = parseExposition(text);
   assert.ok(parsed.ok, parsed.ok ? '' : parsed.error.message);
 });
+
+/** A stand-in API whose device list is `body` (as written) and whose routes answer is `routes`. */
+function listAndRoutes(
+  body: string,
+  routes: (url: string) => string | undefined,
+  calls: string[] = [],
+): RequestListener {
+  return (req, res) => {
+    calls.push(req.url ?? '');
+    res.setHeader('content-type', 'application/json');
+    const answer = req.url?.startsWith('/api/v2/tailnet/-/devices') ? body : routes(req.url ?? '');
+    if (answer === undefined) {
+      res.statusCode = 404;
+      res.end('{"message":"not found"}');
+    } else res.end(answer);
+  };
+}
+
+test('device list: an entry that is no JSON fails the list; no "devices" array fails it; a repeated "devices" key: the last', async (t) => {
+  const bad = await apiServedBy(
+    t,
+    listAndRoutes('{"devices":[{"id":"1","name":"a"},{"id":x}]}', () => '{}'),
+  );
+  const err = await apiFailure(bad.listDevices());
+  assert.deepEqual(
+    [err.endpoint, err.reason, err.message, err.status, err.cause instanceof SyntaxError],
+    ['devices', 'invalid_response', 'devices: malformed JSON', 200, true],
+  );
+  const none = await apiServedBy(
+    t,
+    listAndRoutes('{"machines":[]}', () => '{}'),
+  );
+  const err2 = await apiFailure(none.listDevices());
+  assert.deepEqual(
+    [err2.endpoint, err2.reason, err2.message],
+    ['devices', 'invalid_response', 'devices: response has no "devices" array'],
+  );
+  const twice = await apiServedBy(
+    t,
+    listAndRoutes(
+      '{"devices":[{"id":"1","name":"a","advertisedRoutes":[]}],"devices":[{"id":"2","name":"b","advertisedRoutes":[]}]}',
+      () => '{}',
+    ),
+  );
+  assert.deepEqual(
+    (await twice.listDevices()).devices.map((d) => d.id),
+    ['2'],
+  );
+});
+
+test('device list: skipped entries are counted and said in one warning; none skipped, no warning', async (t) => {
+  const logged = memoryLogger('warn');
+  const api = await apiServedBy(
+    t,
+    listAndRoutes(
+      JSON.stringify({
+        devices: [
+          { id: '1', name: 'a', advertisedRoutes: [] },
+          { id: '1', name: 'again', advertisedRoutes: [] },
+          { name: 'no id' },
+        ],
+      }),
+      () => '{}',
+    ),
+    logged.log,
+  );
+  const list = await api.listDevices();
+  assert.deepEqual([list.devices.map((d) => d.name), list.invalidDevices], [['a'], 2]);
+  assert.deepEqual(
+    logged.lines.map((l) => {
+      const { msg, invalid_devices } = JSON.parse(l) as { msg: string; invalid_devices: number };
+      return [msg, invalid_devices];
+    }),
+    [['device list entries without id or name, or repeated, were skipped', 2]],
+  );
+  const quiet = memoryLogger('warn');
+  const ok = await apiServedBy(
+    t,
+    listAndRoutes('{"devices":[{"id":"1","name":"a","advertisedRoutes":[]}]}', () => '{}'),
+    quiet.log,
+  );
+  assert.deepEqual((await ok.listDevices()).invalidDevices, 0);
+  assert.deepEqual(quiet.lines, []);
+});
+
+test('routes lookup: by id without a nodeId; absent or null lists are empty; a failed lookup names device_routes; abort fails the list', async (t) => {
+  const calls: string[] = [];
+  const logged = memoryLogger('warn');
+  const api = await apiServedBy(
+    t,
+    listAndRoutes(
+      JSON.stringify({
+        devices: [
+          { id: 'i1', name: 'a' },
+          { id: 'i2', nodeId: 'n2', name: 'b' },
+          { id: 'i3', name: 'c' },
+        ],
+      }),
+      (url) =>
+        url === '/api/v2/device/i1/routes'
+          ? '{"advertisedRoutes":null}'
+          : url === '/api/v2/device/n2/routes'
+            ? '{}'
+            : undefined,
+      calls,
+    ),
+    logged.log,
+  );
+  const { devices } = await api.listDevices();
+  assert.deepEqual(
+    devices.map((d) => [d.id, d.advertisedRoutes, d.enabledRoutes]),
+    [
+      ['i1', [], []],
+      ['i2', [], []],
+      ['i3', undefined, undefined],
+    ],
+  );
+  assert.deepEqual(calls.filter((c) => c.includes('/routes')).sort(), [
+    '/api/v2/device/i1/routes',
+    '/api/v2/device/i3/routes',
+    '/api/v2/device/n2/routes',
+  ]);
+  assert.deepEqual(
+    logged.lines.map((l) => {
+      const { msg, device_id, err } = JSON.parse(l) as { msg: string; device_id: string; err: string };
+      return [msg, device_id, err.split(':').slice(0, 2).join(':')];
+    }),
+    [['could not read device routes', 'i3', 'TSM_API: device_routes']],
+  );
+  const ac = new AbortController();
+  const aborting = await apiServedBy(
+    t,
+    listAndRoutes('{"devices":[{"id":"i1","name":"a"}]}', () => {
+      ac.abort();
+      return '{}';
+    }),
+  );
+  await assert.rejects(aborting.listDevices(ac.signal));
+});
+
+test('log streams are read under their own endpoint names; a closed client reads nothing more', async (t) => {
+  const api = await apiServedBy(
+    t,
+    listAndRoutes('{"devices":[]}', () => undefined),
+  );
+  const window = { startMs: 0, endMs: 1000 };
+  const names = [];
+  for (const kind of ['flowlogs', 'audit'] as const)
+    names.push((await apiFailure(api.streamLogs(kind, window, () => {}))).endpoint);
+  assert.deepEqual(names, ['logging_network', 'logging_configuration']);
+  await api.close();
+  await apiFailure(api.listDevices());
+});

@@ -310,4 +310,78 @@ test('audit totals: new enum values are kept, a few per label, then OTHER; the s
             b.add(event({ action, origin, actor: { type: actor }, target: { type, property } }));
           }
   assert.equal(b.events.size, MAX_AUDIT_SERIES + 1, 'the cap, plus one all-OTHER series');
+  const all = 5 * 9 * 5 * 6 * 8;
+  assert.deepEqual([...b.events.values()].at(-1), {
+    labels: { action: 'OTHER', target_type: 'OTHER', target_property: 'OTHER', origin: 'OTHER', actor_type: 'OTHER' },
+    count: all - MAX_AUDIT_SERIES,
+  });
+});
+
+test('audit totals: absent, null and empty values are NONE; non-strings and values that are no name are OTHER', () => {
+  const labelsOf = (v: unknown): string[] => {
+    const a = new AuditTotals();
+    assert.equal(a.add(event({ origin: v, actor: { type: v }, target: { type: v, property: v } })), true);
+    const [only] = [...a.events.values()];
+    const { action, ...rest } = only!.labels;
+    assert.equal(action, 'UPDATE');
+    return Object.values(rest);
+  };
+  const values = [undefined, null, '', 5, true, 'a b', '9LIVES', 'A'.repeat(64), 'A'.repeat(65), 'acl', 'new.Value-2'];
+  assert.deepEqual(
+    values.map(labelsOf),
+    [
+      ...[['NONE'], ['NONE'], ['NONE'], ['OTHER'], ['OTHER'], ['OTHER'], ['OTHER']],
+      ['A'.repeat(64)],
+      ['OTHER'],
+      ['ACL'],
+      ['NEW.VALUE-2'],
+    ].map(([v]) => [v, v, v, v]),
+  );
+});
+
+test('audit totals: MAX_UNLISTED_VALUES new values per label, then OTHER; kept and listed values stay themselves', () => {
+  const a = new AuditTotals();
+  const origins = Array.from({ length: MAX_UNLISTED_VALUES + 1 }, (_, i) => `NEW_ORIGIN_${i}`);
+  for (const origin of [...origins, 'new_origin_3', 'control']) a.add(event({ origin }));
+  assert.deepEqual(
+    [...a.events.values()].map((e) => [e.labels.origin, e.count]),
+    [
+      ...origins.slice(0, MAX_UNLISTED_VALUES).map((o) => [o, o === 'NEW_ORIGIN_3' ? 2 : 1]),
+      ['OTHER', 1],
+      ['CONTROL', 1],
+    ],
+  );
+});
+
+test('audit totals: records that are not objects, lack an action or a string eventTime are skipped; the latest time wins', () => {
+  const a = new AuditTotals();
+  for (const bad of [null, [], 'x', 5, event({ action: undefined }), event({ action: 3 }), event({ eventTime: 2024 })])
+    assert.equal(a.add(bad), false);
+  assert.equal(a.events.size, 0);
+  assert.equal(a.add(event({ eventTime: '2026-12-01T12:00:00Z', target: null, actor: null })), true);
+  assert.equal(a.add(event({ eventTime: '2026-12-01T10:00:00Z', target: null, actor: null })), true);
+  assert.deepEqual(
+    [...a.events.values()],
+    [
+      {
+        labels: {
+          action: 'UPDATE',
+          target_type: 'NONE',
+          target_property: 'NONE',
+          origin: 'ADMIN_CONSOLE',
+          actor_type: 'NONE',
+        },
+        count: 2,
+      },
+    ],
+  );
+  assert.deepEqual(
+    [...a.lastEvent.values()],
+    [
+      {
+        labels: { action: 'UPDATE', target_type: 'NONE', target_property: 'NONE' },
+        seconds: Date.parse('2026-12-01T12:00:00Z') / 1000,
+      },
+    ],
+  );
 });
