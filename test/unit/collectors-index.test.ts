@@ -17,7 +17,7 @@ import {
 } from '../../src/collectors/index.js';
 import { COLLECTOR_NAMES } from '../../src/config/schema.js';
 import { HEADSCALE_UNSUPPORTED_FAMILIES } from '../../src/control/headscale.js';
-import type { LogPollView } from '../../src/control/log-window.js';
+import { pollView } from '../helpers/tailnet-api.js';
 import { gauge, type MetricFamily } from '../../src/exposition/family.js';
 import { render } from '../../src/exposition/render.js';
 import type { Slicer } from '../../src/slicer.js';
@@ -175,28 +175,14 @@ test('COLLECTORS turns public names on; the exporter collectors (peers, log poll
   assert.deepEqual(shape(buildCollectors({ ...OPTIONS, enabled: new Set(['flowlogs', 'audit']) })), ['exporter/cycle']);
 });
 
-const pollView = (state: LogPollView['state']): LogPollView => ({
-  state,
-  polls: new Map(),
-  records: 0,
-  duplicates: 0,
-  invalid: 0,
-  dedupKeys: 0,
-  dedupEvictions: 0,
-  windowEndSeconds: undefined,
-  skippedSeconds: 0,
-  newestRecordSeconds: undefined,
-  durationSeconds: 0,
-});
-
 test('the log pollers collector reports the pollers of the logs turned on, flow logs before audit', () => {
   const states = (logs: NonNullable<CollectorOptions['logs']>): string[] => {
     const pollers = buildCollectors({ ...OPTIONS, enabled: new Set(), logs }).find((c) => c.stage === 'list')!;
     const state = pollers.collect(refreshData([])).find((f) => f.name === 'tsmetrics_log_poll_state')!;
     return state.samples.filter((s) => s.value === 1).map((s) => `${s.labels.collector}=${s.labels.state}`);
   };
-  const flow = { flows: undefined as never, poll: pollView('ok') };
-  const audit = { audit: undefined as never, poll: pollView('error') };
+  const flow = { flows: undefined as never, poll: pollView({ state: 'ok' }) };
+  const audit = { audit: undefined as never, poll: pollView({ state: 'error' }) };
   assert.deepEqual(
     states(() => ({ flow, audit })),
     ['flowlogs=ok', 'audit=error'],

@@ -5,28 +5,13 @@ import type { CollectorOf, RefreshData } from '../../src/collectors/collector.js
 import { CollectorResults, runCollectors } from '../../src/collectors/index.js';
 import { makeLogPollersCollector, pollSource } from '../../src/collectors/log-pollers.js';
 import type { AuditView } from '../../src/control/audit-log.js';
-import type { LogPollView } from '../../src/control/log-window.js';
+import { pollView } from '../helpers/tailnet-api.js';
 import { render } from '../../src/exposition/render.js';
 import { refreshData } from '../helpers/refresh-data.js';
 
 // The collectors of the opt-in logs (audit) and of their pollers' self-metrics, on fixed poller and audit
 // views: what /metrics shows (HELP, TYPE, series; absent where a value is not known yet) and how the
 // collectors' success follows the poller's last answer.
-
-const pollView = (o: Partial<LogPollView> = {}): LogPollView => ({
-  state: 'ok',
-  polls: new Map(),
-  records: 0,
-  duplicates: 0,
-  invalid: 0,
-  dedupKeys: 0,
-  dedupEvictions: 0,
-  windowEndSeconds: undefined,
-  skippedSeconds: 0,
-  newestRecordSeconds: undefined,
-  durationSeconds: 0,
-  ...o,
-});
 
 /** The exposition text of what the collector gives, one line per element. */
 const lines = (c: Pick<CollectorOf<RefreshData>, 'collect'>): string[] =>

@@ -10,9 +10,9 @@ import {
   fetchSettings,
   fetchUsers,
   tailnetPath,
-  type TailnetJson,
 } from '../../src/control/inventory.js';
 import { ApiError } from '../../src/errors.js';
+import { fakeTailnetApi } from '../helpers/tailnet-api.js';
 
 // The Tailscale inventory readers on their own, over a fake API answering by exact path: the endpoint and path
 // of every call, every field converted (timestamps in Unix seconds, absent stays absent, zero stays zero).
@@ -27,20 +27,7 @@ const PAST_S = 946_684_800;
 const FUTURE = '2100-01-01T00:00:00Z';
 const FUTURE_S = 4_102_444_800;
 
-/** A tailnet API answering `answers` by path (an Error is thrown), 404 for any other path; the calls made. */
-function fakeApi(answers: Record<string, unknown>, tailnet = TAILNET) {
-  const calls: Array<[endpoint: string, path: string]> = [];
-  const api: TailnetJson = {
-    tailnet,
-    getJson(endpoint, path) {
-      calls.push([endpoint, path]);
-      if (!(path in answers)) return Promise.reject(new ApiError(endpoint, 'http_status', 'HTTP 404', 404));
-      const answer = answers[path];
-      return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
-    },
-  };
-  return { api, calls };
-}
+const fakeApi = (answers: Record<string, unknown>, tailnet = TAILNET) => fakeTailnetApi(answers, tailnet);
 
 const path = (rest: string) => `/api/v2/tailnet/${TAILNET}${rest}`;
 

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import type { TailnetJson } from '../../src/control/inventory.js';
 import {
   fetchLogStreams,
   fetchPostureIntegrations,
@@ -11,6 +10,7 @@ import {
   type LogStreamStatus,
 } from '../../src/control/monitoring.js';
 import { ApiError } from '../../src/errors.js';
+import { fakeTailnetApi } from '../helpers/tailnet-api.js';
 import { apiFailure } from '../helpers/api-error.js';
 
 // The integration-health readers on their own, over a fake API answering by exact path: endpoints and paths,
@@ -24,20 +24,7 @@ const CREATED = '2026-02-01T00:00:00Z';
 const CREATED_S = 1_769_904_000;
 const NOW = 1_800_000_000;
 
-/** A tailnet API answering `answers` by path (an Error is thrown), 404 for any other path; the calls made. */
-function fakeApi(answers: Record<string, unknown>) {
-  const calls: Array<[endpoint: string, path: string]> = [];
-  const api: TailnetJson = {
-    tailnet: TAILNET,
-    getJson(endpoint, path) {
-      calls.push([endpoint, path]);
-      if (!(path in answers)) return Promise.reject(new ApiError(endpoint, 'http_status', 'HTTP 404', 404));
-      const answer = answers[path];
-      return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
-    },
-  };
-  return { api, calls };
-}
+const fakeApi = (answers: Record<string, unknown>) => fakeTailnetApi(answers, TAILNET);
 
 const path = (rest: string) => `/api/v2/tailnet/${TAILNET}${rest}`;
 const CONFIG = path('/logging/configuration/stream/status');
