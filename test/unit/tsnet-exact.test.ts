@@ -152,7 +152,7 @@ test('state directory: a relative path is resolved; nested directories are creat
   assert.deepEqual(readdirSync(nested).sort(), ['authkey-1', 'tailscaled.state', 'x.authkey-1']);
 });
 
-test('state directory: key files are named .authkey-<16 hex> inside it and are never overwritten', (t) => {
+test('state directory: key files are named .authkey-<16 hex> inside it; the PID file holds the PID and a newline', (t) => {
   const dir = new StateDir(join(tempDir(t), 'state'));
   dir.prepare(memoryLogger().log);
   const file = dir.writeKeyFile('tskey-1');
@@ -165,14 +165,17 @@ test('state directory: key files are named .authkey-<16 hex> inside it and are n
   assert.ok(!readdirSync(dir.path).includes('tsmetrics-tailscaled.pid'));
 });
 
-/** A process in a group of its own whose command line names `--socket=<socket>`; it ignores SIGTERM when asked. */
-function fakeDaemon(t: TestContext, socket: string, ignoreTerm: boolean) {
-  const script = ignoreTerm
-    ? "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"
-    : 'setInterval(() => {}, 1000)';
+/** A process in a group of its own whose command line names `--socket=<socket>`; SIGTERM ends it, is ignored, or ends it after 100 ms. */
+function fakeDaemon(t: TestContext, socket: string, onTermination: 'default' | 'ignore' | 'slow') {
+  const onTerm = {
+    ignore: "process.on('SIGTERM', () => {}); ",
+    default: '',
+    slow: "process.on('SIGTERM', () => setTimeout(() => process.exit(0), 100)); ",
+  }[onTermination];
+  const script = `${onTerm}setInterval(() => {}, 1000); console.log('ready')`;
   const child = spawn(process.execPath, ['-e', script, '--', `--socket=${socket}`], {
     detached: true,
-    stdio: 'ignore',
+    stdio: ['ignore', 'pipe', 'ignore'],
   });
   t.after(() => {
     try {
@@ -184,43 +187,68 @@ function fakeDaemon(t: TestContext, socket: string, ignoreTerm: boolean) {
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  return { child, exited };
+  /** Resolves once its SIGTERM handler (if any) is installed. */
+  const ready = new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  return { child, exited, ready };
 }
 
-test('state directory: a leftover tailscaled serving our socket is ended with SIGTERM and logged', async (t) => {
-  const dir = new StateDir(join(tempDir(t), 'state'));
-  const { log, lines } = memoryLogger();
-  dir.prepare(log);
-  const daemon = fakeDaemon(t, dir.socketPath, false);
-  await new Promise((resolve) => setTimeout(resolve, 100)); // its cmdline is in /proc once exec is done
-  dir.writePid(daemon.child.pid!);
-  await dir.reapLeftover(5_000, log);
-  assert.deepEqual(await daemon.exited, { code: null, signal: 'SIGTERM' });
-  const warned = lines.map((l) => JSON.parse(l) as { level: number; pid?: number; msg: string });
-  assert.deepEqual(
-    warned.map((l) => [l.level, l.pid, l.msg]),
-    [[40, daemon.child.pid, 'ending a tailscaled left over from an earlier run of the exporter']],
-  );
-  assert.ok(!readdirSync(dir.path).includes('tsmetrics-tailscaled.pid'));
-});
+test(
+  'state directory: a leftover tailscaled serving our socket is ended with SIGTERM and logged',
+  { timeout: 10_000 },
+  async (t) => {
+    const dir = new StateDir(join(tempDir(t), 'state'));
+    const { log, lines } = memoryLogger();
+    dir.prepare(log);
+    const daemon = fakeDaemon(t, dir.socketPath, 'default');
+    await daemon.ready;
+    dir.writePid(daemon.child.pid!);
+    await dir.reapLeftover(5_000, log);
+    assert.deepEqual(await daemon.exited, { code: null, signal: 'SIGTERM' });
+    const warned = lines.map((l) => JSON.parse(l) as { level: number; pid?: number; msg: string });
+    assert.deepEqual(
+      warned.map((l) => [l.level, l.pid, l.msg]),
+      [[40, daemon.child.pid, 'ending a tailscaled left over from an earlier run of the exporter']],
+    );
+    assert.ok(!readdirSync(dir.path).includes('tsmetrics-tailscaled.pid'));
+  },
+);
 
-test('state directory: a leftover that ignores SIGTERM is killed once the stop timeout ran out', async (t) => {
-  const dir = new StateDir(join(tempDir(t), 'state'));
-  const { log } = memoryLogger();
-  dir.prepare(log);
-  const daemon = fakeDaemon(t, dir.socketPath, true);
-  await new Promise((resolve) => setTimeout(resolve, 150));
-  dir.writePid(daemon.child.pid!);
-  await dir.reapLeftover(100, log);
-  assert.deepEqual(await daemon.exited, { code: null, signal: 'SIGKILL' });
-});
+test(
+  'state directory: a leftover that ignores SIGTERM is killed once the stop timeout ran out',
+  { timeout: 10_000 },
+  async (t) => {
+    const dir = new StateDir(join(tempDir(t), 'state'));
+    const { log } = memoryLogger();
+    dir.prepare(log);
+    const daemon = fakeDaemon(t, dir.socketPath, 'ignore');
+    await daemon.ready;
+    dir.writePid(daemon.child.pid!);
+    await dir.reapLeftover(100, log);
+    assert.deepEqual(await daemon.exited, { code: null, signal: 'SIGKILL' });
+  },
+);
+
+test(
+  'state directory: a leftover that takes a moment to exit on SIGTERM is waited for, not killed',
+  { timeout: 10_000 },
+  async (t) => {
+    const dir = new StateDir(join(tempDir(t), 'state'));
+    const { log } = memoryLogger();
+    dir.prepare(log);
+    const daemon = fakeDaemon(t, dir.socketPath, 'slow');
+    await daemon.ready;
+    dir.writePid(daemon.child.pid!);
+    await dir.reapLeftover(5_000, log);
+    assert.deepEqual(await daemon.exited, { code: 0, signal: null });
+  },
+);
 
 test('state directory: a process serving another socket is left alone', async (t) => {
   const dir = new StateDir(join(tempDir(t), 'state'));
   const { log, lines } = memoryLogger();
   dir.prepare(log);
-  const daemon = fakeDaemon(t, `${dir.socketPath}.other`, false);
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  const daemon = fakeDaemon(t, `${dir.socketPath}.other`, 'default');
+  await daemon.ready;
   dir.writePid(daemon.child.pid!);
   await dir.reapLeftover(100, log);
   assert.equal(daemon.child.exitCode, null);
@@ -315,6 +343,20 @@ test('binaries: a missing, non-executable or directory binary is named with its 
       return true;
     },
   );
+});
+
+test('binaries: an empty PATH entry is not the working directory; a relative entry gives an absolute path', (t) => {
+  const root = tempDir(t);
+  executable(root, 'tailscaled');
+  executable(root, 'tailscale');
+  const saved = process.cwd();
+  t.after(() => process.chdir(saved));
+  process.chdir(root);
+  assert.throws(() => findTailscaleBinaries({ path: `:${join(root, 'none')}:` }), TsnetBinaryNotFoundError);
+  assert.deepEqual(findTailscaleBinaries({ path: '.' }), {
+    tailscaled: join(root, 'tailscaled'),
+    tailscale: join(root, 'tailscale'),
+  });
 });
 
 test('binaries: without a PATH option, process.env.PATH is searched', (t) => {
@@ -570,34 +612,38 @@ test('tailscale up with an auth key that fails: a start error with the exit code
   assert.deepEqual(h.calls, ['started', 'finished']);
 });
 
-test('tailscale up without a key: --timeout=0s, no key argument, and a failure reported through the hook', async (t) => {
-  const { cli, record } = fakeCli(tempDir(t), 4);
-  const s = settings(t, cli, { authKey: undefined });
-  const h = hooks();
-  let started: import('node:child_process').ChildProcess | undefined;
-  await runUp(s, new AbortController().signal, { ...h.hooks, started: (up) => (started = up) });
-  assert.ok(started);
-  await new Promise<void>((resolve) => {
-    const check = (): void => {
-      if (h.failures.length > 0) resolve();
-      else setTimeout(check, 10);
-    };
-    check();
-  });
-  assert.deepEqual(h.calls, ['finished']);
-  assert.match(h.failures[0]!.message, /^tailscale up exited with code 4; last output: /);
-  assert.deepEqual(readFileSync(record, 'utf8').trimEnd().split('\n').slice(0, 7), [
-    `--socket=${s.stateDir.socketPath}`,
-    'up',
-    '--reset',
-    '--hostname=tsm-node',
-    '--advertise-tags=tag:a,tag:b',
-    '--accept-dns=false',
-    '--timeout=0s',
-  ]);
-});
+test(
+  'tailscale up without a key: --timeout=0s, no key argument, and a failure reported through the hook',
+  { timeout: 10_000 },
+  async (t) => {
+    const { cli, record } = fakeCli(tempDir(t), 4);
+    const s = settings(t, cli, { authKey: undefined });
+    const h = hooks();
+    let started: import('node:child_process').ChildProcess | undefined;
+    await runUp(s, new AbortController().signal, { ...h.hooks, started: (up) => (started = up) });
+    assert.ok(started);
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (h.failures.length > 0) resolve();
+        else setTimeout(check, 10);
+      };
+      check();
+    });
+    assert.deepEqual(h.calls, ['finished']);
+    assert.match(h.failures[0]!.message, /^tailscale up exited with code 4; last output: /);
+    assert.deepEqual(readFileSync(record, 'utf8').trimEnd().split('\n').slice(0, 7), [
+      `--socket=${s.stateDir.socketPath}`,
+      'up',
+      '--reset',
+      '--hostname=tsm-node',
+      '--advertise-tags=tag:a,tag:b',
+      '--accept-dns=false',
+      '--timeout=0s',
+    ]);
+  },
+);
 
-test('tailscale up without a key that succeeds reports no failure', async (t) => {
+test('tailscale up without a key that succeeds reports no failure', { timeout: 10_000 }, async (t) => {
   const { cli } = fakeCli(tempDir(t), 0);
   const h = hooks();
   await runUp(settings(t, cli, { authKey: undefined }), new AbortController().signal, h.hooks);
