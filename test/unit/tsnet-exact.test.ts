@@ -188,7 +188,7 @@ function fakeDaemon(t: TestContext, socket: string, onTermination: 'default' | '
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   /** Resolves once its SIGTERM handler (if any) is installed. */
-  const ready = new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  const ready = new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
   return { child, exited, ready };
 }
 
