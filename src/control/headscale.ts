@@ -3,7 +3,7 @@ import { ApiError } from '../errors.js';
 import type { ControlPlane, DeviceList, ResourceReaders } from './control.js';
 import { HttpClient, type HttpClientOptions, type JsonSource } from './http.js';
 import type { Device } from './device.js';
-import { anObject, parseEntries, shaped, timestampSeconds, uniq } from './schemas.js';
+import { listOf, parseEntries, timestampSeconds, uniq } from './schemas.js';
 
 // Headscale, the self-hosted control server (REST /api/v1, Bearer API key). Its nodes feed the same
 // Device model as the Tailscale API, so the tailscale_device_* families and dashboards work unchanged;
@@ -209,10 +209,7 @@ const preAuthKeySchema = z.object({
 const apiKeySchema = z.object({ id, prefix: optString, expiration: ts, createdAt: ts, lastSeen: ts });
 
 function parseList<T extends { id?: string | undefined }>(body: unknown, key: string, schema: z.ZodType<T>): T[] {
-  const list = shaped(key, body, anObject, 'is not an object')[key];
-  if (list !== null && list !== undefined && !Array.isArray(list))
-    throw new ApiError(key, 'invalid_response', `response has no "${key}" array`);
-  return parseEntries(list, schema, (e) => e.id ?? '');
+  return parseEntries(listOf(key, body, key), schema, (e) => e.id ?? '');
 }
 
 const toHsUser = (u: HeadscaleUser): HsUser => ({

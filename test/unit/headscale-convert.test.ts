@@ -264,13 +264,13 @@ test('users: a null or missing list is empty, a list of something else an invali
     [err.endpoint, err.reason, err.message],
     ['users', 'invalid_response', 'users: response has no "users" array'],
   );
-  // An answer that is no object at all says so too (not a dump of zod's issues).
+  // An answer that is no object at all is one without the list too (not a dump of zod's issues).
   for (const body of ['users', [1], null]) {
     const bad = await headscale(t, { '/api/v1/user': json(200, body) });
     const notObject = await apiFailure(bad.api.resources.headscaleUsers!(undefined, 0, undefined));
     assert.deepEqual(
       [notObject.endpoint, notObject.reason, notObject.message],
-      ['users', 'invalid_response', 'users: response is not an object'],
+      ['users', 'invalid_response', 'users: response has no "users" array'],
       JSON.stringify(body),
     );
   }
